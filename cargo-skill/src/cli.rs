@@ -1,0 +1,75 @@
+//! Argument parsing and dispatch; behaviour lives in the commands and the
+//! library modules they call.
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::commands;
+use crate::exit;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo-skill",
+    bin_name = "cargo skill",
+    version,
+    about = "Build, test, sign, publish, install and run skills for AI agents",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a skill's `execute` once in the sandboxed runtime
+    Run(commands::run::RunArgs),
+}
+
+/// Cargo runs `cargo-skill skill <verb> ...` for `cargo skill <verb> ...`;
+/// drop that `skill` so both spellings (and `cargo-skill <verb>`) parse alike.
+pub fn normalized_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    let mut args: Vec<OsString> = args.into_iter().collect();
+    if args.get(1).is_some_and(|a| a == "skill") {
+        args.remove(1);
+    }
+    args
+}
+
+pub fn exec(cli: Cli) -> ExitCode {
+    let result = match cli.command {
+        Command::Run(args) => commands::run::exec(args),
+    };
+    match result {
+        Ok(status) => exit::code(status),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            exit::code(exit::USAGE)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_cargo_and_direct_spellings_parse() {
+        for argv in [
+            vec!["cargo-skill", "skill", "run", "x.wasm"],
+            vec!["cargo-skill", "run", "x.wasm"],
+        ] {
+            let args = normalized_args(argv.into_iter().map(OsString::from));
+            let cli = Cli::try_parse_from(args).unwrap();
+            assert!(matches!(cli.command, Command::Run(_)));
+        }
+    }
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

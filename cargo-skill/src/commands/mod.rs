@@ -1,0 +1,3 @@
+//! One module per subcommand: a clap `Args` struct and an `exec`.
+
+pub mod run;

@@ -1,0 +1,147 @@
+//! `cargo skill run SKILL`: one invocation through the runtime bots use.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use skill_runtime::{
+    BotIdentity, Failure, Invocation, LimitRequest, Report, Runtime, RuntimeConfig, TrustTier,
+};
+
+use crate::exit;
+use crate::home;
+use crate::input::{InputSource, read_input};
+use crate::skill_source;
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// A skill folder (with SKILL.md and skill.wasm) or a .wasm component
+    pub skill: PathBuf,
+
+    /// The JSON input for `execute`
+    #[arg(long, conflicts_with = "input_file")]
+    pub input: Option<String>,
+
+    /// Read the JSON input from a file (default: stdin)
+    #[arg(long, value_name = "FILE")]
+    pub input_file: Option<PathBuf>,
+
+    /// Trust tier whose limits apply
+    #[arg(long, default_value = "untrusted")]
+    pub tier: TrustTier,
+
+    /// Fuel budget for this invocation (may exceed the tier's)
+    #[arg(long, value_name = "UNITS")]
+    pub fuel: Option<u64>,
+
+    /// Deadline for this invocation, in milliseconds
+    #[arg(long, value_name = "MS")]
+    pub timeout: Option<u64>,
+
+    /// Memory limit for this invocation, in MiB
+    #[arg(long, value_name = "MB")]
+    pub memory: Option<u64>,
+
+    /// How to print the result
+    #[arg(long, value_enum, default_value_t = RunFormat::Human)]
+    pub message_format: RunFormat,
+
+    /// Print only the output (human format)
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RunFormat {
+    Human,
+    Json,
+}
+
+pub fn exec(args: RunArgs) -> Result<u8> {
+    let source = skill_source::resolve(&args.skill)?;
+    let input = match (&args.input, &args.input_file) {
+        (Some(text), _) => read_input(InputSource::Argument(text))?,
+        (None, Some(path)) => read_input(InputSource::File(path))?,
+        (None, None) => read_input(InputSource::Stdin)?,
+    };
+    let wasm = std::fs::read(&source.wasm)
+        .with_context(|| format!("could not read {}", source.wasm.display()))?;
+
+    let runtime = Runtime::new(RuntimeConfig {
+        cache_dir: home::compile_cache_dir().ok(),
+        concurrency: 1,
+        ..Default::default()
+    });
+    // Flags are the operator's explicit choice, so they may raise the tier.
+    let limits = runtime.limits_for(args.tier).overridden_by(&LimitRequest {
+        memory_bytes: args.memory.map(|mb| mb * 1024 * 1024),
+        fuel: args.fuel,
+        timeout: args.timeout.map(Duration::from_millis),
+        output_bytes: None,
+    });
+    let report = match runtime.load(&wasm, args.tier) {
+        Ok(skill) => runtime.invoke(
+            &skill,
+            &Invocation {
+                input: &input,
+                skill_name: &source.name,
+                bot: &BotIdentity::default(),
+                limits,
+            },
+        ),
+        Err(err) => Report::refused(
+            args.tier,
+            limits,
+            Failure::new(
+                skill_runtime::ErrorKind::InvalidComponent,
+                format!("{}: {err}", source.wasm.display()),
+            ),
+        ),
+    };
+
+    match args.message_format {
+        RunFormat::Json => println!("{}", report.to_json()),
+        RunFormat::Human => print_human(&report, args.quiet),
+    }
+    Ok(if report.is_ok() {
+        exit::SUCCESS
+    } else {
+        exit::FAILURE
+    })
+}
+
+fn print_human(report: &Report, quiet: bool) {
+    if !quiet {
+        for line in &report.logs {
+            eprintln!("[{}] {}", line.level, line.message);
+        }
+        if report.logs_dropped > 0 {
+            eprintln!(
+                "[{} more log lines dropped: over the log cap]",
+                report.logs_dropped
+            );
+        }
+    }
+    match &report.result {
+        Ok(output) => {
+            let pretty = serde_json::from_str::<serde_json::Value>(output)
+                .ok()
+                .and_then(|v| serde_json::to_string_pretty(&v).ok());
+            println!("{}", pretty.as_deref().unwrap_or(output));
+        }
+        Err(failure) => eprintln!("error[{}]: {}", failure.kind, failure.message),
+    }
+    if !quiet {
+        let m = &report.metrics;
+        eprintln!(
+            "{} in {:.2} ms ({} tier): fuel {}, peak memory {:.1} KiB, {} host call(s)",
+            if report.is_ok() { "ok" } else { "failed" },
+            m.duration.as_secs_f64() * 1000.0,
+            report.tier,
+            m.fuel_consumed,
+            m.peak_memory_bytes as f64 / 1024.0,
+            m.host_calls.iter().map(|c| c.count).sum::<u64>(),
+        );
+    }
+}

@@ -1,0 +1,10 @@
+//! `cargo skill`: the command-line half of the boternity skill toolchain.
+//! `main.rs` only parses arguments; each verb lives in `commands/<verb>.rs`
+//! and calls library modules that tests can use without the CLI.
+
+pub mod cli;
+pub mod commands;
+pub mod exit;
+pub mod home;
+pub mod input;
+pub mod skill_source;

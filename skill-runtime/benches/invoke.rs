@@ -1,0 +1,142 @@
+//! Cost of the runtime against plain wasmtime, measured in the same run.
+//!
+//! `cargo bench -p skill-runtime --bench invoke` prints criterion's estimates
+//! for a trivial `execute` through the runtime and through the floor (plain
+//! wasmtime on the same engine: pooling, `InstancePre`, fresh store, no
+//! policy), then a summary: compile time, cached load time, invoke p50/p99
+//! of both, and the ratio.
+
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group};
+use skill_runtime::baseline::Floor;
+use skill_runtime::{BotIdentity, CompileSource, Invocation, Runtime, RuntimeConfig, TrustTier};
+
+const INPUT: &str = "{}";
+const TIER: TrustTier = TrustTier::Untrusted;
+
+fn criterion_benches(c: &mut Criterion) {
+    let wasm = skill_test_support::guest_wasm("probe");
+    let runtime = Runtime::new(RuntimeConfig::default());
+    let skill = runtime.load(&wasm, TIER).unwrap();
+    let floor = Floor::new(&runtime, &skill).unwrap();
+    let bot = BotIdentity::default();
+    let invocation = Invocation {
+        input: INPUT,
+        skill_name: "probe",
+        bot: &bot,
+        limits: runtime.limits_for(TIER),
+    };
+
+    let mut group = c.benchmark_group("invoke");
+    group.bench_function("runtime", |b| {
+        b.iter(|| assert!(runtime.invoke(&skill, &invocation).is_ok()))
+    });
+    group.bench_function("floor", |b| {
+        b.iter(|| floor.invoke(INPUT).unwrap().unwrap())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, criterion_benches);
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+/// The numbers the closing notes quote, measured after criterion's runs.
+fn summary() {
+    let wasm = skill_test_support::guest_wasm("probe");
+
+    let compile: Vec<Duration> = (0..5)
+        .map(|_| {
+            let rt = Runtime::new(RuntimeConfig {
+                concurrency: 1,
+                ..Default::default()
+            });
+            rt.load(&wasm, TIER).unwrap().compile_time()
+        })
+        .collect();
+
+    let cache = tempfile::tempdir().unwrap();
+    let cached_config = || RuntimeConfig {
+        cache_dir: Some(cache.path().to_path_buf()),
+        concurrency: 1,
+        ..Default::default()
+    };
+    Runtime::new(cached_config()).load(&wasm, TIER).unwrap();
+    let load: Vec<Duration> = (0..20)
+        .map(|_| {
+            let rt = Runtime::new(cached_config());
+            let skill = rt.load(&wasm, TIER).unwrap();
+            assert_eq!(skill.source(), CompileSource::DiskCache);
+            skill.compile_time()
+        })
+        .collect();
+
+    let runtime = Runtime::new(RuntimeConfig::default());
+    let skill = runtime.load(&wasm, TIER).unwrap();
+    let floor = Floor::new(&runtime, &skill).unwrap();
+    let bot = BotIdentity::default();
+    let invocation = Invocation {
+        input: INPUT,
+        skill_name: "probe",
+        bot: &bot,
+        limits: runtime.limits_for(TIER),
+    };
+    let (mut ours, mut plain) = (Vec::new(), Vec::new());
+    for _ in 0..5000 {
+        // Interleaved so both see the same machine state.
+        let t = Instant::now();
+        assert!(runtime.invoke(&skill, &invocation).is_ok());
+        ours.push(t.elapsed());
+        let t = Instant::now();
+        floor.invoke(INPUT).unwrap().unwrap();
+        plain.push(t.elapsed());
+    }
+    for v in [&mut ours, &mut plain] {
+        v.sort();
+    }
+    let median = |v: &[Duration]| {
+        let mut v = v.to_vec();
+        v.sort();
+        v[v.len() / 2]
+    };
+    println!(
+        "\nskill-runtime summary (probe guest, {} bytes, {TIER} tier)",
+        wasm.len()
+    );
+    println!(
+        "  compile (p50 of 5)          {:>10.1} us",
+        micros(median(&compile))
+    );
+    println!(
+        "  cached load (p50 of 20)     {:>10.1} us",
+        micros(median(&load))
+    );
+    println!(
+        "  invoke p50 runtime / floor  {:>10.1} us / {:.1} us",
+        micros(percentile(&ours, 0.5)),
+        micros(percentile(&plain, 0.5))
+    );
+    println!(
+        "  invoke p99 runtime / floor  {:>10.1} us / {:.1} us",
+        micros(percentile(&ours, 0.99)),
+        micros(percentile(&plain, 0.99))
+    );
+    println!(
+        "  ratio p50 {:.2}, p99 {:.2} (target: p50 at most 1.30)",
+        micros(percentile(&ours, 0.5)) / micros(percentile(&plain, 0.5)),
+        micros(percentile(&ours, 0.99)) / micros(percentile(&plain, 0.99)),
+    );
+}
+
+fn main() {
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+    summary();
+}

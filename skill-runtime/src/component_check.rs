@@ -1,0 +1,235 @@
+//! Checks a skill binary before it may run: it is a component, it imports
+//! nothing beyond the host interface and the WASI set Rust std pulls in, and
+//! it exports the world's three functions.
+
+use wasmtime::Engine;
+use wasmtime::component::Component;
+use wasmtime::component::types::{ComponentFunc, ComponentItem, Type};
+
+/// The skill world's host interface, the only non-WASI import allowed.
+pub const HOST_INTERFACE: &str = "boternity:skill/host";
+
+/// WASI 0.2 interfaces a guest may import. Rust std imports these even when
+/// unused; the host satisfies them with an empty, deny-by-default context.
+pub const ALLOWED_WASI: &[&str] = &[
+    "wasi:cli/environment",
+    "wasi:cli/exit",
+    "wasi:cli/stdin",
+    "wasi:cli/stdout",
+    "wasi:cli/stderr",
+    "wasi:cli/terminal-input",
+    "wasi:cli/terminal-output",
+    "wasi:cli/terminal-stdin",
+    "wasi:cli/terminal-stdout",
+    "wasi:cli/terminal-stderr",
+    "wasi:io/error",
+    "wasi:io/poll",
+    "wasi:io/streams",
+    "wasi:clocks/wall-clock",
+    "wasi:clocks/monotonic-clock",
+    "wasi:filesystem/types",
+    "wasi:filesystem/preopens",
+    "wasi:random/random",
+    "wasi:random/insecure",
+    "wasi:random/insecure-seed",
+];
+
+/// The world's exports and their WIT signatures (parameter names aside).
+pub const EXPORTS: [(&str, &str); 3] = [
+    ("get-name", "func() -> string"),
+    ("get-description", "func() -> string"),
+    ("execute", "func(string) -> result<string, string>"),
+];
+
+/// Why a binary cannot run as a skill. Each message says what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LoadError {
+    #[error(
+        "not a WebAssembly binary (it does not start with `\\0asm`): a skill's wasm must be a component built for the boternity:skill world"
+    )]
+    NotWasm,
+    #[error(
+        "this is a core WebAssembly module, not a component: build it with `cargo skill build` (target wasm32-wasip2), or componentize it with `cargo skill build --target wasm32-wasip1` / `wasm-tools component new`"
+    )]
+    CoreModule,
+    #[error("the component is malformed or uses features this runtime disables: {0}")]
+    Malformed(String),
+    #[error(
+        "the component imports `{name}`, which is outside the boternity:skill world: skills may import only `boternity:skill/host` and the WASI 0.2 cli/io/clocks/filesystem/random interfaces (sockets, http and other interfaces are not provided)"
+    )]
+    DisallowedImport { name: String },
+    #[error(
+        "the component does not export `{name}` ({signature}): implement the boternity:skill/skill-plugin world"
+    )]
+    MissingExport {
+        name: String,
+        signature: &'static str,
+    },
+    #[error("the component's imports or exports do not match the boternity:skill world: {0}")]
+    Mismatch(String),
+}
+
+/// What the bytes claim to be, read from the preamble alone.
+pub fn check_preamble(bytes: &[u8]) -> Result<(), LoadError> {
+    if !bytes.starts_with(b"\0asm") {
+        return Err(LoadError::NotWasm);
+    }
+    if wasmparser::Parser::is_core_wasm(bytes) {
+        return Err(LoadError::CoreModule);
+    }
+    if !wasmparser::Parser::is_component(bytes) {
+        return Err(LoadError::Malformed(
+            "unknown WebAssembly version or layer".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether an import name (`wasi:cli/stdout@0.2.3`) is in the allowed set.
+pub fn import_allowed(name: &str) -> bool {
+    if name == HOST_INTERFACE {
+        return true;
+    }
+    match name.split_once('@') {
+        Some((interface, version)) => {
+            version.starts_with("0.2.") && ALLOWED_WASI.contains(&interface)
+        }
+        None => false,
+    }
+}
+
+/// Host functions of `boternity:skill/host` the component really imports.
+/// The linker drops unused imports, so this is what the skill can call.
+pub fn host_functions(engine: &Engine, component: &Component) -> Vec<String> {
+    let ty = component.component_type();
+    let Some(ComponentItem::ComponentInstance(host)) = ty
+        .get_import(engine, HOST_INTERFACE)
+        .map(|import| import.ty)
+    else {
+        return Vec::new();
+    };
+    host.exports(engine)
+        .filter(|(_, item)| matches!(item.ty, ComponentItem::ComponentFunc(_)))
+        .map(|(name, _)| name.to_string())
+        .collect()
+}
+
+/// Imports and exports of a compiled component against the world.
+pub fn check_world(engine: &Engine, component: &Component) -> Result<(), LoadError> {
+    let ty = component.component_type();
+    if let Some((name, _)) = ty.imports(engine).find(|(name, _)| !import_allowed(name)) {
+        return Err(LoadError::DisallowedImport {
+            name: name.to_string(),
+        });
+    }
+    for (name, signature) in EXPORTS {
+        match ty.get_export(engine, name).map(|export| export.ty) {
+            Some(ComponentItem::ComponentFunc(func)) => {
+                let found = signature_of(&func);
+                if found != signature {
+                    return Err(LoadError::Mismatch(format!(
+                        "export `{name}` has type {found}; expected {signature}"
+                    )));
+                }
+            }
+            Some(_) => {
+                return Err(LoadError::Mismatch(format!(
+                    "export `{name}` is not a function; expected {signature}"
+                )));
+            }
+            None => {
+                return Err(LoadError::MissingExport {
+                    name: name.to_string(),
+                    signature,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A function type in WIT syntax without parameter names, which the
+/// component model does not check.
+fn signature_of(func: &ComponentFunc) -> String {
+    let params: Vec<String> = func.params().map(|(_, ty)| wit_type(&ty)).collect();
+    let results: Vec<String> = func.results().map(|ty| wit_type(&ty)).collect();
+    match results.as_slice() {
+        [] => format!("func({})", params.join(", ")),
+        [one] => format!("func({}) -> {one}", params.join(", ")),
+        many => format!("func({}) -> ({})", params.join(", "), many.join(", ")),
+    }
+}
+
+fn wit_type(ty: &Type) -> String {
+    let optional = |t: Option<Type>| t.map_or_else(|| "_".to_string(), |t| wit_type(&t));
+    match ty {
+        Type::Bool => "bool".into(),
+        Type::S8 => "s8".into(),
+        Type::U8 => "u8".into(),
+        Type::S16 => "s16".into(),
+        Type::U16 => "u16".into(),
+        Type::S32 => "s32".into(),
+        Type::U32 => "u32".into(),
+        Type::S64 => "s64".into(),
+        Type::U64 => "u64".into(),
+        Type::Float32 => "f32".into(),
+        Type::Float64 => "f64".into(),
+        Type::Char => "char".into(),
+        Type::String => "string".into(),
+        Type::List(list) => format!("list<{}>", wit_type(&list.ty())),
+        Type::Option(option) => format!("option<{}>", wit_type(&option.ty())),
+        Type::Result(result) => format!(
+            "result<{}, {}>",
+            optional(result.ok()),
+            optional(result.err())
+        ),
+        Type::Tuple(tuple) => {
+            format!(
+                "tuple<{}>",
+                tuple
+                    .types()
+                    .map(|t| wit_type(&t))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+        Type::Record(_) => "record".into(),
+        Type::Variant(_) => "variant".into(),
+        Type::Enum(_) => "enum".into(),
+        Type::Flags(_) => "flags".into(),
+        Type::Own(_) | Type::Borrow(_) => "resource".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn imports_are_checked_by_interface_and_version() {
+        assert!(import_allowed("boternity:skill/host"));
+        assert!(import_allowed("wasi:cli/stdout@0.2.3"));
+        assert!(import_allowed("wasi:io/streams@0.2.0"));
+        assert!(!import_allowed("wasi:cli/stdout"));
+        assert!(!import_allowed("wasi:cli/stdout@0.3.0"));
+        assert!(!import_allowed("wasi:sockets/tcp@0.2.0"));
+        assert!(!import_allowed("wasi:http/outgoing-handler@0.2.0"));
+        assert!(!import_allowed("evil:pkg/iface"));
+        assert!(!import_allowed("boternity:skill/host@1.0.0"));
+    }
+
+    #[test]
+    fn preamble_tells_modules_from_components() {
+        assert_eq!(check_preamble(b"hello"), Err(LoadError::NotWasm));
+        assert_eq!(
+            check_preamble(b"\0asm\x01\0\0\0"),
+            Err(LoadError::CoreModule)
+        );
+        assert_eq!(check_preamble(b"\0asm\x0d\0\x01\0"), Ok(()));
+        assert!(matches!(
+            check_preamble(b"\0asm\x07\0\0\0"),
+            Err(LoadError::Malformed(_))
+        ));
+    }
+}

@@ -1,0 +1,108 @@
+//! One wasmtime `Engine` per trust tier, and the ticker that drives deadlines.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig, Strategy,
+};
+
+use crate::tier::TrustTier;
+
+/// Epoch length: the granularity of invocation deadlines.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// Core instances, memories and tables one component may hold. A Rust
+/// `wasm32-wasip2` component has a handful of core instances, one memory and
+/// a shim table; these leave room for other toolchains' output.
+pub(crate) const MAX_CORE_INSTANCES_PER_COMPONENT: u32 = 32;
+pub(crate) const MAX_MEMORIES_PER_COMPONENT: u32 = 4;
+pub(crate) const MAX_TABLES_PER_COMPONENT: u32 = 16;
+
+/// The wasmtime configuration for a tier. Proposals that widen the attack
+/// surface or the resource model (threads, GC, memory64, stack switching)
+/// are off everywhere (threads and component-model async are not even
+/// compiled into this build of wasmtime); untrusted code also loses SIMD.
+pub(crate) fn build_engine(tier: TrustTier, concurrency: u32) -> wasmtime::Result<Engine> {
+    let mut config = Config::new();
+    config
+        .strategy(Strategy::Cranelift)
+        .cranelift_opt_level(OptLevel::Speed)
+        .wasm_component_model(true)
+        .consume_fuel(true)
+        .epoch_interruption(true)
+        .max_wasm_stack(tier.max_wasm_stack())
+        .wasm_shared_everything_threads(false)
+        .wasm_gc(false)
+        .wasm_memory64(false)
+        .wasm_stack_switching(false)
+        .wasm_custom_page_sizes(false)
+        .wasm_wide_arithmetic(false);
+    if tier == TrustTier::Untrusted {
+        config.wasm_relaxed_simd(false).wasm_simd(false);
+    }
+
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_component_instances(concurrency)
+        .total_core_instances(concurrency * MAX_CORE_INSTANCES_PER_COMPONENT)
+        .total_memories(concurrency * MAX_MEMORIES_PER_COMPONENT)
+        .total_tables(concurrency * MAX_TABLES_PER_COMPONENT)
+        .max_core_instances_per_component(MAX_CORE_INSTANCES_PER_COMPONENT)
+        .max_memories_per_component(MAX_MEMORIES_PER_COMPONENT)
+        .max_tables_per_component(MAX_TABLES_PER_COMPONENT)
+        // Pages touched by one invocation are zeroed before the next one uses
+        // the slot; keep a few resident to make that cheap.
+        .linear_memory_keep_resident(64 * 1024)
+        .table_keep_resident(16 * 1024);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    Engine::new(&config)
+}
+
+/// Advances the epoch of every engine a runtime owns, once per [`EPOCH_TICK`].
+/// Stops when the runtime is dropped.
+pub(crate) struct EpochTicker {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl EpochTicker {
+    pub(crate) fn start(engines: Weak<[std::sync::OnceLock<Engine>; 3]>) -> EpochTicker {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("skill-epoch".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(EPOCH_TICK);
+                    let Some(engines) = engines.upgrade() else {
+                        return;
+                    };
+                    for engine in engines.iter().filter_map(|e| e.get()) {
+                        engine.increment_epoch();
+                    }
+                }
+            })
+            .expect("spawning the epoch thread");
+        EpochTicker {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The number of epoch ticks that covers `timeout`, rounded up.
+pub(crate) fn deadline_ticks(timeout: Duration) -> u64 {
+    let tick = EPOCH_TICK.as_nanos();
+    (timeout.as_nanos().div_ceil(tick)).max(1) as u64
+}

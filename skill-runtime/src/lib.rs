@@ -1,0 +1,40 @@
+//! `skill-runtime`: runs boternity skills, WebAssembly components of the
+//! `boternity:skill/skill-plugin` world, under trust-tier limits (fuel,
+//! deadline, memory, output) with deny-by-default host capabilities.
+//!
+//! ```no_run
+//! use skill_runtime::{BotIdentity, Invocation, Runtime, RuntimeConfig, TrustTier};
+//! let runtime = Runtime::new(RuntimeConfig::default());
+//! let wasm = std::fs::read("skill.wasm").unwrap();
+//! let skill = runtime.load(&wasm, TrustTier::Untrusted).unwrap();
+//! let report = runtime.invoke(&skill, &Invocation {
+//!     input: "{}",
+//!     skill_name: "my-skill",
+//!     bot: &BotIdentity::default(),
+//!     limits: runtime.limits_for(TrustTier::Untrusted),
+//! });
+//! println!("{}", report.to_json());
+//! ```
+
+pub mod baseline;
+mod bindings;
+mod compile_cache;
+pub mod component_check;
+mod engine;
+pub mod grants;
+mod host;
+mod limiter;
+pub mod log;
+pub mod outcome;
+mod permits;
+mod runtime;
+pub mod tier;
+
+pub use compile_cache::CompileSource;
+pub use component_check::LoadError;
+pub use grants::{Capability, CapabilityDenied};
+pub use limiter::MemoryLimitExceeded;
+pub use log::{LogLimits, LogLine};
+pub use outcome::{ErrorKind, Failure, HostCall, Metrics, Report};
+pub use runtime::{BotIdentity, Invocation, LoadedSkill, Runtime, RuntimeConfig, RuntimeError};
+pub use tier::{LimitRequest, Limits, TrustTier};

@@ -1,0 +1,203 @@
+//! What one invocation produced: its output or a typed error, plus metrics.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::log::LogLine;
+use crate::tier::{Limits, TrustTier};
+
+/// Why an invocation did not produce output. The set is a stable contract:
+/// scripts and bots match on these names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorKind {
+    FuelExhausted,
+    Timeout,
+    MemoryLimit,
+    StackOverflow,
+    CapabilityDenied,
+    OutputLimit,
+    Trap,
+    InvalidComponent,
+    /// The guest returned `err` from `execute`.
+    SkillError,
+}
+
+impl ErrorKind {
+    pub const ALL: [ErrorKind; 9] = [
+        ErrorKind::FuelExhausted,
+        ErrorKind::Timeout,
+        ErrorKind::MemoryLimit,
+        ErrorKind::StackOverflow,
+        ErrorKind::CapabilityDenied,
+        ErrorKind::OutputLimit,
+        ErrorKind::Trap,
+        ErrorKind::InvalidComponent,
+        ErrorKind::SkillError,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::FuelExhausted => "fuel-exhausted",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::MemoryLimit => "memory-limit",
+            ErrorKind::StackOverflow => "stack-overflow",
+            ErrorKind::CapabilityDenied => "capability-denied",
+            ErrorKind::OutputLimit => "output-limit",
+            ErrorKind::Trap => "trap",
+            ErrorKind::InvalidComponent => "invalid-component",
+            ErrorKind::SkillError => "skill-error",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ErrorKind> {
+        ErrorKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failed invocation: the kind to match on and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Failure {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Failure {
+        Failure {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind, self.message)
+    }
+}
+
+/// How often the guest called one host function, and whether it was let through.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HostCall {
+    pub function: String,
+    pub allowed: bool,
+    pub count: u64,
+}
+
+/// What an invocation cost.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    pub fuel_consumed: u64,
+    pub peak_memory_bytes: u64,
+    #[serde(rename = "duration_ms", with = "duration_ms_f64")]
+    pub duration: Duration,
+    pub host_calls: Vec<HostCall>,
+}
+
+/// Everything one invocation produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub invocation_id: String,
+    pub tier: TrustTier,
+    pub limits: Limits,
+    pub result: Result<String, Failure>,
+    pub metrics: Metrics,
+    pub logs: Vec<LogLine>,
+    /// Log lines dropped because the invocation went over the log caps.
+    pub logs_dropped: u64,
+}
+
+impl Report {
+    /// A report for an invocation that never started (e.g. the component did
+    /// not load), so callers print one shape for every outcome.
+    pub fn refused(tier: TrustTier, limits: Limits, failure: Failure) -> Report {
+        Report {
+            invocation_id: uuid::Uuid::now_v7().to_string(),
+            tier,
+            limits,
+            result: Err(failure),
+            metrics: Metrics::default(),
+            logs: Vec::new(),
+            logs_dropped: 0,
+        }
+    }
+
+    pub fn is_ok(&self) -> bool {
+        self.result.is_ok()
+    }
+
+    pub fn error_kind(&self) -> Option<ErrorKind> {
+        self.result.as_ref().err().map(|f| f.kind)
+    }
+
+    /// The stable JSON form printed by `cargo skill run --message-format json`.
+    /// The output is embedded as JSON when it parses, else as a string.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut obj = serde_json::Map::new();
+        match &self.result {
+            Ok(output) => {
+                obj.insert("outcome".into(), "ok".into());
+                let value = serde_json::from_str(output)
+                    .unwrap_or_else(|_| serde_json::Value::String(output.clone()));
+                obj.insert("output".into(), value);
+            }
+            Err(failure) => {
+                obj.insert("outcome".into(), "error".into());
+                obj.insert("kind".into(), failure.kind.as_str().into());
+                obj.insert("message".into(), failure.message.clone().into());
+            }
+        }
+        let metrics = serde_json::to_value(&self.metrics).expect("metrics serialize");
+        obj.extend(metrics.as_object().expect("metrics is an object").clone());
+        obj.insert(
+            "logs".into(),
+            serde_json::to_value(&self.logs).expect("logs serialize"),
+        );
+        obj.insert("logs_dropped".into(), self.logs_dropped.into());
+        obj.insert("invocation_id".into(), self.invocation_id.clone().into());
+        obj.insert("tier".into(), self.tier.as_str().into());
+        obj.insert(
+            "limits".into(),
+            serde_json::to_value(self.limits).expect("limits serialize"),
+        );
+        serde_json::Value::Object(obj)
+    }
+}
+
+mod duration_ms_f64 {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64() * 1000.0)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        f64::deserialize(d).map(|ms| Duration::from_secs_f64(ms / 1000.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_through_their_names() {
+        for k in ErrorKind::ALL {
+            assert_eq!(ErrorKind::parse(k.as_str()), Some(k));
+            let json = serde_json::to_string(&k).unwrap();
+            assert_eq!(json, format!("\"{}\"", k.as_str()));
+        }
+        assert_eq!(ErrorKind::parse("oops"), None);
+    }
+}

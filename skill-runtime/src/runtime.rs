@@ -1,0 +1,342 @@
+//! The runtime bots embed: loads skill components once, then runs each
+//! invocation in a fresh store under its tier's limits.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Engine, Store, Trap};
+
+use crate::bindings::{SkillContext, SkillPluginPre};
+use crate::compile_cache::{CompileCache, CompileSource};
+use crate::component_check::{self, LoadError};
+use crate::engine::{EpochTicker, build_engine, deadline_ticks};
+use crate::grants::CapabilityDenied;
+use crate::host::{HostState, StoreData, linker};
+use crate::limiter::{Limiter, MemoryLimitExceeded};
+use crate::log::{LogLimits, LogSink};
+use crate::outcome::{ErrorKind, Failure, Metrics, Report};
+use crate::permits::Permits;
+use crate::tier::{Limits, TrustTier};
+
+/// How a runtime is set up; one per process is the norm.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Where compiled components are kept between processes; `None` keeps
+    /// them in memory only.
+    pub cache_dir: Option<PathBuf>,
+    /// Invocations that may run at once per tier; the instance pool is sized
+    /// for it and further invocations wait for a slot.
+    pub concurrency: u32,
+    /// Each tier's ceiling, indexed by [`TrustTier`]; operators may change them.
+    pub tier_limits: [Limits; 3],
+    pub log_limits: LogLimits,
+    /// Loaded skills kept per runtime before the oldest are forgotten.
+    pub max_loaded: usize,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            cache_dir: None,
+            concurrency: 16,
+            tier_limits: TrustTier::ALL.map(TrustTier::default_limits),
+            log_limits: LogLimits::default(),
+            max_loaded: 256,
+        }
+    }
+}
+
+/// Who is invoking: filled into `get-context`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BotIdentity {
+    pub name: String,
+    pub slug: String,
+}
+
+/// One call of `execute`.
+#[derive(Debug, Clone)]
+pub struct Invocation<'a> {
+    pub input: &'a str,
+    pub skill_name: &'a str,
+    pub bot: &'a BotIdentity,
+    /// The limits to run under; see [`Runtime::limits_for`].
+    pub limits: Limits,
+}
+
+/// A component checked and compiled for one tier, ready to instantiate.
+pub struct LoadedSkill {
+    tier: TrustTier,
+    sha256: [u8; 32],
+    pre: SkillPluginPre<StoreData>,
+    host_functions: Vec<String>,
+    source: CompileSource,
+    compile_time: Duration,
+}
+
+impl LoadedSkill {
+    pub fn tier(&self) -> TrustTier {
+        self.tier
+    }
+
+    pub fn sha256_hex(&self) -> String {
+        hex::encode(self.sha256)
+    }
+
+    /// Host functions of the skill world the component imports.
+    pub fn host_functions(&self) -> &[String] {
+        &self.host_functions
+    }
+
+    /// Whether this load compiled the wasm or found it in the disk cache.
+    pub fn source(&self) -> CompileSource {
+        self.source
+    }
+
+    /// Time spent compiling or deserializing.
+    pub fn compile_time(&self) -> Duration {
+        self.compile_time
+    }
+
+    pub(crate) fn component(&self) -> &Component {
+        self.pre.instance_pre().component()
+    }
+}
+
+/// Errors setting up the runtime itself, not a skill.
+#[derive(Debug, thiserror::Error)]
+#[error("could not set up the wasmtime engine for the {tier} tier: {message}")]
+pub struct RuntimeError {
+    tier: TrustTier,
+    message: String,
+}
+
+/// Loaded skills by tier and wasm sha256.
+type LoadedMap = HashMap<(TrustTier, [u8; 32]), Arc<LoadedSkill>>;
+
+pub struct Runtime {
+    config: RuntimeConfig,
+    engines: Arc<[OnceLock<Engine>; 3]>,
+    linkers: [OnceLock<Linker<StoreData>>; 3],
+    permits: [Permits; 3],
+    loaded: Mutex<LoadedMap>,
+    cache: Option<CompileCache>,
+    _ticker: EpochTicker,
+}
+
+impl Runtime {
+    pub fn new(config: RuntimeConfig) -> Runtime {
+        let engines: Arc<[OnceLock<Engine>; 3]> = Arc::new(Default::default());
+        let ticker = EpochTicker::start(Arc::downgrade(&engines));
+        Runtime {
+            cache: config.cache_dir.clone().map(CompileCache::new),
+            permits: std::array::from_fn(|_| Permits::new(config.concurrency)),
+            linkers: Default::default(),
+            loaded: Mutex::default(),
+            engines,
+            config,
+            _ticker: ticker,
+        }
+    }
+
+    pub fn config(&self) -> &RuntimeConfig {
+        &self.config
+    }
+
+    /// The tier's ceiling as configured for this runtime.
+    pub fn limits_for(&self, tier: TrustTier) -> Limits {
+        self.config.tier_limits[tier.index()]
+    }
+
+    /// The engine for a tier, built on first use.
+    pub fn engine(&self, tier: TrustTier) -> Result<&Engine, RuntimeError> {
+        let cell = &self.engines[tier.index()];
+        if let Some(engine) = cell.get() {
+            return Ok(engine);
+        }
+        let engine = build_engine(tier, self.config.concurrency).map_err(|e| RuntimeError {
+            tier,
+            message: format!("{e:#}"),
+        })?;
+        Ok(cell.get_or_init(|| engine))
+    }
+
+    fn linker(&self, tier: TrustTier) -> Result<&Linker<StoreData>, RuntimeError> {
+        let cell = &self.linkers[tier.index()];
+        if let Some(linker) = cell.get() {
+            return Ok(linker);
+        }
+        let built = linker(self.engine(tier)?).map_err(|e| RuntimeError {
+            tier,
+            message: format!("{e:#}"),
+        })?;
+        Ok(cell.get_or_init(|| built))
+    }
+
+    /// Checks and compiles a component for a tier; repeated loads of the same
+    /// bytes are served from memory, then from the disk cache.
+    pub fn load(&self, wasm: &[u8], tier: TrustTier) -> Result<Arc<LoadedSkill>, LoadError> {
+        component_check::check_preamble(wasm)?;
+        let sha256: [u8; 32] = Sha256::digest(wasm).into();
+        if let Some(skill) = self.lock_loaded().get(&(tier, sha256)) {
+            return Ok(skill.clone());
+        }
+        let engine = self
+            .engine(tier)
+            .map_err(|e| LoadError::Malformed(e.to_string()))?;
+        let started = Instant::now();
+        let cached = self.cache.as_ref().and_then(|c| c.load(engine, &sha256));
+        let (component, source) = match cached {
+            Some(component) => (component, CompileSource::DiskCache),
+            None => {
+                let component = Component::new(engine, wasm)
+                    .map_err(|e| LoadError::Malformed(format!("{e:#}")))?;
+                (component, CompileSource::Compiled)
+            }
+        };
+        let compile_time = started.elapsed();
+        component_check::check_world(engine, &component)?;
+        let linker = self
+            .linker(tier)
+            .map_err(|e| LoadError::Malformed(e.to_string()))?;
+        let instance_pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::Mismatch(format!("{e:#}")))?;
+        let pre =
+            SkillPluginPre::new(instance_pre).map_err(|e| LoadError::Mismatch(format!("{e:#}")))?;
+        if source == CompileSource::Compiled
+            && let Some(cache) = &self.cache
+        {
+            cache.store(engine, &sha256, &component);
+        }
+        let skill = Arc::new(LoadedSkill {
+            tier,
+            sha256,
+            host_functions: component_check::host_functions(engine, &component),
+            pre,
+            source,
+            compile_time,
+        });
+        let mut loaded = self.lock_loaded();
+        if loaded.len() >= self.config.max_loaded {
+            loaded.clear();
+        }
+        loaded.insert((tier, sha256), skill.clone());
+        Ok(skill)
+    }
+
+    fn lock_loaded(&self) -> std::sync::MutexGuard<'_, LoadedMap> {
+        self.loaded.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `execute` once in a fresh store. Never panics on guest behaviour:
+    /// every way the guest can fail comes back as a typed [`Failure`].
+    pub fn invoke(&self, skill: &LoadedSkill, invocation: &Invocation<'_>) -> Report {
+        let _permit = self.permits[skill.tier.index()].acquire();
+        let limits = invocation.limits;
+        let invocation_id = uuid::Uuid::now_v7().to_string();
+        let log = LogSink::new(self.config.log_limits);
+        let host = HostState {
+            log: log.clone(),
+            context: SkillContext {
+                bot_name: invocation.bot.name.clone(),
+                bot_slug: invocation.bot.slug.clone(),
+                skill_name: invocation.skill_name.to_string(),
+                invocation_id: invocation_id.clone(),
+            },
+            calls: Vec::new(),
+        };
+        let engine = skill.pre.engine();
+        let mut store = Store::new(
+            engine,
+            StoreData::new(host, Limiter::new(limits.memory_bytes)),
+        );
+        store.limiter(|data| &mut data.limiter);
+        let fuel = limits.fuel.unwrap_or(u64::MAX);
+        store
+            .set_fuel(fuel)
+            .expect("fuel is enabled on every engine");
+        store.set_epoch_deadline(deadline_ticks(limits.timeout));
+        store.epoch_deadline_trap();
+
+        let started = Instant::now();
+        let called = skill
+            .pre
+            .instantiate(&mut store)
+            .and_then(|plugin| plugin.call_execute(&mut store, invocation.input));
+        let duration = started.elapsed();
+
+        let result = match called {
+            Ok(returned) => check_output(returned, &limits),
+            Err(err) => Err(classify(&err, &limits)),
+        };
+        let fuel_left = store.get_fuel().unwrap_or(0);
+        let data = store.into_data();
+        let (logs, logs_dropped) = log.finish();
+        Report {
+            invocation_id,
+            tier: skill.tier,
+            limits,
+            result,
+            metrics: Metrics {
+                fuel_consumed: fuel - fuel_left,
+                peak_memory_bytes: data.limiter.peak_bytes(),
+                duration,
+                host_calls: data.host.calls,
+            },
+            logs,
+            logs_dropped,
+        }
+    }
+}
+
+/// Applies the output cap to both `ok` and `err` results.
+fn check_output(returned: Result<String, String>, limits: &Limits) -> Result<String, Failure> {
+    let len = match &returned {
+        Ok(s) | Err(s) => s.len() as u64,
+    };
+    if len > limits.output_bytes {
+        return Err(Failure::new(
+            ErrorKind::OutputLimit,
+            format!(
+                "the skill returned {len} bytes, over the output limit of {} bytes",
+                limits.output_bytes
+            ),
+        ));
+    }
+    returned.map_err(|message| Failure::new(ErrorKind::SkillError, message))
+}
+
+/// Maps whatever ended the invocation to its kind.
+fn classify(err: &wasmtime::Error, limits: &Limits) -> Failure {
+    if let Some(denied) = err.downcast_ref::<CapabilityDenied>() {
+        return Failure::new(ErrorKind::CapabilityDenied, denied.to_string());
+    }
+    if let Some(over) = err.downcast_ref::<MemoryLimitExceeded>() {
+        return Failure::new(ErrorKind::MemoryLimit, over.to_string());
+    }
+    match err.downcast_ref::<Trap>() {
+        Some(Trap::OutOfFuel) => Failure::new(
+            ErrorKind::FuelExhausted,
+            format!(
+                "the skill used all {} units of fuel before finishing",
+                limits.fuel.unwrap_or(u64::MAX)
+            ),
+        ),
+        Some(Trap::Interrupt) => Failure::new(
+            ErrorKind::Timeout,
+            format!(
+                "the skill ran past its deadline of {} ms",
+                limits.timeout.as_millis()
+            ),
+        ),
+        Some(Trap::StackOverflow) => Failure::new(
+            ErrorKind::StackOverflow,
+            "the skill overflowed its call stack (unbounded recursion?)",
+        ),
+        _ => Failure::new(ErrorKind::Trap, format!("{err:#}")),
+    }
+}

@@ -1,0 +1,226 @@
+//! Trust tiers and the resource limits that go with them.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+const MIB: u64 = 1024 * 1024;
+
+/// How much the operator trusts a skill; decides its limits and its sandbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TrustTier {
+    /// Unsigned or signed by an unknown key: the tightest limits.
+    Untrusted,
+    /// Signed by a key the operator trusts.
+    Verified,
+    /// Built on this machine by its own author.
+    Local,
+}
+
+impl TrustTier {
+    pub const ALL: [TrustTier; 3] = [TrustTier::Untrusted, TrustTier::Verified, TrustTier::Local];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TrustTier::Untrusted => "untrusted",
+            TrustTier::Verified => "verified",
+            TrustTier::Local => "local",
+        }
+    }
+
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The limits bots apply to this tier unless the operator configures others.
+    pub fn default_limits(self) -> Limits {
+        match self {
+            TrustTier::Untrusted => Limits {
+                memory_bytes: 16 * MIB,
+                fuel: Some(500_000),
+                timeout: Duration::from_secs(10),
+                output_bytes: MIB,
+            },
+            TrustTier::Verified => Limits {
+                memory_bytes: 64 * MIB,
+                fuel: Some(1_000_000),
+                timeout: Duration::from_secs(30),
+                output_bytes: 4 * MIB,
+            },
+            TrustTier::Local => Limits {
+                memory_bytes: 256 * MIB,
+                fuel: None,
+                timeout: Duration::from_secs(300),
+                output_bytes: 16 * MIB,
+            },
+        }
+    }
+
+    /// Deepest wasm call stack the engine allows before `stack-overflow`.
+    pub(crate) fn max_wasm_stack(self) -> usize {
+        match self {
+            TrustTier::Untrusted => 256 * 1024,
+            TrustTier::Verified => 512 * 1024,
+            TrustTier::Local => 1024 * 1024,
+        }
+    }
+}
+
+impl fmt::Display for TrustTier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown trust tier `{0}`: expected untrusted, verified or local")]
+pub struct UnknownTier(String);
+
+impl FromStr for TrustTier {
+    type Err = UnknownTier;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "untrusted" => Ok(TrustTier::Untrusted),
+            "verified" => Ok(TrustTier::Verified),
+            "local" => Ok(TrustTier::Local),
+            other => Err(UnknownTier(other.to_string())),
+        }
+    }
+}
+
+/// The ceiling on one invocation's resources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Linear memory plus tables, in bytes.
+    pub memory_bytes: u64,
+    /// Wasm fuel (about one unit per instruction); `None` is unlimited.
+    pub fuel: Option<u64>,
+    /// Wall-clock deadline for the whole invocation.
+    #[serde(with = "duration_ms")]
+    pub timeout: Duration,
+    /// Largest `execute` result (ok or err) accepted, in bytes.
+    pub output_bytes: u64,
+}
+
+/// What a skill's manifest or a test case may ask for: each field only lowers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LimitRequest {
+    pub memory_bytes: Option<u64>,
+    pub fuel: Option<u64>,
+    pub timeout: Option<Duration>,
+    pub output_bytes: Option<u64>,
+}
+
+impl Limits {
+    /// Applies a skill's own request: it can only tighten the tier's ceiling.
+    pub fn lowered_by(self, req: &LimitRequest) -> Limits {
+        Limits {
+            memory_bytes: req
+                .memory_bytes
+                .map_or(self.memory_bytes, |m| m.min(self.memory_bytes)),
+            fuel: match (self.fuel, req.fuel) {
+                (Some(ceiling), Some(asked)) => Some(asked.min(ceiling)),
+                (None, asked) => asked,
+                (ceiling, None) => ceiling,
+            },
+            timeout: req.timeout.map_or(self.timeout, |t| t.min(self.timeout)),
+            output_bytes: req
+                .output_bytes
+                .map_or(self.output_bytes, |o| o.min(self.output_bytes)),
+        }
+    }
+
+    /// Applies an operator's explicit choice, which may also raise the ceiling.
+    pub fn overridden_by(self, req: &LimitRequest) -> Limits {
+        Limits {
+            memory_bytes: req.memory_bytes.unwrap_or(self.memory_bytes),
+            fuel: req.fuel.or(self.fuel),
+            timeout: req.timeout.unwrap_or(self.timeout),
+            output_bytes: req.output_bytes.unwrap_or(self.output_bytes),
+        }
+    }
+}
+
+mod duration_ms {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis() as u64)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_millis)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_bots() {
+        let u = TrustTier::Untrusted.default_limits();
+        assert_eq!(
+            (u.memory_bytes, u.fuel, u.timeout.as_secs()),
+            (16 * MIB, Some(500_000), 10)
+        );
+        let v = TrustTier::Verified.default_limits();
+        assert_eq!(
+            (v.memory_bytes, v.fuel, v.timeout.as_secs()),
+            (64 * MIB, Some(1_000_000), 30)
+        );
+        let l = TrustTier::Local.default_limits();
+        assert_eq!(
+            (l.memory_bytes, l.fuel, l.timeout.as_secs()),
+            (256 * MIB, None, 300)
+        );
+    }
+
+    #[test]
+    fn a_skill_can_only_lower_its_limits() {
+        let ceiling = TrustTier::Untrusted.default_limits();
+        let asked = LimitRequest {
+            memory_bytes: Some(1024 * MIB),
+            fuel: Some(100),
+            timeout: Some(Duration::from_secs(3600)),
+            output_bytes: None,
+        };
+        let got = ceiling.lowered_by(&asked);
+        assert_eq!(got.memory_bytes, ceiling.memory_bytes);
+        assert_eq!(got.fuel, Some(100));
+        assert_eq!(got.timeout, ceiling.timeout);
+        // An unlimited tier takes the skill's own fuel budget.
+        let local = TrustTier::Local.default_limits().lowered_by(&asked);
+        assert_eq!(local.fuel, Some(100));
+    }
+
+    #[test]
+    fn an_operator_may_raise_them() {
+        let ceiling = TrustTier::Untrusted.default_limits();
+        let raised = ceiling.overridden_by(&LimitRequest {
+            memory_bytes: Some(512 * MIB),
+            ..Default::default()
+        });
+        assert_eq!(raised.memory_bytes, 512 * MIB);
+        assert_eq!(raised.fuel, ceiling.fuel);
+    }
+
+    #[test]
+    fn tiers_parse_and_print() {
+        for t in TrustTier::ALL {
+            assert_eq!(t.as_str().parse::<TrustTier>().unwrap(), t);
+        }
+        assert!(
+            "trusted"
+                .parse::<TrustTier>()
+                .unwrap_err()
+                .to_string()
+                .contains("untrusted")
+        );
+    }
+}

@@ -1,0 +1,29 @@
+//! End-to-end tests: they drive the real `cargo-skill` binary.
+
+mod run;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// The binary under test, with a private home folder so tests never touch
+/// the developer's `~/.boternity`.
+pub fn cargo_skill(home: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-skill"));
+    cmd.env("CARGO_SKILL_HOME", home)
+        .env_remove("CARGO_SKILL_KEY_PASSWORD");
+    cmd
+}
+
+pub fn stdout_json(output: &Output) -> serde_json::Value {
+    let text = String::from_utf8_lossy(&output.stdout);
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not one JSON value ({e}):\n{text}\nstderr:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    })
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}

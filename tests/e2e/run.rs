@@ -1,0 +1,233 @@
+//! `cargo skill run`: the JSON contract, exit codes, inputs and flags.
+
+use std::io::Write;
+use std::process::Stdio;
+
+use serde_json::json;
+
+use crate::{cargo_skill, stderr, stdout_json};
+
+fn probe_wasm() -> std::path::PathBuf {
+    skill_test_support::guest_wasm_path("probe")
+}
+
+#[test]
+fn json_result_has_the_documented_shape() {
+    let home = tempfile::tempdir().unwrap();
+    let out = cargo_skill(home.path())
+        .args([
+            "skill",
+            "run",
+            "--message-format",
+            "json",
+            "--input",
+            r#"{"mode":"echo","x":1}"#,
+        ])
+        .arg(probe_wasm())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = stdout_json(&out);
+    assert_eq!(v["outcome"], "ok");
+    assert_eq!(v["output"], json!({"mode": "echo", "x": 1}));
+    assert!(v["fuel_consumed"].as_u64().unwrap() > 0);
+    assert!(v["peak_memory_bytes"].as_u64().unwrap() > 0);
+    assert!(v["duration_ms"].as_f64().unwrap() > 0.0);
+    assert!(v["host_calls"].is_array());
+    assert!(v["logs"].is_array());
+    assert_eq!(
+        v["limits"]["fuel"], 500_000,
+        "untrusted is the default tier"
+    );
+}
+
+#[test]
+fn an_error_outcome_exits_one_with_its_kind() {
+    let home = tempfile::tempdir().unwrap();
+    let out = cargo_skill(home.path())
+        .args([
+            "run",
+            "--message-format=json",
+            "--input",
+            r#"{"mode":"loop"}"#,
+        ])
+        .arg(probe_wasm())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v = stdout_json(&out);
+    assert_eq!(v["outcome"], "error");
+    assert_eq!(v["kind"], "fuel-exhausted");
+    assert!(v["message"].as_str().unwrap().contains("500000"));
+    assert_eq!(v["fuel_consumed"], 500_000);
+}
+
+#[test]
+fn operator_flags_may_raise_the_tier_limits() {
+    let home = tempfile::tempdir().unwrap();
+    let out = cargo_skill(home.path())
+        .args([
+            "run",
+            "--message-format",
+            "json",
+            "--tier",
+            "untrusted",
+            "--fuel",
+            "50000000",
+        ])
+        .args([
+            "--timeout",
+            "150",
+            "--memory",
+            "32",
+            "--input",
+            r#"{"mode":"loop"}"#,
+        ])
+        .arg(probe_wasm())
+        .output()
+        .unwrap();
+    let v = stdout_json(&out);
+    assert_eq!(v["limits"]["fuel"], 50_000_000);
+    assert_eq!(v["limits"]["memory_bytes"], 32 * 1024 * 1024);
+    assert_eq!(v["limits"]["timeout"], 150);
+    // 50M fuel outlasts 150 ms only on a very fast machine; either way the
+    // loop ends with one of the two limits, never hangs.
+    let kind = v["kind"].as_str().unwrap();
+    assert!(kind == "timeout" || kind == "fuel-exhausted", "{v}");
+}
+
+#[test]
+fn input_comes_from_stdin_or_a_file() {
+    let home = tempfile::tempdir().unwrap();
+    let mut child = cargo_skill(home.path())
+        .args(["run", "--message-format", "json"])
+        .arg(probe_wasm())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(br#"{"from":"stdin"}"#)
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(stdout_json(&out)["output"]["from"], "stdin");
+
+    let file = home.path().join("input.json");
+    std::fs::write(&file, r#"{"from":"file"}"#).unwrap();
+    let out = cargo_skill(home.path())
+        .args(["run", "--message-format", "json", "--input-file"])
+        .arg(&file)
+        .arg(probe_wasm())
+        .output()
+        .unwrap();
+    assert_eq!(stdout_json(&out)["output"]["from"], "file");
+}
+
+#[test]
+fn bad_input_json_is_a_usage_error_with_a_position() {
+    let home = tempfile::tempdir().unwrap();
+    let out = cargo_skill(home.path())
+        .args(["run", "--input", "{\"a\":\n  nope}"])
+        .arg(probe_wasm())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("not valid JSON") && err.contains("line 2"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_skill_folder_runs_under_its_folder_name() {
+    let home = tempfile::tempdir().unwrap();
+    let skill = home.path().join("weather-report");
+    std::fs::create_dir(&skill).unwrap();
+    std::fs::write(
+        skill.join("SKILL.md"),
+        "---\nname: weather-report\ndescription: Reports.\n---\n",
+    )
+    .unwrap();
+    std::fs::copy(probe_wasm(), skill.join("skill.wasm")).unwrap();
+    let out = cargo_skill(home.path())
+        .args([
+            "run",
+            "--message-format",
+            "json",
+            "--input",
+            r#"{"mode":"context"}"#,
+        ])
+        .arg(&skill)
+        .output()
+        .unwrap();
+    let v = stdout_json(&out);
+    assert_eq!(v["output"]["skill_name"], "weather-report");
+    assert_eq!(v["output"]["invocation_id"], v["invocation_id"]);
+}
+
+#[test]
+fn a_core_module_is_an_invalid_component_outcome() {
+    let home = tempfile::tempdir().unwrap();
+    let module = home.path().join("core.wasm");
+    std::fs::write(&module, wat::parse_str("(module)").unwrap()).unwrap();
+    let out = cargo_skill(home.path())
+        .args(["run", "--message-format", "json", "--input", "{}"])
+        .arg(&module)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v = stdout_json(&out);
+    assert_eq!(v["kind"], "invalid-component");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .contains("core WebAssembly module"),
+        "{v}"
+    );
+}
+
+#[test]
+fn human_output_prints_the_result_and_a_summary() {
+    let home = tempfile::tempdir().unwrap();
+    let out = cargo_skill(home.path())
+        .args(["run", "--input", r#"{"mode":"log","times":2}"#])
+        .arg(probe_wasm())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("\"logged\": 2"), "{stdout}");
+    let err = stderr(&out);
+    assert!(err.contains("[info] line 1"), "{err}");
+    assert!(err.contains("ok in") && err.contains("untrusted"), "{err}");
+
+    let out = cargo_skill(home.path())
+        .args(["run", "--input", r#"{"mode":"http"}"#])
+        .arg(probe_wasm())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("error[capability-denied]"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_missing_skill_is_a_usage_error() {
+    let home = tempfile::tempdir().unwrap();
+    let out = cargo_skill(home.path())
+        .args(["run", "--input", "{}"])
+        .arg(home.path().join("missing"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("does not exist"));
+}

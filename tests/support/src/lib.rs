@@ -1,0 +1,98 @@
+//! Test fixtures shared by every test binary: the guest skills under
+//! `tests/guests`, built once per run for `wasm32-wasip2` into
+//! `target/guests`. Cargo's own lock serialises concurrent builds from
+//! several test binaries; later ones are no-ops.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The repository root (this crate lives at `tests/support`).
+pub fn repo_root() -> &'static Path {
+    static ROOT: OnceLock<PathBuf> = OnceLock::new();
+    ROOT.get_or_init(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../..")
+            .canonicalize()
+            .expect("repo root")
+    })
+}
+
+/// The shared target directory for guest builds.
+pub fn guest_target_dir() -> PathBuf {
+    repo_root().join("target/guests")
+}
+
+/// Bytes of a guest component from `tests/guests/<name>`, built on first use.
+pub fn guest_wasm(name: &str) -> Vec<u8> {
+    let path = guest_wasm_path(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+/// Path of a guest component, built on first use.
+pub fn guest_wasm_path(name: &str) -> PathBuf {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(build_guests);
+    let path = guest_target_dir().join(format!(
+        "wasm32-wasip2/release/{}.wasm",
+        name.replace('-', "_")
+    ));
+    assert!(
+        path.exists(),
+        "guest `{name}` was not built: no {}",
+        path.display()
+    );
+    path
+}
+
+/// Makes sure rustup has the wasm target; a missing target is installed, and
+/// a failure to install ends the test run loudly rather than skipping.
+pub fn ensure_wasm_target(target: &str) {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .expect("running `rustup target list --installed`: the tests need rustup");
+    if String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|l| l.trim() == target)
+    {
+        return;
+    }
+    let status = Command::new("rustup")
+        .args(["target", "add", target])
+        .status()
+        .expect("running `rustup target add`");
+    assert!(
+        status.success(),
+        "`rustup target add {target}` failed: the guest fixtures cannot be built"
+    );
+}
+
+fn build_guests() {
+    ensure_wasm_target("wasm32-wasip2");
+    let manifest = repo_root().join("tests/guests/Cargo.toml");
+    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "--target",
+            "wasm32-wasip2",
+            "--manifest-path",
+        ])
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(guest_target_dir())
+        // Settings meant for the host build must not leak into the guests'.
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_BUILD_TARGET")
+        .output()
+        .expect("running cargo to build the guest fixtures");
+    assert!(
+        output.status.success(),
+        "building the guest fixtures failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
