@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 use crate::commands;
 use crate::exit;
+use crate::output::GlobalArgs;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -18,12 +19,21 @@ use crate::exit;
     propagate_version = true
 )]
 pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
     #[command(subcommand)]
     pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Check skills: the agentskills.io spec, extensions, components, relations
+    Validate(commands::validate::ValidateArgs),
+    /// Show a skill's resolved manifest and capability set
+    Inspect(commands::inspect::InspectArgs),
+    /// Print the <available_skills> block for agent system prompts
+    ToPrompt(commands::to_prompt::ToPromptArgs),
     /// Run a skill's `execute` once in the sandboxed runtime
     Run(commands::run::RunArgs),
 }
@@ -39,8 +49,12 @@ pub fn normalized_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString
 }
 
 pub fn exec(cli: Cli) -> ExitCode {
+    let global = cli.global;
     let result = match cli.command {
-        Command::Run(args) => commands::run::exec(args),
+        Command::Validate(args) => commands::validate::exec(args, &global),
+        Command::Inspect(args) => commands::inspect::exec(args, &global),
+        Command::ToPrompt(args) => commands::to_prompt::exec(args),
+        Command::Run(args) => commands::run::exec(args, &global),
     };
     match result {
         Ok(status) => exit::code(status),

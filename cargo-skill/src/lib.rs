@@ -4,7 +4,11 @@
 
 pub mod cli;
 pub mod commands;
+pub mod diagnostics;
 pub mod exit;
 pub mod home;
 pub mod input;
+pub mod inspection;
+pub mod output;
+pub mod prompt;
 pub mod skill_source;

@@ -4,11 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
-
-/// Manifest file names, in the order they are looked for.
-pub const MANIFEST_NAMES: [&str; 2] = ["SKILL.md", "skill.md"];
-/// The component a tool skill ships beside its manifest.
-pub const COMPONENT_NAME: &str = "skill.wasm";
+use skill_runtime::manifest::{self, Mode};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SkillSource {
@@ -21,24 +17,29 @@ pub struct SkillSource {
 
 pub fn resolve(path: &Path) -> Result<SkillSource> {
     if path.is_dir() {
-        let Some(manifest) = MANIFEST_NAMES
-            .iter()
-            .map(|n| path.join(n))
-            .find(|p| p.is_file())
-        else {
+        let Some(manifest_path) = manifest::find_manifest(path) else {
             bail!(
                 "{} is not a skill folder: it has no SKILL.md; create one with `cargo skill new`, or pass a .wasm file",
                 path.display()
             );
         };
-        let wasm = path.join(COMPONENT_NAME);
+        // The name and component path come from the manifest when it reads;
+        // `validate` is where its problems are reported.
+        let parsed = manifest::parse_file(&manifest_path, Mode::Lenient);
+        let (name, wasm) = match parsed.manifest {
+            Some(m) if !m.name.is_empty() => (m.name.clone(), m.wasm_path()),
+            _ => (
+                manifest::folder_name(path),
+                path.join(manifest::DEFAULT_WASM),
+            ),
+        };
         if !wasm.is_file() {
             bail!(
-                "{} has no {COMPONENT_NAME}: it is a prompt skill, or a tool skill that is not built yet; run `cargo skill build` in it",
-                manifest.parent().unwrap_or(path).display()
+                "{} does not exist: this is a prompt skill, or a tool skill that is not built yet; run `cargo skill build` in {}",
+                wasm.display(),
+                path.display()
             );
         }
-        let name = folder_name(path);
         return Ok(SkillSource {
             wasm,
             name,
@@ -62,14 +63,6 @@ pub fn resolve(path: &Path) -> Result<SkillSource> {
     )
 }
 
-fn folder_name(path: &Path) -> String {
-    // Canonical, so `.` and `..` name the real folder.
-    let real = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-    real.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,15 +74,23 @@ mod tests {
         std::fs::create_dir(&skill).unwrap();
         let err = resolve(&skill).unwrap_err().to_string();
         assert!(err.contains("no SKILL.md"), "{err}");
-        std::fs::write(skill.join("skill.md"), "---\n").unwrap();
+        std::fs::write(
+            skill.join("skill.md"),
+            "---\nname: forecast\ndescription: d\nmetadata:\n  wasm: bin/f.wasm\n---\n",
+        )
+        .unwrap();
         let err = resolve(&skill).unwrap_err().to_string();
-        assert!(err.contains("cargo skill build"), "{err}");
-        std::fs::write(skill.join("skill.wasm"), b"").unwrap();
+        assert!(
+            err.contains("bin/f.wasm") && err.contains("cargo skill build"),
+            "{err}"
+        );
+        std::fs::create_dir(skill.join("bin")).unwrap();
+        std::fs::write(skill.join("bin/f.wasm"), b"").unwrap();
         let got = resolve(&skill.join(".")).unwrap();
-        assert_eq!(got.name, "weather");
+        assert_eq!(got.name, "forecast");
         assert_eq!(got.folder.as_deref(), Some(skill.join(".").as_path()));
-        let bare = resolve(&skill.join("skill.wasm")).unwrap();
-        assert_eq!((bare.name.as_str(), bare.folder), ("skill", None));
+        let bare = resolve(&skill.join("bin/f.wasm")).unwrap();
+        assert_eq!((bare.name.as_str(), bare.folder), ("f", None));
         assert!(
             resolve(&dir.path().join("nope"))
                 .unwrap_err()

@@ -73,7 +73,7 @@ impl Floor {
             .engine(skill.tier())
             .map_err(|e| LoadError::Malformed(e.to_string()))?;
         let mut linker = Linker::new(engine);
-        let mismatch = |e: wasmtime::Error| LoadError::Mismatch(format!("{e:#}"));
+        let mismatch = |e: wasmtime::Error| LoadError::Link(format!("{e:#}"));
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(mismatch)?;
         crate::bindings::SkillPlugin::add_to_linker::<FloorData, HasSelf<FloorData>>(
             &mut linker,

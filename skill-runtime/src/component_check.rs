@@ -34,6 +34,23 @@ pub const ALLOWED_WASI: &[&str] = &[
     "wasi:random/insecure-seed",
 ];
 
+/// The host interface's functions and their WIT signatures (parameter names
+/// aside), as in `wit/boternity-skill.wit`.
+pub const HOST_FUNCTIONS: [(&str, &str); 9] = [
+    ("get-context", "func() -> record"),
+    ("recall-memory", "func(string, u32) -> list<string>"),
+    ("http-get", "func(string) -> result<string, string>"),
+    (
+        "http-post",
+        "func(string, string) -> result<string, string>",
+    ),
+    ("read-file", "func(string) -> result<string, string>"),
+    ("write-file", "func(string, string) -> result<_, string>"),
+    ("get-secret", "func(string) -> result<string, string>"),
+    ("read-env", "func(string) -> result<string, string>"),
+    ("log", "func(string, string)"),
+];
+
 /// The world's exports and their WIT signatures (parameter names aside).
 pub const EXPORTS: [(&str, &str); 3] = [
     ("get-name", "func() -> string"),
@@ -54,19 +71,68 @@ pub enum LoadError {
     CoreModule,
     #[error("the component is malformed or uses features this runtime disables: {0}")]
     Malformed(String),
-    #[error(
-        "the component imports `{name}`, which is outside the boternity:skill world: skills may import only `boternity:skill/host` and the WASI 0.2 cli/io/clocks/filesystem/random interfaces (sockets, http and other interfaces are not provided)"
-    )]
-    DisallowedImport { name: String },
-    #[error(
-        "the component does not export `{name}` ({signature}): implement the boternity:skill/skill-plugin world"
-    )]
-    MissingExport {
-        name: String,
-        signature: &'static str,
-    },
-    #[error("the component's imports or exports do not match the boternity:skill world: {0}")]
-    Mismatch(String),
+    #[error("the component does not match the boternity:skill world: {0}")]
+    World(WorldReport),
+    #[error("the component's imports do not link against the boternity:skill host: {0}")]
+    Link(String),
+}
+
+/// Every way a component departs from the world, not just the first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorldReport {
+    /// Imports outside the host interface and the allowed WASI set.
+    pub disallowed_imports: Vec<String>,
+    /// Functions imported from the host interface that it does not have.
+    pub unknown_host_functions: Vec<String>,
+    pub missing_exports: Vec<String>,
+    pub mismatched: Vec<TypeMismatch>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypeMismatch {
+    /// `execute`, or `boternity:skill/host#log` for an import.
+    pub item: String,
+    pub expected: String,
+    pub found: String,
+}
+
+impl WorldReport {
+    pub fn is_empty(&self) -> bool {
+        self == &WorldReport::default()
+    }
+
+    /// One sentence per problem, each saying what to change.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for name in &self.disallowed_imports {
+            out.push(format!("imports `{name}`, which is outside the world: skills may import only `{HOST_INTERFACE}` and the WASI 0.2 cli/io/clocks/filesystem/random interfaces (sockets, http and other interfaces are not provided)"));
+        }
+        for name in &self.unknown_host_functions {
+            out.push(format!("imports `{HOST_INTERFACE}#{name}`, which the host does not provide: regenerate bindings from wit/boternity-skill.wit"));
+        }
+        for name in &self.missing_exports {
+            let signature = EXPORTS
+                .iter()
+                .find(|(n, _)| n == name)
+                .map_or("", |(_, s)| s);
+            out.push(format!(
+                "does not export `{name}` ({signature}): implement the skill-plugin world"
+            ));
+        }
+        for m in &self.mismatched {
+            out.push(format!(
+                "`{}` has type {}; expected {}",
+                m.item, m.found, m.expected
+            ));
+        }
+        out
+    }
+}
+
+impl std::fmt::Display for WorldReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.problems().join("; "))
+    }
 }
 
 /// What the bytes claim to be, read from the preamble alone.
@@ -117,35 +183,64 @@ pub fn host_functions(engine: &Engine, component: &Component) -> Vec<String> {
 /// Imports and exports of a compiled component against the world.
 pub fn check_world(engine: &Engine, component: &Component) -> Result<(), LoadError> {
     let ty = component.component_type();
-    if let Some((name, _)) = ty.imports(engine).find(|(name, _)| !import_allowed(name)) {
-        return Err(LoadError::DisallowedImport {
-            name: name.to_string(),
-        });
-    }
-    for (name, signature) in EXPORTS {
-        match ty.get_export(engine, name).map(|export| export.ty) {
-            Some(ComponentItem::ComponentFunc(func)) => {
-                let found = signature_of(&func);
-                if found != signature {
-                    return Err(LoadError::Mismatch(format!(
-                        "export `{name}` has type {found}; expected {signature}"
-                    )));
-                }
-            }
-            Some(_) => {
-                return Err(LoadError::Mismatch(format!(
-                    "export `{name}` is not a function; expected {signature}"
-                )));
-            }
-            None => {
-                return Err(LoadError::MissingExport {
-                    name: name.to_string(),
-                    signature,
-                });
+    let mut report = WorldReport::default();
+    for (name, import) in ty.imports(engine) {
+        if !import_allowed(name) {
+            report.disallowed_imports.push(name.to_string());
+        } else if name == HOST_INTERFACE
+            && let ComponentItem::ComponentInstance(host) = import.ty
+        {
+            // Types (the `skill-context` record) are checked through the
+            // signatures that use them.
+            let functions = host
+                .exports(engine)
+                .filter(|(_, item)| matches!(item.ty, ComponentItem::ComponentFunc(_)));
+            for (function, item) in functions {
+                check_item(
+                    &format!("{HOST_INTERFACE}#{function}"),
+                    function,
+                    item.ty,
+                    &HOST_FUNCTIONS,
+                    &mut report,
+                );
             }
         }
     }
-    Ok(())
+    for (name, _) in EXPORTS {
+        match ty.get_export(engine, name) {
+            Some(export) => check_item(name, name, export.ty, &EXPORTS, &mut report),
+            None => report.missing_exports.push(name.to_string()),
+        }
+    }
+    if report.is_empty() {
+        Ok(())
+    } else {
+        Err(LoadError::World(report))
+    }
+}
+
+fn check_item(
+    item: &str,
+    name: &str,
+    ty: ComponentItem,
+    table: &[(&str, &str)],
+    report: &mut WorldReport,
+) {
+    let Some((_, expected)) = table.iter().find(|(n, _)| *n == name) else {
+        report.unknown_host_functions.push(name.to_string());
+        return;
+    };
+    let found = match ty {
+        ComponentItem::ComponentFunc(func) => signature_of(&func),
+        _ => "something other than a function".to_string(),
+    };
+    if found != *expected {
+        report.mismatched.push(TypeMismatch {
+            item: item.to_string(),
+            expected: expected.to_string(),
+            found,
+        });
+    }
 }
 
 /// A function type in WIT syntax without parameter names, which the

@@ -20,15 +20,18 @@ pub mod baseline;
 mod bindings;
 mod compile_cache;
 pub mod component_check;
+pub mod discover;
 mod engine;
 pub mod grants;
 mod host;
 mod limiter;
 pub mod log;
+pub mod manifest;
 pub mod outcome;
 mod permits;
 mod runtime;
 pub mod tier;
+pub mod validate;
 
 pub use compile_cache::CompileSource;
 pub use component_check::LoadError;

@@ -202,11 +202,9 @@ impl Runtime {
         let linker = self
             .linker(tier)
             .map_err(|e| LoadError::Malformed(e.to_string()))?;
-        let instance_pre = linker
-            .instantiate_pre(&component)
-            .map_err(|e| LoadError::Mismatch(format!("{e:#}")))?;
-        let pre =
-            SkillPluginPre::new(instance_pre).map_err(|e| LoadError::Mismatch(format!("{e:#}")))?;
+        let link_error = |e: wasmtime::Error| LoadError::Link(format!("{e:#}"));
+        let instance_pre = linker.instantiate_pre(&component).map_err(link_error)?;
+        let pre = SkillPluginPre::new(instance_pre).map_err(link_error)?;
         if source == CompileSource::Compiled
             && let Some(cache) = &self.cache
         {
@@ -239,28 +237,13 @@ impl Runtime {
         let limits = invocation.limits;
         let invocation_id = uuid::Uuid::now_v7().to_string();
         let log = LogSink::new(self.config.log_limits);
-        let host = HostState {
-            log: log.clone(),
-            context: SkillContext {
-                bot_name: invocation.bot.name.clone(),
-                bot_slug: invocation.bot.slug.clone(),
-                skill_name: invocation.skill_name.to_string(),
-                invocation_id: invocation_id.clone(),
-            },
-            calls: Vec::new(),
+        let context = SkillContext {
+            bot_name: invocation.bot.name.clone(),
+            bot_slug: invocation.bot.slug.clone(),
+            skill_name: invocation.skill_name.to_string(),
+            invocation_id: invocation_id.clone(),
         };
-        let engine = skill.pre.engine();
-        let mut store = Store::new(
-            engine,
-            StoreData::new(host, Limiter::new(limits.memory_bytes)),
-        );
-        store.limiter(|data| &mut data.limiter);
-        let fuel = limits.fuel.unwrap_or(u64::MAX);
-        store
-            .set_fuel(fuel)
-            .expect("fuel is enabled on every engine");
-        store.set_epoch_deadline(deadline_ticks(limits.timeout));
-        store.epoch_deadline_trap();
+        let mut store = new_store(skill, &limits, log.clone(), context);
 
         let started = Instant::now();
         let called = skill
@@ -273,6 +256,7 @@ impl Runtime {
             Ok(returned) => check_output(returned, &limits),
             Err(err) => Err(classify(&err, &limits)),
         };
+        let fuel = limits.fuel.unwrap_or(u64::MAX);
         let fuel_left = store.get_fuel().unwrap_or(0);
         let data = store.into_data();
         let (logs, logs_dropped) = log.finish();
@@ -291,6 +275,63 @@ impl Runtime {
             logs_dropped,
         }
     }
+
+    /// Calls the component's `get-name` under a small budget, as validation
+    /// does to compare it with the manifest.
+    pub fn skill_name(&self, skill: &LoadedSkill) -> Result<String, Failure> {
+        let _permit = self.permits[skill.tier.index()].acquire();
+        let limits = Limits {
+            memory_bytes: self.limits_for(skill.tier).memory_bytes.min(16 << 20),
+            fuel: Some(10_000_000),
+            timeout: Duration::from_secs(2),
+            output_bytes: 4096,
+        };
+        let context = SkillContext {
+            bot_name: String::new(),
+            bot_slug: String::new(),
+            skill_name: String::new(),
+            invocation_id: uuid::Uuid::now_v7().to_string(),
+        };
+        let mut store = new_store(
+            skill,
+            &limits,
+            LogSink::new(self.config.log_limits),
+            context,
+        );
+        match skill
+            .pre
+            .instantiate(&mut store)
+            .and_then(|p| p.call_get_name(&mut store))
+        {
+            Ok(name) => check_output(Ok(name), &limits),
+            Err(err) => Err(classify(&err, &limits)),
+        }
+    }
+}
+
+/// A fresh store for one call, with every limit armed.
+fn new_store(
+    skill: &LoadedSkill,
+    limits: &Limits,
+    log: LogSink,
+    context: SkillContext,
+) -> Store<StoreData> {
+    let host = HostState {
+        log,
+        context,
+        calls: Vec::new(),
+    };
+    let mut store = Store::new(
+        skill.pre.engine(),
+        StoreData::new(host, Limiter::new(limits.memory_bytes)),
+    );
+    store.limiter(|data| &mut data.limiter);
+    store
+        .set_fuel(limits.fuel.unwrap_or(u64::MAX))
+        .expect("fuel is enabled on every engine");
+    store.set_epoch_deadline(deadline_ticks(limits.timeout));
+    store.epoch_deadline_trap();
+    store
 }
 
 /// Applies the output cap to both `ok` and `err` results.

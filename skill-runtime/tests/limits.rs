@@ -328,14 +328,11 @@ fn imports_outside_the_world_are_named() {
         "evil:net/raw",
     ] {
         let wasm = wat::parse_str(format!("(component (import \"{import}\" (instance)))")).unwrap();
-        let err = load_error(&wasm);
-        assert_eq!(
-            err,
-            LoadError::DisallowedImport {
-                name: import.into()
-            }
-        );
-        assert!(err.to_string().contains(import));
+        let LoadError::World(report) = load_error(&wasm) else {
+            panic!("not a world error")
+        };
+        assert_eq!(report.disallowed_imports, [import]);
+        assert!(report.to_string().contains(import));
     }
     assert_still_healthy(TrustTier::Untrusted);
 }
@@ -343,8 +340,12 @@ fn imports_outside_the_world_are_named() {
 #[test]
 fn missing_and_mistyped_exports_are_named() {
     let empty = wat::parse_str("(component)").unwrap();
-    assert!(
-        matches!(load_error(&empty), LoadError::MissingExport { name, .. } if name == "get-name")
+    let LoadError::World(report) = load_error(&empty) else {
+        panic!("not a world error")
+    };
+    assert_eq!(
+        report.missing_exports,
+        ["get-name", "get-description", "execute"]
     );
 
     let mistyped = wat::parse_str(
@@ -357,12 +358,18 @@ fn missing_and_mistyped_exports_are_named() {
             (export "execute" (func $f)))"#,
     )
     .unwrap();
-    let err = load_error(&mistyped);
+    let LoadError::World(report) = load_error(&mistyped) else {
+        panic!("not a world error")
+    };
+    let problems = report.problems();
+    assert_eq!(problems.len(), 3, "{problems:?}");
     assert_eq!(
-        err,
-        LoadError::Mismatch(
-            "export `get-name` has type func() -> u32; expected func() -> string".into()
-        )
+        problems[0],
+        "`get-name` has type func() -> u32; expected func() -> string"
+    );
+    assert_eq!(
+        problems[2],
+        "`execute` has type func() -> u32; expected func(string) -> result<string, string>"
     );
 }
 
@@ -375,10 +382,7 @@ fn truncated_and_random_bytes_are_invalid() {
         LoadError::Malformed("unknown WebAssembly version or layer".into())
     );
     // The bare preamble is a valid, empty component.
-    assert!(matches!(
-        load_error(&wasm[..8]),
-        LoadError::MissingExport { .. }
-    ));
+    assert!(matches!(load_error(&wasm[..8]), LoadError::World(r) if r.missing_exports.len() == 3));
     for len in [100, wasm.len() / 2, wasm.len() - 1] {
         let err = load_error(&wasm[..len]);
         assert!(

@@ -1,3 +1,6 @@
 //! One module per subcommand: a clap `Args` struct and an `exec`.
 
+pub mod inspect;
 pub mod run;
+pub mod to_prompt;
+pub mod validate;

@@ -12,6 +12,7 @@ use skill_runtime::{
 use crate::exit;
 use crate::home;
 use crate::input::{InputSource, read_input};
+use crate::output::GlobalArgs;
 use crate::skill_source;
 
 #[derive(Debug, Args)]
@@ -46,10 +47,6 @@ pub struct RunArgs {
     /// How to print the result
     #[arg(long, value_enum, default_value_t = RunFormat::Human)]
     pub message_format: RunFormat,
-
-    /// Print only the output (human format)
-    #[arg(short, long)]
-    pub quiet: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -58,7 +55,7 @@ pub enum RunFormat {
     Json,
 }
 
-pub fn exec(args: RunArgs) -> Result<u8> {
+pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
     let source = skill_source::resolve(&args.skill)?;
     let input = match (&args.input, &args.input_file) {
         (Some(text), _) => read_input(InputSource::Argument(text))?,
@@ -102,7 +99,7 @@ pub fn exec(args: RunArgs) -> Result<u8> {
 
     match args.message_format {
         RunFormat::Json => println!("{}", report.to_json()),
-        RunFormat::Human => print_human(&report, args.quiet),
+        RunFormat::Human => print_human(&report, global.quiet),
     }
     Ok(if report.is_ok() {
         exit::SUCCESS

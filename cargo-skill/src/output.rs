@@ -1,0 +1,91 @@
+//! Terminal conventions shared by every verb: `--color`, `-q`, `-v`.
+
+use std::io::IsTerminal;
+
+use anstyle::{AnsiColor, Style};
+use clap::{Args, ValueEnum};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+/// Flags every subcommand accepts, as cargo's do.
+#[derive(Debug, Clone, Default, Args)]
+pub struct GlobalArgs {
+    /// Coloring: auto, always, never
+    #[arg(long, value_enum, global = true, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+
+    /// Do not print progress or summaries
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// Print more detail (-vv for even more)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+impl GlobalArgs {
+    /// Whether to color stdout: `auto` means a terminal and no `NO_COLOR`.
+    pub fn stdout_colors(&self) -> Palette {
+        let on = match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+        };
+        Palette { on }
+    }
+}
+
+/// Styles for human output; every method is the identity when colors are off.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Palette {
+    pub on: bool,
+}
+
+impl Palette {
+    fn paint(&self, style: Style, text: &str) -> String {
+        if self.on {
+            format!("{style}{text}{style:#}")
+        } else {
+            text.to_string()
+        }
+    }
+
+    pub fn error(&self, text: &str) -> String {
+        self.paint(
+            Style::new()
+                .bold()
+                .fg_color(Some(AnsiColor::BrightRed.into())),
+            text,
+        )
+    }
+
+    pub fn warning(&self, text: &str) -> String {
+        self.paint(
+            Style::new()
+                .bold()
+                .fg_color(Some(AnsiColor::BrightYellow.into())),
+            text,
+        )
+    }
+
+    pub fn accent(&self, text: &str) -> String {
+        self.paint(
+            Style::new()
+                .bold()
+                .fg_color(Some(AnsiColor::BrightBlue.into())),
+            text,
+        )
+    }
+
+    pub fn bold(&self, text: &str) -> String {
+        self.paint(Style::new().bold(), text)
+    }
+}

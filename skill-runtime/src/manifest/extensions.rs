@@ -1,0 +1,546 @@
+//! This project's extension fields. They live under `metadata` as strings so
+//! strict agentskills.io validators still accept the skill.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use semver::{Version, VersionReq};
+use serde::Serialize;
+
+use super::diagnostic::{Code, Pos, Reporter};
+use super::fields::MetadataValue;
+use crate::grants::Capability;
+use crate::tier::{LimitRequest, TrustTier};
+
+/// What the frontmatter's `metadata` adds for this toolchain.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Extensions {
+    pub version: Option<Version>,
+    pub skill_type: Option<SkillType>,
+    pub capabilities: Vec<CapabilityDecl>,
+    pub secrets: Vec<String>,
+    pub dependencies: Vec<Dependency>,
+    pub conflicts_with: Vec<String>,
+    pub parents: Vec<String>,
+    pub trust_tier: Option<TrustTier>,
+    #[serde(skip)]
+    pub resources: LimitRequest,
+    pub wasm: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SkillType {
+    Prompt,
+    Tool,
+}
+
+/// `http-get:api.example.com`: a capability with an optional scope.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct CapabilityDecl {
+    pub capability: Capability,
+    pub scope: Option<String>,
+}
+
+impl fmt::Display for CapabilityDecl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.scope {
+            Some(scope) => write!(f, "{}:{scope}", self.capability),
+            None => write!(f, "{}", self.capability),
+        }
+    }
+}
+
+impl FromStr for CapabilityDecl {
+    /// The code says whether the name or the scope is wrong.
+    type Err = (Code, String);
+    fn from_str(token: &str) -> Result<Self, Self::Err> {
+        let (name, scope) = match token.split_once(':') {
+            Some((name, scope)) => (name, Some(scope)),
+            None => (token, None),
+        };
+        let capability: Capability =
+            name.parse()
+                .map_err(|e: crate::grants::UnknownCapability| {
+                    (Code::CapabilityUnknown, e.to_string())
+                })?;
+        if let Some(scope) = scope {
+            check_scope(capability, scope).map_err(|e| (Code::CapabilityScopeInvalid, e))?;
+        }
+        Ok(CapabilityDecl {
+            capability,
+            scope: scope.map(str::to_string),
+        })
+    }
+}
+
+/// `name@requirement`; a bare name means any version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Dependency {
+    pub name: String,
+    #[serde(serialize_with = "serialize_display")]
+    pub req: VersionReq,
+}
+
+fn serialize_display<S: serde::Serializer>(v: &VersionReq, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
+}
+
+pub const EXTENSION_KEYS: [&str; 10] = [
+    "version",
+    "skill-type",
+    "capabilities",
+    "secrets",
+    "dependencies",
+    "conflicts-with",
+    "parents",
+    "trust-tier",
+    "resources",
+    "wasm",
+];
+
+pub fn read(metadata: &BTreeMap<String, MetadataValue>, r: &mut Reporter<'_>) -> Extensions {
+    let mut ext = Extensions::default();
+    for (key, value) in metadata {
+        if !EXTENSION_KEYS.contains(&key.as_str()) {
+            continue;
+        }
+        let list_field = matches!(
+            key.as_str(),
+            "capabilities" | "secrets" | "dependencies" | "conflicts-with" | "parents"
+        );
+        if value.was_list {
+            if list_field {
+                r.report(
+                    Code::ExtensionList,
+                    value.pos,
+                    format!("`metadata.{key}` is a YAML list; strict validators need a string"),
+                    Some(format!(
+                        "write it as one string: `{key}: \"{}\"`",
+                        value.text
+                    )),
+                );
+            } else {
+                r.report(
+                    scalar_code(key),
+                    value.pos,
+                    format!("`metadata.{key}` must be a single value, not a list"),
+                    None,
+                );
+                continue;
+            }
+        }
+        let tokens = Tokens { key, value };
+        match key.as_str() {
+            "version" => {
+                ext.version = tokens.one(
+                    r,
+                    Code::VersionInvalid,
+                    "a semantic version such as \"1.2.0\"",
+                    |t| Version::parse(t).map_err(|e| e.to_string()),
+                )
+            }
+            "skill-type" => {
+                ext.skill_type =
+                    tokens.one(
+                        r,
+                        Code::SkillTypeInvalid,
+                        "`prompt` or `tool`",
+                        |t| match t {
+                            "prompt" => Ok(SkillType::Prompt),
+                            "tool" => Ok(SkillType::Tool),
+                            other => Err(format!("unknown skill type `{other}`")),
+                        },
+                    )
+            }
+            "trust-tier" => {
+                ext.trust_tier = tokens.one(
+                    r,
+                    Code::TrustTierInvalid,
+                    "untrusted, verified or local",
+                    |t| t.parse::<TrustTier>().map_err(|e| e.to_string()),
+                )
+            }
+            "wasm" => {
+                ext.wasm = tokens.one(
+                    r,
+                    Code::WasmPathInvalid,
+                    "a relative path such as `skill.wasm`",
+                    |t| check_relative_path(t).map(|()| t.to_string()),
+                )
+            }
+            "capabilities" => ext.capabilities = tokens.each_coded(r, str::parse),
+            "secrets" => {
+                ext.secrets = tokens.each(r, Code::SecretInvalid, |t| {
+                    check_upper_snake(t).map(|()| t.to_string())
+                })
+            }
+            "dependencies" => {
+                ext.dependencies = tokens.each(r, Code::DependencyInvalid, parse_dependency)
+            }
+            "conflicts-with" => {
+                ext.conflicts_with = tokens.each(r, Code::ConflictInvalid, |t| {
+                    check_skill_name(t).map(|()| t.to_string())
+                })
+            }
+            "parents" => {
+                ext.parents = tokens.each(r, Code::ParentInvalid, |t| {
+                    check_skill_name(t).map(|()| t.to_string())
+                })
+            }
+            "resources" => ext.resources = tokens.resources(r),
+            _ => unreachable!("EXTENSION_KEYS and this match list the same keys"),
+        }
+    }
+    ext
+}
+
+fn scalar_code(key: &str) -> Code {
+    match key {
+        "version" => Code::VersionInvalid,
+        "skill-type" => Code::SkillTypeInvalid,
+        "trust-tier" => Code::TrustTierInvalid,
+        "resources" => Code::ResourcesInvalid,
+        _ => Code::WasmPathInvalid,
+    }
+}
+
+/// The space-separated tokens of one extension value, with their positions.
+struct Tokens<'a> {
+    key: &'a str,
+    value: &'a MetadataValue,
+}
+
+impl Tokens<'_> {
+    fn iter(&self) -> impl Iterator<Item = (&str, Option<Pos>)> {
+        let text = self.value.text.as_str();
+        let base = if self.value.was_list {
+            None
+        } else {
+            self.value.pos
+        };
+        text.split_whitespace().map(move |token| {
+            let offset = text[..token.as_ptr() as usize - text.as_ptr() as usize]
+                .chars()
+                .count();
+            (token, base.map(|p| Pos::new(p.line, p.column + offset)))
+        })
+    }
+
+    fn one<T>(
+        &self,
+        r: &mut Reporter<'_>,
+        code: Code,
+        expected: &str,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        let text = self.value.text.trim();
+        match parse(text) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                r.report(
+                    code,
+                    self.value.pos,
+                    format!("`metadata.{}: {text}` is invalid: {e}", self.key),
+                    Some(format!("expected {expected}")),
+                );
+                None
+            }
+        }
+    }
+
+    fn each<T>(
+        &self,
+        r: &mut Reporter<'_>,
+        code: Code,
+        parse: impl Fn(&str) -> Result<T, String>,
+    ) -> Vec<T> {
+        self.each_coded(r, |t| parse(t).map_err(|e| (code, e)))
+    }
+
+    /// Like `each`, for parsers that tell which code applies.
+    fn each_coded<T>(
+        &self,
+        r: &mut Reporter<'_>,
+        parse: impl Fn(&str) -> Result<T, (Code, String)>,
+    ) -> Vec<T> {
+        let mut out = Vec::new();
+        for (token, pos) in self.iter() {
+            match parse(token) {
+                Ok(v) => out.push(v),
+                Err((code, e)) => r.report(
+                    code,
+                    pos,
+                    format!("`{token}` in `metadata.{}`: {e}", self.key),
+                    Some(help_for(code)),
+                ),
+            }
+        }
+        out
+    }
+
+    fn resources(&self, r: &mut Reporter<'_>) -> LimitRequest {
+        let mut req = LimitRequest::default();
+        for (token, pos) in self.iter() {
+            if let Err(e) = apply_resource(&mut req, token) {
+                r.report(
+                    Code::ResourcesInvalid,
+                    pos,
+                    format!("`{token}` in `metadata.resources`: {e}"),
+                    Some(help_for(Code::ResourcesInvalid)),
+                );
+            }
+        }
+        req
+    }
+}
+
+fn help_for(code: Code) -> String {
+    match code {
+        Code::CapabilityUnknown => "capabilities are recall-memory, http-get, http-post, read-file, write-file, get-secret, read-env, each optionally `:scope` (`http-get:api.example.com`, `read-file:cache`)".into(),
+        Code::CapabilityScopeInvalid => "scopes are host patterns for http (`api.example.com`, `*.example.com:8443`), relative folders for files (`read-file:cache`), and names for secrets and env (`get-secret:API_KEY`)".into(),
+        Code::SecretInvalid => "secret names are UPPER_SNAKE_CASE, e.g. `OPENWEATHER_API_KEY`".into(),
+        Code::DependencyInvalid => "write `name@requirement`, e.g. `geo-lookup@^1.2` or `formatter@>=0.3,<0.5`".into(),
+        Code::ResourcesInvalid => "write `fuel=2000000 memory=32MiB timeout=5s output=1MiB`".into(),
+        _ => "use a skill name: lowercase letters, digits and single hyphens".into(),
+    }
+}
+
+fn check_scope(capability: Capability, scope: &str) -> Result<(), String> {
+    if scope.is_empty() {
+        return Err("the scope after `:` is empty".into());
+    }
+    match capability {
+        Capability::HttpGet | Capability::HttpPost => check_host_pattern(scope),
+        Capability::ReadFile | Capability::WriteFile => check_relative_path(scope),
+        Capability::GetSecret => check_upper_snake(scope),
+        Capability::ReadEnv => {
+            if scope.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !scope.starts_with(|c: char| c.is_ascii_digit())
+            {
+                Ok(())
+            } else {
+                Err(format!("`{scope}` is not an environment variable name"))
+            }
+        }
+        Capability::RecallMemory => Err("recall-memory takes no scope".into()),
+    }
+}
+
+/// `[http://|https://]host[:port]`, host a DNS name, `*.` wildcard, `localhost` or IP literal.
+fn check_host_pattern(scope: &str) -> Result<(), String> {
+    let rest = scope
+        .strip_prefix("https://")
+        .or_else(|| scope.strip_prefix("http://"))
+        .unwrap_or(scope);
+    if rest.contains("://") {
+        return Err(format!("`{scope}`: only http and https are allowed"));
+    }
+    if rest.contains(['/', '?', '#', '@']) {
+        return Err(format!(
+            "`{scope}` is a URL; the scope is a host pattern such as `api.example.com` or `*.example.com:8443`"
+        ));
+    }
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, _)) if !host.ends_with(']') && host.contains(':') => (rest, None),
+        Some((host, port)) => (host, Some(port)),
+        None => (rest, None),
+    };
+    if let Some(port) = port {
+        port.parse::<u16>()
+            .map_err(|_| format!("`{port}` is not a port number"))?;
+    }
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return Ok(());
+    }
+    let name = host.strip_prefix("*.").unwrap_or(host);
+    let valid_label = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    if name.is_empty() || !name.split('.').all(valid_label) {
+        return Err(format!("`{host}` is not a host name"));
+    }
+    Ok(())
+}
+
+fn check_relative_path(path: &str) -> Result<(), String> {
+    let p = std::path::Path::new(path);
+    if path.is_empty() || path.contains('\0') || p.is_absolute() || path.starts_with('\\') {
+        return Err(format!("`{path}` must be a relative path"));
+    }
+    if p.components()
+        .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return Err(format!("`{path}` leaves the skill folder with `..`"));
+    }
+    Ok(())
+}
+
+fn check_upper_snake(name: &str) -> Result<(), String> {
+    let ok = name.starts_with(|c: char| c.is_ascii_uppercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("`{name}` is not UPPER_SNAKE_CASE"))
+    }
+}
+
+/// The spec's name rule, ASCII form, for names this toolchain references.
+pub fn check_skill_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.chars().count() <= super::fields::MAX_NAME_CHARS
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+        && !name.contains("--")
+        && name
+            .chars()
+            .all(|c| (c.is_alphanumeric() && !c.is_uppercase()) || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("`{name}` is not a valid skill name"))
+    }
+}
+
+fn parse_dependency(token: &str) -> Result<Dependency, String> {
+    let (name, req) = match token.split_once('@') {
+        Some((name, req)) => (name, req),
+        None => (token, "*"),
+    };
+    check_skill_name(name)?;
+    let req =
+        VersionReq::parse(req).map_err(|e| format!("`{req}` is not a version requirement: {e}"))?;
+    Ok(Dependency {
+        name: name.to_string(),
+        req,
+    })
+}
+
+fn apply_resource(req: &mut LimitRequest, token: &str) -> Result<(), String> {
+    let (key, value) = token.split_once('=').ok_or("expected `key=value`")?;
+    match key {
+        "fuel" => {
+            req.fuel = Some(
+                value
+                    .replace('_', "")
+                    .parse()
+                    .map_err(|_| format!("`{value}` is not a whole number"))?,
+            )
+        }
+        "memory" => req.memory_bytes = Some(parse_size(value)?),
+        "output" => req.output_bytes = Some(parse_size(value)?),
+        "timeout" => req.timeout = Some(parse_duration(value)?),
+        other => {
+            return Err(format!(
+                "unknown resource `{other}`; expected fuel, memory, timeout or output"
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size such as 32MiB"))?;
+    let factor: u64 = match unit {
+        "" | "B" => 1,
+        "KiB" | "K" => 1 << 10,
+        "MiB" | "M" => 1 << 20,
+        "GiB" | "G" => 1 << 30,
+        "KB" | "kB" => 1000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        other => {
+            return Err(format!(
+                "unknown size unit `{other}`; use B, KiB, MiB or GiB"
+            ));
+        }
+    };
+    n.checked_mul(factor)
+        .ok_or_else(|| format!("`{text}` is too large"))
+}
+
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration such as 5s"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(Duration::from_secs(n)),
+        "m" | "min" => Ok(Duration::from_secs(n * 60)),
+        other => Err(format!("unknown duration unit `{other}`; use ms, s or m")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capability_scopes_are_checked_per_capability() {
+        for ok in [
+            "http-get",
+            "http-get:api.example.com",
+            "http-post:*.example.com:8443",
+            "http-get:https://api.example.com",
+            "http-get:127.0.0.1:8080",
+            "http-get:localhost",
+            "read-file:cache/data",
+            "get-secret:API_KEY",
+            "read-env:HOME",
+        ] {
+            assert!(ok.parse::<CapabilityDecl>().is_ok(), "{ok}");
+        }
+        for bad in [
+            "socket",
+            "http-get:",
+            "http-get:ftp://x.com",
+            "http-get:example.com/path",
+            "http-get:bad_host",
+            "read-file:/etc",
+            "read-file:../up",
+            "get-secret:lower",
+            "recall-memory:x",
+            "http-get:x.com:99999",
+        ] {
+            assert!(bad.parse::<CapabilityDecl>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sizes_durations_and_dependencies_parse() {
+        assert_eq!(parse_size("32MiB"), Ok(32 << 20));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert!(parse_size("3 parsecs").is_err());
+        assert_eq!(parse_duration("1500ms"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("5").is_err());
+        let dep = parse_dependency("geo-lookup@^1.2").unwrap();
+        assert_eq!(
+            (dep.name.as_str(), dep.req.to_string().as_str()),
+            ("geo-lookup", "^1.2")
+        );
+        assert_eq!(parse_dependency("any").unwrap().req, VersionReq::STAR);
+        assert!(parse_dependency("Bad@1").is_err());
+        assert!(parse_dependency("ok@not-a-req").is_err());
+    }
+}

@@ -1,0 +1,213 @@
+//! The `SKILL.md` manifest model: frontmatter fields with positions, this
+//! project's extensions, and diagnostics with stable codes in a strict
+//! (reference-validator parity) or lenient (how agents load) mode.
+
+pub mod body;
+pub mod diagnostic;
+pub mod extensions;
+pub mod fields;
+pub mod outline;
+pub mod source;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_yaml_ng::Value;
+
+pub use diagnostic::{Code, Diagnostic, Mode, Pos, Severity};
+pub use extensions::{CapabilityDecl, Dependency, Extensions, SkillType};
+
+use diagnostic::Reporter;
+
+/// Manifest file names, in the order they are looked for.
+pub const MANIFEST_NAMES: [&str; 2] = ["SKILL.md", "skill.md"];
+/// The component a tool skill ships when `metadata.wasm` does not say otherwise.
+pub const DEFAULT_WASM: &str = "skill.wasm";
+
+/// One skill's manifest as agents and bots see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SkillManifest {
+    /// The `SKILL.md` file.
+    pub path: PathBuf,
+    /// The skill folder.
+    pub dir: PathBuf,
+    pub name: String,
+    pub description: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub compatibility: Option<String>,
+    #[serde(rename = "allowed-tools", skip_serializing_if = "Option::is_none")]
+    pub allowed_tools: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    #[serde(rename = "extensions")]
+    pub ext: Extensions,
+    #[serde(skip)]
+    pub body: String,
+    /// Where each field's value stands: `name`, `metadata.capabilities`, ...
+    #[serde(skip)]
+    pub positions: BTreeMap<String, Pos>,
+}
+
+impl SkillManifest {
+    /// The component file, whether or not it exists yet.
+    pub fn wasm_path(&self) -> PathBuf {
+        self.dir
+            .join(self.ext.wasm.as_deref().unwrap_or(DEFAULT_WASM))
+    }
+
+    /// Where a field's value stands in `SKILL.md` (`metadata.parents`), else
+    /// where the name does, else the start of the frontmatter.
+    pub fn pos(&self, field: &str) -> Pos {
+        let found = self
+            .positions
+            .get(field)
+            .or_else(|| self.positions.get("name"));
+        found.copied().unwrap_or(Pos::new(2, 1))
+    }
+
+    /// Declared, else `tool` when the component exists, else `prompt`.
+    pub fn skill_type(&self) -> SkillType {
+        self.ext.skill_type.unwrap_or_else(|| {
+            if self.wasm_path().is_file() {
+                SkillType::Tool
+            } else {
+                SkillType::Prompt
+            }
+        })
+    }
+}
+
+/// The outcome of reading one manifest: the model when the frontmatter
+/// could be read at all, and everything found along the way.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    pub manifest: Option<SkillManifest>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Parsed {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
+    }
+}
+
+/// `SKILL.md`, else `skill.md`, in a folder.
+pub fn find_manifest(dir: &Path) -> Option<PathBuf> {
+    MANIFEST_NAMES
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file())
+}
+
+/// Reads and checks the manifest at `path`; its folder is the skill folder.
+pub fn parse_file(path: &Path, mode: Mode) -> Parsed {
+    let mut reporter = Reporter::new(mode, path.to_path_buf());
+    let Some(text) = source::read(path, &mut reporter) else {
+        return Parsed {
+            manifest: None,
+            diagnostics: reporter.diagnostics,
+        };
+    };
+    let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let (manifest, mut diagnostics) = parse_text(&text, path, Some(&dir), mode);
+    reporter.diagnostics.append(&mut diagnostics);
+    Parsed {
+        manifest,
+        diagnostics: reporter.diagnostics,
+    }
+}
+
+/// Checks manifest text. With `dir`, the folder name must match and body
+/// links are resolved against it; without, those checks are skipped.
+pub fn parse_text(
+    text: &str,
+    path: &Path,
+    dir: Option<&Path>,
+    mode: Mode,
+) -> (Option<SkillManifest>, Vec<Diagnostic>) {
+    let mut r = Reporter::new(mode, path.to_path_buf()).with_text(text);
+    let manifest = parse_with(text, path, dir, &mut r);
+    (manifest, r.diagnostics)
+}
+
+fn parse_with(
+    text: &str,
+    path: &Path,
+    dir: Option<&Path>,
+    r: &mut Reporter<'_>,
+) -> Option<SkillManifest> {
+    let parts = source::split(text, r)?;
+    let outline = outline::scan(parts.yaml, parts.yaml_line, r);
+    let value: Value = match serde_yaml_ng::from_str(parts.yaml) {
+        Ok(value) => value,
+        Err(e) => {
+            // The outline already pointed at a duplicate key; do not say it twice.
+            if !(outline.duplicate_keys && e.to_string().contains("duplicate entry")) {
+                let pos = e
+                    .location()
+                    .map(|l| Pos::new(parts.yaml_line + l.line() - 1, l.column()));
+                let message = e.to_string();
+                let message = message.split(" at line ").next().unwrap_or(&message);
+                r.report(Code::YamlInvalid, pos, format!("invalid YAML: {message}"), Some("fix the YAML syntax; quote values that contain `: ` or start with a special character".into()));
+            }
+            return None;
+        }
+    };
+    let Value::Mapping(map) = value else {
+        r.report(
+            Code::FrontmatterNotMapping,
+            Some(Pos::new(parts.yaml_line, 1)),
+            "the frontmatter must be a mapping of fields (`name: ...`), not a single value or list",
+            Some("write one `field: value` per line".into()),
+        );
+        return None;
+    };
+    let dir_name = dir.map(folder_name);
+    let spec = fields::read(&map, &outline, dir_name.as_deref(), r);
+    let ext = extensions::read(&spec.metadata, r);
+    if let Some(dir) = dir {
+        body::check(text, parts.body, parts.body_line, dir, r);
+    }
+    Some(SkillManifest {
+        path: path.to_path_buf(),
+        dir: dir.map_or_else(
+            || path.parent().unwrap_or(Path::new(".")).to_path_buf(),
+            Path::to_path_buf,
+        ),
+        name: spec.name,
+        description: spec.description,
+        license: spec.license,
+        compatibility: spec.compatibility,
+        allowed_tools: spec.allowed_tools,
+        metadata: spec
+            .metadata
+            .into_iter()
+            .map(|(k, v)| (k, v.text))
+            .collect(),
+        ext,
+        body: parts.body.to_string(),
+        positions: outline
+            .entries
+            .iter()
+            .flat_map(|e| {
+                let children = e
+                    .children
+                    .iter()
+                    .map(move |c| (format!("{}.{}", e.key, c.key), c.value_pos));
+                std::iter::once((e.key.clone(), e.value_pos)).chain(children)
+            })
+            .collect(),
+    })
+}
+
+/// The folder's own name, resolving `.` and `..`.
+pub fn folder_name(dir: &Path) -> String {
+    let real = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    real.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}

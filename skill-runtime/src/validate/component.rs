@@ -1,0 +1,102 @@
+//! Checks on a tool skill's component: it exists, loads, matches the world,
+//! imports only declared capabilities, and names itself as the manifest does.
+
+use crate::component_check::LoadError;
+use crate::grants::Capability;
+use crate::manifest::diagnostic::Reporter;
+use crate::manifest::{Code, Diagnostic, Mode, SkillManifest, SkillType};
+use crate::runtime::Runtime;
+use crate::tier::TrustTier;
+
+pub fn check(manifest: &SkillManifest, runtime: &Runtime, mode: Mode) -> Vec<Diagnostic> {
+    let wasm_path = manifest.wasm_path();
+    let mut in_manifest = Reporter::new(mode, manifest.path.clone());
+    let mut in_wasm = Reporter::new(mode, wasm_path.clone());
+    if manifest.skill_type() != SkillType::Tool {
+        return Vec::new();
+    }
+    let wasm = match std::fs::read(&wasm_path) {
+        Ok(wasm) => wasm,
+        Err(e) => {
+            in_manifest.report(
+                Code::ComponentMissing,
+                Some(manifest.pos("metadata.skill-type")),
+                format!("this tool skill has no component at {}: {e}", wasm_path.display()),
+                Some("run `cargo skill build` in the skill folder, or set `metadata.skill-type: prompt`".into()),
+            );
+            return in_manifest.diagnostics;
+        }
+    };
+    let skill = match runtime.load(&wasm, TrustTier::Untrusted) {
+        Ok(skill) => skill,
+        Err(LoadError::World(report)) => {
+            for problem in report.problems() {
+                in_wasm.report(
+                    Code::WorldMismatch,
+                    None,
+                    format!("the component {problem}"),
+                    Some(
+                        "rebuild it against wit/boternity-skill.wit with `cargo skill build`"
+                            .into(),
+                    ),
+                );
+            }
+            return in_wasm.diagnostics;
+        }
+        Err(e) => {
+            in_wasm.report(Code::ComponentInvalid, None, e.to_string(), None);
+            return in_wasm.diagnostics;
+        }
+    };
+
+    let declared: Vec<Capability> = manifest
+        .ext
+        .capabilities
+        .iter()
+        .map(|c| c.capability)
+        .collect();
+    let imported: Vec<Capability> = skill
+        .host_functions()
+        .iter()
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    let capabilities_pos = Some(manifest.pos("metadata.capabilities"));
+    for cap in imported.iter().filter(|c| !declared.contains(c)) {
+        in_manifest.report(
+            Code::CapabilityUndeclared,
+            capabilities_pos,
+            format!("the component imports `{cap}`, which the manifest does not declare, so every call would be denied"),
+            Some(format!("add `{cap}` (with a scope) to `metadata.capabilities`, or stop calling it")),
+        );
+    }
+    for cap in declared.iter().filter(|c| !imported.contains(c)) {
+        in_manifest.report(
+            Code::CapabilityUnused,
+            capabilities_pos,
+            format!("`{cap}` is declared but the component never imports it"),
+            Some(format!(
+                "remove `{cap}` from `metadata.capabilities` so operators are not asked to grant it"
+            )),
+        );
+    }
+    match runtime.skill_name(&skill) {
+        Ok(name) if name == manifest.name => {}
+        Ok(name) => in_manifest.report(
+            Code::ComponentNameMismatch,
+            Some(manifest.pos("name")),
+            format!(
+                "the component's `get-name` returns `{name}`, but the manifest's name is `{}`",
+                manifest.name
+            ),
+            Some("make `get-name` return the manifest's name and rebuild".into()),
+        ),
+        Err(failure) => in_wasm.report(
+            Code::ComponentInvalid,
+            None,
+            format!("calling `get-name` failed: {failure}"),
+            Some("`get-name` must return a constant string without calling the host".into()),
+        ),
+    }
+    in_manifest.diagnostics.append(&mut in_wasm.diagnostics);
+    in_manifest.diagnostics
+}

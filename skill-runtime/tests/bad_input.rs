@@ -1,0 +1,208 @@
+//! Hostile and broken manifests: each gets a clear diagnostic in bounded
+//! time and memory, and never stops the other skills from being checked.
+
+use std::path::Path;
+
+use skill_runtime::manifest::{self, Code, Mode, Pos, Severity};
+use skill_runtime::validate::{self, Options};
+
+fn write(dir: &Path, rel: &str, bytes: &[u8]) {
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, bytes).unwrap();
+}
+
+fn codes(path: &Path, mode: Mode) -> Vec<(Code, Option<Pos>)> {
+    manifest::parse_file(path, mode)
+        .diagnostics
+        .iter()
+        .map(|d| (d.code, d.pos))
+        .collect()
+}
+
+#[test]
+fn a_hundred_megabyte_file_is_refused_unread() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("SKILL.md");
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(100 << 20).unwrap(); // sparse: costs no disk
+    assert_eq!(codes(&path, Mode::Lenient), [(Code::FileTooLarge, None)]);
+}
+
+#[test]
+fn non_utf8_bytes_are_located() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "demo/SKILL.md",
+        b"---\nname: demo\ndescription: caf\xe9 au lait\n---\n",
+    );
+    assert_eq!(
+        codes(&dir.path().join("demo/SKILL.md"), Mode::Strict),
+        [(Code::FileNotUtf8, Some(Pos::new(3, 17)))]
+    );
+}
+
+#[test]
+fn crlf_line_endings_read_like_lf() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "demo/SKILL.md", b"---\r\nname: demo\r\ndescription: Fine.\r\nmetadata:\r\n  version: \"1.0.0\"\r\n---\r\n# Demo\r\n");
+    let parsed = manifest::parse_file(&dir.path().join("demo/SKILL.md"), Mode::Strict);
+    assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+    let m = parsed.manifest.unwrap();
+    assert_eq!((m.name.as_str(), m.description.as_str()), ("demo", "Fine."));
+    assert_eq!(m.ext.version.unwrap().to_string(), "1.0.0");
+    // Positions count lines, not carriage returns.
+    write(
+        dir.path(),
+        "other/SKILL.md",
+        b"---\r\ndescription: d\r\nname: demo\r\n---\r\n",
+    );
+    let found = codes(&dir.path().join("other/SKILL.md"), Mode::Strict);
+    assert_eq!(found, [(Code::NameDirMismatch, Some(Pos::new(3, 7)))]);
+}
+
+#[test]
+fn billion_laughs_is_bounded() {
+    let mut yaml = String::from("---\nname: demo\ndescription: d\nmetadata:\n  a: &a lol\n");
+    let mut prev = "a".to_string();
+    for level in 0..12 {
+        let name = format!("l{level}");
+        let refs = vec![format!("*{prev}"); 10].join(", ");
+        yaml.push_str(&format!("  {name}: &{name} [{refs}]\n"));
+        prev = name;
+    }
+    yaml.push_str("---\n");
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "demo/SKILL.md", yaml.as_bytes());
+    let path = dir.path().join("demo/SKILL.md");
+    let lenient = manifest::parse_file(&path, Mode::Lenient);
+    assert!(
+        lenient
+            .diagnostics
+            .iter()
+            .any(|d| d.code == Code::YamlInvalid && d.message.contains("repetition limit")),
+        "{:?}",
+        lenient.diagnostics
+    );
+    let strict: Vec<_> = codes(&path, Mode::Strict)
+        .into_iter()
+        .map(|(c, _)| c)
+        .collect();
+    // The aliases sit inside flow lists, which strict mode refuses as such.
+    assert!(
+        strict.contains(&Code::YamlAnchor) && strict.contains(&Code::YamlFlowStyle),
+        "{strict:?}"
+    );
+}
+
+#[test]
+fn deeply_nested_yaml_is_bounded() {
+    let depth = 20_000;
+    let yaml = format!(
+        "---\nname: demo\ndescription: d\nmetadata:\n  deep: {}{}\n---\n",
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "demo/SKILL.md", yaml.as_bytes());
+    let found = codes(&dir.path().join("demo/SKILL.md"), Mode::Lenient);
+    assert!(
+        found.iter().any(|(c, _)| *c == Code::YamlInvalid),
+        "{found:?}"
+    );
+
+    // 300 levels stay under the frontmatter cap and reach the parser's depth limit.
+    let indented: String = (0..300)
+        .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+        .collect();
+    write(
+        dir.path(),
+        "deep/SKILL.md",
+        format!("---\nname: deep\ndescription: d\nmetadata:\n{indented}---\n").as_bytes(),
+    );
+    let found = codes(&dir.path().join("deep/SKILL.md"), Mode::Lenient);
+    assert!(
+        found.iter().any(|(c, _)| *c == Code::YamlInvalid),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn an_unreadable_manifest_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    // Permissions do not stop root, which CI runs as; a directory cannot be read as a file.
+    std::fs::create_dir(dir.path().join("SKILL.md")).unwrap();
+    let parsed = manifest::parse_file(&dir.path().join("SKILL.md"), Mode::Lenient);
+    assert_eq!(parsed.diagnostics[0].code, Code::FileUnreadable);
+    assert!(parsed.diagnostics[0].message.contains("could not read"));
+    assert_eq!(
+        codes(&dir.path().join("missing.md"), Mode::Lenient)[0].0,
+        Code::FileUnreadable
+    );
+}
+
+#[test]
+fn one_bad_skill_never_stops_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "skills/broken/SKILL.md",
+        b"---\nname: [unclosed\n---\n",
+    );
+    write(
+        dir.path(),
+        "skills/binary/SKILL.md",
+        &[0xff, 0xfe, 0x00, 0x01],
+    );
+    write(
+        dir.path(),
+        "skills/fine/SKILL.md",
+        b"---\nname: fine\ndescription: Works.\n---\n",
+    );
+    let report = validate::validate(
+        &[dir.path().to_path_buf()],
+        Options { mode: Mode::Strict },
+        None,
+    );
+    assert_eq!(report.skills.len(), 3);
+    let fine = report
+        .skills
+        .iter()
+        .find(|s| s.manifest_path.ends_with("fine/SKILL.md"))
+        .unwrap();
+    assert!(fine.diagnostics.is_empty(), "{:?}", fine.diagnostics);
+    assert_eq!(fine.manifest.as_ref().unwrap().description, "Works.");
+    for broken in ["broken/SKILL.md", "binary/SKILL.md"] {
+        let skill = report
+            .skills
+            .iter()
+            .find(|s| s.manifest_path.ends_with(broken))
+            .unwrap();
+        assert!(
+            skill
+                .diagnostics
+                .iter()
+                .any(|d| d.severity == Severity::Error),
+            "{broken}"
+        );
+    }
+}
+
+#[test]
+fn yaml_errors_point_into_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "demo/SKILL.md",
+        b"---\nname: demo\ndescription: d\nlicense: \"open\n---\n",
+    );
+    let parsed = manifest::parse_file(&dir.path().join("demo/SKILL.md"), Mode::Lenient);
+    let d = &parsed.diagnostics[0];
+    assert_eq!(d.code, Code::YamlInvalid);
+    let pos = d.pos.expect("a position");
+    assert!(
+        pos.line >= 4,
+        "{pos:?} should be in the file, past the opening fence"
+    );
+}
