@@ -1,6 +1,7 @@
 //! End-to-end tests: they drive the real `cargo-skill` binary.
 
 mod run;
+mod validate;
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -290,10 +290,7 @@ fn read_metadata(
             continue;
         }
         if let Value::Sequence(items) = strip_tag(value)
-            && let Some(items) = items
-                .iter()
-                .map(scalar_string)
-                .collect::<Option<Vec<_>>>()
+            && let Some(items) = items.iter().map(scalar_string).collect::<Option<Vec<_>>>()
         {
             metadata.insert(
                 key,
