@@ -206,3 +206,38 @@ fn yaml_errors_point_into_the_file() {
         "{pos:?} should be in the file, past the opening fence"
     );
 }
+
+/// Inputs the fuzzer once crashed on (`fuzz/fuzz_targets/frontmatter.rs`):
+/// parsing them must not panic, every position must fall in the text, and
+/// the line a diagnostic quotes must be the line its position names.
+#[test]
+fn fuzz_regressions_stay_fixed() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz-regressions");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        let normalized = manifest::source::normalize_newlines(&text);
+        let lines: Vec<&str> = normalized.lines().collect();
+        for mode in [Mode::Lenient, Mode::Strict] {
+            let (_, diagnostics) = manifest::parse_text(&text, Path::new("SKILL.md"), None, mode);
+            for d in &diagnostics {
+                let Some(pos) = d.pos else { continue };
+                assert!(
+                    pos.line >= 1 && pos.line <= lines.len() + 1,
+                    "{d:?} points past line {}",
+                    lines.len()
+                );
+                if let Some(line) = lines.get(pos.line - 1) {
+                    assert_eq!(
+                        d.source_line.as_deref(),
+                        Some(*line),
+                        "{d:?} quotes the wrong line"
+                    );
+                }
+            }
+        }
+        seen += 1;
+    }
+    assert!(seen > 0, "the regression inputs are missing");
+}

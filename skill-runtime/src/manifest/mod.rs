@@ -129,8 +129,9 @@ pub fn parse_text(
     dir: Option<&Path>,
     mode: Mode,
 ) -> (Option<SkillManifest>, Vec<Diagnostic>) {
-    let mut r = Reporter::new(mode, path.to_path_buf()).with_text(text);
-    let manifest = parse_with(text, path, dir, &mut r);
+    let text = source::normalize_newlines(text);
+    let mut r = Reporter::new(mode, path.to_path_buf()).with_text(&text);
+    let manifest = parse_with(&text, path, dir, &mut r);
     (manifest, r.diagnostics)
 }
 

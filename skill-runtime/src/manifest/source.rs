@@ -10,8 +10,7 @@ pub const MAX_FILE_BYTES: u64 = 1 << 20;
 /// Larger frontmatter is refused before any YAML parsing.
 pub const MAX_FRONTMATTER_BYTES: usize = 64 * 1024;
 
-/// The text of a manifest with line endings normalised to `\n` and any BOM
-/// removed (and reported).
+/// The text of a manifest with any BOM removed (and reported).
 pub fn read(path: &Path, reporter: &mut Reporter<'_>) -> Option<String> {
     let file = match std::fs::File::open(path) {
         Ok(file) => file,
@@ -75,11 +74,17 @@ pub fn read(path: &Path, reporter: &mut Reporter<'_>) -> Option<String> {
         }
         None => text,
     };
-    Some(if text.contains('\r') {
-        text.replace("\r\n", "\n").replace('\r', "\n")
+    Some(text)
+}
+
+/// `\r\n` and lone `\r` become `\n`: YAML counts a lone `\r` as a line
+/// break, and positions must mean the same lines everywhere.
+pub fn normalize_newlines(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains('\r') {
+        text.replace("\r\n", "\n").replace('\r', "\n").into()
     } else {
-        text
-    })
+        text.into()
+    }
 }
 
 /// The frontmatter and body of a manifest, with where each starts.

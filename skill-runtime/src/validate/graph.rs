@@ -3,7 +3,7 @@
 //! across each skill's resolved chain. Also resolves a skill's capability set
 //! after mixins.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use petgraph::algo::tarjan_scc;
 use petgraph::graphmap::DiGraphMap;
@@ -48,16 +48,25 @@ impl<'a> SkillSet<'a> {
 
     /// Mixin ancestors, nearest first, each once.
     pub fn ancestors(&self, skill: &'a SkillManifest) -> Vec<&'a SkillManifest> {
-        let mut out: Vec<&SkillManifest> = Vec::new();
-        let mut queue: Vec<&str> = skill.ext.parents.iter().map(String::as_str).collect();
-        while let Some(name) = queue.first().copied() {
-            queue.remove(0);
-            if let Some(parent) = self
-                .get(name)
-                .filter(|p| p.name != skill.name && !out.iter().any(|o| o.name == p.name))
-            {
-                out.push(parent);
-                queue.extend(parent.ext.parents.iter().map(String::as_str));
+        self.reachable(skill, |s| {
+            s.ext.parents.iter().map(String::as_str).collect()
+        })
+    }
+
+    /// Skills reachable from `skill` (excluding it) by following `links`,
+    /// breadth first, each once.
+    fn reachable(
+        &self,
+        skill: &'a SkillManifest,
+        links: impl Fn(&'a SkillManifest) -> Vec<&'a str>,
+    ) -> Vec<&'a SkillManifest> {
+        let mut seen: HashSet<&str> = HashSet::from([skill.name.as_str()]);
+        let mut out = Vec::new();
+        let mut queue: VecDeque<&str> = links(skill).into();
+        while let Some(name) = queue.pop_front() {
+            if let Some(found) = self.get(name).filter(|f| seen.insert(f.name.as_str())) {
+                out.push(found);
+                queue.extend(links(found));
             }
         }
         out
@@ -73,25 +82,15 @@ impl<'a> SkillSet<'a> {
 
     /// The skill, its mixin ancestors and its dependencies, transitively.
     fn chain(&self, skill: &'a SkillManifest) -> Vec<&'a SkillManifest> {
-        let mut chain = vec![skill];
-        let mut next = 0;
-        while next < chain.len() {
-            let current = chain[next];
-            next += 1;
-            let linked = self.ancestors(current).into_iter().chain(
-                current
-                    .ext
-                    .dependencies
-                    .iter()
-                    .filter_map(|d| self.get(&d.name)),
-            );
-            for s in linked {
-                if !chain.iter().any(|c| c.name == s.name) {
-                    chain.push(s);
-                }
-            }
-        }
-        chain
+        let links = |s: &'a SkillManifest| {
+            let parents = s.ext.parents.iter().map(String::as_str);
+            parents
+                .chain(s.ext.dependencies.iter().map(|d| d.name.as_str()))
+                .collect()
+        };
+        std::iter::once(skill)
+            .chain(self.reachable(skill, links))
+            .collect()
     }
 }
 
@@ -175,6 +174,8 @@ pub fn check(set: &SkillSet<'_>, mode: Mode) -> Vec<Diagnostic> {
         &mut out,
     );
 
+    // Walking every skill's chain is only worth it when something can conflict.
+    let any_conflicts = set.skills.iter().any(|s| !s.ext.conflicts_with.is_empty());
     for (i, &skill) in set.skills.iter().enumerate() {
         if in_parent_cycle.contains(&i) {
             continue;
@@ -193,7 +194,9 @@ pub fn check(set: &SkillSet<'_>, mode: Mode) -> Vec<Diagnostic> {
             );
             out.append(&mut r.diagnostics);
         }
-        check_conflicts(set, skill, mode, &mut out);
+        if any_conflicts {
+            check_conflicts(set, skill, mode, &mut out);
+        }
     }
     out
 }
