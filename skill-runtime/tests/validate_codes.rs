@@ -665,3 +665,21 @@ fn severities_in_the_table_match_the_codes() {
         assert_eq!(code.severity(Mode::Lenient), lenient, "{code}");
     }
 }
+
+#[test]
+fn docs_list_every_code_with_its_severities() {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/validate.md"))
+        .unwrap();
+    for &code in Code::ALL {
+        let name = |s: Severity| if s == E { "error" } else { "warning" };
+        let row = format!(
+            "| `{code}` | {} | {} |",
+            name(code.severity(Mode::Strict)),
+            name(code.severity(Mode::Lenient))
+        );
+        assert!(
+            docs.contains(&row),
+            "docs/validate.md lacks the row starting {row}"
+        );
+    }
+}
