@@ -6,31 +6,62 @@
 //! policy), then a summary: compile time, cached load time, invoke p50/p99
 //! of both, and the ratio.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group};
 use skill_runtime::baseline::Floor;
-use skill_runtime::{BotIdentity, CompileSource, Invocation, Runtime, RuntimeConfig, TrustTier};
+use skill_runtime::{
+    BotIdentity, CompileSource, Invocation, LoadedSkill, Runtime, RuntimeConfig, TrustTier,
+};
 
 const INPUT: &str = "{}";
 const TIER: TrustTier = TrustTier::Untrusted;
 
+/// The probe loaded in a runtime, and the same compiled code behind the floor.
+struct Fixture {
+    runtime: Runtime,
+    skill: Arc<LoadedSkill>,
+    floor: Floor,
+    bot: BotIdentity,
+}
+
+impl Fixture {
+    fn new(wasm: &[u8]) -> Fixture {
+        let runtime = Runtime::new(RuntimeConfig::default());
+        let skill = runtime.load(wasm, TIER).unwrap();
+        let floor = Floor::new(&runtime, &skill).unwrap();
+        Fixture {
+            runtime,
+            skill,
+            floor,
+            bot: BotIdentity::default(),
+        }
+    }
+
+    fn invocation(&self) -> Invocation<'_> {
+        Invocation {
+            input: INPUT,
+            skill_name: "probe",
+            bot: &self.bot,
+            limits: self.runtime.limits_for(TIER),
+        }
+    }
+}
+
 fn criterion_benches(c: &mut Criterion) {
-    let wasm = skill_test_support::guest_wasm("probe");
-    let runtime = Runtime::new(RuntimeConfig::default());
-    let skill = runtime.load(&wasm, TIER).unwrap();
-    let floor = Floor::new(&runtime, &skill).unwrap();
-    let bot = BotIdentity::default();
-    let invocation = Invocation {
-        input: INPUT,
-        skill_name: "probe",
-        bot: &bot,
-        limits: runtime.limits_for(TIER),
-    };
+    let fixture = Fixture::new(&skill_test_support::guest_wasm("probe"));
+    let Fixture {
+        runtime,
+        skill,
+        floor,
+        ..
+    } = &fixture;
+    let invocation = fixture.invocation();
 
     let mut group = c.benchmark_group("invoke");
     group.bench_function("runtime", |b| {
-        b.iter(|| assert!(runtime.invoke(&skill, &invocation).is_ok()))
+        b.iter(|| assert!(runtime.invoke(skill, &invocation).is_ok()))
     });
     group.bench_function("floor", |b| {
         b.iter(|| floor.invoke(INPUT).unwrap().unwrap())
@@ -78,21 +109,19 @@ fn summary() {
         })
         .collect();
 
-    let runtime = Runtime::new(RuntimeConfig::default());
-    let skill = runtime.load(&wasm, TIER).unwrap();
-    let floor = Floor::new(&runtime, &skill).unwrap();
-    let bot = BotIdentity::default();
-    let invocation = Invocation {
-        input: INPUT,
-        skill_name: "probe",
-        bot: &bot,
-        limits: runtime.limits_for(TIER),
-    };
+    let fixture = Fixture::new(&wasm);
+    let Fixture {
+        runtime,
+        skill,
+        floor,
+        ..
+    } = &fixture;
+    let invocation = fixture.invocation();
     let (mut ours, mut plain) = (Vec::new(), Vec::new());
     for _ in 0..5000 {
         // Interleaved so both see the same machine state.
         let t = Instant::now();
-        assert!(runtime.invoke(&skill, &invocation).is_ok());
+        assert!(runtime.invoke(skill, &invocation).is_ok());
         ours.push(t.elapsed());
         let t = Instant::now();
         floor.invoke(INPUT).unwrap().unwrap();

@@ -450,13 +450,7 @@ fn apply_resource(req: &mut LimitRequest, token: &str) -> Result<(), String> {
 }
 
 pub fn parse_size(text: &str) -> Result<u64, String> {
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("`{text}` is not a size such as 32MiB"))?;
+    let (n, unit) = split_number(text, "a size such as 32MiB")?;
     let factor: u64 = match unit {
         "" | "B" => 1,
         "KiB" | "K" => 1 << 10,
@@ -476,19 +470,28 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 }
 
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let (n, unit) = split_number(text, "a duration such as 5s")?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(Duration::from_secs(n)),
+        "m" | "min" => n
+            .checked_mul(60)
+            .map(Duration::from_secs)
+            .ok_or_else(|| format!("`{text}` is too long")),
+        other => Err(format!("unknown duration unit `{other}`; use ms, s or m")),
+    }
+}
+
+/// `32MiB` -> (32, "MiB").
+fn split_number<'t>(text: &'t str, expected: &str) -> Result<(u64, &'t str), String> {
     let split = text
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let n: u64 = number
+    let n = number
         .parse()
-        .map_err(|_| format!("`{text}` is not a duration such as 5s"))?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(n)),
-        "s" => Ok(Duration::from_secs(n)),
-        "m" | "min" => Ok(Duration::from_secs(n * 60)),
-        other => Err(format!("unknown duration unit `{other}`; use ms, s or m")),
-    }
+        .map_err(|_| format!("`{text}` is not {expected}"))?;
+    Ok((n, unit))
 }
 
 #[cfg(test)]
