@@ -28,6 +28,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create a new skill from a template
+    New(commands::new::NewArgs),
     /// Check skills: the agentskills.io spec, extensions, components, relations
     Validate(commands::validate::ValidateArgs),
     /// Show a skill's resolved manifest and capability set
@@ -51,6 +53,7 @@ pub fn normalized_args(args: impl IntoIterator<Item = OsString>) -> Vec<OsString
 pub fn exec(cli: Cli) -> ExitCode {
     let global = cli.global;
     let result = match cli.command {
+        Command::New(args) => commands::new::exec(args, &global),
         Command::Validate(args) => commands::validate::exec(args, &global),
         Command::Inspect(args) => commands::inspect::exec(args, &global),
         Command::ToPrompt(args) => commands::to_prompt::exec(args),

@@ -11,4 +11,5 @@ pub mod input;
 pub mod inspection;
 pub mod output;
 pub mod prompt;
+pub mod scaffold;
 pub mod skill_source;

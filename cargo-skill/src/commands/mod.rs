@@ -1,6 +1,7 @@
 //! One module per subcommand: a clap `Args` struct and an `exec`.
 
 pub mod inspect;
+pub mod new;
 pub mod run;
 pub mod to_prompt;
 pub mod validate;

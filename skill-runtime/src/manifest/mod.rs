@@ -148,9 +148,11 @@ fn parse_with(
         Err(e) => {
             // The outline already pointed at a duplicate key; do not say it twice.
             if !(outline.duplicate_keys && e.to_string().contains("duplicate entry")) {
+                // libyaml also breaks lines at NEL, LS and PS; its byte
+                // offset, not its line count, is what both sides agree on.
                 let pos = e
                     .location()
-                    .map(|l| Pos::new(parts.yaml_line + l.line() - 1, l.column()));
+                    .map(|l| pos_at_byte(parts.yaml, parts.yaml_line, l.index()));
                 let message = e.to_string();
                 let message = message.split(" at line ").next().unwrap_or(&message);
                 r.report(Code::YamlInvalid, pos, format!("invalid YAML: {message}"), Some("fix the YAML syntax; quote values that contain `: ` or start with a special character".into()));
@@ -203,6 +205,21 @@ fn parse_with(
             })
             .collect(),
     })
+}
+
+/// Line and column (in characters) of a byte offset into `text`, whose first
+/// line is line `first_line` of the file.
+fn pos_at_byte(text: &str, first_line: usize, index: usize) -> Pos {
+    let mut index = index.min(text.len());
+    while !text.is_char_boundary(index) {
+        index -= 1;
+    }
+    let before = &text[..index];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    Pos::new(
+        first_line + before.matches('\n').count(),
+        before[line_start..].chars().count() + 1,
+    )
 }
 
 /// The folder's own name, resolving `.` and `..`.
