@@ -30,6 +30,8 @@ pub struct Cli {
 pub enum Command {
     /// Create a new skill from a template
     New(commands::new::NewArgs),
+    /// Build skill packages into checked components (skill.wasm)
+    Build(commands::build::BuildArgs),
     /// Check skills: the agentskills.io spec, extensions, components, relations
     Validate(commands::validate::ValidateArgs),
     /// Show a skill's resolved manifest and capability set
@@ -54,6 +56,7 @@ pub fn exec(cli: Cli) -> ExitCode {
     let global = cli.global;
     let result = match cli.command {
         Command::New(args) => commands::new::exec(args, &global),
+        Command::Build(args) => commands::build::exec(args, &global),
         Command::Validate(args) => commands::validate::exec(args, &global),
         Command::Inspect(args) => commands::inspect::exec(args, &global),
         Command::ToPrompt(args) => commands::to_prompt::exec(args),

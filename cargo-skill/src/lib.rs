@@ -2,8 +2,10 @@
 //! `main.rs` only parses arguments; each verb lives in `commands/<verb>.rs`
 //! and calls library modules that tests can use without the CLI.
 
+pub mod build;
 pub mod cli;
 pub mod commands;
+pub mod componentize;
 pub mod diagnostics;
 pub mod exit;
 pub mod home;
@@ -13,3 +15,4 @@ pub mod output;
 pub mod prompt;
 pub mod scaffold;
 pub mod skill_source;
+pub mod strip;

@@ -8,26 +8,38 @@ use crate::manifest::{Code, Diagnostic, Mode, SkillManifest, SkillType};
 use crate::runtime::Runtime;
 use crate::tier::TrustTier;
 
+/// Checks the component a tool skill's manifest points at.
 pub fn check(manifest: &SkillManifest, runtime: &Runtime, mode: Mode) -> Vec<Diagnostic> {
-    let wasm_path = manifest.wasm_path();
-    let mut in_manifest = Reporter::new(mode, manifest.path.clone());
-    let mut in_wasm = Reporter::new(mode, wasm_path.clone());
     if manifest.skill_type() != SkillType::Tool {
         return Vec::new();
     }
-    let wasm = match std::fs::read(&wasm_path) {
-        Ok(wasm) => wasm,
+    let wasm_path = manifest.wasm_path();
+    match std::fs::read(&wasm_path) {
+        Ok(wasm) => check_bytes(manifest, &wasm, runtime, mode),
         Err(e) => {
+            let mut in_manifest = Reporter::new(mode, manifest.path.clone());
             in_manifest.report(
                 Code::ComponentMissing,
                 Some(manifest.pos("metadata.skill-type")),
                 format!("this tool skill has no component at {}: {e}", wasm_path.display()),
                 Some("run `cargo skill build` in the skill folder, or set `metadata.skill-type: prompt`".into()),
             );
-            return in_manifest.diagnostics;
+            in_manifest.diagnostics
         }
-    };
-    let skill = match runtime.load(&wasm, TrustTier::Untrusted) {
+    }
+}
+
+/// Checks component bytes against a manifest before or after they are
+/// written to its `wasm` path (diagnostics about the bytes name that path).
+pub fn check_bytes(
+    manifest: &SkillManifest,
+    wasm: &[u8],
+    runtime: &Runtime,
+    mode: Mode,
+) -> Vec<Diagnostic> {
+    let mut in_manifest = Reporter::new(mode, manifest.path.clone());
+    let mut in_wasm = Reporter::new(mode, manifest.wasm_path());
+    let skill = match runtime.load(wasm, TrustTier::Untrusted) {
         Ok(skill) => skill,
         Err(LoadError::World(report)) => {
             for problem in report.problems() {

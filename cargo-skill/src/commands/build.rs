@@ -1,0 +1,199 @@
+//! `cargo skill build`: skill packages to checked `skill.wasm` components, or
+//! `--wasm FILE` to adopt a component built by another toolchain.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use skill_runtime::{Runtime, RuntimeConfig};
+
+use crate::build::{
+    Artifact, CargoOptions, cargo_build, ensure_target, find_skill_packages, finish,
+};
+use crate::componentize::BuildTarget;
+use crate::exit;
+use crate::home;
+use crate::output::GlobalArgs;
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Build only these skill packages
+    #[arg(short, long = "package", value_name = "SPEC")]
+    pub package: Vec<String>,
+
+    /// Build every skill package in the workspace
+    #[arg(long)]
+    pub workspace: bool,
+
+    /// Build optimized (what you publish)
+    #[arg(short, long)]
+    pub release: bool,
+
+    /// The wasm target; core-module targets are componentized
+    #[arg(long, value_enum, default_value_t = BuildTarget::Wasip2)]
+    pub target: BuildTarget,
+
+    #[arg(long, value_name = "DIR")]
+    pub target_dir: Option<PathBuf>,
+
+    /// Path to Cargo.toml
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+
+    /// Require Cargo.lock to be up to date
+    #[arg(long)]
+    pub locked: bool,
+
+    /// Run without accessing the network
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Parallel jobs
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<u32>,
+
+    /// Adopt this component (built by any toolchain) into a skill folder
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["package", "workspace", "release", "target"])]
+    pub wasm: Option<PathBuf>,
+
+    /// The skill folder for --wasm
+    #[arg(long, value_name = "DIR", default_value = ".", requires = "wasm")]
+    pub skill: PathBuf,
+
+    #[arg(long, value_enum, default_value_t = BuildFormat::Human)]
+    pub message_format: BuildFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BuildFormat {
+    Human,
+    /// One JSON object per artifact on stdout, nothing else there
+    Json,
+}
+
+pub fn exec(args: BuildArgs, global: &GlobalArgs) -> Result<u8> {
+    let runtime = Runtime::new(RuntimeConfig {
+        cache_dir: home::compile_cache_dir().ok(),
+        concurrency: 1,
+        ..Default::default()
+    });
+    let artifacts = match &args.wasm {
+        Some(file) => {
+            let bytes = std::fs::read(file)
+                .with_context(|| format!("could not read {}", file.display()))?;
+            vec![finish(
+                &args.skill,
+                &bytes,
+                BuildTarget::Wasip2,
+                None,
+                &runtime,
+            )?]
+        }
+        None => build_packages(&args, global, &runtime)?,
+    };
+    for artifact in &artifacts {
+        report(
+            artifact,
+            args.message_format,
+            global,
+            args.release || args.wasm.is_some(),
+        );
+    }
+    Ok(exit::SUCCESS)
+}
+
+fn build_packages(
+    args: &BuildArgs,
+    global: &GlobalArgs,
+    runtime: &Runtime,
+) -> Result<Vec<Artifact>> {
+    let options = CargoOptions {
+        manifest_path: args.manifest_path.clone(),
+        packages: args.package.clone(),
+        workspace: args.workspace,
+        release: args.release,
+        target: args.target,
+        target_dir: args.target_dir.clone(),
+        locked: args.locked,
+        offline: args.offline,
+        jobs: args.jobs,
+        quiet: global.quiet,
+        verbose: global.verbose,
+        color: global.color,
+    };
+    let packages = find_skill_packages(&options)?;
+    ensure_target(args.target.triple(), global.quiet)?;
+    let built = cargo_build(&options, &packages)?;
+    let progress =
+        (built.len() > 1 && !global.quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::new(built.len() as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "    Checking [{bar:30}] {pos}/{len} {msg}",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            bar
+        });
+    let mut artifacts = Vec::new();
+    for (package, wasm) in built {
+        if let Some(bar) = &progress {
+            bar.set_message(package.name.clone());
+        }
+        let bytes =
+            std::fs::read(&wasm).with_context(|| format!("could not read {}", wasm.display()))?;
+        artifacts.push(finish(
+            &package.dir,
+            &bytes,
+            args.target,
+            package.repository.as_deref(),
+            runtime,
+        )?);
+        if let Some(bar) = &progress {
+            bar.inc(1);
+        }
+    }
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    Ok(artifacts)
+}
+
+fn report(artifact: &Artifact, format: BuildFormat, global: &GlobalArgs, optimized: bool) {
+    if format == BuildFormat::Json {
+        println!(
+            "{}",
+            serde_json::to_string(artifact).expect("artifacts serialize")
+        );
+        return;
+    }
+    if global.quiet {
+        return;
+    }
+    eprintln!(
+        "       Built skill `{}` -> {} ({:.1} KiB, sha256 {})",
+        artifact.name,
+        artifact.path.display(),
+        artifact.size as f64 / 1024.0,
+        artifact.sha256
+    );
+    let imports = if artifact.imports.is_empty() {
+        "none".to_string()
+    } else {
+        artifact.imports.join(" ")
+    };
+    eprintln!("             host imports: {imports}");
+    for warning in &artifact.warnings {
+        eprintln!("warning[{}]: {}", warning.code, warning.message);
+        if let Some(help) = &warning.help {
+            eprintln!("  = help: {help}");
+        }
+    }
+    if !optimized {
+        eprintln!(
+            "        note: a debug build is large and slow under fuel limits; publish the output of `--release`"
+        );
+    }
+}
