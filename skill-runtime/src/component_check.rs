@@ -164,7 +164,7 @@ pub fn import_allowed(name: &str) -> bool {
     }
 }
 
-/// Host functions of `boternity:skill/host` the component really imports.
+/// Host functions of `boternity:skill/host` the component really imports, sorted.
 /// The linker drops unused imports, so this is what the skill can call.
 pub fn host_functions(engine: &Engine, component: &Component) -> Vec<String> {
     let ty = component.component_type();
@@ -174,10 +174,14 @@ pub fn host_functions(engine: &Engine, component: &Component) -> Vec<String> {
     else {
         return Vec::new();
     };
-    host.exports(engine)
+    let mut functions: Vec<String> = host
+        .exports(engine)
         .filter(|(_, item)| matches!(item.ty, ComponentItem::ComponentFunc(_)))
         .map(|(name, _)| name.to_string())
-        .collect()
+        .collect();
+    // Sorted: reports and JSON output must not depend on declaration order.
+    functions.sort();
+    functions
 }
 
 /// Imports and exports of a compiled component against the world.

@@ -476,7 +476,8 @@ fn compiled_components_come_back_from_the_disk_cache() {
 #[test]
 fn the_probe_imports_only_what_it_uses() {
     let skill = probe(TrustTier::Untrusted);
-    let mut functions = skill.host_functions().to_vec();
-    functions.sort();
-    assert_eq!(functions, ["get-context", "get-secret", "http-get", "log"]);
+    assert_eq!(
+        skill.host_functions(),
+        ["get-context", "get-secret", "http-get", "log"]
+    );
 }

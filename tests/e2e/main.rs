@@ -1,5 +1,6 @@
 //! End-to-end tests: they drive the real `cargo-skill` binary.
 
+mod build;
 mod run;
 mod validate;
 
