@@ -14,13 +14,24 @@ const RUNS: usize = 15;
 
 fn cargo_skill(dir: &Path, target_dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-skill"));
-    cmd.current_dir(dir).args(["skill", "build", "--release", "-q", "--target-dir"]).arg(target_dir);
+    cmd.current_dir(dir)
+        .args(["skill", "build", "--release", "-q", "--target-dir"])
+        .arg(target_dir);
     cmd
 }
 
 fn plain_cargo(dir: &Path, target_dir: &Path) -> Command {
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    cmd.current_dir(dir).args(["build", "--release", "-q", "--target", "wasm32-wasip2", "--target-dir"]).arg(target_dir);
+    cmd.current_dir(dir)
+        .args([
+            "build",
+            "--release",
+            "-q",
+            "--target",
+            "wasm32-wasip2",
+            "--target-dir",
+        ])
+        .arg(target_dir);
     cmd
 }
 
@@ -59,13 +70,25 @@ fn main() {
     }
     let (ours, plain) = (median(ours), median(plain));
     println!("cargo skill build summary (tool template, release, median of {RUNS})");
-    println!("  first build (cold target dir)       {:>8.2} s", first.as_secs_f64());
-    println!("  no-op rebuild: cargo skill build    {:>8.3} s", ours.as_secs_f64());
-    println!("  no-op rebuild: plain cargo build    {:>8.3} s", plain.as_secs_f64());
+    println!(
+        "  first build (cold target dir)       {:>8.2} s",
+        first.as_secs_f64()
+    );
+    println!(
+        "  no-op rebuild: cargo skill build    {:>8.3} s",
+        ours.as_secs_f64()
+    );
+    println!(
+        "  no-op rebuild: plain cargo build    {:>8.3} s",
+        plain.as_secs_f64()
+    );
     println!(
         "  difference {:+.3} s, ratio {:.2} (target: at most +0.3 s)",
         ours.as_secs_f64() - plain.as_secs_f64(),
         ours.as_secs_f64() / plain.as_secs_f64()
     );
-    println!("  template skill.wasm                {:>8.1} KiB ({size} bytes; target: at most 100 KB)", size as f64 / 1024.0);
+    println!(
+        "  template skill.wasm                {:>8.1} KiB ({size} bytes; target: at most 100 KB)",
+        size as f64 / 1024.0
+    );
 }
