@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 use skill_runtime::manifest::{self, Mode};
+use skill_runtime::{LimitRequest, TrustTier};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SkillSource {
@@ -13,6 +14,10 @@ pub struct SkillSource {
     pub name: String,
     /// The skill folder, when one was given; a bare `.wasm` has none, and no grants.
     pub folder: Option<PathBuf>,
+    /// `metadata.resources`: what the skill asks for, which only lowers a tier.
+    pub resources: LimitRequest,
+    /// `metadata.trust-tier`, the tier it runs under unless the operator says otherwise.
+    pub trust_tier: Option<TrustTier>,
 }
 
 pub fn resolve(path: &Path) -> Result<SkillSource> {
@@ -26,11 +31,18 @@ pub fn resolve(path: &Path) -> Result<SkillSource> {
         // The name and component path come from the manifest when it reads;
         // `validate` is where its problems are reported.
         let parsed = manifest::parse_file(&manifest_path, Mode::Lenient);
-        let (name, wasm) = match parsed.manifest {
-            Some(m) if !m.name.is_empty() => (m.name.clone(), m.wasm_path()),
+        let (name, wasm, resources, trust_tier) = match parsed.manifest {
+            Some(m) if !m.name.is_empty() => (
+                m.name.clone(),
+                m.wasm_path(),
+                m.ext.resources,
+                m.ext.trust_tier,
+            ),
             _ => (
                 manifest::folder_name(path),
                 path.join(manifest::DEFAULT_WASM),
+                LimitRequest::default(),
+                None,
             ),
         };
         if !wasm.is_file() {
@@ -44,6 +56,8 @@ pub fn resolve(path: &Path) -> Result<SkillSource> {
             wasm,
             name,
             folder: Some(path.to_path_buf()),
+            resources,
+            trust_tier,
         });
     }
     if path.is_file() {
@@ -55,6 +69,8 @@ pub fn resolve(path: &Path) -> Result<SkillSource> {
             wasm: path.to_path_buf(),
             name,
             folder: None,
+            resources: LimitRequest::default(),
+            trust_tier: None,
         });
     }
     bail!(

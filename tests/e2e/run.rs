@@ -231,3 +231,58 @@ fn a_missing_skill_is_a_usage_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("does not exist"));
 }
+
+#[test]
+fn a_skill_folder_may_lower_its_limits_and_pick_its_tier() {
+    let home = tempfile::tempdir().unwrap();
+    let skill = home.path().join("probe");
+    std::fs::create_dir(&skill).unwrap();
+    let manifest = "---\nname: probe\ndescription: d\nmetadata:\n  trust-tier: verified\n  resources: fuel=20000 memory=1GiB\n---\n";
+    std::fs::write(skill.join("SKILL.md"), manifest).unwrap();
+    std::fs::copy(probe_wasm(), skill.join("skill.wasm")).unwrap();
+    let out = cargo_skill(home.path())
+        .args([
+            "run",
+            "--message-format",
+            "json",
+            "--input",
+            r#"{"mode":"loop"}"#,
+        ])
+        .arg(&skill)
+        .output()
+        .unwrap();
+    let v = stdout_json(&out);
+    assert_eq!(v["tier"], "verified", "the declared tier is the default");
+    assert_eq!(
+        v["limits"]["fuel"], 20_000,
+        "the skill's own budget lowers the tier's"
+    );
+    assert_eq!(
+        v["limits"]["memory_bytes"],
+        64 * 1024 * 1024,
+        "asking for more than the tier gives the tier's"
+    );
+    assert_eq!(v["kind"], "fuel-exhausted");
+
+    let out = cargo_skill(home.path())
+        .args([
+            "run",
+            "--message-format",
+            "json",
+            "--tier",
+            "untrusted",
+            "--fuel",
+            "30000",
+            "--input",
+            "{}",
+        ])
+        .arg(&skill)
+        .output()
+        .unwrap();
+    let v = stdout_json(&out);
+    assert_eq!(
+        (v["tier"].as_str(), v["limits"]["fuel"].as_u64()),
+        (Some("untrusted"), Some(30_000)),
+        "operator flags win"
+    );
+}

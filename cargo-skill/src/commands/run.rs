@@ -28,9 +28,9 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub input_file: Option<PathBuf>,
 
-    /// Trust tier whose limits apply
-    #[arg(long, default_value = "untrusted")]
-    pub tier: TrustTier,
+    /// Trust tier whose limits apply [default: the skill's `trust-tier`, else untrusted]
+    #[arg(long)]
+    pub tier: Option<TrustTier>,
 
     /// Fuel budget for this invocation (may exceed the tier's)
     #[arg(long, value_name = "UNITS")]
@@ -70,14 +70,22 @@ pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
         concurrency: 1,
         ..Default::default()
     });
-    // Flags are the operator's explicit choice, so they may raise the tier.
-    let limits = runtime.limits_for(args.tier).overridden_by(&LimitRequest {
-        memory_bytes: args.memory.map(|mb| mb * 1024 * 1024),
-        fuel: args.fuel,
-        timeout: args.timeout.map(Duration::from_millis),
-        output_bytes: None,
-    });
-    let report = match runtime.load(&wasm, args.tier) {
+    let tier = args
+        .tier
+        .or(source.trust_tier)
+        .unwrap_or(TrustTier::Untrusted);
+    // The skill's own request only lowers the tier; flags are the operator's
+    // explicit choice, so they may raise it.
+    let limits = runtime
+        .limits_for(tier)
+        .lowered_by(&source.resources)
+        .overridden_by(&LimitRequest {
+            memory_bytes: args.memory.map(|mb| mb * 1024 * 1024),
+            fuel: args.fuel,
+            timeout: args.timeout.map(Duration::from_millis),
+            output_bytes: None,
+        });
+    let report = match runtime.load(&wasm, tier) {
         Ok(skill) => runtime.invoke(
             &skill,
             &Invocation {
@@ -88,7 +96,7 @@ pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
             },
         ),
         Err(err) => Report::refused(
-            args.tier,
+            tier,
             limits,
             Failure::new(
                 skill_runtime::ErrorKind::InvalidComponent,
