@@ -32,6 +32,8 @@ pub enum Command {
     New(commands::new::NewArgs),
     /// Build skill packages into checked components (skill.wasm)
     Build(commands::build::BuildArgs),
+    /// Run skills' test cases under the limits bots use
+    Test(commands::test::TestArgs),
     /// Check skills: the agentskills.io spec, extensions, components, relations
     Validate(commands::validate::ValidateArgs),
     /// Show a skill's resolved manifest and capability set
@@ -57,6 +59,7 @@ pub fn exec(cli: Cli) -> ExitCode {
     let result = match cli.command {
         Command::New(args) => commands::new::exec(args, &global),
         Command::Build(args) => commands::build::exec(args, &global),
+        Command::Test(args) => commands::test::exec(args, &global),
         Command::Validate(args) => commands::validate::exec(args, &global),
         Command::Inspect(args) => commands::inspect::exec(args, &global),
         Command::ToPrompt(args) => commands::to_prompt::exec(args),

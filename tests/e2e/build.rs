@@ -96,6 +96,23 @@ fn a_new_tool_skill_builds_validates_and_runs() {
         Some(0),
         "the fresh template accepts any object"
     );
+
+    let target = target_dir();
+    let args = [
+        "test",
+        "--target-dir",
+        target.to_str().unwrap(),
+        "--message-format",
+        "json",
+    ];
+    let out = run_in(&skill, root.path(), &args);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the template's own cases pass: {stdout}"
+    );
+    assert!(stdout.contains(r#""passed":2"#), "{stdout}");
 }
 
 #[test]

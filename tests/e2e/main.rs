@@ -2,6 +2,7 @@
 
 mod build;
 mod run;
+mod test_cases;
 mod validate;
 
 use std::path::Path;

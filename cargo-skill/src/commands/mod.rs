@@ -4,5 +4,6 @@ pub mod build;
 pub mod inspect;
 pub mod new;
 pub mod run;
+pub mod test;
 pub mod to_prompt;
 pub mod validate;

@@ -1,0 +1,251 @@
+//! Runs a skill's test cases through the runtime bots use: same engine
+//! configuration, tier limits (lowered by the skill's own resources), and
+//! deny-by-default capabilities as `cargo skill run`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+use skill_runtime::manifest::SkillManifest;
+use skill_runtime::{BotIdentity, Invocation, LoadedSkill, Metrics, Report, Runtime, TrustTier};
+
+use crate::test_case::{Budget, Expectation, TestCase, contains, load_cases};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseResult {
+    pub skill: String,
+    pub file: PathBuf,
+    pub name: String,
+    pub passed: bool,
+    /// Why it failed, or why its file could not be used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    pub tier: Option<TrustTier>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<Metrics>,
+    /// The output it produced, for `--update-snapshots`.
+    #[serde(skip)]
+    pub actual_output: Option<Value>,
+}
+
+/// Runs every case of one skill whose name contains `filter`.
+pub fn run_skill(
+    manifest: &SkillManifest,
+    runtime: &Runtime,
+    filter: Option<&str>,
+    tier_override: Option<TrustTier>,
+) -> Vec<CaseResult> {
+    let wasm = std::fs::read(manifest.wasm_path());
+    let mut loaded: HashMap<TrustTier, Result<Arc<LoadedSkill>, String>> = HashMap::new();
+    let mut results = Vec::new();
+    for file in load_cases(&manifest.dir) {
+        let cases = match file.cases {
+            Ok(cases) => cases,
+            Err(e) => {
+                results.push(broken(manifest, &file.path, "(file)", e));
+                continue;
+            }
+        };
+        for case in cases
+            .into_iter()
+            .filter(|c| filter.is_none_or(|f| c.name.contains(f)))
+        {
+            let tier = tier_override
+                .or(case.tier)
+                .or(manifest.ext.trust_tier)
+                .unwrap_or(TrustTier::Untrusted);
+            let skill = loaded.entry(tier).or_insert_with(|| {
+                let wasm = wasm.as_ref().map_err(|e| {
+                    format!(
+                        "cannot read {}: {e}; run `cargo skill build`",
+                        manifest.wasm_path().display()
+                    )
+                })?;
+                runtime.load(wasm, tier).map_err(|e| e.to_string())
+            });
+            let result = match skill {
+                Ok(skill) => run_case(manifest, runtime, skill, &case, tier, &file.path),
+                Err(e) => broken(manifest, &file.path, &case.name, e.clone()),
+            };
+            results.push(result);
+        }
+    }
+    results
+}
+
+fn broken(manifest: &SkillManifest, file: &Path, name: &str, failure: String) -> CaseResult {
+    CaseResult {
+        skill: manifest.name.clone(),
+        file: file.to_path_buf(),
+        name: name.to_string(),
+        passed: false,
+        failure: Some(failure),
+        tier: None,
+        metrics: None,
+        actual_output: None,
+    }
+}
+
+fn run_case(
+    manifest: &SkillManifest,
+    runtime: &Runtime,
+    skill: &LoadedSkill,
+    case: &TestCase,
+    tier: TrustTier,
+    file: &Path,
+) -> CaseResult {
+    let context = case.fixtures.context.clone().unwrap_or_default();
+    let bot = BotIdentity {
+        name: context.bot_name,
+        slug: context.bot_slug,
+    };
+    let input = case.input.to_string();
+    let limits = runtime.limits_for(tier).lowered_by(&manifest.ext.resources);
+    let report = runtime.invoke(
+        skill,
+        &Invocation {
+            input: &input,
+            skill_name: &manifest.name,
+            bot: &bot,
+            limits,
+        },
+    );
+    let expectation = case
+        .expect
+        .expectation()
+        .expect("checked when the file was read");
+    let failure = check(&expectation, &report)
+        .or_else(|| over_budget(case.limits.unwrap_or_default(), &report.metrics));
+    CaseResult {
+        skill: manifest.name.clone(),
+        file: file.to_path_buf(),
+        name: case.name.clone(),
+        passed: failure.is_none(),
+        failure,
+        tier: Some(tier),
+        actual_output: report
+            .result
+            .as_ref()
+            .ok()
+            .map(|o| serde_json::from_str(o).unwrap_or_else(|_| Value::String(o.clone()))),
+        metrics: Some(report.metrics),
+    }
+}
+
+fn check(expectation: &Expectation, report: &Report) -> Option<String> {
+    let actual = || match &report.result {
+        Ok(output) => format!("output {output}"),
+        Err(f) => format!("{} ({})", f.kind, f.message),
+    };
+    let output: Option<Value> = report
+        .result
+        .as_ref()
+        .ok()
+        .map(|o| serde_json::from_str(o).unwrap_or_else(|_| Value::String(o.clone())));
+    match expectation {
+        Expectation::Output(expected) if output.as_ref() == Some(expected) => None,
+        Expectation::Output(expected) => {
+            Some(format!("expected output {expected}, got {}", actual()))
+        }
+        Expectation::OutputContains(expected)
+            if output.as_ref().is_some_and(|o| contains(o, expected)) =>
+        {
+            None
+        }
+        Expectation::OutputContains(expected) => Some(format!(
+            "expected output containing {expected}, got {}",
+            actual()
+        )),
+        Expectation::Error(kind) if report.error_kind() == Some(*kind) => None,
+        Expectation::Error(kind) => Some(format!("expected error `{kind}`, got {}", actual())),
+        Expectation::SkillError(pattern) => match &report.result {
+            Err(f)
+                if f.kind == skill_runtime::ErrorKind::SkillError
+                    && f.message.contains(pattern.as_str()) =>
+            {
+                None
+            }
+            _ => Some(format!(
+                "expected a skill error containing {pattern:?}, got {}",
+                actual()
+            )),
+        },
+    }
+}
+
+fn over_budget(budget: Budget, metrics: &Metrics) -> Option<String> {
+    let ms = metrics.duration.as_secs_f64() * 1000.0;
+    let over = [
+        budget
+            .fuel
+            .filter(|&max| metrics.fuel_consumed > max)
+            .map(|max| {
+                format!(
+                    "used {} fuel, over its budget of {max}",
+                    metrics.fuel_consumed
+                )
+            }),
+        budget
+            .memory
+            .filter(|&max| metrics.peak_memory_bytes > max)
+            .map(|max| {
+                format!(
+                    "peaked at {} bytes of memory, over its budget of {max}",
+                    metrics.peak_memory_bytes
+                )
+            }),
+        budget
+            .ms
+            .filter(|&max| ms > max as f64)
+            .map(|max| format!("took {ms:.1} ms, over its budget of {max} ms")),
+    ];
+    let over: Vec<String> = over.into_iter().flatten().collect();
+    (!over.is_empty()).then(|| over.join("; "))
+}
+
+/// Writes actual outputs into the `expect.output` of failed cases that
+/// produced output. Returns how many cases were updated.
+pub fn update_snapshots(results: &[CaseResult]) -> anyhow::Result<usize> {
+    let mut updated = 0;
+    let mut by_file: HashMap<&Path, Vec<&CaseResult>> = HashMap::new();
+    for r in results
+        .iter()
+        .filter(|r| !r.passed && r.actual_output.is_some())
+    {
+        by_file.entry(r.file.as_path()).or_default().push(r);
+    }
+    for (file, cases) in by_file {
+        let text = std::fs::read_to_string(file)?;
+        let json = file.extension().is_some_and(|e| e == "json");
+        let mut doc: Value = if json {
+            serde_json::from_str(&text)?
+        } else {
+            serde_yaml_ng::from_str(&text)?
+        };
+        let entries: Vec<&mut Value> = match &mut doc {
+            Value::Array(items) => items.iter_mut().collect(),
+            single => vec![single],
+        };
+        for entry in entries {
+            let Some(result) = cases.iter().find(|r| entry["name"] == r.name.as_str()) else {
+                continue;
+            };
+            if entry["expect"].get("output").is_some() {
+                entry["expect"]["output"] = result.actual_output.clone().expect("filtered above");
+                updated += 1;
+            }
+        }
+        let text = if json {
+            serde_json::to_string_pretty(&doc)? + "\n"
+        } else {
+            serde_yaml_ng::to_string(&doc)?
+        };
+        let mut tmp =
+            tempfile::NamedTempFile::new_in(file.parent().expect("case files live in tests/"))?;
+        std::io::Write::write_all(&mut tmp, text.as_bytes())?;
+        tmp.persist(file).map_err(|e| e.error)?;
+    }
+    Ok(updated)
+}

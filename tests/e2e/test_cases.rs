@@ -1,0 +1,202 @@
+//! `cargo skill test`: case files, every expectation form, budgets,
+//! fixtures, snapshots, JUnit and exit codes.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::{cargo_skill, stderr};
+
+/// The probe guest as a skill folder with the given case files.
+fn probe_skill(root: &Path, cases: &[(&str, &str)]) -> PathBuf {
+    let dir = root.join("probe");
+    std::fs::create_dir_all(dir.join("tests")).unwrap();
+    std::fs::write(
+        dir.join("SKILL.md"),
+        "---\nname: probe\ndescription: The probe.\nmetadata:\n  skill-type: tool\n---\n",
+    )
+    .unwrap();
+    std::fs::copy(
+        skill_test_support::guest_wasm_path("probe"),
+        dir.join("skill.wasm"),
+    )
+    .unwrap();
+    for (file, text) in cases {
+        std::fs::write(dir.join("tests").join(file), text).unwrap();
+    }
+    dir
+}
+
+fn test(dir: &Path, args: &[&str]) -> std::process::Output {
+    cargo_skill(dir.parent().unwrap())
+        .args(["skill", "test", "--skill"])
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn json_lines(out: &std::process::Output) -> Vec<Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+const PASSING: &str = r#"[
+  {"name": "echo exact", "input": {"mode": "echo", "x": 1}, "expect": {"output": {"mode": "echo", "x": 1}}},
+  {"name": "context subset", "input": {"mode": "context"}, "fixtures": {"context": {"bot-name": "Ada", "bot-slug": "ada"}},
+   "expect": {"output-contains": {"bot_name": "Ada", "bot_slug": "ada", "skill_name": "probe"}}},
+  {"name": "denied capability", "input": {"mode": "http"}, "expect": {"error": "capability-denied"}},
+  {"name": "guest error", "input": {"mode": "fail"}, "expect": {"skill-error": "asked to fail"}},
+  {"name": "loop runs out", "input": {"mode": "loop"}, "expect": {"error": "fuel-exhausted"}},
+  {"name": "within budget", "input": {"mode": "work", "iterations": 10}, "limits": {"fuel": 400000}, "expect": {"output-contains": {}}}
+]"#;
+
+#[test]
+fn every_expectation_form_passes_and_exits_zero() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = probe_skill(
+        root.path(),
+        &[
+            ("all.json", PASSING),
+            (
+                "more.yaml",
+                "name: yaml case\ninput:\n  mode: echo\nexpect:\n  output-contains:\n    mode: echo\n",
+            ),
+        ],
+    );
+    let out = test(&dir, &["--message-format", "json"]);
+    let lines = json_lines(&out);
+    let summary = lines.last().unwrap();
+    assert_eq!(
+        (summary["passed"].as_u64(), summary["failed"].as_u64()),
+        (Some(7), Some(0)),
+        "{lines:#?}"
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(lines[0]["metrics"]["fuel_consumed"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn failures_say_what_differed_and_exit_one() {
+    let root = tempfile::tempdir().unwrap();
+    let cases = r#"[
+      {"name": "wrong output", "input": {"mode": "echo"}, "expect": {"output": {"mode": "nope"}}},
+      {"name": "wrong kind", "input": {"mode": "http"}, "expect": {"error": "timeout"}},
+      {"name": "over budget", "input": {"mode": "work", "iterations": 5000}, "budget": {"fuel": 1000}, "expect": {"output-contains": {}}}
+    ]"#;
+    let dir = probe_skill(root.path(), &[("fail.json", cases)]);
+    let out = test(&dir, &["--color", "never"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(r#"expected output {"mode":"nope"}, got output {"mode":"echo"}"#),
+        "{text}"
+    );
+    assert!(
+        text.contains("expected error `timeout`, got capability-denied"),
+        "{text}"
+    );
+    assert!(text.contains("over its budget of 1000"), "{text}");
+    assert!(
+        text.contains("skill test result: FAILED. 0 passed; 3 failed"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_broken_case_file_fails_only_its_own_cases() {
+    let root = tempfile::tempdir().unwrap();
+    let broken = "{\"name\": \"typo\",\n \"expect\": {\"outptu\": 1}}";
+    let unknown_kind = r#"{"name": "bad kind", "expect": {"error": "exploded"}}"#;
+    let good = r#"{"name": "fine", "input": {"mode": "echo"}, "expect": {"output-contains": {"mode": "echo"}}}"#;
+    let dir = probe_skill(
+        root.path(),
+        &[
+            ("a-broken.json", broken),
+            ("b-kind.json", unknown_kind),
+            ("c-good.json", good),
+        ],
+    );
+    let out = test(&dir, &["--message-format", "json"]);
+    let lines = json_lines(&out);
+    assert_eq!(out.status.code(), Some(1));
+    let failure = |i: usize| lines[i]["failure"].as_str().unwrap_or("").to_string();
+    assert!(
+        failure(0).contains("a-broken.json:2:") && failure(0).contains("outptu"),
+        "{}",
+        failure(0)
+    );
+    assert!(
+        failure(1).contains("unknown error kind `exploded`"),
+        "{}",
+        failure(1)
+    );
+    assert_eq!(lines[2]["passed"], true);
+}
+
+#[test]
+fn the_filter_selects_cases_by_name() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = probe_skill(root.path(), &[("all.json", PASSING)]);
+    let lines = json_lines(&test(&dir, &["--message-format", "json", "context"]));
+    assert_eq!(lines.len(), 2, "one case and the summary");
+    assert_eq!(lines[0]["name"], "context subset");
+}
+
+#[test]
+fn snapshots_update_and_then_pass() {
+    let root = tempfile::tempdir().unwrap();
+    let stale = r#"[{"name": "snap", "input": {"mode": "echo", "v": 2}, "expect": {"output": {"mode": "echo", "v": 1}}}]"#;
+    let dir = probe_skill(root.path(), &[("snap.json", stale)]);
+    let out = test(&dir, &["--update-snapshots"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the run that updates still reports the failure"
+    );
+    assert!(stderr(&out).contains("Updated 1 snapshot"));
+    let file: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("tests/snap.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        file[0]["expect"]["output"],
+        serde_json::json!({"mode": "echo", "v": 2})
+    );
+    assert_eq!(test(&dir, &[]).status.code(), Some(0));
+}
+
+#[test]
+fn junit_is_valid_xml_with_failures_marked() {
+    let root = tempfile::tempdir().unwrap();
+    let cases = r#"[
+      {"name": "passes <&>", "input": {"mode": "echo"}, "expect": {"output-contains": {}}},
+      {"name": "fails", "input": {"mode": "fail"}, "expect": {"output": 1}}
+    ]"#;
+    let dir = probe_skill(root.path(), &[("x.json", cases)]);
+    let out = test(&dir, &["--message-format", "junit"]);
+    let xml = String::from_utf8(out.stdout).unwrap();
+    let doc = roxmltree::Document::parse(&xml).expect("valid XML");
+    let suites = doc.root_element();
+    assert_eq!(suites.tag_name().name(), "testsuites");
+    assert_eq!(
+        (suites.attribute("tests"), suites.attribute("failures")),
+        (Some("2"), Some("1"))
+    );
+    let cases: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    assert_eq!(cases[0].attribute("name"), Some("passes <&>"));
+    let failure = cases[1]
+        .children()
+        .find(|n| n.has_tag_name("failure"))
+        .expect("a failure element");
+    assert!(
+        failure
+            .attribute("message")
+            .unwrap()
+            .contains("skill-error")
+    );
+}
