@@ -34,6 +34,8 @@ pub enum Command {
     Build(commands::build::BuildArgs),
     /// Run skills' test cases under the limits bots use
     Test(commands::test::TestArgs),
+    /// Measure a skill's compile, load and invoke cost against plain wasmtime
+    Bench(commands::bench::BenchArgs),
     /// Check skills: the agentskills.io spec, extensions, components, relations
     Validate(commands::validate::ValidateArgs),
     /// Show a skill's resolved manifest and capability set
@@ -60,6 +62,7 @@ pub fn exec(cli: Cli) -> ExitCode {
         Command::New(args) => commands::new::exec(args, &global),
         Command::Build(args) => commands::build::exec(args, &global),
         Command::Test(args) => commands::test::exec(args, &global),
+        Command::Bench(args) => commands::bench::exec(args),
         Command::Validate(args) => commands::validate::exec(args, &global),
         Command::Inspect(args) => commands::inspect::exec(args, &global),
         Command::ToPrompt(args) => commands::to_prompt::exec(args),

@@ -10,10 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group};
-use skill_runtime::baseline::Floor;
-use skill_runtime::{
-    BotIdentity, CompileSource, Invocation, LoadedSkill, Runtime, RuntimeConfig, TrustTier,
-};
+use skill_runtime::baseline::{Floor, compare, load_times};
+use skill_runtime::{BotIdentity, Invocation, LoadedSkill, Runtime, RuntimeConfig, TrustTier};
 
 const INPUT: &str = "{}";
 const TIER: TrustTier = TrustTier::Untrusted;
@@ -71,10 +69,6 @@ fn criterion_benches(c: &mut Criterion) {
 
 criterion_group!(benches, criterion_benches);
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
 fn micros(d: Duration) -> f64 {
     d.as_secs_f64() * 1e6
 }
@@ -83,84 +77,35 @@ fn micros(d: Duration) -> f64 {
 fn summary() {
     let wasm = skill_test_support::guest_wasm("probe");
 
-    let compile: Vec<Duration> = (0..5)
-        .map(|_| {
-            let rt = Runtime::new(RuntimeConfig {
-                concurrency: 1,
-                ..Default::default()
-            });
-            rt.load(&wasm, TIER).unwrap().compile_time()
-        })
-        .collect();
-
-    let cache = tempfile::tempdir().unwrap();
-    let cached_config = || RuntimeConfig {
-        cache_dir: Some(cache.path().to_path_buf()),
-        concurrency: 1,
-        ..Default::default()
-    };
-    Runtime::new(cached_config()).load(&wasm, TIER).unwrap();
-    let load: Vec<Duration> = (0..20)
-        .map(|_| {
-            let rt = Runtime::new(cached_config());
-            let skill = rt.load(&wasm, TIER).unwrap();
-            assert_eq!(skill.source(), CompileSource::DiskCache);
-            skill.compile_time()
-        })
-        .collect();
-
+    let (compile, load) = load_times(&wasm, TIER, 9).unwrap();
     let fixture = Fixture::new(&wasm);
-    let Fixture {
-        runtime,
-        skill,
-        floor,
-        ..
-    } = &fixture;
-    let invocation = fixture.invocation();
-    let (mut ours, mut plain) = (Vec::new(), Vec::new());
-    for _ in 0..5000 {
-        // Interleaved so both see the same machine state.
-        let t = Instant::now();
-        assert!(runtime.invoke(skill, &invocation).is_ok());
-        ours.push(t.elapsed());
-        let t = Instant::now();
-        floor.invoke(INPUT).unwrap().unwrap();
-        plain.push(t.elapsed());
-    }
-    for v in [&mut ours, &mut plain] {
-        v.sort();
-    }
-    let median = |v: &[Duration]| {
-        let mut v = v.to_vec();
-        v.sort();
-        v[v.len() / 2]
-    };
+    let c = compare(
+        &fixture.runtime,
+        &fixture.skill,
+        &fixture.invocation(),
+        5000,
+    )
+    .unwrap();
     println!(
         "\nskill-runtime summary (probe guest, {} bytes, {TIER} tier)",
         wasm.len()
     );
-    println!(
-        "  compile (p50 of 5)          {:>10.1} us",
-        micros(median(&compile))
-    );
-    println!(
-        "  cached load (p50 of 20)     {:>10.1} us",
-        micros(median(&load))
-    );
+    println!("  compile (p50 of 9)          {:>10.1} us", micros(compile));
+    println!("  cached load (p50 of 9)      {:>10.1} us", micros(load));
     println!(
         "  invoke p50 runtime / floor  {:>10.1} us / {:.1} us",
-        micros(percentile(&ours, 0.5)),
-        micros(percentile(&plain, 0.5))
+        micros(c.runtime.p50),
+        micros(c.floor.p50)
     );
     println!(
         "  invoke p99 runtime / floor  {:>10.1} us / {:.1} us",
-        micros(percentile(&ours, 0.99)),
-        micros(percentile(&plain, 0.99))
+        micros(c.runtime.p99),
+        micros(c.floor.p99)
     );
     println!(
         "  ratio p50 {:.2}, p99 {:.2} (target: p50 at most 1.30)",
-        micros(percentile(&ours, 0.5)) / micros(percentile(&plain, 0.5)),
-        micros(percentile(&ours, 0.99)) / micros(percentile(&plain, 0.99)),
+        c.ratio_p50(),
+        micros(c.runtime.p99) / micros(c.floor.p99)
     );
 }
 

@@ -102,3 +102,101 @@ impl Floor {
         plugin.call_execute(&mut store, input)
     }
 }
+
+/// Median and 99th percentile of a set of timings.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Percentiles {
+    pub p50: std::time::Duration,
+    pub p99: std::time::Duration,
+}
+
+impl Percentiles {
+    fn of(mut samples: Vec<std::time::Duration>) -> Percentiles {
+        samples.sort();
+        let at = |p: f64| samples[((samples.len() - 1) as f64 * p).round() as usize];
+        Percentiles {
+            p50: at(0.5),
+            p99: at(0.99),
+        }
+    }
+}
+
+/// Warm invocations through the runtime against the floor on the same
+/// compiled code, interleaved so both see the same machine.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Comparison {
+    pub runtime: Percentiles,
+    pub floor: Percentiles,
+    pub fuel_per_call: u64,
+}
+
+impl Comparison {
+    pub fn ratio_p50(&self) -> f64 {
+        self.runtime.p50.as_secs_f64() / self.floor.p50.as_secs_f64()
+    }
+}
+
+/// Runs `iterations` (at least one) invocations each way; the runtime's must
+/// succeed, or its failure is returned.
+pub fn compare(
+    runtime: &Runtime,
+    skill: &LoadedSkill,
+    invocation: &crate::Invocation<'_>,
+    iterations: usize,
+) -> Result<Comparison, crate::Failure> {
+    let floor = Floor::new(runtime, skill)
+        .map_err(|e| crate::Failure::new(crate::ErrorKind::InvalidComponent, e.to_string()))?;
+    let (mut ours, mut plain, mut fuel) = (Vec::new(), Vec::new(), 0);
+    for _ in 0..iterations.max(1) {
+        let started = std::time::Instant::now();
+        let report = runtime.invoke(skill, invocation);
+        ours.push(started.elapsed());
+        report.result?;
+        fuel = report.metrics.fuel_consumed;
+        let started = std::time::Instant::now();
+        let _ = floor.invoke(invocation.input);
+        plain.push(started.elapsed());
+    }
+    Ok(Comparison {
+        runtime: Percentiles::of(ours),
+        floor: Percentiles::of(plain),
+        fuel_per_call: fuel,
+    })
+}
+
+/// Median compile time (no disk cache) and median load time from a warm disk
+/// cache, each in a fresh runtime so no in-memory cache helps.
+pub fn load_times(
+    wasm: &[u8],
+    tier: crate::TrustTier,
+    runs: usize,
+) -> Result<(std::time::Duration, std::time::Duration), LoadError> {
+    let cache = tempfile::tempdir()
+        .map_err(|e| LoadError::Malformed(format!("no temporary folder: {e}")))?;
+    let config = |cache_dir: Option<std::path::PathBuf>| crate::RuntimeConfig {
+        cache_dir,
+        concurrency: 1,
+        ..Default::default()
+    };
+    let median = |mut v: Vec<std::time::Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let mut compile = Vec::new();
+    for _ in 0..runs.max(1) {
+        compile.push(Runtime::new(config(None)).load(wasm, tier)?.compile_time());
+    }
+    Runtime::new(config(Some(cache.path().to_path_buf()))).load(wasm, tier)?;
+    let mut cached = Vec::new();
+    for _ in 0..runs.max(1) {
+        let skill = Runtime::new(config(Some(cache.path().to_path_buf()))).load(wasm, tier)?;
+        if skill.source() != crate::CompileSource::DiskCache {
+            return Err(LoadError::Malformed(
+                "the disk cache did not serve the component, so its load time cannot be measured"
+                    .into(),
+            ));
+        }
+        cached.push(skill.compile_time());
+    }
+    Ok((median(compile), median(cached)))
+}

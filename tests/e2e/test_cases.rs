@@ -200,3 +200,50 @@ fn junit_is_valid_xml_with_failures_marked() {
             .contains("skill-error")
     );
 }
+
+#[test]
+fn bench_prints_the_documented_json() {
+    let home = tempfile::tempdir().unwrap();
+    let out = cargo_skill(home.path())
+        .args([
+            "skill",
+            "bench",
+            "--iterations",
+            "20",
+            "--message-format",
+            "json",
+            "--input",
+            r#"{"mode":"work","iterations":100}"#,
+        ])
+        .arg(skill_test_support::guest_wasm_path("probe"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in [
+        "compile_us",
+        "load_us",
+        "invoke_p50_us",
+        "invoke_p99_us",
+        "floor_p50_us",
+        "ratio_p50",
+        "fuel_per_call",
+    ] {
+        assert!(v[key].as_f64().is_some_and(|n| n > 0.0), "{key} in {v}");
+    }
+
+    let out = cargo_skill(home.path())
+        .args([
+            "skill",
+            "bench",
+            "--iterations",
+            "5",
+            "--input",
+            r#"{"mode":"loop"}"#,
+        ])
+        .arg(skill_test_support::guest_wasm_path("probe"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("fuel-exhausted"), "{}", stderr(&out));
+}

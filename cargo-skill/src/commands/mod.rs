@@ -1,5 +1,6 @@
 //! One module per subcommand: a clap `Args` struct and an `exec`.
 
+pub mod bench;
 pub mod build;
 pub mod inspect;
 pub mod new;

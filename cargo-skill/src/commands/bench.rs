@@ -1,0 +1,110 @@
+//! `cargo skill bench SKILL`: what one invocation costs, next to plain
+//! wasmtime on the same compiled code, measured in the same run.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use serde_json::json;
+use skill_runtime::baseline::{compare, load_times};
+use skill_runtime::{BotIdentity, Invocation, Runtime, RuntimeConfig, TrustTier};
+
+use crate::exit;
+use crate::input::{InputSource, read_input};
+use crate::skill_source;
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// A skill folder (with SKILL.md and skill.wasm) or a .wasm component
+    pub skill: PathBuf,
+
+    /// The JSON input for each `execute`
+    #[arg(long, default_value = "{}")]
+    pub input: String,
+
+    /// Invocations each way
+    #[arg(long, default_value_t = 2000, value_name = "N")]
+    pub iterations: usize,
+
+    /// Trust tier whose limits apply [default: the skill's `trust-tier`, else untrusted]
+    #[arg(long)]
+    pub tier: Option<TrustTier>,
+
+    #[arg(long, value_enum, default_value_t = BenchFormat::Human)]
+    pub message_format: BenchFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchFormat {
+    Human,
+    Json,
+}
+
+pub fn exec(args: BenchArgs) -> Result<u8> {
+    let source = skill_source::resolve(&args.skill)?;
+    let input = read_input(InputSource::Argument(&args.input))?;
+    let wasm = std::fs::read(&source.wasm)
+        .with_context(|| format!("could not read {}", source.wasm.display()))?;
+    let tier = args
+        .tier
+        .or(source.trust_tier)
+        .unwrap_or(TrustTier::Untrusted);
+
+    let (compile, load) = load_times(&wasm, tier, 5)?;
+    let runtime = Runtime::new(RuntimeConfig {
+        concurrency: 1,
+        ..Default::default()
+    });
+    let skill = runtime.load(&wasm, tier)?;
+    let bot = BotIdentity::default();
+    let invocation = Invocation {
+        input: &input,
+        skill_name: &source.name,
+        bot: &bot,
+        limits: runtime.limits_for(tier).lowered_by(&source.resources),
+    };
+    let c = compare(&runtime, &skill, &invocation, args.iterations).map_err(|f| {
+        anyhow::anyhow!("the skill failed while being measured: {f}; bench an input it handles")
+    })?;
+
+    let us = |d: Duration| (d.as_secs_f64() * 1e7).round() / 10.0;
+    let result = json!({
+        "compile_us": us(compile),
+        "load_us": us(load),
+        "invoke_p50_us": us(c.runtime.p50),
+        "invoke_p99_us": us(c.runtime.p99),
+        "floor_p50_us": us(c.floor.p50),
+        "floor_p99_us": us(c.floor.p99),
+        "ratio_p50": (c.ratio_p50() * 100.0).round() / 100.0,
+        "fuel_per_call": c.fuel_per_call,
+        "iterations": args.iterations,
+        "tier": tier.as_str(),
+    });
+    match args.message_format {
+        BenchFormat::Json => println!("{result}"),
+        BenchFormat::Human => {
+            println!(
+                "{} ({} tier, {} invocations each way)",
+                source.wasm.display(),
+                tier,
+                args.iterations
+            );
+            println!("  compile           {:>10.1} us", us(compile));
+            println!("  cached load       {:>10.1} us", us(load));
+            println!(
+                "  invoke p50 / p99  {:>10.1} us / {:.1} us",
+                us(c.runtime.p50),
+                us(c.runtime.p99)
+            );
+            println!(
+                "  floor  p50 / p99  {:>10.1} us / {:.1} us   (plain wasmtime, same compiled code)",
+                us(c.floor.p50),
+                us(c.floor.p99)
+            );
+            println!("  ratio p50         {:>10.2}", c.ratio_p50());
+            println!("  fuel per call     {:>10}", c.fuel_per_call);
+        }
+    }
+    Ok(exit::SUCCESS)
+}
