@@ -7,7 +7,7 @@
 //! of both, and the ratio.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{Criterion, criterion_group};
 use skill_runtime::baseline::{Floor, compare, load_times};
