@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
+use skill_runtime::manifest::CapabilityDecl;
 use skill_runtime::manifest::{self, Mode};
-use skill_runtime::{LimitRequest, TrustTier};
+use skill_runtime::{Capability, Grant, Grants, LimitRequest, Policy, TrustTier};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SkillSource {
@@ -18,6 +19,47 @@ pub struct SkillSource {
     pub resources: LimitRequest,
     /// `metadata.trust-tier`, the tier it runs under unless the operator says otherwise.
     pub trust_tier: Option<TrustTier>,
+    /// `metadata.capabilities` and `metadata.secrets`: what running one's own
+    /// skill folder grants. A bare `.wasm` declares nothing.
+    pub capabilities: Vec<CapabilityDecl>,
+    pub secrets: Vec<String>,
+}
+
+impl SkillSource {
+    /// The policy for one run: what the folder declares, plus `grant`, minus
+    /// `deny`. Also returns capabilities asked for that this runtime version
+    /// cannot perform yet (they stay denied).
+    pub fn policy(&self, grant: &[Grant], deny: &[Capability]) -> (Policy, Vec<Capability>) {
+        let (mut grants, mut unsupported) = Grants::from_declared(&self.capabilities);
+        for g in grant {
+            if let Err(cap) = grants.grant(g.clone())
+                && !unsupported.contains(&cap)
+            {
+                unsupported.push(cap);
+            }
+        }
+        for &cap in deny {
+            grants.revoke(cap);
+            unsupported.retain(|c| *c != cap);
+        }
+        let mut secrets: std::collections::BTreeSet<String> =
+            self.secrets.iter().cloned().collect();
+        // An explicit `--grant get-secret:NAME` approves that secret for this run.
+        secrets.extend(
+            grant
+                .iter()
+                .filter(|g| g.capability == Capability::GetSecret)
+                .filter_map(|g| g.scope.clone()),
+        );
+        (
+            Policy {
+                grants,
+                secrets,
+                ..Policy::default()
+            },
+            unsupported,
+        )
+    }
 }
 
 pub fn resolve(path: &Path) -> Result<SkillSource> {
@@ -31,20 +73,14 @@ pub fn resolve(path: &Path) -> Result<SkillSource> {
         // The name and component path come from the manifest when it reads;
         // `validate` is where its problems are reported.
         let parsed = manifest::parse_file(&manifest_path, Mode::Lenient);
-        let (name, wasm, resources, trust_tier) = match parsed.manifest {
-            Some(m) if !m.name.is_empty() => (
-                m.name.clone(),
-                m.wasm_path(),
-                m.ext.resources,
-                m.ext.trust_tier,
-            ),
-            _ => (
-                manifest::folder_name(path),
-                path.join(manifest::DEFAULT_WASM),
-                LimitRequest::default(),
-                None,
-            ),
+        let Some(m) = parsed.manifest.filter(|m| !m.name.is_empty()) else {
+            bail!(
+                "{} cannot be read as a skill manifest: run `cargo skill validate {}` to see why",
+                manifest_path.display(),
+                path.display()
+            );
         };
+        let wasm = m.wasm_path();
         if !wasm.is_file() {
             bail!(
                 "{} does not exist: this is a prompt skill, or a tool skill that is not built yet; run `cargo skill build` in {}",
@@ -54,10 +90,12 @@ pub fn resolve(path: &Path) -> Result<SkillSource> {
         }
         return Ok(SkillSource {
             wasm,
-            name,
+            name: m.name.clone(),
             folder: Some(path.to_path_buf()),
-            resources,
-            trust_tier,
+            resources: m.ext.resources,
+            trust_tier: m.ext.trust_tier,
+            capabilities: m.ext.capabilities.clone(),
+            secrets: m.ext.secrets.clone(),
         });
     }
     if path.is_file() {
@@ -71,6 +109,8 @@ pub fn resolve(path: &Path) -> Result<SkillSource> {
             folder: None,
             resources: LimitRequest::default(),
             trust_tier: None,
+            capabilities: Vec::new(),
+            secrets: Vec::new(),
         });
     }
     bail!(

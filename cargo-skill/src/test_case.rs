@@ -1,6 +1,7 @@
 //! Test cases: `<skill>/tests/*.json` or `*.yaml`, one case or a list of
 //! cases per file. A file that does not parse fails only its own cases.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -19,6 +20,8 @@ pub struct TestCase {
     /// A budget: a case that costs more fails, so regressions fail tests.
     #[serde(alias = "budget")]
     pub limits: Option<Budget>,
+    /// `cap[:scope]` grants for this case instead of the skill's declared ones.
+    pub grants: Option<Vec<String>>,
     #[serde(default)]
     pub fixtures: Fixtures,
 }
@@ -52,6 +55,10 @@ pub struct Budget {
 pub struct Fixtures {
     /// What `get-context` returns for the bot.
     pub context: Option<ContextFixture>,
+    /// What `read-env` sees (the real environment never leaks into a test).
+    pub env: Option<BTreeMap<String, String>>,
+    /// What `get-secret` returns.
+    pub secrets: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -61,6 +68,49 @@ pub struct ContextFixture {
     pub bot_name: String,
     #[serde(default)]
     pub bot_slug: String,
+}
+
+impl TestCase {
+    /// The grants the case runs with: its own list, else the skill's
+    /// declared capabilities. A fixture for a capability that is not
+    /// granted is an error, since the skill could never read it.
+    pub fn policy_grants(
+        &self,
+        declared: &[skill_runtime::Grant],
+    ) -> Result<skill_runtime::Grants, String> {
+        let (grants, _unsupported) = match &self.grants {
+            Some(list) => {
+                let parsed = list
+                    .iter()
+                    .map(|g| g.parse().map_err(|(_, e)| format!("grant `{g}`: {e}")))
+                    .collect::<Result<Vec<skill_runtime::Grant>, String>>()?;
+                skill_runtime::Grants::from_declared(&parsed)
+            }
+            None => skill_runtime::Grants::from_declared(declared),
+        };
+        // Declared grants are checked when the case runs; listed ones here.
+        if self.grants.is_some() || !declared.is_empty() {
+            for (fixture, present, cap) in [
+                (
+                    "env",
+                    self.fixtures.env.is_some(),
+                    skill_runtime::Capability::ReadEnv,
+                ),
+                (
+                    "secrets",
+                    self.fixtures.secrets.is_some(),
+                    skill_runtime::Capability::GetSecret,
+                ),
+            ] {
+                if present && !grants.is_granted(cap) {
+                    return Err(format!(
+                        "the `{fixture}` fixture is for `{cap}`, which this case does not grant; add it to `grants` or to the skill's capabilities"
+                    ));
+                }
+            }
+        }
+        Ok(grants)
+    }
 }
 
 /// What a case must produce, checked.
@@ -166,6 +216,8 @@ fn parse_file(path: &Path) -> Result<Vec<TestCase>, String> {
         }
     };
     for case in &cases {
+        case.policy_grants(&[])
+            .map_err(|e| format!("{}: case `{}`: {e}", path.display(), case.name))?;
         case.expect
             .expectation()
             .map_err(|e| format!("{}: case `{}`: {e}", path.display(), case.name))?;

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value;
 use skill_runtime::manifest::SkillManifest;
-use skill_runtime::{BotIdentity, Invocation, LoadedSkill, Metrics, Report, Runtime, TrustTier};
+use skill_runtime::{
+    BotIdentity, Invocation, LoadedSkill, Metrics, Policy, Report, Runtime, TrustTier, Values,
+};
 
 use crate::test_case::{Budget, Expectation, TestCase, contains, load_cases};
 
@@ -103,6 +105,37 @@ fn run_case(
     };
     let input = case.input.to_string();
     let limits = runtime.limits_for(tier).lowered_by(&manifest.ext.resources);
+    let grants = match case.policy_grants(&manifest.ext.capabilities) {
+        Ok(grants) => grants,
+        Err(e) => return broken(manifest, file, &case.name, e),
+    };
+    // Bots approve only declared secrets; a test that supplied others would
+    // pass here and fail there.
+    if let Some(undeclared) = case
+        .fixtures
+        .secrets
+        .iter()
+        .flat_map(|s| s.keys())
+        .find(|k| !manifest.ext.secrets.contains(k))
+    {
+        return broken(
+            manifest,
+            file,
+            &case.name,
+            format!(
+                "the `secrets` fixture sets `{undeclared}`, which SKILL.md does not declare in `metadata.secrets`"
+            ),
+        );
+    }
+    let fixed = |map: &Option<std::collections::BTreeMap<String, String>>| {
+        Values::Map(map.clone().unwrap_or_default())
+    };
+    let policy = Policy {
+        grants,
+        secrets: manifest.ext.secrets.iter().cloned().collect(),
+        env: fixed(&case.fixtures.env),
+        secret_values: fixed(&case.fixtures.secrets),
+    };
     let report = runtime.invoke(
         skill,
         &Invocation {
@@ -110,6 +143,7 @@ fn run_case(
             skill_name: &manifest.name,
             bot: &bot,
             limits,
+            policy: std::sync::Arc::new(policy),
         },
     );
     let expectation = case

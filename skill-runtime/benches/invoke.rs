@@ -43,6 +43,7 @@ impl Fixture {
             skill_name: "probe",
             bot: &self.bot,
             limits: self.runtime.limits_for(TIER),
+            policy: Default::default(),
         }
     }
 }

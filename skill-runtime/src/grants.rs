@@ -1,4 +1,7 @@
-//! Capabilities: the host function families a skill must be granted.
+//! Capabilities, grants and the policy: the one value that decides what an
+//! invocation may do.
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use std::fmt;
 use std::str::FromStr;
@@ -70,11 +73,119 @@ impl FromStr for Capability {
 /// never an error value the guest could ignore.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error(
-    "capability `{capability}` was not granted to this skill (the call was `{call}`): skills run deny-by-default, and this runtime version grants no capabilities"
+    "capability `{capability}` was not granted to this skill for this call (`{call}`): skills run deny-by-default; declare it in SKILL.md `metadata.capabilities` (with a scope) and grant it"
 )]
 pub struct CapabilityDenied {
     pub capability: Capability,
     pub call: String,
+}
+
+pub use crate::manifest::CapabilityDecl as Grant;
+
+impl Capability {
+    /// Whether this runtime version can perform the capability when granted.
+    /// The others stay denied even when declared: callers are told which.
+    pub fn is_implemented(self) -> bool {
+        matches!(self, Capability::ReadEnv | Capability::GetSecret)
+    }
+}
+
+/// The capabilities one invocation holds, with their scopes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Grants {
+    granted: BTreeSet<Grant>,
+}
+
+impl Grants {
+    pub fn none() -> Grants {
+        Grants::default()
+    }
+
+    /// Grants what a manifest declares; returns the grants and the declared
+    /// capabilities this runtime version cannot perform (left denied).
+    pub fn from_declared(declared: &[Grant]) -> (Grants, Vec<Capability>) {
+        let mut grants = Grants::none();
+        let mut unsupported = Vec::new();
+        for decl in declared {
+            if let Err(cap) = grants.grant(decl.clone()) {
+                if !unsupported.contains(&cap) {
+                    unsupported.push(cap);
+                }
+            }
+        }
+        (grants, unsupported)
+    }
+
+    /// Adds a grant, unless the capability is not implemented yet.
+    pub fn grant(&mut self, grant: Grant) -> Result<(), Capability> {
+        if !grant.capability.is_implemented() {
+            return Err(grant.capability);
+        }
+        self.granted.insert(grant);
+        Ok(())
+    }
+
+    /// Removes every scope of one capability; the others keep working.
+    pub fn revoke(&mut self, capability: Capability) {
+        self.granted.retain(|g| g.capability != capability);
+    }
+
+    pub fn is_granted(&self, capability: Capability) -> bool {
+        self.granted.iter().any(|g| g.capability == capability)
+    }
+
+    /// Whether `name` (a variable or secret name) falls inside a grant: an
+    /// unscoped grant covers every name, a scoped one only its own.
+    pub fn allows(&self, capability: Capability, name: &str) -> bool {
+        self.granted
+            .iter()
+            .any(|g| g.capability == capability && g.scope.as_deref().is_none_or(|s| s == name))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Grant> {
+        self.granted.iter()
+    }
+}
+
+/// Where granted values come from: the host process, or fixed values (tests).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Values {
+    /// Environment variables; secrets from `SKILL_SECRET_<NAME>`.
+    #[default]
+    Process,
+    Map(BTreeMap<String, String>),
+}
+
+/// Everything that decides what one invocation may do. Host functions
+/// consult this value and nothing else.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Policy {
+    pub grants: Grants,
+    /// Secret names the skill declares and the operator approved.
+    pub secrets: BTreeSet<String>,
+    pub env: Values,
+    pub secret_values: Values,
+}
+
+impl Policy {
+    /// Nothing granted: every gated call ends the invocation.
+    pub fn deny_all() -> Policy {
+        Policy::default()
+    }
+
+    pub(crate) fn env_var(&self, name: &str) -> Option<String> {
+        match &self.env {
+            Values::Process => std::env::var(name).ok(),
+            Values::Map(map) => map.get(name).cloned(),
+        }
+    }
+
+    pub(crate) fn secret(&self, name: &str) -> Option<String> {
+        match &self.secret_values {
+            Values::Process => std::env::var(format!("SKILL_SECRET_{name}")).ok(),
+            Values::Map(map) => map.get(name).cloned(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -93,5 +204,39 @@ mod tests {
                 .to_string()
                 .contains("http-get")
         );
+    }
+
+    fn grant(text: &str) -> Grant {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn scopes_limit_names_and_revocation_is_per_capability() {
+        let declared = [
+            grant("read-env:TZ"),
+            grant("get-secret"),
+            grant("http-get:api.example.com"),
+        ];
+        let (mut grants, unsupported) = Grants::from_declared(&declared);
+        assert_eq!(
+            unsupported,
+            [Capability::HttpGet],
+            "not implemented yet, so not granted"
+        );
+        assert!(grants.allows(Capability::ReadEnv, "TZ"));
+        assert!(!grants.allows(Capability::ReadEnv, "HOME"));
+        assert!(grants.allows(Capability::GetSecret, "ANY"));
+        assert!(!grants.is_granted(Capability::HttpGet));
+        grants.revoke(Capability::ReadEnv);
+        assert!(!grants.is_granted(Capability::ReadEnv));
+        assert!(grants.is_granted(Capability::GetSecret));
+    }
+
+    #[test]
+    fn nothing_is_granted_by_default() {
+        let policy = Policy::deny_all();
+        for cap in Capability::ALL {
+            assert!(!policy.grants.is_granted(cap), "{cap}");
+        }
     }
 }

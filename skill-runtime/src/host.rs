@@ -5,7 +5,9 @@ use wasmtime::component::{HasData, HasSelf, Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::bindings::{SkillContext, SkillPlugin, boternity::skill::host::Host};
-use crate::grants::{Capability, CapabilityDenied};
+use std::sync::Arc;
+
+use crate::grants::{Capability, CapabilityDenied, Policy};
 use crate::limiter::Limiter;
 use crate::log::LogSink;
 use crate::outcome::HostCall;
@@ -56,6 +58,7 @@ pub(crate) struct HostState {
     pub(crate) log: LogSink,
     pub(crate) context: SkillContext,
     pub(crate) calls: Vec<HostCall>,
+    pub(crate) policy: Arc<Policy>,
 }
 
 impl HostState {
@@ -132,11 +135,32 @@ impl Host for HostState {
     }
 
     fn get_secret(&mut self, name: String) -> wasmtime::Result<Result<String, String>> {
-        Err(self.deny(Capability::GetSecret, &name))
+        let declared = self.policy.secrets.contains(&name);
+        if !(declared && self.policy.grants.allows(Capability::GetSecret, &name)) {
+            return Err(self.deny(Capability::GetSecret, &name));
+        }
+        self.record(Capability::GetSecret.as_str(), true);
+        Ok(match self.policy.secret(&name) {
+            Some(value) => {
+                // From now on the value never reaches a log line.
+                self.log.redact(&value);
+                Ok(value)
+            }
+            None => Err(format!(
+                "secret `{name}` is not set: set SKILL_SECRET_{name} for the bot"
+            )),
+        })
     }
 
     fn read_env(&mut self, name: String) -> wasmtime::Result<Result<String, String>> {
-        Err(self.deny(Capability::ReadEnv, &name))
+        if !self.policy.grants.allows(Capability::ReadEnv, &name) {
+            return Err(self.deny(Capability::ReadEnv, &name));
+        }
+        self.record(Capability::ReadEnv.as_str(), true);
+        Ok(self
+            .policy
+            .env_var(&name)
+            .ok_or_else(|| format!("`{name}` is not set")))
     }
 }
 

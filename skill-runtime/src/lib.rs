@@ -12,6 +12,7 @@
 //!     skill_name: "my-skill",
 //!     bot: &BotIdentity::default(),
 //!     limits: runtime.limits_for(TrustTier::Untrusted),
+//!     policy: Default::default(),
 //! });
 //! println!("{}", report.to_json());
 //! ```
@@ -35,7 +36,7 @@ pub mod validate;
 
 pub use compile_cache::CompileSource;
 pub use component_check::LoadError;
-pub use grants::{Capability, CapabilityDenied};
+pub use grants::{Capability, CapabilityDenied, Grant, Grants, Policy, Values};
 pub use limiter::MemoryLimitExceeded;
 pub use log::{LogLimits, LogLine};
 pub use outcome::{ErrorKind, Failure, HostCall, Metrics, Report};

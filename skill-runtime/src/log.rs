@@ -43,6 +43,8 @@ struct Inner {
     dropped: u64,
     /// Partial lines written to stdout and stderr, kept until a newline.
     pending: [Vec<u8>; 2],
+    /// Secret values handed to the guest, replaced in every later line.
+    redactions: Vec<String>,
 }
 
 /// Shared by the host functions and the WASI output streams of one store.
@@ -59,6 +61,7 @@ impl LogSink {
             bytes: 0,
             dropped: 0,
             pending: [Vec::new(), Vec::new()],
+            redactions: Vec::new(),
         })))
     }
 
@@ -71,6 +74,13 @@ impl LogSink {
             .copied()
             .unwrap_or("info");
         self.lock().push(level, message);
+    }
+
+    /// Keeps `secret` out of every line logged from now on.
+    pub fn redact(&self, secret: &str) {
+        if !secret.is_empty() {
+            self.lock().redactions.push(secret.to_string());
+        }
     }
 
     pub fn stdout(&self) -> CapturedStream {
@@ -108,7 +118,13 @@ impl LogSink {
 
 impl Inner {
     fn push(&mut self, level: &str, message: &str) {
-        let message = truncate(message, self.limits.max_line_bytes);
+        let mut redacted = std::borrow::Cow::Borrowed(message);
+        for secret in &self.redactions {
+            if redacted.contains(secret.as_str()) {
+                redacted = redacted.replace(secret.as_str(), "[redacted]").into();
+            }
+        }
+        let message = truncate(&redacted, self.limits.max_line_bytes);
         if self.lines.len() >= self.limits.max_lines
             || self.bytes + message.len() > self.limits.max_bytes
         {
@@ -272,6 +288,20 @@ mod tests {
         assert_eq!(lines[1].message, "abcd");
         assert_eq!(lines[1].level, "warn");
         assert_eq!(dropped, 1);
+    }
+
+    #[test]
+    fn secrets_are_redacted_from_later_lines() {
+        let sink = LogSink::new(LogLimits::default());
+        sink.log("info", "before hunter2");
+        sink.redact("hunter2");
+        sink.log("info", "after hunter2 and hunter2");
+        let (lines, _) = sink.finish();
+        assert_eq!(
+            lines[0].message, "before hunter2",
+            "only values already handed out are known"
+        );
+        assert_eq!(lines[1].message, "after [redacted] and [redacted]");
     }
 
     #[test]

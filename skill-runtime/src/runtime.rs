@@ -14,7 +14,7 @@ use crate::bindings::{SkillContext, SkillPluginPre};
 use crate::compile_cache::{CompileCache, CompileSource};
 use crate::component_check::{self, LoadError};
 use crate::engine::{EpochTicker, build_engine, deadline_ticks};
-use crate::grants::CapabilityDenied;
+use crate::grants::{CapabilityDenied, Policy};
 use crate::host::{HostState, StoreData, linker};
 use crate::limiter::{Limiter, MemoryLimitExceeded};
 use crate::log::{LogLimits, LogSink};
@@ -65,6 +65,8 @@ pub struct Invocation<'a> {
     pub bot: &'a BotIdentity,
     /// The limits to run under; see [`Runtime::limits_for`].
     pub limits: Limits,
+    /// What the invocation may do; [`Policy::deny_all`] grants nothing.
+    pub policy: Arc<Policy>,
 }
 
 /// A component checked and compiled for one tier, ready to instantiate.
@@ -243,7 +245,13 @@ impl Runtime {
             skill_name: invocation.skill_name.to_string(),
             invocation_id: invocation_id.clone(),
         };
-        let mut store = new_store(skill, &limits, log.clone(), context);
+        let mut store = new_store(
+            skill,
+            &limits,
+            log.clone(),
+            context,
+            invocation.policy.clone(),
+        );
 
         let started = Instant::now();
         let called = skill
@@ -292,11 +300,13 @@ impl Runtime {
             skill_name: String::new(),
             invocation_id: uuid::Uuid::now_v7().to_string(),
         };
+        let policy = Arc::new(Policy::deny_all());
         let mut store = new_store(
             skill,
             &limits,
             LogSink::new(self.config.log_limits),
             context,
+            policy,
         );
         match skill
             .pre
@@ -315,11 +325,13 @@ fn new_store(
     limits: &Limits,
     log: LogSink,
     context: SkillContext,
+    policy: Arc<Policy>,
 ) -> Store<StoreData> {
     let host = HostState {
         log,
         context,
         calls: Vec::new(),
+        policy,
     };
     let mut store = Store::new(
         skill.pre.engine(),

@@ -541,14 +541,22 @@ fn cases() -> Vec<(Code, Severity, Severity, Tree, Tree)> {
             E,
             E,
             broken_component,
-            tool("probe", "probe", "  capabilities: http-get get-secret\n"),
+            tool(
+                "probe",
+                "probe",
+                "  capabilities: http-get get-secret read-env\n",
+            ),
         ),
         (
             Code::WorldMismatch,
             E,
             E,
             foreign_component,
-            tool("probe", "probe", "  capabilities: http-get get-secret\n"),
+            tool(
+                "probe",
+                "probe",
+                "  capabilities: http-get get-secret read-env\n",
+            ),
         ),
         (
             Code::CapabilityUndeclared,
@@ -558,7 +566,7 @@ fn cases() -> Vec<(Code, Severity, Severity, Tree, Tree)> {
             tool(
                 "probe",
                 "probe",
-                "  capabilities: http-get:example.com get-secret:API_KEY\n",
+                "  capabilities: http-get:example.com get-secret:API_KEY read-env\n",
             ),
         ),
         (
@@ -568,16 +576,28 @@ fn cases() -> Vec<(Code, Severity, Severity, Tree, Tree)> {
             tool(
                 "probe",
                 "probe",
+                "  capabilities: http-get get-secret read-env recall-memory\n",
+            ),
+            tool(
+                "probe",
+                "probe",
                 "  capabilities: http-get get-secret read-env\n",
             ),
-            tool("probe", "probe", "  capabilities: http-get get-secret\n"),
         ),
         (
             Code::ComponentNameMismatch,
             E,
             E,
-            tool("other", "other", "  capabilities: http-get get-secret\n"),
-            tool("probe", "probe", "  capabilities: http-get get-secret\n"),
+            tool(
+                "other",
+                "other",
+                "  capabilities: http-get get-secret read-env\n",
+            ),
+            tool(
+                "probe",
+                "probe",
+                "  capabilities: http-get get-secret read-env\n",
+            ),
         ),
         (Code::BodyTooLong, W, W, demo(&long_body), good()),
         (

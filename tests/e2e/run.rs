@@ -286,3 +286,75 @@ fn a_skill_folder_may_lower_its_limits_and_pick_its_tier() {
         "operator flags win"
     );
 }
+
+#[test]
+fn grants_come_from_the_folder_and_the_flags() {
+    let home = tempfile::tempdir().unwrap();
+    let skill = home.path().join("probe");
+    std::fs::create_dir(&skill).unwrap();
+    let manifest = "---\nname: probe\ndescription: d\nmetadata:\n  capabilities: read-env:PROBE_ZONE get-secret:API_KEY http-get:example.com\n  secrets: API_KEY\n---\n";
+    std::fs::write(skill.join("SKILL.md"), manifest).unwrap();
+    std::fs::copy(probe_wasm(), skill.join("skill.wasm")).unwrap();
+    let run = |args: &[&str]| {
+        cargo_skill(home.path())
+            .env("PROBE_ZONE", "Europe/Oslo")
+            .env("SKILL_SECRET_API_KEY", "s3cr3t-value")
+            .args(["run", "--message-format", "json"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let folder = skill.to_str().unwrap();
+    let out = run(&[
+        folder,
+        "--input",
+        r#"{"mode":"env-var","name":"PROBE_ZONE"}"#,
+    ]);
+    assert_eq!(
+        stdout_json(&out)["output"]["value"],
+        "Europe/Oslo",
+        "declared and in scope"
+    );
+    assert!(
+        stderr(&out).contains("`http-get` cannot be granted by this version"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = run(&[
+        folder,
+        "--deny",
+        "read-env",
+        "--input",
+        r#"{"mode":"env-var","name":"PROBE_ZONE"}"#,
+    ]);
+    assert_eq!(stdout_json(&out)["kind"], "capability-denied");
+
+    let out = run(&[folder, "--input", r#"{"mode":"leak-secret"}"#]);
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(stdout_json(&out)["output"]["length"], 12);
+    assert!(
+        text.contains("[redacted]") && !text.contains("s3cr3t"),
+        "{text}"
+    );
+
+    let wasm = probe_wasm();
+    let out = run(&[
+        wasm.to_str().unwrap(),
+        "--input",
+        r#"{"mode":"env-var","name":"PROBE_ZONE"}"#,
+    ]);
+    assert_eq!(
+        stdout_json(&out)["kind"],
+        "capability-denied",
+        "a bare .wasm has no grants"
+    );
+    let out = run(&[
+        wasm.to_str().unwrap(),
+        "--grant",
+        "read-env:PROBE_ZONE",
+        "--input",
+        r#"{"mode":"env-var","name":"PROBE_ZONE"}"#,
+    ]);
+    assert_eq!(stdout_json(&out)["output"]["value"], "Europe/Oslo");
+}

@@ -247,3 +247,32 @@ fn bench_prints_the_documented_json() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("fuel-exhausted"), "{}", stderr(&out));
 }
+
+#[test]
+fn grants_and_fixtures_stand_in_for_the_bot() {
+    let root = tempfile::tempdir().unwrap();
+    let cases = r#"[
+      {"name": "env from the fixture", "input": {"mode": "env-var", "name": "TZ"}, "grants": ["read-env:TZ"],
+       "fixtures": {"env": {"TZ": "UTC"}}, "expect": {"output": {"value": "UTC"}}},
+      {"name": "the real environment never leaks", "input": {"mode": "env-var", "name": "PATH"}, "grants": ["read-env"],
+       "expect": {"skill-error": "not set"}},
+      {"name": "no grant, denied", "input": {"mode": "env-var", "name": "TZ"}, "grants": [], "expect": {"error": "capability-denied"}}
+    ]"#;
+    let fixture_without_grant = r#"{"name": "orphan fixture", "input": {}, "grants": [], "fixtures": {"env": {"TZ": "UTC"}}, "expect": {"output-contains": {}}}"#;
+    let dir = probe_skill(
+        root.path(),
+        &[("a.json", cases), ("b.json", fixture_without_grant)],
+    );
+    let lines = json_lines(&test(&dir, &["--message-format", "json"]));
+    for line in &lines[..3] {
+        assert_eq!(line["passed"], true, "{line}");
+    }
+    assert!(
+        lines[3]["failure"]
+            .as_str()
+            .unwrap()
+            .contains("`env` fixture is for `read-env`, which this case does not grant"),
+        "{}",
+        lines[3]
+    );
+}

@@ -63,6 +63,7 @@ pub fn exec(args: BenchArgs) -> Result<u8> {
         skill_name: &source.name,
         bot: &bot,
         limits: runtime.limits_for(tier).lowered_by(&source.resources),
+        policy: std::sync::Arc::new(source.policy(&[], &[]).0),
     };
     let c = compare(&runtime, &skill, &invocation, args.iterations).map_err(|f| {
         anyhow::anyhow!("the skill failed while being measured: {f}; bench an input it handles")

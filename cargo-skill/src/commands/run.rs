@@ -44,6 +44,14 @@ pub struct RunArgs {
     #[arg(long, value_name = "MB")]
     pub memory: Option<u64>,
 
+    /// Grant a capability for this run, e.g. `read-env:TZ` (repeatable)
+    #[arg(long, value_name = "CAP[:SCOPE]")]
+    pub grant: Vec<String>,
+
+    /// Deny a capability the skill folder declares (repeatable)
+    #[arg(long, value_name = "CAP")]
+    pub deny: Vec<String>,
+
     /// How to print the result
     #[arg(long, value_enum, default_value_t = RunFormat::Human)]
     pub message_format: RunFormat,
@@ -62,6 +70,25 @@ pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
         (None, Some(path)) => read_input(InputSource::File(path))?,
         (None, None) => read_input(InputSource::Stdin)?,
     };
+    let grants = args
+        .grant
+        .iter()
+        .map(|g| {
+            g.parse()
+                .map_err(|(_, e)| anyhow::anyhow!("--grant {g}: {e}"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let denies = args
+        .deny
+        .iter()
+        .map(|d| d.parse().map_err(|e| anyhow::anyhow!("--deny: {e}")))
+        .collect::<Result<Vec<_>>>()?;
+    let (policy, unsupported) = source.policy(&grants, &denies);
+    for cap in unsupported {
+        eprintln!(
+            "warning: `{cap}` cannot be granted by this version of cargo-skill yet; its calls will be denied"
+        );
+    }
     let wasm = std::fs::read(&source.wasm)
         .with_context(|| format!("could not read {}", source.wasm.display()))?;
 
@@ -93,6 +120,7 @@ pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
                 skill_name: &source.name,
                 bot: &BotIdentity::default(),
                 limits,
+                policy: std::sync::Arc::new(policy),
             },
         ),
         Err(err) => Report::refused(

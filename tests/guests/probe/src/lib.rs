@@ -45,6 +45,18 @@ impl Guest for Probe {
             "panic" => panic!("the probe was asked to panic"),
             "http" => host::http_get("https://example.com/").map(|body| json!({"body": body}).to_string()),
             "secret" => host::get_secret("API_KEY"),
+            "env-var" => {
+                let name = input.get("name").and_then(Value::as_str).unwrap_or("HOME");
+                host::read_env(name).map(|value| json!({"value": value}).to_string())
+            }
+            "leak-secret" => {
+                // Logs the secret it was given, which the host must redact.
+                let name = input.get("name").and_then(Value::as_str).unwrap_or("API_KEY");
+                let secret = host::get_secret(name)?;
+                host::log("info", &format!("the secret is {secret}!"));
+                println!("printed: {secret}");
+                Ok(json!({"length": secret.len()}).to_string())
+            }
             "log" => {
                 for i in 0..count("times", 1) {
                     host::log("info", &format!("line {i}"));
