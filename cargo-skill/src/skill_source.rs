@@ -31,10 +31,8 @@ impl SkillSource {
     /// cannot perform yet (they stay denied).
     pub fn policy(&self, grant: &[Grant], deny: &[Capability]) -> (Policy, Vec<Capability>) {
         let (mut grants, mut unsupported) = Grants::from_declared(&self.capabilities);
-        for g in grant {
-            if let Err(cap) = grants.grant(g.clone())
-                && !unsupported.contains(&cap)
-            {
+        for cap in grants.grant_all(grant) {
+            if !unsupported.contains(&cap) {
                 unsupported.push(cap);
             }
         }

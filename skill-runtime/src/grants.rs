@@ -105,15 +105,22 @@ impl Grants {
     /// capabilities this runtime version cannot perform (left denied).
     pub fn from_declared(declared: &[Grant]) -> (Grants, Vec<Capability>) {
         let mut grants = Grants::none();
+        let unsupported = grants.grant_all(declared);
+        (grants, unsupported)
+    }
+
+    /// Adds every grant it can; returns the capabilities it could not add
+    /// (not implemented yet), each once.
+    pub fn grant_all(&mut self, grants: &[Grant]) -> Vec<Capability> {
         let mut unsupported = Vec::new();
-        for decl in declared {
-            if let Err(cap) = grants.grant(decl.clone()) {
-                if !unsupported.contains(&cap) {
-                    unsupported.push(cap);
-                }
+        for grant in grants {
+            if let Err(cap) = self.grant(grant.clone())
+                && !unsupported.contains(&cap)
+            {
+                unsupported.push(cap);
             }
         }
-        (grants, unsupported)
+        unsupported
     }
 
     /// Adds a grant, unless the capability is not implemented yet.
