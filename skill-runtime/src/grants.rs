@@ -148,10 +148,6 @@ impl Grants {
             .iter()
             .any(|g| g.capability == capability && g.scope.as_deref().is_none_or(|s| s == name))
     }
-
-    pub fn iter(&self) -> impl Iterator<Item = &Grant> {
-        self.granted.iter()
-    }
 }
 
 /// Where granted values come from: the host process, or fixed values (tests).

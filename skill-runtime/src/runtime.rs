@@ -72,7 +72,6 @@ pub struct Invocation<'a> {
 /// A component checked and compiled for one tier, ready to instantiate.
 pub struct LoadedSkill {
     tier: TrustTier,
-    sha256: [u8; 32],
     pre: SkillPluginPre<StoreData>,
     host_functions: Vec<String>,
     source: CompileSource,
@@ -82,10 +81,6 @@ pub struct LoadedSkill {
 impl LoadedSkill {
     pub fn tier(&self) -> TrustTier {
         self.tier
-    }
-
-    pub fn sha256_hex(&self) -> String {
-        hex::encode(self.sha256)
     }
 
     /// Host functions of the skill world the component imports.
@@ -214,7 +209,6 @@ impl Runtime {
         }
         let skill = Arc::new(LoadedSkill {
             tier,
-            sha256,
             host_functions: component_check::host_functions(engine, &component),
             pre,
             source,

@@ -256,12 +256,6 @@ impl<'a> Reporter<'a> {
             help,
         });
     }
-
-    pub fn has_errors(&self) -> bool {
-        self.diagnostics
-            .iter()
-            .any(|d| d.severity == Severity::Error)
-    }
 }
 
 #[cfg(test)]

@@ -87,14 +87,6 @@ pub struct Parsed {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-impl Parsed {
-    pub fn has_errors(&self) -> bool {
-        self.diagnostics
-            .iter()
-            .any(|d| d.severity == Severity::Error)
-    }
-}
-
 /// `SKILL.md`, else `skill.md`, in a folder.
 pub fn find_manifest(dir: &Path) -> Option<PathBuf> {
     MANIFEST_NAMES
