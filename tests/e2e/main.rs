@@ -17,6 +17,19 @@ pub fn cargo_skill(home: &Path) -> Command {
     cmd
 }
 
+/// The probe guest as the skill folder `root/<folder>` with this SKILL.md.
+pub fn probe_skill_folder(root: &Path, folder: &str, manifest: &str) -> std::path::PathBuf {
+    let dir = root.join(folder);
+    std::fs::create_dir_all(dir.join("tests")).unwrap();
+    std::fs::write(dir.join("SKILL.md"), manifest).unwrap();
+    std::fs::copy(
+        skill_test_support::guest_wasm_path("probe"),
+        dir.join("skill.wasm"),
+    )
+    .unwrap();
+    dir
+}
+
 pub fn stdout_json(output: &Output) -> serde_json::Value {
     let text = String::from_utf8_lossy(&output.stdout);
     serde_json::from_str(text.trim()).unwrap_or_else(|e| {

@@ -5,7 +5,7 @@ use std::process::Stdio;
 
 use serde_json::json;
 
-use crate::{cargo_skill, stderr, stdout_json};
+use crate::{cargo_skill, probe_skill_folder, stderr, stdout_json};
 
 fn probe_wasm() -> std::path::PathBuf {
     skill_test_support::guest_wasm_path("probe")
@@ -146,14 +146,12 @@ fn bad_input_json_is_a_usage_error_with_a_position() {
 #[test]
 fn a_skill_folder_runs_under_its_folder_name() {
     let home = tempfile::tempdir().unwrap();
-    let skill = home.path().join("weather-report");
-    std::fs::create_dir(&skill).unwrap();
-    std::fs::write(
-        skill.join("SKILL.md"),
-        "---\nname: weather-report\ndescription: Reports.\n---\n",
-    )
-    .unwrap();
-    std::fs::copy(probe_wasm(), skill.join("skill.wasm")).unwrap();
+    let manifest = "---
+name: weather-report
+description: Reports.
+---
+";
+    let skill = probe_skill_folder(home.path(), "weather-report", manifest);
     let out = cargo_skill(home.path())
         .args([
             "run",
@@ -235,11 +233,8 @@ fn a_missing_skill_is_a_usage_error() {
 #[test]
 fn a_skill_folder_may_lower_its_limits_and_pick_its_tier() {
     let home = tempfile::tempdir().unwrap();
-    let skill = home.path().join("probe");
-    std::fs::create_dir(&skill).unwrap();
     let manifest = "---\nname: probe\ndescription: d\nmetadata:\n  trust-tier: verified\n  resources: fuel=20000 memory=1GiB\n---\n";
-    std::fs::write(skill.join("SKILL.md"), manifest).unwrap();
-    std::fs::copy(probe_wasm(), skill.join("skill.wasm")).unwrap();
+    let skill = probe_skill_folder(home.path(), "probe", manifest);
     let out = cargo_skill(home.path())
         .args([
             "run",
@@ -290,11 +285,8 @@ fn a_skill_folder_may_lower_its_limits_and_pick_its_tier() {
 #[test]
 fn grants_come_from_the_folder_and_the_flags() {
     let home = tempfile::tempdir().unwrap();
-    let skill = home.path().join("probe");
-    std::fs::create_dir(&skill).unwrap();
     let manifest = "---\nname: probe\ndescription: d\nmetadata:\n  capabilities: read-env:PROBE_ZONE get-secret:API_KEY http-get:example.com\n  secrets: API_KEY\n---\n";
-    std::fs::write(skill.join("SKILL.md"), manifest).unwrap();
-    std::fs::copy(probe_wasm(), skill.join("skill.wasm")).unwrap();
+    let skill = probe_skill_folder(home.path(), "probe", manifest);
     let run = |args: &[&str]| {
         cargo_skill(home.path())
             .env("PROBE_ZONE", "Europe/Oslo")

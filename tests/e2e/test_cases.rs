@@ -5,22 +5,13 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::{cargo_skill, stderr};
+use crate::{cargo_skill, probe_skill_folder, stderr};
 
 /// The probe guest as a skill folder with the given case files.
 fn probe_skill(root: &Path, cases: &[(&str, &str)]) -> PathBuf {
-    let dir = root.join("probe");
-    std::fs::create_dir_all(dir.join("tests")).unwrap();
-    std::fs::write(
-        dir.join("SKILL.md"),
-        "---\nname: probe\ndescription: The probe.\nmetadata:\n  skill-type: tool\n---\n",
-    )
-    .unwrap();
-    std::fs::copy(
-        skill_test_support::guest_wasm_path("probe"),
-        dir.join("skill.wasm"),
-    )
-    .unwrap();
+    let manifest =
+        "---\nname: probe\ndescription: The probe.\nmetadata:\n  skill-type: tool\n---\n";
+    let dir = probe_skill_folder(root, "probe", manifest);
     for (file, text) in cases {
         std::fs::write(dir.join("tests").join(file), text).unwrap();
     }
