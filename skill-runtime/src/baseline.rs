@@ -69,9 +69,7 @@ impl Host for FloorData {
 impl Floor {
     /// Links the skill's compiled component with a plain linker.
     pub fn new(runtime: &Runtime, skill: &LoadedSkill) -> Result<Floor, LoadError> {
-        let engine = runtime
-            .engine(skill.tier())
-            .map_err(|e| LoadError::Malformed(e.to_string()))?;
+        let engine = runtime.engine(skill.tier())?;
         let mut linker = Linker::new(engine);
         let mismatch = |e: wasmtime::Error| LoadError::Link(format!("{e:#}"));
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(mismatch)?;
@@ -164,39 +162,46 @@ pub fn compare(
     })
 }
 
+/// Why a measurement could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum MeasureError {
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error("could not create a temporary compile cache to measure loading from: {0}")]
+    Io(#[from] std::io::Error),
+    #[error(
+        "the disk cache did not serve the component, so its load time cannot be measured; check that the temporary folder is writable"
+    )]
+    CacheUnused,
+}
+
 /// Median compile time (no disk cache) and median load time from a warm disk
 /// cache, each in a fresh runtime so no in-memory cache helps.
 pub fn load_times(
     wasm: &[u8],
     tier: crate::TrustTier,
     runs: usize,
-) -> Result<(std::time::Duration, std::time::Duration), LoadError> {
-    let cache = tempfile::tempdir()
-        .map_err(|e| LoadError::Malformed(format!("no temporary folder: {e}")))?;
-    let config = |cache_dir: Option<std::path::PathBuf>| crate::RuntimeConfig {
-        cache_dir,
-        concurrency: 1,
-        ..Default::default()
-    };
-    let median = |mut v: Vec<std::time::Duration>| {
-        v.sort();
-        v[v.len() / 2]
+) -> Result<(std::time::Duration, std::time::Duration), MeasureError> {
+    let cache = tempfile::tempdir()?;
+    let runtime = |cache_dir: Option<std::path::PathBuf>| {
+        Runtime::new(crate::RuntimeConfig {
+            cache_dir,
+            concurrency: 1,
+            ..Default::default()
+        })
     };
     let mut compile = Vec::new();
     for _ in 0..runs.max(1) {
-        compile.push(Runtime::new(config(None)).load(wasm, tier)?.compile_time());
+        compile.push(runtime(None).load(wasm, tier)?.compile_time());
     }
-    Runtime::new(config(Some(cache.path().to_path_buf()))).load(wasm, tier)?;
+    runtime(Some(cache.path().to_path_buf())).load(wasm, tier)?;
     let mut cached = Vec::new();
     for _ in 0..runs.max(1) {
-        let skill = Runtime::new(config(Some(cache.path().to_path_buf()))).load(wasm, tier)?;
+        let skill = runtime(Some(cache.path().to_path_buf())).load(wasm, tier)?;
         if skill.source() != crate::CompileSource::DiskCache {
-            return Err(LoadError::Malformed(
-                "the disk cache did not serve the component, so its load time cannot be measured"
-                    .into(),
-            ));
+            return Err(MeasureError::CacheUnused);
         }
         cached.push(skill.compile_time());
     }
-    Ok((median(compile), median(cached)))
+    Ok((Percentiles::of(compile).p50, Percentiles::of(cached).p50))
 }

@@ -73,6 +73,9 @@ pub enum LoadError {
     Malformed(String),
     #[error("the component does not match the boternity:skill world: {0}")]
     World(WorldReport),
+    /// The host could not set up its engine; nothing is wrong with the skill.
+    #[error(transparent)]
+    Engine(#[from] crate::runtime::RuntimeError),
     #[error("the component's imports do not link against the boternity:skill host: {0}")]
     Link(String),
 }

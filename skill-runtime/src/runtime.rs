@@ -104,8 +104,10 @@ impl LoadedSkill {
 }
 
 /// Errors setting up the runtime itself, not a skill.
-#[derive(Debug, thiserror::Error)]
-#[error("could not set up the wasmtime engine for the {tier} tier: {message}")]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "could not set up the wasmtime engine for the {tier} tier: {message}; this is a problem with the host (memory or address-space limits), not with the skill"
+)]
 pub struct RuntimeError {
     tier: TrustTier,
     message: String,
@@ -181,9 +183,7 @@ impl Runtime {
         if let Some(skill) = self.lock_loaded().get(&(tier, sha256)) {
             return Ok(skill.clone());
         }
-        let engine = self
-            .engine(tier)
-            .map_err(|e| LoadError::Malformed(e.to_string()))?;
+        let engine = self.engine(tier)?;
         let started = Instant::now();
         let cached = self.cache.as_ref().and_then(|c| c.load(engine, &sha256));
         let (component, source) = match cached {
@@ -196,9 +196,7 @@ impl Runtime {
         };
         let compile_time = started.elapsed();
         component_check::check_world(engine, &component)?;
-        let linker = self
-            .linker(tier)
-            .map_err(|e| LoadError::Malformed(e.to_string()))?;
+        let linker = self.linker(tier)?;
         let link_error = |e: wasmtime::Error| LoadError::Link(format!("{e:#}"));
         let instance_pre = linker.instantiate_pre(&component).map_err(link_error)?;
         let pre = SkillPluginPre::new(instance_pre).map_err(link_error)?;
