@@ -241,3 +241,50 @@ fn fuzz_regressions_stay_fixed() {
     }
     assert!(seen > 0, "the regression inputs are missing");
 }
+
+/// Many skills each naming many parents: checking mixin depth must not walk
+/// every path (60 parents over 4 levels is 60^4 paths per skill).
+#[test]
+fn wide_mixin_graphs_are_checked_in_linear_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let (layers, width) = (5, 60);
+    for layer in 0..layers {
+        for i in 0..width {
+            let name = format!("l{layer}-s{i}");
+            let parents = if layer + 1 < layers {
+                let names: Vec<String> =
+                    (0..width).map(|j| format!("l{}-s{j}", layer + 1)).collect();
+                format!("  parents: {}\n", names.join(" "))
+            } else {
+                String::new()
+            };
+            let manifest = format!(
+                "---\nname: {name}\ndescription: d\nmetadata:\n  version: \"1.0.0\"\n{parents}---\n"
+            );
+            write(
+                dir.path(),
+                &format!("skills/{name}/SKILL.md"),
+                manifest.as_bytes(),
+            );
+        }
+    }
+    let report = validate::validate(
+        &[dir.path().to_path_buf()],
+        Options { mode: Mode::Strict },
+        None,
+    );
+    let too_deep: Vec<_> = report
+        .all()
+        .filter(|d| d.code == Code::ParentTooDeep)
+        .collect();
+    assert_eq!(
+        too_deep.len(),
+        width,
+        "only the bottom layer has four levels of parents above it"
+    );
+    assert!(
+        too_deep
+            .iter()
+            .all(|d| d.file.to_string_lossy().contains("/l0-"))
+    );
+}

@@ -176,18 +176,18 @@ pub fn check(set: &SkillSet<'_>, mode: Mode) -> Vec<Diagnostic> {
 
     // Walking every skill's chain is only worth it when something can conflict.
     let any_conflicts = set.skills.iter().any(|s| !s.ext.conflicts_with.is_empty());
+    let too_deep = too_deep(&parents, &in_parent_cycle, set.skills.len());
     for (i, &skill) in set.skills.iter().enumerate() {
         if in_parent_cycle.contains(&i) {
             continue;
         }
-        let depth = mixin_depth(set, skill, 0);
-        if depth > MAX_MIXIN_DEPTH {
+        if too_deep.contains(&i) {
             let mut r = reporter(skill);
             r.report(
                 Code::ParentTooDeep,
                 Some(skill.pos("metadata.parents")),
                 format!(
-                    "`{}` has a mixin chain {depth} deep; the limit is {MAX_MIXIN_DEPTH}",
+                    "`{}` has a mixin chain deeper than {MAX_MIXIN_DEPTH} levels",
                     skill.name
                 ),
                 Some("flatten the chain: inherit from fewer levels of parents".into()),
@@ -201,19 +201,24 @@ pub fn check(set: &SkillSet<'_>, mode: Mode) -> Vec<Diagnostic> {
     out
 }
 
-fn mixin_depth(set: &SkillSet<'_>, skill: &SkillManifest, depth: usize) -> usize {
-    // Cycles are reported elsewhere; the bound keeps this finite regardless.
-    if depth > MAX_MIXIN_DEPTH {
-        return depth;
+/// Skills with more than [`MAX_MIXIN_DEPTH`] levels of parents above them.
+/// Level by level (a skill is at depth k+1 when one of its parents is at
+/// depth k), so the work is linear in the edges however wide the graph is.
+/// Cycle members are left out; their cycle is reported instead.
+fn too_deep(
+    parents: &DiGraphMap<usize, ()>,
+    in_cycle: &BTreeSet<usize>,
+    count: usize,
+) -> BTreeSet<usize> {
+    let mut at_depth: BTreeSet<usize> = (0..count).filter(|i| !in_cycle.contains(i)).collect();
+    for _ in 0..=MAX_MIXIN_DEPTH {
+        at_depth = at_depth
+            .iter()
+            .flat_map(|&parent| parents.neighbors_directed(parent, petgraph::Direction::Incoming))
+            .filter(|child| !in_cycle.contains(child))
+            .collect();
     }
-    skill
-        .ext
-        .parents
-        .iter()
-        .filter_map(|p| set.get(p))
-        .map(|p| mixin_depth(set, p, depth + 1))
-        .max()
-        .unwrap_or(depth)
+    at_depth
 }
 
 /// Reports each cycle once, on its alphabetically first member; returns the
