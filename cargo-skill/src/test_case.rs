@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_json::Value;
-use skill_runtime::{ErrorKind, TrustTier};
+use skill_runtime::{Capability, ErrorKind, Grant, Grants, TrustTier};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -71,43 +71,65 @@ pub struct ContextFixture {
 }
 
 impl TestCase {
-    /// The grants the case runs with: its own list, else the skill's
-    /// declared capabilities. A fixture for a capability that is not
-    /// granted is an error, since the skill could never read it.
-    pub fn policy_grants(
-        &self,
-        declared: &[skill_runtime::Grant],
-    ) -> Result<skill_runtime::Grants, String> {
-        let (grants, _unsupported) = match &self.grants {
-            Some(list) => {
-                let parsed = list
-                    .iter()
-                    .map(|g| g.parse().map_err(|(_, e)| format!("grant `{g}`: {e}")))
-                    .collect::<Result<Vec<skill_runtime::Grant>, String>>()?;
-                skill_runtime::Grants::from_declared(&parsed)
-            }
-            None => skill_runtime::Grants::from_declared(declared),
+    /// The case's own `grants`, parsed. A capability this version cannot
+    /// grant is an error rather than a grant that silently does nothing.
+    pub fn listed_grants(&self) -> Result<Option<Vec<Grant>>, String> {
+        let Some(list) = &self.grants else {
+            return Ok(None);
         };
-        // Declared grants are checked when the case runs; listed ones here.
-        if self.grants.is_some() || !declared.is_empty() {
-            for (fixture, present, cap) in [
-                (
-                    "env",
-                    self.fixtures.env.is_some(),
-                    skill_runtime::Capability::ReadEnv,
-                ),
-                (
-                    "secrets",
-                    self.fixtures.secrets.is_some(),
-                    skill_runtime::Capability::GetSecret,
-                ),
-            ] {
-                if present && !grants.is_granted(cap) {
-                    return Err(format!(
-                        "the `{fixture}` fixture is for `{cap}`, which this case does not grant; add it to `grants` or to the skill's capabilities"
-                    ));
-                }
+        let mut grants = Vec::new();
+        for text in list {
+            let grant: Grant = text
+                .parse()
+                .map_err(|(_, e)| format!("grant `{text}`: {e}"))?;
+            if !grant.capability.is_implemented() {
+                return Err(format!(
+                    "grant `{text}`: `{}` cannot be granted by this version of cargo-skill yet; its calls are denied, which a case asserts with `\"error\": \"capability-denied\"`",
+                    grant.capability
+                ));
             }
+            grants.push(grant);
+        }
+        Ok(Some(grants))
+    }
+
+    /// The grants the case runs with (its own list, else the skill's declared
+    /// capabilities), after checking its fixtures against them: a fixture the
+    /// skill could never read, or a secret the skill does not declare, is an
+    /// error, since bots would not hand it over either.
+    pub fn grants_for(
+        &self,
+        declared: &[Grant],
+        declared_secrets: &[String],
+    ) -> Result<Grants, String> {
+        let listed = self.listed_grants()?;
+        let (grants, _not_implemented) =
+            Grants::from_declared(listed.as_deref().unwrap_or(declared));
+        let fixtures = [
+            ("env", self.fixtures.env.is_some(), Capability::ReadEnv),
+            (
+                "secrets",
+                self.fixtures.secrets.is_some(),
+                Capability::GetSecret,
+            ),
+        ];
+        for (fixture, present, cap) in fixtures {
+            if present && !grants.is_granted(cap) {
+                return Err(format!(
+                    "the `{fixture}` fixture is for `{cap}`, which this case does not grant; add it to `grants` or to the skill's capabilities"
+                ));
+            }
+        }
+        if let Some(undeclared) = self
+            .fixtures
+            .secrets
+            .iter()
+            .flat_map(|s| s.keys())
+            .find(|k| !declared_secrets.contains(k))
+        {
+            return Err(format!(
+                "the `secrets` fixture sets `{undeclared}`, which SKILL.md does not declare in `metadata.secrets`"
+            ));
         }
         Ok(grants)
     }
@@ -216,7 +238,7 @@ fn parse_file(path: &Path) -> Result<Vec<TestCase>, String> {
         }
     };
     for case in &cases {
-        case.policy_grants(&[])
+        case.listed_grants()
             .map_err(|e| format!("{}: case `{}`: {e}", path.display(), case.name))?;
         case.expect
             .expectation()
@@ -280,6 +302,48 @@ mod tests {
             ok.expectation(),
             Ok(Expectation::Error(ErrorKind::CapabilityDenied))
         );
+    }
+
+    fn case(json: serde_json::Value) -> TestCase {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn a_grant_this_version_cannot_give_is_an_error_not_a_silent_no_op() {
+        let c = case(
+            json!({"name": "c", "grants": ["http-get:api.example.com"], "expect": {"output": 1}}),
+        );
+        let err = c.listed_grants().unwrap_err();
+        assert!(
+            err.contains("cannot be granted by this version") && err.contains("capability-denied"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn fixtures_are_checked_against_grants_and_declared_secrets() {
+        let env_only =
+            case(json!({"name": "c", "fixtures": {"env": {"TZ": "UTC"}}, "expect": {"output": 1}}));
+        let err = env_only.grants_for(&[], &[]).unwrap_err();
+        assert!(err.contains("`env` fixture is for `read-env`"), "{err}");
+        let declared: Vec<Grant> = vec!["read-env:TZ".parse().unwrap()];
+        assert!(
+            env_only
+                .grants_for(&declared, &[])
+                .unwrap()
+                .allows(Capability::ReadEnv, "TZ")
+        );
+
+        let secret = case(
+            json!({"name": "c", "grants": ["get-secret"], "fixtures": {"secrets": {"KEY": "v"}}, "expect": {"output": 1}}),
+        );
+        assert!(
+            secret
+                .grants_for(&[], &[])
+                .unwrap_err()
+                .contains("does not declare")
+        );
+        assert!(secret.grants_for(&[], &["KEY".to_string()]).is_ok());
     }
 
     #[test]

@@ -105,28 +105,10 @@ fn run_case(
     };
     let input = case.input.to_string();
     let limits = runtime.limits_for(tier).lowered_by(&manifest.ext.resources);
-    let grants = match case.policy_grants(&manifest.ext.capabilities) {
+    let grants = match case.grants_for(&manifest.ext.capabilities, &manifest.ext.secrets) {
         Ok(grants) => grants,
         Err(e) => return broken(manifest, file, &case.name, e),
     };
-    // Bots approve only declared secrets; a test that supplied others would
-    // pass here and fail there.
-    if let Some(undeclared) = case
-        .fixtures
-        .secrets
-        .iter()
-        .flat_map(|s| s.keys())
-        .find(|k| !manifest.ext.secrets.contains(k))
-    {
-        return broken(
-            manifest,
-            file,
-            &case.name,
-            format!(
-                "the `secrets` fixture sets `{undeclared}`, which SKILL.md does not declare in `metadata.secrets`"
-            ),
-        );
-    }
     let fixed = |map: &Option<std::collections::BTreeMap<String, String>>| {
         Values::Map(map.clone().unwrap_or_default())
     };
@@ -150,7 +132,13 @@ fn run_case(
         .expect
         .expectation()
         .expect("checked when the file was read");
-    let failure = check(&expectation, &report)
+    // Parsed once: checked here, kept for `--update-snapshots`.
+    let output: Option<Value> = report
+        .result
+        .as_ref()
+        .ok()
+        .map(|o| serde_json::from_str(o).unwrap_or_else(|_| Value::String(o.clone())));
+    let failure = check(&expectation, &report, output.as_ref())
         .or_else(|| over_budget(case.limits.unwrap_or_default(), &report.metrics));
     CaseResult {
         skill: manifest.name.clone(),
@@ -159,33 +147,22 @@ fn run_case(
         passed: failure.is_none(),
         failure,
         tier: Some(tier),
-        actual_output: report
-            .result
-            .as_ref()
-            .ok()
-            .map(|o| serde_json::from_str(o).unwrap_or_else(|_| Value::String(o.clone()))),
+        actual_output: output,
         metrics: Some(report.metrics),
     }
 }
 
-fn check(expectation: &Expectation, report: &Report) -> Option<String> {
+fn check(expectation: &Expectation, report: &Report, output: Option<&Value>) -> Option<String> {
     let actual = || match &report.result {
         Ok(output) => format!("output {output}"),
         Err(f) => format!("{} ({})", f.kind, f.message),
     };
-    let output: Option<Value> = report
-        .result
-        .as_ref()
-        .ok()
-        .map(|o| serde_json::from_str(o).unwrap_or_else(|_| Value::String(o.clone())));
     match expectation {
-        Expectation::Output(expected) if output.as_ref() == Some(expected) => None,
+        Expectation::Output(expected) if output == Some(expected) => None,
         Expectation::Output(expected) => {
             Some(format!("expected output {expected}, got {}", actual()))
         }
-        Expectation::OutputContains(expected)
-            if output.as_ref().is_some_and(|o| contains(o, expected)) =>
-        {
+        Expectation::OutputContains(expected) if output.is_some_and(|o| contains(o, expected)) => {
             None
         }
         Expectation::OutputContains(expected) => Some(format!(
