@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
+use skill_runtime::{Runtime, RuntimeConfig};
 
 pub const HOME_ENV: &str = "CARGO_SKILL_HOME";
 
@@ -20,4 +21,14 @@ pub fn home_dir() -> Result<PathBuf> {
 /// Compiled components, keyed by content and engine.
 pub fn compile_cache_dir() -> Result<PathBuf> {
     Ok(home_dir()?.join("cache").join("compiled"))
+}
+
+/// The runtime a command uses: compiled components cached in the home folder
+/// (when there is one), one invocation at a time.
+pub fn runtime() -> Runtime {
+    Runtime::new(RuntimeConfig {
+        cache_dir: compile_cache_dir().ok(),
+        concurrency: 1,
+        ..Default::default()
+    })
 }

@@ -8,9 +8,10 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use serde_json::json;
 use skill_runtime::baseline::{compare, load_times};
-use skill_runtime::{BotIdentity, Invocation, Runtime, RuntimeConfig, TrustTier};
+use skill_runtime::{BotIdentity, Invocation, TrustTier};
 
 use crate::exit;
+use crate::home;
 use crate::input::{InputSource, read_input};
 use crate::skill_source;
 
@@ -52,10 +53,7 @@ pub fn exec(args: BenchArgs) -> Result<u8> {
         .unwrap_or(TrustTier::Untrusted);
 
     let (compile, load) = load_times(&wasm, tier, 5)?;
-    let runtime = Runtime::new(RuntimeConfig {
-        concurrency: 1,
-        ..Default::default()
-    });
+    let runtime = home::runtime();
     let skill = runtime.load(&wasm, tier)?;
     let bot = BotIdentity::default();
     let invocation = Invocation {

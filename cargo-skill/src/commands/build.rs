@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use skill_runtime::{Runtime, RuntimeConfig};
+use skill_runtime::Runtime;
 
 use crate::build::{
     Artifact, CargoOptions, cargo_build, ensure_target, find_skill_packages, finish,
@@ -73,11 +73,7 @@ pub enum BuildFormat {
 }
 
 pub fn exec(args: BuildArgs, global: &GlobalArgs) -> Result<u8> {
-    let runtime = Runtime::new(RuntimeConfig {
-        cache_dir: home::compile_cache_dir().ok(),
-        concurrency: 1,
-        ..Default::default()
-    });
+    let runtime = home::runtime();
     let artifacts = match &args.wasm {
         Some(file) => {
             let bytes = std::fs::read(file)

@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
-use skill_runtime::{Runtime, RuntimeConfig};
 
 use crate::exit;
 use crate::home;
@@ -27,11 +26,7 @@ pub enum InspectFormat {
 }
 
 pub fn exec(args: InspectArgs, global: &GlobalArgs) -> Result<u8> {
-    let runtime = Runtime::new(RuntimeConfig {
-        cache_dir: home::compile_cache_dir().ok(),
-        concurrency: 1,
-        ..Default::default()
-    });
+    let runtime = home::runtime();
     let inspections = inspect(&args.path, &runtime);
     if inspections.is_empty() {
         bail!(

@@ -5,9 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use skill_runtime::{
-    BotIdentity, Failure, Invocation, LimitRequest, Report, Runtime, RuntimeConfig, TrustTier,
-};
+use skill_runtime::{BotIdentity, Failure, Invocation, LimitRequest, Report, TrustTier};
 
 use crate::exit;
 use crate::home;
@@ -92,11 +90,7 @@ pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
     let wasm = std::fs::read(&source.wasm)
         .with_context(|| format!("could not read {}", source.wasm.display()))?;
 
-    let runtime = Runtime::new(RuntimeConfig {
-        cache_dir: home::compile_cache_dir().ok(),
-        concurrency: 1,
-        ..Default::default()
-    });
+    let runtime = home::runtime();
     let tier = args
         .tier
         .or(source.trust_tier)

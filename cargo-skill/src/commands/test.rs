@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use skill_runtime::manifest::{self, Mode};
-use skill_runtime::{Runtime, RuntimeConfig, TrustTier};
+use skill_runtime::{Runtime, TrustTier};
 
 use crate::build::{CargoOptions, cargo_build, ensure_target, find_skill_packages, finish};
 use crate::exit;
@@ -64,11 +64,7 @@ pub enum TestFormat {
 }
 
 pub fn exec(args: TestArgs, global: &GlobalArgs) -> Result<u8> {
-    let runtime = Runtime::new(RuntimeConfig {
-        cache_dir: home::compile_cache_dir().ok(),
-        concurrency: 1,
-        ..Default::default()
-    });
+    let runtime = home::runtime();
     let skill_dirs = match &args.skill {
         Some(dir) => vec![dir.clone()],
         None => build_first(&args, global, &runtime)?,

@@ -6,7 +6,6 @@ use anyhow::Result;
 use clap::Args;
 use skill_runtime::manifest::{Mode, Severity};
 use skill_runtime::validate::{self, Options};
-use skill_runtime::{Runtime, RuntimeConfig};
 
 use crate::diagnostics::{DiagnosticFormat, Summary, render, render_summary};
 use crate::exit;
@@ -48,13 +47,7 @@ pub fn exec(args: ValidateArgs, global: &GlobalArgs) -> Result<u8> {
             Mode::Lenient
         },
     };
-    let runtime = (!args.no_components).then(|| {
-        Runtime::new(RuntimeConfig {
-            cache_dir: home::compile_cache_dir().ok(),
-            concurrency: 1,
-            ..Default::default()
-        })
-    });
+    let runtime = (!args.no_components).then(home::runtime);
     let report = validate::validate(&paths, options, runtime.as_ref());
 
     let palette = global.stdout_colors();
