@@ -1,11 +1,22 @@
 //! `cargo skill run`: the JSON contract, exit codes, inputs and flags.
 
 use std::io::Write;
-use std::process::Stdio;
+use std::path::Path;
+use std::process::{Output, Stdio};
 
 use serde_json::json;
 
 use crate::{cargo_skill, probe_skill_folder, stderr, stdout_json};
+
+/// `cargo skill run --message-format json --input INPUT [FLAGS] SKILL`.
+fn run_json(home: &Path, skill: &Path, input: &str, flags: &[&str]) -> Output {
+    cargo_skill(home)
+        .args(["run", "--message-format", "json", "--input", input])
+        .args(flags)
+        .arg(skill)
+        .output()
+        .unwrap()
+}
 
 fn probe_wasm() -> std::path::PathBuf {
     skill_test_support::guest_wasm_path("probe")
@@ -65,27 +76,17 @@ fn an_error_outcome_exits_one_with_its_kind() {
 #[test]
 fn operator_flags_may_raise_the_tier_limits() {
     let home = tempfile::tempdir().unwrap();
-    let out = cargo_skill(home.path())
-        .args([
-            "run",
-            "--message-format",
-            "json",
-            "--tier",
-            "untrusted",
-            "--fuel",
-            "50000000",
-        ])
-        .args([
-            "--timeout",
-            "150",
-            "--memory",
-            "32",
-            "--input",
-            r#"{"mode":"loop"}"#,
-        ])
-        .arg(probe_wasm())
-        .output()
-        .unwrap();
+    let flags = [
+        "--tier",
+        "untrusted",
+        "--fuel",
+        "50000000",
+        "--timeout",
+        "150",
+        "--memory",
+        "32",
+    ];
+    let out = run_json(home.path(), &probe_wasm(), r#"{"mode":"loop"}"#, &flags);
     let v = stdout_json(&out);
     assert_eq!(v["limits"]["fuel"], 50_000_000);
     assert_eq!(v["limits"]["memory_bytes"], 32 * 1024 * 1024);
@@ -152,17 +153,7 @@ description: Reports.
 ---
 ";
     let skill = probe_skill_folder(home.path(), "weather-report", manifest);
-    let out = cargo_skill(home.path())
-        .args([
-            "run",
-            "--message-format",
-            "json",
-            "--input",
-            r#"{"mode":"context"}"#,
-        ])
-        .arg(&skill)
-        .output()
-        .unwrap();
+    let out = run_json(home.path(), &skill, r#"{"mode":"context"}"#, &[]);
     let v = stdout_json(&out);
     assert_eq!(v["output"]["skill_name"], "weather-report");
     assert_eq!(v["output"]["invocation_id"], v["invocation_id"]);
@@ -173,11 +164,7 @@ fn a_core_module_is_an_invalid_component_outcome() {
     let home = tempfile::tempdir().unwrap();
     let module = home.path().join("core.wasm");
     std::fs::write(&module, wat::parse_str("(module)").unwrap()).unwrap();
-    let out = cargo_skill(home.path())
-        .args(["run", "--message-format", "json", "--input", "{}"])
-        .arg(&module)
-        .output()
-        .unwrap();
+    let out = run_json(home.path(), &module, "{}", &[]);
     assert_eq!(out.status.code(), Some(1));
     let v = stdout_json(&out);
     assert_eq!(v["kind"], "invalid-component");
@@ -235,17 +222,7 @@ fn a_skill_folder_may_lower_its_limits_and_pick_its_tier() {
     let home = tempfile::tempdir().unwrap();
     let manifest = "---\nname: probe\ndescription: d\nmetadata:\n  trust-tier: verified\n  resources: fuel=20000 memory=1GiB\n---\n";
     let skill = probe_skill_folder(home.path(), "probe", manifest);
-    let out = cargo_skill(home.path())
-        .args([
-            "run",
-            "--message-format",
-            "json",
-            "--input",
-            r#"{"mode":"loop"}"#,
-        ])
-        .arg(&skill)
-        .output()
-        .unwrap();
+    let out = run_json(home.path(), &skill, r#"{"mode":"loop"}"#, &[]);
     let v = stdout_json(&out);
     assert_eq!(v["tier"], "verified", "the declared tier is the default");
     assert_eq!(
@@ -259,21 +236,12 @@ fn a_skill_folder_may_lower_its_limits_and_pick_its_tier() {
     );
     assert_eq!(v["kind"], "fuel-exhausted");
 
-    let out = cargo_skill(home.path())
-        .args([
-            "run",
-            "--message-format",
-            "json",
-            "--tier",
-            "untrusted",
-            "--fuel",
-            "30000",
-            "--input",
-            "{}",
-        ])
-        .arg(&skill)
-        .output()
-        .unwrap();
+    let out = run_json(
+        home.path(),
+        &skill,
+        "{}",
+        &["--tier", "untrusted", "--fuel", "30000"],
+    );
     let v = stdout_json(&out);
     assert_eq!(
         (v["tier"].as_str(), v["limits"]["fuel"].as_u64()),
