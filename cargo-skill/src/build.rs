@@ -16,7 +16,9 @@ use skill_runtime::validate::component::check_bytes;
 use skill_runtime::{LoadError, Runtime, TrustTier};
 
 use crate::componentize::{BuildTarget, componentize};
+use crate::diagnostics::{DiagnosticFormat, render};
 use crate::output::ColorChoice;
+use crate::output::Palette;
 use crate::strip::strip;
 
 /// Cargo's own flags, passed through.
@@ -342,18 +344,7 @@ pub fn finish(
     if !errors.is_empty() {
         let list: Vec<String> = errors
             .iter()
-            .map(|d| {
-                format!(
-                    "  {}[{}]: {}{}",
-                    d.severity,
-                    d.code,
-                    d.message,
-                    d.help
-                        .as_ref()
-                        .map(|h| format!("\n    help: {h}"))
-                        .unwrap_or_default()
-                )
-            })
+            .map(|d| render(d, DiagnosticFormat::Human, Palette::default()))
             .collect();
         bail!(
             "the component for `{}` fails its checks, so {} was left as it was:\n{}",
@@ -362,10 +353,11 @@ pub fn finish(
             list.join("\n")
         );
     }
+    // Served from the runtime's memory: `check_bytes` just loaded these bytes.
     let imports = runtime
-        .load(&component, TrustTier::Untrusted)
-        .map(|s| s.host_functions().to_vec())
-        .unwrap_or_default();
+        .load(&component, TrustTier::Untrusted)?
+        .host_functions()
+        .to_vec();
     let path = manifest.wasm_path();
     write_atomically(&path, &component)?;
     Ok(Artifact {

@@ -32,12 +32,19 @@ pub struct GlobalArgs {
 impl GlobalArgs {
     /// Whether to color stdout: `auto` means a terminal and no `NO_COLOR`.
     pub fn stdout_colors(&self) -> Palette {
+        self.palette(std::io::stdout().is_terminal())
+    }
+
+    /// The same for stderr.
+    pub fn stderr_colors(&self) -> Palette {
+        self.palette(std::io::stderr().is_terminal())
+    }
+
+    fn palette(&self, terminal: bool) -> Palette {
         let on = match self.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-            }
+            ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none(),
         };
         Palette { on }
     }

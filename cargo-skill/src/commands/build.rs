@@ -12,6 +12,7 @@ use crate::build::{
     Artifact, CargoOptions, cargo_build, ensure_target, find_skill_packages, finish,
 };
 use crate::componentize::BuildTarget;
+use crate::diagnostics::{DiagnosticFormat, render};
 use crate::exit;
 use crate::home;
 use crate::output::GlobalArgs;
@@ -182,10 +183,10 @@ fn report(artifact: &Artifact, format: BuildFormat, global: &GlobalArgs, optimiz
     };
     eprintln!("             host imports: {imports}");
     for warning in &artifact.warnings {
-        eprintln!("warning[{}]: {}", warning.code, warning.message);
-        if let Some(help) = &warning.help {
-            eprintln!("  = help: {help}");
-        }
+        eprint!(
+            "{}",
+            render(warning, DiagnosticFormat::Human, global.stderr_colors())
+        );
     }
     if !optimized {
         eprintln!(
