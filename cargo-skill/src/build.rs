@@ -3,7 +3,7 @@
 //! Nothing is written unless the component passes its checks, so a bad
 //! build never replaces the last good one.
 
-use std::io::{BufReader, Write};
+use std::io::{BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -299,6 +299,51 @@ pub fn cargo_build(
 fn check_writable(dir: &Path) -> Result<()> {
     let probe = std::fs::create_dir_all(dir).and_then(|()| tempfile::tempfile_in(dir).map(drop));
     probe.with_context(|| format!("the target directory {} is not writable: pass --target-dir with a folder you can write to", dir.display()))
+}
+
+/// The whole pipeline: find the skill packages, make sure the target is
+/// installed, build with cargo, then check and write each component (with a
+/// progress bar when several are checked on a terminal).
+pub fn build_skills(
+    options: &CargoOptions,
+    runtime: &Runtime,
+) -> Result<Vec<(SkillPackage, Artifact)>> {
+    let packages = find_skill_packages(options)?;
+    ensure_target(options.target.triple(), options.quiet)?;
+    let built = cargo_build(options, &packages)?;
+    let progress =
+        (built.len() > 1 && !options.quiet && std::io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::new(built.len() as u64);
+            let style = indicatif::ProgressStyle::with_template(
+                "    Checking [{bar:30}] {pos}/{len} {msg}",
+            )
+            .expect("valid template");
+            bar.set_style(style.progress_chars("=> "));
+            bar
+        });
+    let mut artifacts = Vec::new();
+    for (package, wasm) in built {
+        if let Some(bar) = &progress {
+            bar.set_message(package.name.clone());
+        }
+        let bytes =
+            std::fs::read(&wasm).with_context(|| format!("could not read {}", wasm.display()))?;
+        let artifact = finish(
+            &package.dir,
+            &bytes,
+            options.target,
+            package.repository.as_deref(),
+            runtime,
+        )?;
+        artifacts.push((package, artifact));
+        if let Some(bar) = &progress {
+            bar.inc(1);
+        }
+    }
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    Ok(artifacts)
 }
 
 /// Turns built wasm into the skill's checked, stamped `skill.wasm`.

@@ -1,16 +1,13 @@
 //! `cargo skill build`: skill packages to checked `skill.wasm` components, or
 //! `--wasm FILE` to adopt a component built by another toolchain.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use skill_runtime::Runtime;
 
-use crate::build::{
-    Artifact, CargoOptions, cargo_build, ensure_target, find_skill_packages, finish,
-};
+use crate::build::{Artifact, CargoOptions, build_skills, finish};
 use crate::componentize::BuildTarget;
 use crate::diagnostics::{DiagnosticFormat, render};
 use crate::exit;
@@ -119,43 +116,10 @@ fn build_packages(
         verbose: global.verbose,
         color: global.color,
     };
-    let packages = find_skill_packages(&options)?;
-    ensure_target(args.target.triple(), global.quiet)?;
-    let built = cargo_build(&options, &packages)?;
-    let progress =
-        (built.len() > 1 && !global.quiet && std::io::stderr().is_terminal()).then(|| {
-            let bar = indicatif::ProgressBar::new(built.len() as u64);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "    Checking [{bar:30}] {pos}/{len} {msg}",
-                )
-                .expect("valid template")
-                .progress_chars("=> "),
-            );
-            bar
-        });
-    let mut artifacts = Vec::new();
-    for (package, wasm) in built {
-        if let Some(bar) = &progress {
-            bar.set_message(package.name.clone());
-        }
-        let bytes =
-            std::fs::read(&wasm).with_context(|| format!("could not read {}", wasm.display()))?;
-        artifacts.push(finish(
-            &package.dir,
-            &bytes,
-            args.target,
-            package.repository.as_deref(),
-            runtime,
-        )?);
-        if let Some(bar) = &progress {
-            bar.inc(1);
-        }
-    }
-    if let Some(bar) = progress {
-        bar.finish_and_clear();
-    }
-    Ok(artifacts)
+    Ok(build_skills(&options, runtime)?
+        .into_iter()
+        .map(|(_, artifact)| artifact)
+        .collect())
 }
 
 fn report(artifact: &Artifact, format: BuildFormat, global: &GlobalArgs, optimized: bool) {

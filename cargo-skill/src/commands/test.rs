@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 use skill_runtime::manifest::{self, Mode};
 use skill_runtime::{Runtime, TrustTier};
 
-use crate::build::{CargoOptions, cargo_build, ensure_target, find_skill_packages, finish};
+use crate::build::{CargoOptions, build_skills};
 use crate::exit;
 use crate::home;
 use crate::output::GlobalArgs;
@@ -113,20 +113,10 @@ fn build_first(args: &TestArgs, global: &GlobalArgs, runtime: &Runtime) -> Resul
         color: global.color,
         ..Default::default()
     };
-    let packages = find_skill_packages(&options)?;
-    ensure_target(options.target.triple(), global.quiet)?;
-    let mut dirs = Vec::new();
-    for (package, wasm) in cargo_build(&options, &packages)? {
-        finish(
-            &package.dir,
-            &std::fs::read(&wasm)?,
-            options.target,
-            package.repository.as_deref(),
-            runtime,
-        )?;
-        dirs.push(package.dir);
-    }
-    Ok(dirs)
+    Ok(build_skills(&options, runtime)?
+        .into_iter()
+        .map(|(package, _)| package.dir)
+        .collect())
 }
 
 fn print(results: &[CaseResult], format: TestFormat, global: &GlobalArgs) {
