@@ -69,14 +69,18 @@ pub enum LoadError {
         "this is a core WebAssembly module, not a component: build it with `cargo skill build` (target wasm32-wasip2), or componentize it with `cargo skill build --target wasm32-wasip1` / `wasm-tools component new`"
     )]
     CoreModule,
-    #[error("the component is malformed or uses features this runtime disables: {0}")]
+    #[error(
+        "the component is malformed or uses features this runtime disables: {0}; rebuild it with `cargo skill build` (untrusted skills may not use SIMD, threads, GC or memory64)"
+    )]
     Malformed(String),
     #[error("the component does not match the boternity:skill world: {0}")]
     World(WorldReport),
     /// The host could not set up its engine; nothing is wrong with the skill.
     #[error(transparent)]
     Engine(#[from] crate::runtime::RuntimeError),
-    #[error("the component's imports do not link against the boternity:skill host: {0}")]
+    #[error(
+        "the component's imports do not link against the boternity:skill host: {0}; rebuild it against wit/boternity-skill.wit"
+    )]
     Link(String),
 }
 
