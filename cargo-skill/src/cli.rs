@@ -44,6 +44,10 @@ pub enum Command {
     ToPrompt(commands::to_prompt::ToPromptArgs),
     /// Run a skill's `execute` once in the sandboxed runtime
     Run(commands::run::RunArgs),
+    /// Manage the secret store skills read with `get-secret`
+    Secret(commands::secret::SecretArgs),
+    /// Show what skills did: every invocation from the audit log
+    Audit(commands::audit::AuditArgs),
 }
 
 /// Cargo runs `cargo-skill skill <verb> ...` for `cargo skill <verb> ...`;
@@ -67,6 +71,8 @@ pub fn exec(cli: Cli) -> ExitCode {
         Command::Inspect(args) => commands::inspect::exec(args, &global),
         Command::ToPrompt(args) => commands::to_prompt::exec(args),
         Command::Run(args) => commands::run::exec(args, &global),
+        Command::Secret(args) => commands::secret::exec(args),
+        Command::Audit(args) => commands::audit::exec(args),
     };
     match result {
         Ok(status) => exit::code(status),

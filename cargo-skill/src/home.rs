@@ -1,34 +1,77 @@
-//! The home folder bots and cargo-skill share: `$CARGO_SKILL_HOME`, by
-//! default `~/.boternity`.
+//! The home folder at the CLI's edge: which bot this is, the runtime every
+//! command uses, and the host side of a policy (data folder, memory,
+//! secret store) for one skill.
 
-use std::path::PathBuf;
+use std::sync::Arc;
 
-use anyhow::{Context, Result};
-use skill_runtime::{Runtime, RuntimeConfig};
+use anyhow::{Context, Result, bail};
+use skill_runtime::audit::AuditLog;
+use skill_runtime::{BotIdentity, FileMemory, Home, Policy, Runtime, RuntimeConfig, SecretStore};
 
-pub const HOME_ENV: &str = "CARGO_SKILL_HOME";
-
-pub fn home_dir() -> Result<PathBuf> {
-    if let Some(dir) = std::env::var_os(HOME_ENV).filter(|v| !v.is_empty()) {
-        return Ok(PathBuf::from(dir));
-    }
-    let user_home = std::env::var_os("HOME")
-        .filter(|v| !v.is_empty())
-        .context("neither CARGO_SKILL_HOME nor HOME is set: set CARGO_SKILL_HOME to the folder cargo-skill should use")?;
-    Ok(PathBuf::from(user_home).join(".boternity"))
-}
-
-/// Compiled components, keyed by content and engine.
-pub fn compile_cache_dir() -> Result<PathBuf> {
-    Ok(home_dir()?.join("cache").join("compiled"))
+pub fn home() -> Result<Home> {
+    Ok(Home::from_env()?)
 }
 
 /// The runtime a command uses: compiled components cached in the home folder
-/// (when there is one), one invocation at a time.
-pub fn runtime() -> Runtime {
-    Runtime::new(RuntimeConfig {
-        cache_dir: compile_cache_dir().ok(),
+/// (when there is one), one invocation at a time, and, when `audit` is set,
+/// every invocation recorded in the home folder's `audit.db`.
+pub fn runtime_with(audit: bool) -> Result<Runtime> {
+    let home = home().ok();
+    let audit = match (&home, audit) {
+        (Some(home), true) => Some(Arc::new(AuditLog::open(&home.audit_db())?)),
+        _ => None,
+    };
+    Ok(Runtime::new(RuntimeConfig {
+        cache_dir: home.map(|h| h.compiled_cache_dir()),
         concurrency: 1,
+        audit,
         ..Default::default()
-    })
+    }))
+}
+
+/// A runtime that records nothing (building, validating, benchmarking).
+pub fn runtime() -> Runtime {
+    runtime_with(false).expect("a runtime without an audit log always builds")
+}
+
+/// The bot invoking skills: `--bot SLUG` if given, else `[bot]` in the home
+/// folder's `config.toml`, else `local`.
+pub fn bot_identity(home: &Home, slug: Option<&str>) -> Result<BotIdentity> {
+    let path = home.config_file();
+    let config = match std::fs::read_to_string(&path) {
+        Ok(text) => text.parse::<toml_edit::DocumentMut>().with_context(|| {
+            format!("{} is not valid TOML; fix it or remove it", path.display())
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Default::default(),
+        Err(e) => return Err(e).with_context(|| format!("could not read {}", path.display())),
+    };
+    let field = |key: &str| {
+        config
+            .get("bot")
+            .and_then(|b| b.get(key))
+            .and_then(|v| v.as_str())
+    };
+    let slug = slug.or(field("slug")).unwrap_or("local").to_string();
+    if slug.is_empty()
+        || !slug
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+    {
+        bail!(
+            "bot slug `{slug}` must be lowercase letters, digits, `-` and `_` (it names a folder under bots/)"
+        );
+    }
+    let name = field("name").unwrap_or(&slug).to_string();
+    Ok(BotIdentity { name, slug })
+}
+
+/// What the host provides a skill run by `bot`: its data folder, the bot's
+/// memory file, and the secret store. Grants are added by the caller.
+pub fn host_policy(home: &Home, bot: &BotIdentity, skill: &str) -> Policy {
+    Policy {
+        data_dir: Some(home.data_dir(&bot.slug, skill)),
+        memory: Some(Arc::new(FileMemory::new(home.memory_file(&bot.slug)))),
+        secret_store: Some(SecretStore::new(home.secrets_file())),
+        ..Policy::default()
+    }
 }

@@ -1,18 +1,21 @@
 //! What `cargo skill run SKILL` was pointed at: a bare `.wasm` file, or a
 //! skill folder with `SKILL.md` and its component.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 use skill_runtime::manifest::CapabilityDecl;
 use skill_runtime::manifest::{self, Mode};
-use skill_runtime::{Capability, Grant, Grants, LimitRequest, Policy, TrustTier};
+use skill_runtime::{Capability, Grant, Grants, LimitRequest, TrustTier};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SkillSource {
     pub wasm: PathBuf,
     /// The name the skill runs under (`get-context`'s `skill-name`).
     pub name: String,
+    /// `metadata.version`, or `0.0.0` when the manifest has none.
+    pub version: String,
     /// The skill folder, when one was given; a bare `.wasm` has none, and no grants.
     pub folder: Option<PathBuf>,
     /// `metadata.resources`: what the skill asks for, which only lowers a tier.
@@ -26,22 +29,15 @@ pub struct SkillSource {
 }
 
 impl SkillSource {
-    /// The policy for one run: what the folder declares, plus `grant`, minus
-    /// `deny`. Also returns capabilities asked for that this runtime version
-    /// cannot perform yet (they stay denied).
-    pub fn policy(&self, grant: &[Grant], deny: &[Capability]) -> (Policy, Vec<Capability>) {
-        let (mut grants, mut unsupported) = Grants::from_declared(&self.capabilities);
-        for cap in grants.grant_all(grant) {
-            if !unsupported.contains(&cap) {
-                unsupported.push(cap);
-            }
-        }
+    /// The grants for one run: what the folder declares, plus `grant`, minus
+    /// `deny`; with the secret names approved (declared, or granted by name).
+    pub fn grants(&self, grant: &[Grant], deny: &[Capability]) -> (Grants, BTreeSet<String>) {
+        let mut grants = Grants::from_declared(&self.capabilities);
+        grants.grant_all(grant);
         for &cap in deny {
             grants.revoke(cap);
-            unsupported.retain(|c| *c != cap);
         }
-        let mut secrets: std::collections::BTreeSet<String> =
-            self.secrets.iter().cloned().collect();
+        let mut secrets: BTreeSet<String> = self.secrets.iter().cloned().collect();
         // An explicit `--grant get-secret:NAME` approves that secret for this run.
         secrets.extend(
             grant
@@ -49,14 +45,7 @@ impl SkillSource {
                 .filter(|g| g.capability == Capability::GetSecret)
                 .filter_map(|g| g.scope.clone()),
         );
-        (
-            Policy {
-                grants,
-                secrets,
-                ..Policy::default()
-            },
-            unsupported,
-        )
+        (grants, secrets)
     }
 }
 
@@ -89,6 +78,11 @@ pub fn resolve(path: &Path) -> Result<SkillSource> {
         return Ok(SkillSource {
             wasm,
             name: m.name.clone(),
+            version: m
+                .ext
+                .version
+                .as_ref()
+                .map_or("0.0.0".into(), ToString::to_string),
             folder: Some(path.to_path_buf()),
             resources: m.ext.resources,
             trust_tier: m.ext.trust_tier,
@@ -104,6 +98,7 @@ pub fn resolve(path: &Path) -> Result<SkillSource> {
         return Ok(SkillSource {
             wasm: path.to_path_buf(),
             name,
+            version: "0.0.0".to_string(),
             folder: None,
             resources: LimitRequest::default(),
             trust_tier: None,

@@ -104,6 +104,11 @@ fn run_case(
         slug: context.bot_slug,
     };
     let input = case.input.to_string();
+    let version = manifest
+        .ext
+        .version
+        .as_ref()
+        .map_or("0.0.0".to_string(), ToString::to_string);
     let limits = runtime.limits_for(tier).lowered_by(&manifest.ext.resources);
     let grants = match case.grants_for(&manifest.ext.capabilities, &manifest.ext.secrets) {
         Ok(grants) => grants,
@@ -117,12 +122,14 @@ fn run_case(
         secrets: manifest.ext.secrets.iter().cloned().collect(),
         env: fixed(&case.fixtures.env),
         secret_values: fixed(&case.fixtures.secrets),
+        ..Policy::default()
     };
     let report = runtime.invoke(
         skill,
         &Invocation {
             input: &input,
             skill_name: &manifest.name,
+            skill_version: &version,
             bot: &bot,
             limits,
             policy: std::sync::Arc::new(policy),

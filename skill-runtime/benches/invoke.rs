@@ -41,6 +41,7 @@ impl Fixture {
         Invocation {
             input: INPUT,
             skill_name: "probe",
+            skill_version: "0.1.0",
             bot: &self.bot,
             limits: self.runtime.limits_for(TIER),
             policy: Default::default(),

@@ -2,11 +2,18 @@
 //! invocation may do.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+
+use crate::files::FileLimits;
+use crate::http::HttpLimits;
+use crate::memory::MemoryProvider;
+use crate::secret_store::{SecretStore, SecretStoreError};
 
 /// A host function family that a skill must be granted before it may call it.
 /// `log` and `get-context` are always available and have no capability.
@@ -72,23 +79,32 @@ impl FromStr for Capability {
 /// Raised inside a host function to end the invocation: a denied capability is
 /// never an error value the guest could ignore.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error(
-    "capability `{capability}` was not granted to this skill for this call (`{call}`): skills run deny-by-default; declare it in SKILL.md `metadata.capabilities` (with a scope) and grant it"
-)]
 pub struct CapabilityDenied {
     pub capability: Capability,
     pub call: String,
+    /// Why a granted capability still refused this call (an address, a path);
+    /// `None` when the capability was not granted at all.
+    pub reason: Option<String>,
+}
+
+impl fmt::Display for CapabilityDenied {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let CapabilityDenied {
+            capability,
+            call,
+            reason,
+        } = self;
+        match reason {
+            Some(reason) => write!(f, "capability `{capability}` refused `{call}`: {reason}"),
+            None => write!(
+                f,
+                "capability `{capability}` was not granted to this skill for this call (`{call}`): skills run deny-by-default; declare it in SKILL.md `metadata.capabilities` (with a scope) and grant it"
+            ),
+        }
+    }
 }
 
 pub use crate::manifest::CapabilityDecl as Grant;
-
-impl Capability {
-    /// Whether this runtime version can perform the capability when granted.
-    /// The others stay denied even when declared: callers are told which.
-    pub fn is_implemented(self) -> bool {
-        matches!(self, Capability::ReadEnv | Capability::GetSecret)
-    }
-}
 
 /// The capabilities one invocation holds, with their scopes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -101,35 +117,19 @@ impl Grants {
         Grants::default()
     }
 
-    /// Grants what a manifest declares; returns the grants and the declared
-    /// capabilities this runtime version cannot perform (left denied).
-    pub fn from_declared(declared: &[Grant]) -> (Grants, Vec<Capability>) {
+    /// Grants exactly what a manifest declares.
+    pub fn from_declared(declared: &[Grant]) -> Grants {
         let mut grants = Grants::none();
-        let unsupported = grants.grant_all(declared);
-        (grants, unsupported)
+        grants.grant_all(declared);
+        grants
     }
 
-    /// Adds every grant it can; returns the capabilities it could not add
-    /// (not implemented yet), each once.
-    pub fn grant_all(&mut self, grants: &[Grant]) -> Vec<Capability> {
-        let mut unsupported = Vec::new();
-        for grant in grants {
-            if let Err(cap) = self.grant(grant.clone())
-                && !unsupported.contains(&cap)
-            {
-                unsupported.push(cap);
-            }
-        }
-        unsupported
+    pub fn grant_all(&mut self, grants: &[Grant]) {
+        self.granted.extend(grants.iter().cloned());
     }
 
-    /// Adds a grant, unless the capability is not implemented yet.
-    pub fn grant(&mut self, grant: Grant) -> Result<(), Capability> {
-        if !grant.capability.is_implemented() {
-            return Err(grant.capability);
-        }
+    pub fn grant(&mut self, grant: Grant) {
         self.granted.insert(grant);
-        Ok(())
     }
 
     /// Removes every scope of one capability; the others keep working.
@@ -144,16 +144,27 @@ impl Grants {
     /// Whether `name` (a variable or secret name) falls inside a grant: an
     /// unscoped grant covers every name, a scoped one only its own.
     pub fn allows(&self, capability: Capability, name: &str) -> bool {
+        self.scopes(capability).any(|s| s.is_none_or(|s| s == name))
+    }
+
+    /// The scopes granted for a capability; `None` is an unscoped grant.
+    pub fn scopes(&self, capability: Capability) -> impl Iterator<Item = Option<&str>> {
         self.granted
             .iter()
-            .any(|g| g.capability == capability && g.scope.as_deref().is_none_or(|s| s == name))
+            .filter(move |g| g.capability == capability)
+            .map(|g| g.scope.as_deref())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Grant> {
+        self.granted.iter()
     }
 }
 
 /// Where granted values come from: the host process, or fixed values (tests).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Values {
-    /// Environment variables; secrets from `SKILL_SECRET_<NAME>`.
+    /// Environment variables; secrets from `SKILL_SECRET_<NAME>`, then the
+    /// policy's secret store.
     #[default]
     Process,
     Map(BTreeMap<String, String>),
@@ -161,13 +172,21 @@ pub enum Values {
 
 /// Everything that decides what one invocation may do. Host functions
 /// consult this value and nothing else.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Policy {
     pub grants: Grants,
     /// Secret names the skill declares and the operator approved.
     pub secrets: BTreeSet<String>,
     pub env: Values,
     pub secret_values: Values,
+    /// Consulted after `SKILL_SECRET_<NAME>` when values come from the process.
+    pub secret_store: Option<SecretStore>,
+    /// The skill's data folder for this bot; file calls are denied without one.
+    pub data_dir: Option<PathBuf>,
+    /// What `recall-memory` reads; none means it returns nothing.
+    pub memory: Option<Arc<dyn MemoryProvider>>,
+    pub http: HttpLimits,
+    pub files: FileLimits,
 }
 
 impl Policy {
@@ -183,10 +202,16 @@ impl Policy {
         }
     }
 
-    pub(crate) fn secret(&self, name: &str) -> Option<String> {
+    pub(crate) fn secret(&self, name: &str) -> Result<Option<String>, SecretStoreError> {
         match &self.secret_values {
-            Values::Process => std::env::var(format!("SKILL_SECRET_{name}")).ok(),
-            Values::Map(map) => map.get(name).cloned(),
+            Values::Map(map) => Ok(map.get(name).cloned()),
+            Values::Process => match std::env::var(format!("SKILL_SECRET_{name}")) {
+                Ok(value) => Ok(Some(value)),
+                Err(_) => match &self.secret_store {
+                    Some(store) => store.get(name),
+                    None => Ok(None),
+                },
+            },
         }
     }
 }
@@ -220,16 +245,14 @@ mod tests {
             grant("get-secret"),
             grant("http-get:api.example.com"),
         ];
-        let (mut grants, unsupported) = Grants::from_declared(&declared);
-        assert_eq!(
-            unsupported,
-            [Capability::HttpGet],
-            "not implemented yet, so not granted"
-        );
+        let mut grants = Grants::from_declared(&declared);
         assert!(grants.allows(Capability::ReadEnv, "TZ"));
         assert!(!grants.allows(Capability::ReadEnv, "HOME"));
         assert!(grants.allows(Capability::GetSecret, "ANY"));
-        assert!(!grants.is_granted(Capability::HttpGet));
+        assert_eq!(
+            grants.scopes(Capability::HttpGet).collect::<Vec<_>>(),
+            [Some("api.example.com")]
+        );
         grants.revoke(Capability::ReadEnv);
         assert!(!grants.is_granted(Capability::ReadEnv));
         assert!(grants.is_granted(Capability::GetSecret));

@@ -10,6 +10,7 @@
 //! let report = runtime.invoke(&skill, &Invocation {
 //!     input: "{}",
 //!     skill_name: "my-skill",
+//!     skill_version: "1.0.0",
 //!     bot: &BotIdentity::default(),
 //!     limits: runtime.limits_for(TrustTier::Untrusted),
 //!     policy: Default::default(),
@@ -17,28 +18,38 @@
 //! println!("{}", report.to_json());
 //! ```
 
+pub mod audit;
 pub mod baseline;
 mod bindings;
 mod compile_cache;
 pub mod component_check;
 pub mod discover;
 mod engine;
+pub mod files;
 pub mod grants;
+pub mod home;
 mod host;
+pub mod http;
 mod limiter;
 pub mod log;
 pub mod manifest;
+pub mod memory;
 pub mod outcome;
 mod permits;
 mod runtime;
+pub mod secret_store;
 pub mod tier;
 pub mod validate;
 
+pub use audit::{AuditLog, AuditQuery, AuditRecord};
 pub use compile_cache::CompileSource;
 pub use component_check::LoadError;
 pub use grants::{Capability, CapabilityDenied, Grant, Grants, Policy, Values};
+pub use home::Home;
 pub use limiter::MemoryLimitExceeded;
 pub use log::{LogLimits, LogLine};
+pub use memory::{FileMemory, MemoryProvider};
 pub use outcome::{ErrorKind, Failure, HostCall, Metrics, Report};
 pub use runtime::{BotIdentity, Invocation, LoadedSkill, Runtime, RuntimeConfig, RuntimeError};
+pub use secret_store::SecretStore;
 pub use tier::{LimitRequest, Limits, TrustTier};

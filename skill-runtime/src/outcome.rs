@@ -114,6 +114,8 @@ pub struct Report {
     pub logs: Vec<LogLine>,
     /// Log lines dropped because the invocation went over the log caps.
     pub logs_dropped: u64,
+    /// Why the invocation could not be recorded in the audit log.
+    pub audit_error: Option<String>,
 }
 
 impl Report {
@@ -128,6 +130,7 @@ impl Report {
             metrics: Metrics::default(),
             logs: Vec::new(),
             logs_dropped: 0,
+            audit_error: None,
         }
     }
 
@@ -163,6 +166,9 @@ impl Report {
             serde_json::to_value(&self.logs).expect("logs serialize"),
         );
         obj.insert("logs_dropped".into(), self.logs_dropped.into());
+        if let Some(error) = &self.audit_error {
+            obj.insert("audit_error".into(), error.clone().into());
+        }
         obj.insert("invocation_id".into(), self.invocation_id.clone().into());
         obj.insert("tier".into(), self.tier.as_str().into());
         obj.insert(

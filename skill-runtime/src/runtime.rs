@@ -10,12 +10,13 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store, Trap};
 
+use crate::audit::{AuditLog, AuditRecord, Subject};
 use crate::bindings::{SkillContext, SkillPluginPre};
 use crate::compile_cache::{CompileCache, CompileSource};
 use crate::component_check::{self, LoadError};
 use crate::engine::{EpochTicker, build_engine, deadline_ticks};
 use crate::grants::{CapabilityDenied, Policy};
-use crate::host::{HostState, StoreData, linker};
+use crate::host::{DeadlineReached, HostState, StoreData, linker};
 use crate::limiter::{Limiter, MemoryLimitExceeded};
 use crate::log::{LogLimits, LogSink};
 use crate::outcome::{ErrorKind, Failure, Metrics, Report};
@@ -36,6 +37,8 @@ pub struct RuntimeConfig {
     pub log_limits: LogLimits,
     /// Loaded skills kept per runtime before the oldest are forgotten.
     pub max_loaded: usize,
+    /// Where every invocation is recorded; `None` records nothing.
+    pub audit: Option<Arc<AuditLog>>,
 }
 
 impl Default for RuntimeConfig {
@@ -46,6 +49,7 @@ impl Default for RuntimeConfig {
             tier_limits: TrustTier::ALL.map(TrustTier::default_limits),
             log_limits: LogLimits::default(),
             max_loaded: 256,
+            audit: None,
         }
     }
 }
@@ -62,6 +66,8 @@ pub struct BotIdentity {
 pub struct Invocation<'a> {
     pub input: &'a str,
     pub skill_name: &'a str,
+    /// Recorded in the audit log.
+    pub skill_version: &'a str,
     pub bot: &'a BotIdentity,
     /// The limits to run under; see [`Runtime::limits_for`].
     pub limits: Limits,
@@ -260,7 +266,7 @@ impl Runtime {
         let fuel_left = store.get_fuel().unwrap_or(0);
         let data = store.into_data();
         let (logs, logs_dropped) = log.finish();
-        Report {
+        let mut report = Report {
             invocation_id,
             tier: skill.tier,
             limits,
@@ -273,6 +279,26 @@ impl Runtime {
             },
             logs,
             logs_dropped,
+            audit_error: None,
+        };
+        self.record(&mut report, invocation);
+        report
+    }
+
+    /// Appends the report to the audit log, if the runtime keeps one. `invoke`
+    /// does this itself; callers use it for invocations that never started.
+    pub fn record(&self, report: &mut Report, invocation: &Invocation<'_>) {
+        let Some(audit) = &self.config.audit else {
+            return;
+        };
+        let subject = Subject {
+            bot: &invocation.bot.slug,
+            skill: invocation.skill_name,
+            version: invocation.skill_version,
+            input: invocation.input,
+        };
+        if let Err(e) = audit.append(&AuditRecord::new(report, subject)) {
+            report.audit_error = Some(e.to_string());
         }
     }
 
@@ -319,12 +345,7 @@ fn new_store(
     context: SkillContext,
     policy: Arc<Policy>,
 ) -> Store<StoreData> {
-    let host = HostState {
-        log,
-        context,
-        calls: Vec::new(),
-        policy,
-    };
+    let host = HostState::new(log, context, policy, Instant::now() + limits.timeout);
     let mut store = Store::new(
         skill.pre.engine(),
         StoreData::new(host, Limiter::new(limits.memory_bytes)),
@@ -359,6 +380,12 @@ fn check_output(returned: Result<String, String>, limits: &Limits) -> Result<Str
 fn classify(err: &wasmtime::Error, limits: &Limits) -> Failure {
     if let Some(denied) = err.downcast_ref::<CapabilityDenied>() {
         return Failure::new(ErrorKind::CapabilityDenied, denied.to_string());
+    }
+    if let Some(waiting) = err.downcast_ref::<DeadlineReached>() {
+        return Failure::new(
+            ErrorKind::Timeout,
+            format!("{waiting} ({} ms)", limits.timeout.as_millis()),
+        );
     }
     if let Some(over) = err.downcast_ref::<MemoryLimitExceeded>() {
         return Failure::new(ErrorKind::MemoryLimit, over.to_string());

@@ -3,54 +3,24 @@
 //! asserts the typed error and then that the same runtime still serves a
 //! normal invocation.
 
-use std::sync::{Arc, OnceLock};
+mod common;
+
 use std::time::Duration;
+
+use common::{assert_kind, probe, runtime};
 
 use serde_json::{Value, json};
 use skill_runtime::{
-    BotIdentity, CompileSource, ErrorKind, Invocation, LoadError, LoadedSkill, Report, Runtime,
-    RuntimeConfig, TrustTier,
+    BotIdentity, CompileSource, ErrorKind, Invocation, LoadError, Report, Runtime, RuntimeConfig,
+    TrustTier,
 };
-
-fn runtime() -> &'static Runtime {
-    static RT: OnceLock<Runtime> = OnceLock::new();
-    RT.get_or_init(|| {
-        Runtime::new(RuntimeConfig {
-            concurrency: 8,
-            ..Default::default()
-        })
-    })
-}
-
-fn probe(tier: TrustTier) -> Arc<LoadedSkill> {
-    static WASM: OnceLock<Vec<u8>> = OnceLock::new();
-    let wasm = WASM.get_or_init(|| skill_test_support::guest_wasm("probe"));
-    runtime().load(wasm, tier).expect("the probe loads")
-}
 
 fn invoke_with(
     tier: TrustTier,
     input: Value,
     tweak: impl FnOnce(&mut skill_runtime::Limits),
 ) -> Report {
-    let rt = runtime();
-    let mut limits = rt.limits_for(tier);
-    tweak(&mut limits);
-    let input = input.to_string();
-    let bot = BotIdentity {
-        name: "Test Bot".into(),
-        slug: "test-bot".into(),
-    };
-    rt.invoke(
-        &probe(tier),
-        &Invocation {
-            input: &input,
-            skill_name: "probe",
-            bot: &bot,
-            limits,
-            policy: Default::default(),
-        },
-    )
+    common::invoke_on(runtime(), tier, input, Default::default(), tweak)
 }
 
 fn invoke(tier: TrustTier, input: Value) -> Report {
@@ -63,10 +33,6 @@ fn assert_still_healthy(tier: TrustTier) {
     let output: Value =
         serde_json::from_str(report.result.as_ref().expect("echo succeeds")).unwrap();
     assert_eq!(output["n"], 7);
-}
-
-fn assert_kind(report: &Report, kind: ErrorKind) {
-    assert_eq!(report.error_kind(), Some(kind), "report: {report:#?}");
 }
 
 #[test]
@@ -453,6 +419,7 @@ fn compiled_components_come_back_from_the_disk_cache() {
         &Invocation {
             input: "{\"mode\":\"echo\"}",
             skill_name: "probe",
+            skill_version: "0.1.0",
             bot: &bot,
             limits,
             policy: Default::default(),
@@ -480,111 +447,16 @@ fn the_probe_imports_only_what_it_uses() {
     let skill = probe(TrustTier::Untrusted);
     assert_eq!(
         skill.host_functions(),
-        ["get-context", "get-secret", "http-get", "log", "read-env"]
+        [
+            "get-context",
+            "get-secret",
+            "http-get",
+            "http-post",
+            "log",
+            "read-env",
+            "read-file",
+            "recall-memory",
+            "write-file"
+        ]
     );
-}
-
-fn invoke_granted(input: Value, policy: skill_runtime::Policy) -> Report {
-    let rt = runtime();
-    let input = input.to_string();
-    let bot = BotIdentity::default();
-    let limits = rt.limits_for(TrustTier::Untrusted);
-    let policy = Arc::new(policy);
-    rt.invoke(
-        &probe(TrustTier::Untrusted),
-        &Invocation {
-            input: &input,
-            skill_name: "probe",
-            bot: &bot,
-            limits,
-            policy,
-        },
-    )
-}
-
-fn policy(
-    grants: &[&str],
-    secrets: &[&str],
-    env: &[(&str, &str)],
-    secret_values: &[(&str, &str)],
-) -> skill_runtime::Policy {
-    let declared: Vec<skill_runtime::Grant> = grants.iter().map(|g| g.parse().unwrap()).collect();
-    let map = |pairs: &[(&str, &str)]| {
-        skill_runtime::Values::Map(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
-    };
-    skill_runtime::Policy {
-        grants: skill_runtime::Grants::from_declared(&declared).0,
-        secrets: secrets.iter().map(|s| s.to_string()).collect(),
-        env: map(env),
-        secret_values: map(secret_values),
-    }
-}
-
-#[test]
-fn read_env_follows_the_grant_and_its_scope() {
-    let env = [("TZ", "Europe/Oslo"), ("HOME", "/root")];
-    let ungranted = invoke_granted(
-        json!({"mode": "env-var", "name": "TZ"}),
-        policy(&[], &[], &env, &[]),
-    );
-    assert_kind(&ungranted, ErrorKind::CapabilityDenied);
-
-    let scoped = policy(&["read-env:TZ"], &[], &env, &[]);
-    let ok = invoke_granted(json!({"mode": "env-var", "name": "TZ"}), scoped.clone());
-    assert_eq!(ok.result.unwrap(), r#"{"value":"Europe/Oslo"}"#);
-    let outside = invoke_granted(json!({"mode": "env-var", "name": "HOME"}), scoped.clone());
-    assert_kind(&outside, ErrorKind::CapabilityDenied);
-    assert!(
-        outside
-            .result
-            .unwrap_err()
-            .message
-            .contains("read-env(HOME)")
-    );
-
-    let mut revoked = scoped;
-    revoked.grants.revoke(skill_runtime::Capability::ReadEnv);
-    assert_kind(
-        &invoke_granted(json!({"mode": "env-var", "name": "TZ"}), revoked),
-        ErrorKind::CapabilityDenied,
-    );
-
-    let unset = invoke_granted(
-        json!({"mode": "env-var", "name": "LANG"}),
-        policy(&["read-env"], &[], &env, &[]),
-    );
-    assert_eq!(
-        unset.result.unwrap_err(),
-        skill_runtime::Failure::new(ErrorKind::SkillError, "`LANG` is not set")
-    );
-}
-
-#[test]
-fn secrets_need_a_grant_and_a_declaration_and_never_reach_the_log() {
-    let values = [("API_KEY", "s3cr3t-value")];
-    let undeclared = invoke_granted(
-        json!({"mode": "leak-secret"}),
-        policy(&["get-secret"], &[], &[], &values),
-    );
-    assert_kind(&undeclared, ErrorKind::CapabilityDenied);
-    let ungranted = invoke_granted(
-        json!({"mode": "leak-secret"}),
-        policy(&[], &["API_KEY"], &[], &values),
-    );
-    assert_kind(&ungranted, ErrorKind::CapabilityDenied);
-
-    let report = invoke_granted(
-        json!({"mode": "leak-secret"}),
-        policy(&["get-secret:API_KEY"], &["API_KEY"], &[], &values),
-    );
-    assert_eq!(report.result.as_deref(), Ok(r#"{"length":12}"#));
-    let logged: Vec<&str> = report.logs.iter().map(|l| l.message.as_str()).collect();
-    assert_eq!(logged, ["the secret is [redacted]!", "printed: [redacted]"]);
-    let json = report.to_json().to_string();
-    assert!(!json.contains("s3cr3t"), "{json}");
 }

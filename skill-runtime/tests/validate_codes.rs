@@ -57,6 +57,13 @@ fn tool(folder: &str, name: &str, metadata: &str) -> Tree {
     t
 }
 
+/// The `quiet` guest, which imports only `log`, in a folder.
+fn quiet(metadata: &str) -> Tree {
+    let mut t = tool("quiet", "quiet", metadata);
+    t.files[1].1 = skill_test_support::guest_wasm("quiet");
+    t
+}
+
 fn runtime() -> &'static Runtime {
     static RT: OnceLock<Runtime> = OnceLock::new();
     RT.get_or_init(|| {
@@ -566,23 +573,15 @@ fn cases() -> Vec<(Code, Severity, Severity, Tree, Tree)> {
             tool(
                 "probe",
                 "probe",
-                "  capabilities: http-get:example.com get-secret:API_KEY read-env\n",
+                "  capabilities: http-get:example.com http-post get-secret:API_KEY read-env read-file write-file recall-memory\n",
             ),
         ),
         (
             Code::CapabilityUnused,
             W,
             W,
-            tool(
-                "probe",
-                "probe",
-                "  capabilities: http-get get-secret read-env recall-memory\n",
-            ),
-            tool(
-                "probe",
-                "probe",
-                "  capabilities: http-get get-secret read-env\n",
-            ),
+            quiet("  capabilities: http-get\n"),
+            quiet(""),
         ),
         (
             Code::ComponentNameMismatch,

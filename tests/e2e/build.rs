@@ -251,7 +251,10 @@ fn probe_folder(root: &Path, capabilities: &str) -> PathBuf {
 #[test]
 fn wasm_from_another_toolchain_is_adopted_after_the_same_checks() {
     let root = tempfile::tempdir().unwrap();
-    let dir = probe_folder(root.path(), "http-get get-secret read-env");
+    let dir = probe_folder(
+        root.path(),
+        "http-get http-post get-secret read-env read-file write-file recall-memory",
+    );
     let probe = skill_test_support::guest_wasm_path("probe");
     let out = run_in(
         root.path(),
@@ -270,7 +273,17 @@ fn wasm_from_another_toolchain_is_adopted_after_the_same_checks() {
     let artifact = stdout_json(&out);
     assert_eq!(
         artifact["imports"],
-        serde_json::json!(["get-context", "get-secret", "http-get", "log", "read-env"])
+        serde_json::json!([
+            "get-context",
+            "get-secret",
+            "http-get",
+            "http-post",
+            "log",
+            "read-env",
+            "read-file",
+            "recall-memory",
+            "write-file"
+        ])
     );
     assert!(dir.join("skill.wasm").is_file());
 }

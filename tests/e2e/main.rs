@@ -1,6 +1,7 @@
 //! End-to-end tests: they drive the real `cargo-skill` binary.
 
 mod build;
+mod capabilities;
 mod run;
 mod test_cases;
 mod validate;

@@ -275,11 +275,6 @@ fn grants_come_from_the_folder_and_the_flags() {
         "Europe/Oslo",
         "declared and in scope"
     );
-    assert!(
-        stderr(&out).contains("`http-get` cannot be granted by this version"),
-        "{}",
-        stderr(&out)
-    );
 
     let out = run(&[
         folder,

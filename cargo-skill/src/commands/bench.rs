@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use serde_json::json;
 use skill_runtime::baseline::{compare, load_times};
-use skill_runtime::{BotIdentity, Invocation, TrustTier};
+use skill_runtime::{Invocation, Policy, TrustTier};
 
 use crate::exit;
 use crate::home;
@@ -55,13 +55,20 @@ pub fn exec(args: BenchArgs) -> Result<u8> {
     let (compile, load) = load_times(&wasm, tier, 5)?;
     let runtime = home::runtime();
     let skill = runtime.load(&wasm, tier)?;
-    let bot = BotIdentity::default();
+    let home = home::home()?;
+    let bot = home::bot_identity(&home, None)?;
+    let (grants, secrets) = source.grants(&[], &[]);
     let invocation = Invocation {
         input: &input,
         skill_name: &source.name,
+        skill_version: &source.version,
         bot: &bot,
         limits: runtime.limits_for(tier).lowered_by(&source.resources),
-        policy: std::sync::Arc::new(source.policy(&[], &[]).0),
+        policy: std::sync::Arc::new(Policy {
+            grants,
+            secrets,
+            ..home::host_policy(&home, &bot, &source.name)
+        }),
     };
     let c = compare(&runtime, &skill, &invocation, args.iterations).map_err(|f| {
         anyhow::anyhow!("the skill failed while being measured: {f}; bench an input it handles")

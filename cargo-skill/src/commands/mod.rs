@@ -1,10 +1,12 @@
 //! One module per subcommand: a clap `Args` struct and an `exec`.
 
+pub mod audit;
 pub mod bench;
 pub mod build;
 pub mod inspect;
 pub mod new;
 pub mod run;
+pub mod secret;
 pub mod test;
 pub mod to_prompt;
 pub mod validate;

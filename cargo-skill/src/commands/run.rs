@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use skill_runtime::{BotIdentity, Failure, Invocation, LimitRequest, Report, TrustTier};
+use skill_runtime::{Failure, Invocation, LimitRequest, Policy, Report, TrustTier};
 
 use crate::exit;
 use crate::home;
@@ -50,6 +50,15 @@ pub struct RunArgs {
     #[arg(long, value_name = "CAP")]
     pub deny: Vec<String>,
 
+    /// The bot to run as (its data folder, memory and `get-context`)
+    /// [default: `[bot] slug` in $CARGO_SKILL_HOME/config.toml, else `local`]
+    #[arg(long, value_name = "SLUG")]
+    pub bot: Option<String>,
+
+    /// Do not record this invocation in the audit log
+    #[arg(long)]
+    pub no_audit: bool,
+
     /// How to print the result
     #[arg(long, value_enum, default_value_t = RunFormat::Human)]
     pub message_format: RunFormat,
@@ -81,16 +90,18 @@ pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
         .iter()
         .map(|d| d.parse().map_err(|e| anyhow::anyhow!("--deny: {e}")))
         .collect::<Result<Vec<_>>>()?;
-    let (policy, unsupported) = source.policy(&grants, &denies);
-    for cap in unsupported {
-        eprintln!(
-            "warning: `{cap}` cannot be granted by this version of cargo-skill yet; its calls will be denied"
-        );
-    }
+    let home = home::home()?;
+    let bot = home::bot_identity(&home, args.bot.as_deref())?;
+    let (grants, secrets) = source.grants(&grants, &denies);
+    let policy = Policy {
+        grants,
+        secrets,
+        ..home::host_policy(&home, &bot, &source.name)
+    };
     let wasm = std::fs::read(&source.wasm)
         .with_context(|| format!("could not read {}", source.wasm.display()))?;
 
-    let runtime = home::runtime();
+    let runtime = home::runtime_with(!args.no_audit)?;
     let tier = args
         .tier
         .or(source.trust_tier)
@@ -106,26 +117,32 @@ pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
             timeout: args.timeout.map(Duration::from_millis),
             output_bytes: None,
         });
-    let report = match runtime.load(&wasm, tier) {
-        Ok(skill) => runtime.invoke(
-            &skill,
-            &Invocation {
-                input: &input,
-                skill_name: &source.name,
-                bot: &BotIdentity::default(),
-                limits,
-                policy: std::sync::Arc::new(policy),
-            },
-        ),
-        Err(err) => Report::refused(
-            tier,
-            limits,
-            Failure::new(
-                skill_runtime::ErrorKind::InvalidComponent,
-                format!("{}: {err}", source.wasm.display()),
-            ),
-        ),
+    let invocation = Invocation {
+        input: &input,
+        skill_name: &source.name,
+        skill_version: &source.version,
+        bot: &bot,
+        limits,
+        policy: std::sync::Arc::new(policy),
     };
+    let report = match runtime.load(&wasm, tier) {
+        Ok(skill) => runtime.invoke(&skill, &invocation),
+        Err(err) => {
+            let mut report = Report::refused(
+                tier,
+                limits,
+                Failure::new(
+                    skill_runtime::ErrorKind::InvalidComponent,
+                    format!("{}: {err}", source.wasm.display()),
+                ),
+            );
+            runtime.record(&mut report, &invocation);
+            report
+        }
+    };
+    if let Some(error) = &report.audit_error {
+        eprintln!("warning: this invocation was not recorded in the audit log: {error}");
+    }
 
     match args.message_format {
         RunFormat::Json => println!("{}", report.to_json()),

@@ -50,6 +50,10 @@ pub struct TestArgs {
     #[arg(long)]
     pub update_snapshots: bool,
 
+    /// Record every case's invocation in the audit log, as bots do
+    #[arg(long)]
+    pub audit: bool,
+
     #[arg(long, value_enum, default_value_t = TestFormat::Human)]
     pub message_format: TestFormat,
 }
@@ -64,7 +68,7 @@ pub enum TestFormat {
 }
 
 pub fn exec(args: TestArgs, global: &GlobalArgs) -> Result<u8> {
-    let runtime = home::runtime();
+    let runtime = home::runtime_with(args.audit)?;
     let skill_dirs = match &args.skill {
         Some(dir) => vec![dir.clone()],
         None => build_first(&args, global, &runtime)?,

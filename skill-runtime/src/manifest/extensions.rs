@@ -331,43 +331,7 @@ fn check_scope(capability: Capability, scope: &str) -> Result<(), String> {
 
 /// `[http://|https://]host[:port]`, host a DNS name, `*.` wildcard, `localhost` or IP literal.
 fn check_host_pattern(scope: &str) -> Result<(), String> {
-    let rest = scope
-        .strip_prefix("https://")
-        .or_else(|| scope.strip_prefix("http://"))
-        .unwrap_or(scope);
-    if rest.contains("://") {
-        return Err(format!("`{scope}`: only http and https are allowed"));
-    }
-    if rest.contains(['/', '?', '#', '@']) {
-        return Err(format!(
-            "`{scope}` is a URL; the scope is a host pattern such as `api.example.com` or `*.example.com:8443`"
-        ));
-    }
-    let (host, port) = match rest.rsplit_once(':') {
-        Some((host, _)) if !host.ends_with(']') && host.contains(':') => (rest, None),
-        Some((host, port)) => (host, Some(port)),
-        None => (rest, None),
-    };
-    if let Some(port) = port {
-        port.parse::<u16>()
-            .map_err(|_| format!("`{port}` is not a port number"))?;
-    }
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    if host.parse::<std::net::IpAddr>().is_ok() {
-        return Ok(());
-    }
-    let name = host.strip_prefix("*.").unwrap_or(host);
-    let valid_label = |l: &str| {
-        !l.is_empty()
-            && l.len() <= 63
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-    };
-    if name.is_empty() || !name.split('.').all(valid_label) {
-        return Err(format!("`{host}` is not a host name"));
-    }
-    Ok(())
+    crate::http::HostPattern::parse(scope).map(|_| ())
 }
 
 fn check_relative_path(path: &str) -> Result<(), String> {

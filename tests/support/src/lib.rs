@@ -3,6 +3,8 @@
 //! `target/guests`. Cargo's own lock serialises concurrent builds from
 //! several test binaries; later ones are no-ops.
 
+pub mod http_server;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;

@@ -24,6 +24,7 @@ impl Guest for Probe {
     fn execute(input: String) -> Result<String, String> {
         let input: Value = serde_json::from_str(&input).map_err(|e| format!("bad input: {e}"))?;
         let count = |key: &str, default: u64| input.get(key).and_then(Value::as_u64).unwrap_or(default);
+        let text = |key: &str, default: &str| input.get(key).and_then(Value::as_str).unwrap_or(default).to_string();
         match input.get("mode").and_then(Value::as_str).unwrap_or("echo") {
             "echo" => Ok(input.to_string()),
             "fail" => Err("the probe was asked to fail".to_string()),
@@ -43,7 +44,25 @@ impl Guest for Probe {
             "recurse" => Ok(recurse(std::hint::black_box(1)).to_string()),
             "big-output" => Ok("x".repeat(count("bytes", 2 << 20) as usize)),
             "panic" => panic!("the probe was asked to panic"),
-            "http" => host::http_get("https://example.com/").map(|body| json!({"body": body}).to_string()),
+            "http" => host::http_get(&text("url", "https://example.com/")).map(|body| json!({"body": body}).to_string()),
+            "http-post" => host::http_post(&text("url", "https://example.com/"), &text("body", ""))
+                .map(|body| json!({"body": body}).to_string()),
+            "read-file" => host::read_file(&text("path", "notes.txt")).map(|content| json!({"content": content}).to_string()),
+            "write-file" => host::write_file(&text("path", "notes.txt"), &text("content", ""))
+                .map(|()| json!({"written": true}).to_string()),
+            "read-race" => {
+                // Reads again and again while the host swaps the file for a
+                // symlink: never may it see what lies outside.
+                let mut seen = Vec::new();
+                for _ in 0..count("times", 100) {
+                    match host::read_file(&text("path", "x")) {
+                        Ok(content) if !seen.contains(&content) => seen.push(content),
+                        _ => {}
+                    }
+                }
+                Ok(json!({"seen": seen}).to_string())
+            }
+            "recall" => Ok(json!({"memories": host::recall_memory(&text("query", ""), count("limit", 10) as u32)}).to_string()),
             "secret" => host::get_secret("API_KEY"),
             "env-var" => {
                 let name = input.get("name").and_then(Value::as_str).unwrap_or("HOME");

@@ -1,0 +1,326 @@
+//! The audit log: one SQLite row per invocation in the home folder's
+//! `audit.db` (WAL, fully synced commits, schema versioned by
+//! `user_version` and migrated on open). Records hold hashes of input and
+//! output and names of capabilities, never values: nothing a skill read or
+//! wrote (secrets included) reaches the log.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::outcome::Report;
+
+/// Each entry moves the schema one version up; never edit a shipped one.
+const MIGRATIONS: &[&str] = &["
+    CREATE TABLE invocations (
+        invocation_id TEXT PRIMARY KEY,
+        time_ms INTEGER NOT NULL,
+        bot TEXT NOT NULL,
+        skill TEXT NOT NULL,
+        version TEXT NOT NULL,
+        tier TEXT NOT NULL,
+        capabilities_used TEXT NOT NULL,
+        capabilities_denied TEXT NOT NULL,
+        input_sha256 TEXT NOT NULL,
+        output_sha256 TEXT,
+        fuel INTEGER NOT NULL,
+        peak_memory_bytes INTEGER NOT NULL,
+        duration_us INTEGER NOT NULL,
+        outcome TEXT NOT NULL
+    );
+    CREATE INDEX invocations_time ON invocations (time_ms);
+    CREATE INDEX invocations_skill ON invocations (skill, time_ms);
+    CREATE INDEX invocations_bot ON invocations (bot, time_ms);
+"];
+
+/// Host functions that need no grant: not capabilities, not audited.
+const UNGATED: [&str; 2] = ["log", "get-context"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("could not open the audit log {path}: {source}; check the folder's permissions")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "the audit log {path} has schema version {found}, newer than this cargo-skill knows ({known}): upgrade cargo-skill"
+    )]
+    NewerSchema {
+        path: PathBuf,
+        found: u32,
+        known: u32,
+    },
+    #[error("the audit log {path}: {source}")]
+    Sql {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+}
+
+/// One invocation as the audit log keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditRecord {
+    pub invocation_id: String,
+    /// Milliseconds since the Unix epoch, when the invocation ended.
+    pub time_ms: i64,
+    pub bot: String,
+    pub skill: String,
+    pub version: String,
+    pub tier: String,
+    pub capabilities_used: Vec<String>,
+    pub capabilities_denied: Vec<String>,
+    pub input_sha256: String,
+    /// Of the `ok` output; none for errors.
+    pub output_sha256: Option<String>,
+    pub fuel: u64,
+    pub peak_memory_bytes: u64,
+    pub duration_us: u64,
+    /// `ok` or the error kind.
+    pub outcome: String,
+}
+
+/// Who ran what, for a record.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    pub bot: &'a str,
+    pub skill: &'a str,
+    pub version: &'a str,
+    pub input: &'a str,
+}
+
+impl AuditRecord {
+    pub fn new(report: &Report, subject: Subject<'_>) -> AuditRecord {
+        let calls = |allowed: bool| -> Vec<String> {
+            report
+                .metrics
+                .host_calls
+                .iter()
+                .filter(|c| c.allowed == allowed && !UNGATED.contains(&c.function.as_str()))
+                .map(|c| c.function.clone())
+                .collect()
+        };
+        AuditRecord {
+            invocation_id: report.invocation_id.clone(),
+            time_ms: unix_ms(SystemTime::now()),
+            bot: subject.bot.to_string(),
+            skill: subject.skill.to_string(),
+            version: subject.version.to_string(),
+            tier: report.tier.as_str().to_string(),
+            capabilities_used: calls(true),
+            capabilities_denied: calls(false),
+            input_sha256: sha256_hex(subject.input),
+            output_sha256: report.result.as_ref().ok().map(|out| sha256_hex(out)),
+            fuel: report.metrics.fuel_consumed,
+            peak_memory_bytes: report.metrics.peak_memory_bytes,
+            duration_us: report.metrics.duration.as_micros() as u64,
+            outcome: match &report.result {
+                Ok(_) => "ok".to_string(),
+                Err(failure) => failure.kind.as_str().to_string(),
+            },
+        }
+    }
+
+    /// RFC 3339 in UTC, to the millisecond.
+    pub fn time(&self) -> String {
+        let time = UNIX_EPOCH + Duration::from_millis(self.time_ms.max(0) as u64);
+        humantime::format_rfc3339_millis(time).to_string()
+    }
+}
+
+fn sha256_hex(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+pub fn unix_ms(time: SystemTime) -> i64 {
+    time.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Which records to read back; empty fields match everything.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub skill: Option<String>,
+    pub bot: Option<String>,
+    pub since: Option<SystemTime>,
+    pub outcome: Option<String>,
+    /// The newest this many, in time order.
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug)]
+pub struct AuditLog {
+    path: PathBuf,
+    conn: Mutex<Connection>,
+}
+
+impl AuditLog {
+    /// Opens (creating and migrating as needed) the log at `path`. Several
+    /// processes may hold it open and append at once.
+    pub fn open(path: &Path) -> Result<AuditLog, AuditError> {
+        let open_error = |source| AuditError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let conn = Connection::open(path).map_err(open_error)?;
+        conn.busy_timeout(Duration::from_secs(30))
+            .map_err(open_error)?;
+        // WAL lets readers and one writer proceed together; FULL makes each
+        // committed record survive a crash of the process or the machine.
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .and_then(|()| conn.pragma_update(None, "synchronous", "FULL"))
+            .map_err(open_error)?;
+        let log = AuditLog {
+            path: path.to_path_buf(),
+            conn: Mutex::new(conn),
+        };
+        log.migrate()?;
+        Ok(log)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn sql_error(&self, source: rusqlite::Error) -> AuditError {
+        AuditError::Sql {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn migrate(&self) -> Result<(), AuditError> {
+        let mut conn = self.lock();
+        // IMMEDIATE takes the write lock first, so two processes opening a
+        // new log do not both migrate it.
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| self.sql_error(e))?;
+        let found: u32 = tx
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(|e| self.sql_error(e))?;
+        let known = MIGRATIONS.len() as u32;
+        if found > known {
+            return Err(AuditError::NewerSchema {
+                path: self.path.clone(),
+                found,
+                known,
+            });
+        }
+        for migration in &MIGRATIONS[found as usize..] {
+            tx.execute_batch(migration).map_err(|e| self.sql_error(e))?;
+        }
+        tx.pragma_update(None, "user_version", known)
+            .map_err(|e| self.sql_error(e))?;
+        tx.commit().map_err(|e| self.sql_error(e))
+    }
+
+    pub fn append(&self, record: &AuditRecord) -> Result<(), AuditError> {
+        let json = |list: &[String]| serde_json::to_string(list).expect("strings serialize");
+        self.lock()
+            .execute(
+                "INSERT INTO invocations VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                params![
+                    record.invocation_id,
+                    record.time_ms,
+                    record.bot,
+                    record.skill,
+                    record.version,
+                    record.tier,
+                    json(&record.capabilities_used),
+                    json(&record.capabilities_denied),
+                    record.input_sha256,
+                    record.output_sha256,
+                    record.fuel as i64,
+                    record.peak_memory_bytes as i64,
+                    record.duration_us as i64,
+                    record.outcome,
+                ],
+            )
+            .map_err(|e| self.sql_error(e))?;
+        Ok(())
+    }
+
+    pub fn query(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, AuditError> {
+        let conn = self.lock();
+        let mut statement = conn
+            .prepare(
+                "SELECT * FROM (
+                    SELECT * FROM invocations
+                    WHERE (?1 IS NULL OR skill = ?1) AND (?2 IS NULL OR bot = ?2)
+                      AND (?3 IS NULL OR time_ms >= ?3) AND (?4 IS NULL OR outcome = ?4)
+                    ORDER BY time_ms DESC, rowid DESC LIMIT ?5
+                 ) ORDER BY time_ms, invocation_id",
+            )
+            .map_err(|e| self.sql_error(e))?;
+        let list = |text: String| serde_json::from_str::<Vec<String>>(&text).unwrap_or_default();
+        let rows = statement
+            .query_map(
+                params![
+                    query.skill,
+                    query.bot,
+                    query.since.map(unix_ms),
+                    query.outcome,
+                    query.limit.map_or(-1, i64::from),
+                ],
+                |row| {
+                    Ok(AuditRecord {
+                        invocation_id: row.get(0)?,
+                        time_ms: row.get(1)?,
+                        bot: row.get(2)?,
+                        skill: row.get(3)?,
+                        version: row.get(4)?,
+                        tier: row.get(5)?,
+                        capabilities_used: list(row.get(6)?),
+                        capabilities_denied: list(row.get(7)?),
+                        input_sha256: row.get(8)?,
+                        output_sha256: row.get(9)?,
+                        fuel: row.get::<_, i64>(10)? as u64,
+                        peak_memory_bytes: row.get::<_, i64>(11)? as u64,
+                        duration_us: row.get::<_, i64>(12)? as u64,
+                        outcome: row.get(13)?,
+                    })
+                },
+            )
+            .map_err(|e| self.sql_error(e))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(|e| self.sql_error(e))
+    }
+
+    /// SQLite's own consistency check; `Err` names what is damaged.
+    pub fn check_integrity(&self) -> Result<(), String> {
+        let result: Result<String, _> =
+            self.lock()
+                .pragma_query_value(None, "integrity_check", |row| row.get(0));
+        match result {
+            Ok(ok) if ok == "ok" => Ok(()),
+            Ok(problem) => Err(problem),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// The schema version on disk (for `doctor` and tests).
+    pub fn schema_version(&self) -> Result<u32, AuditError> {
+        self.lock()
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .optional()
+            .map(|v| v.unwrap_or(0))
+            .map_err(|e| self.sql_error(e))
+    }
+}
+
+pub fn schema_version_known() -> u32 {
+    MIGRATIONS.len() as u32
+}

@@ -1,0 +1,245 @@
+//! `read-file` and `write-file`: confined to the skill's data folder (one per
+//! skill per bot). Paths resolve beneath that folder with `cap-std`, so no
+//! symlink, `..` or race can lead out; scopes are subfolders of it.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use cap_fs_ext::{FollowSymlinks, OpenOptionsFollowExt};
+use cap_std::fs::{Dir, MetadataExt, OpenOptions};
+
+/// Caps on what one invocation may read and write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileLimits {
+    pub max_read_bytes: u64,
+    pub max_write_bytes: u64,
+    /// Sum of all writes in one invocation.
+    pub max_written_bytes: u64,
+}
+
+impl Default for FileLimits {
+    fn default() -> Self {
+        FileLimits {
+            max_read_bytes: 4 << 20,
+            max_write_bytes: 1 << 20,
+            max_written_bytes: 16 << 20,
+        }
+    }
+}
+
+/// How a file call failed: `Denied` ends the invocation (an attempt to leave
+/// the grant); `Failed` goes back to the guest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileError {
+    Denied(String),
+    Failed(String),
+}
+
+/// Checks a guest path and returns it relative to the data folder. Scopes
+/// (`None` for an unscoped grant) are subfolders the path must lie in.
+pub fn checked_path(path: &str, scopes: &[Option<&str>]) -> Result<PathBuf, FileError> {
+    let deny = |why: &str| Err(FileError::Denied(format!("path `{path}` refused: {why}")));
+    if path.is_empty() {
+        return deny("it is empty");
+    }
+    if path.contains('\0') {
+        return deny("it contains NUL");
+    }
+    if path.starts_with('/') {
+        return deny("absolute paths are refused; use a path relative to the data folder");
+    }
+    if path.ends_with('/') {
+        return deny("a trailing slash is refused");
+    }
+    if path.contains('\\') {
+        return deny("backslashes are refused");
+    }
+    let parts: Vec<&str> = path.split('/').collect();
+    if parts.iter().any(|p| matches!(*p, "" | "." | "..")) {
+        return deny("empty, `.` and `..` components are refused");
+    }
+    let inside = |scope: &Option<&str>| match scope {
+        None => true,
+        Some(scope) => {
+            let scope: Vec<&str> = scope.trim_matches('/').split('/').collect();
+            parts.len() > scope.len() && parts[..scope.len()] == scope[..]
+        }
+    };
+    if !scopes.iter().any(inside) {
+        let names: Vec<&str> = scopes.iter().flatten().copied().collect();
+        return deny(&format!(
+            "it is outside the granted folders ({})",
+            names.join(", ")
+        ));
+    }
+    Ok(parts.iter().collect())
+}
+
+fn open_root(root: &Path, create: bool) -> Result<Dir, FileError> {
+    if create {
+        std::fs::create_dir_all(root)
+            .map_err(|e| FileError::Failed(format!("could not create the data folder: {e}")))?;
+    }
+    Dir::open_ambient_dir(root, cap_std::ambient_authority())
+        .map_err(|e| FileError::Failed(format!("the data folder is not available: {e}")))
+}
+
+/// What `O_NOFOLLOW` reports for a symlink on Linux.
+const ELOOP: i32 = 40;
+
+/// Errors from beneath-root resolution that mean "this leads out".
+fn io_error(path: &Path, e: std::io::Error) -> FileError {
+    let shown = path.display();
+    match e.raw_os_error() {
+        Some(ELOOP) => FileError::Denied(format!("`{shown}` is a symlink; symlinks are refused")),
+        _ if e.kind() == std::io::ErrorKind::PermissionDenied
+            || e.to_string().contains("outside of the filesystem") =>
+        {
+            FileError::Denied(format!("`{shown}` leads outside the data folder"))
+        }
+        _ if e.kind() == std::io::ErrorKind::NotFound => {
+            FileError::Failed(format!("`{shown}` does not exist"))
+        }
+        _ => FileError::Failed(format!("`{shown}`: {e}")),
+    }
+}
+
+pub fn read(root: &Path, path: &Path, limits: &FileLimits) -> Result<String, FileError> {
+    let dir = open_root(root, false)?;
+    let mut options = OpenOptions::new();
+    options.read(true).follow(FollowSymlinks::No);
+    let file = dir
+        .open_with(path, &options)
+        .map_err(|e| io_error(path, e))?;
+    let meta = file.metadata().map_err(|e| io_error(path, e))?;
+    if !meta.is_file() {
+        return Err(FileError::Failed(format!(
+            "`{}` is not a file",
+            path.display()
+        )));
+    }
+    if meta.nlink() > 1 {
+        // A hard link may point at a file from outside the folder.
+        return Err(FileError::Denied(format!(
+            "`{}` has other hard links; hard links are refused",
+            path.display()
+        )));
+    }
+    let mut bytes = Vec::new();
+    file.take(limits.max_read_bytes + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_error(path, e))?;
+    if bytes.len() as u64 > limits.max_read_bytes {
+        return Err(FileError::Failed(format!(
+            "`{}` is larger than the read limit of {} bytes",
+            path.display(),
+            limits.max_read_bytes
+        )));
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| FileError::Failed(format!("`{}` is not UTF-8 text", path.display())))
+}
+
+/// Creates the folders of `parent` one by one, refusing any that is a
+/// symlink (beneath-root resolution would confine it anyway; this says why).
+fn create_parents(dir: &Dir, parent: &Path) -> Result<(), FileError> {
+    let mut prefix = PathBuf::new();
+    for part in parent.components() {
+        prefix.push(part);
+        match dir.symlink_metadata(&prefix) {
+            Ok(meta) if meta.is_symlink() => {
+                return Err(FileError::Denied(format!(
+                    "`{}` is a symlink; symlinks are refused",
+                    prefix.display()
+                )));
+            }
+            Ok(meta) if !meta.is_dir() => {
+                return Err(FileError::Failed(format!(
+                    "`{}` is a file, not a folder",
+                    prefix.display()
+                )));
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => match dir.create_dir(&prefix) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(io_error(&prefix, e)),
+            },
+            Err(e) => return Err(io_error(&prefix, e)),
+        }
+    }
+    Ok(())
+}
+
+/// Writes through a temporary file in the same folder, then renames it into
+/// place: readers see the old content or the new, never part of it.
+pub fn write(root: &Path, path: &Path, content: &str) -> Result<(), FileError> {
+    let dir = open_root(root, true)?;
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(parent) = parent {
+        create_parents(&dir, parent)?;
+    }
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let temp = parent
+        .unwrap_or(Path::new(""))
+        .join(format!(".{name}.{}.tmp", uuid::Uuid::now_v7().simple()));
+    let mut options = OpenOptions::new();
+    options
+        .write(true)
+        .create_new(true)
+        .follow(FollowSymlinks::No);
+    let written = dir.open_with(&temp, &options).and_then(|mut file| {
+        file.write_all(content.as_bytes())?;
+        file.sync_all()
+    });
+    let renamed = written.and_then(|()| dir.rename(&temp, &dir, path));
+    if let Err(e) = renamed {
+        let _ = dir.remove_file(&temp);
+        return Err(io_error(path, e));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_forms_that_lead_out_are_refused() {
+        for path in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../../x",
+            "a/./b",
+            "a//b",
+            "a/",
+            "a\\..\\b",
+            "a\0b",
+            ".",
+        ] {
+            assert!(
+                matches!(checked_path(path, &[None]), Err(FileError::Denied(_))),
+                "{path:?}"
+            );
+        }
+        assert_eq!(
+            checked_path("a/b.txt", &[None]).unwrap(),
+            Path::new("a/b.txt")
+        );
+    }
+
+    #[test]
+    fn scopes_are_subfolders() {
+        let scopes = [Some("reports")];
+        assert!(checked_path("reports/x.json", &scopes).is_ok());
+        assert!(checked_path("reports", &scopes).is_err());
+        assert!(checked_path("reportsx/y", &scopes).is_err());
+        assert!(checked_path("notes/x", &scopes).is_err());
+        let err = checked_path("x", &[Some("a/b"), Some("c")]).unwrap_err();
+        assert!(
+            matches!(&err, FileError::Denied(m) if m.contains("a/b, c")),
+            "{err:?}"
+        );
+    }
+}
