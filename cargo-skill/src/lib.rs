@@ -18,4 +18,5 @@ pub mod scaffold;
 pub mod skill_source;
 pub mod strip;
 pub mod test_case;
+pub mod test_fixtures;
 pub mod test_runner;

@@ -36,6 +36,14 @@ pub const TOOL_TEMPLATE: &[(&str, &str)] = &[
         include_str!("../../templates/tool/tests/accepts-an-object.json"),
     ),
     (
+        "tests/fetches-a-granted-host.json",
+        include_str!("../../templates/tool/tests/fetches-a-granted-host.json"),
+    ),
+    (
+        "tests/refuses-other-hosts.json",
+        include_str!("../../templates/tool/tests/refuses-other-hosts.json"),
+    ),
+    (
         "tests/rejects-a-list.json",
         include_str!("../../templates/tool/tests/rejects-a-list.json"),
     ),
@@ -137,6 +145,9 @@ pub fn scaffold(new: &NewSkill) -> Result<Scaffolded> {
     })
 }
 
+/// What the tool template's example call needs.
+const TEMPLATE_API_GRANT: &str = "http-get:api.example.com";
+
 /// Template variables, each already escaped for the file it lands in.
 struct Vars(Vec<(&'static str, String)>);
 
@@ -149,11 +160,21 @@ impl Vars {
             )
         });
         let capabilities: Vec<String> = new.capabilities.iter().map(ToString::to_string).collect();
-        let capabilities_line = if capabilities.is_empty() {
-            String::new()
-        } else {
-            format!("  capabilities: {}\n", yaml_string(&capabilities.join(" ")))
+        let line = |caps: &[String]| {
+            if caps.is_empty() {
+                String::new()
+            } else {
+                format!("  capabilities: {}\n", yaml_string(&caps.join(" ")))
+            }
         };
+        // The tool template calls the example API, so it always declares it.
+        let mut tool_capabilities = vec![TEMPLATE_API_GRANT.to_string()];
+        tool_capabilities.extend(
+            capabilities
+                .iter()
+                .filter(|c| *c != TEMPLATE_API_GRANT)
+                .cloned(),
+        );
         Vars(vec![
             ("name", new.name.clone()),
             ("title", title_case(&new.name)),
@@ -167,7 +188,8 @@ impl Vars {
             ),
             ("description_rust", format!("{description:?}")),
             ("description", description),
-            ("capabilities_line", capabilities_line),
+            ("capabilities_line", line(&capabilities)),
+            ("tool_capabilities_line", line(&tool_capabilities)),
             ("wit_bindgen_version", WIT_BINDGEN_VERSION.to_string()),
             // Cargo ignores member profiles in a workspace; the root's apply.
             (

@@ -8,6 +8,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use skill_runtime::{Capability, ErrorKind, Grant, Grants, TrustTier};
 
+use crate::test_fixtures::{HttpFixture, check_file_path};
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct TestCase {
@@ -38,6 +40,9 @@ pub struct Expect {
     pub error: Option<String>,
     /// Text the guest's `err` message must contain.
     pub skill_error: Option<String>,
+    /// Files the data folder must hold afterwards (`null`: must not exist);
+    /// checked in addition to the form above.
+    pub files: Option<BTreeMap<String, Option<String>>>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
@@ -59,6 +64,27 @@ pub struct Fixtures {
     pub env: Option<BTreeMap<String, String>>,
     /// What `get-secret` returns.
     pub secrets: Option<BTreeMap<String, String>>,
+    /// Responses to `http-get` and `http-post`; any other request fails the case.
+    pub http: Option<Vec<HttpFixture>>,
+    /// Files in the case's fresh data folder, by relative path.
+    pub files: Option<BTreeMap<String, String>>,
+    /// What `recall-memory` ranks and returns.
+    pub memory: Option<Vec<String>>,
+}
+
+impl Fixtures {
+    /// Checked when the case file is read.
+    fn check(&self, expect: &Expect) -> Result<(), String> {
+        for fixture in self.http.iter().flatten() {
+            fixture.check()?;
+        }
+        let fixture_paths = self.files.iter().flat_map(|f| f.keys());
+        let expected_paths = expect.files.iter().flat_map(|f| f.keys());
+        for path in fixture_paths.chain(expected_paths) {
+            check_file_path(path).map_err(|e| format!("file `{path}`: {e}"))?;
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -97,14 +123,20 @@ impl TestCase {
     ) -> Result<Grants, String> {
         let listed = self.listed_grants()?;
         let grants = Grants::from_declared(listed.as_deref().unwrap_or(declared));
+        let f = &self.fixtures;
         let fixtures = [
-            ("env", self.fixtures.env.is_some(), Capability::ReadEnv),
-            (
-                "secrets",
-                self.fixtures.secrets.is_some(),
-                Capability::GetSecret,
-            ),
-        ];
+            ("env", f.env.is_some(), Capability::ReadEnv),
+            ("secrets", f.secrets.is_some(), Capability::GetSecret),
+            ("files", f.files.is_some(), Capability::ReadFile),
+            ("memory", f.memory.is_some(), Capability::RecallMemory),
+        ]
+        .into_iter()
+        .chain(
+            f.http
+                .iter()
+                .flatten()
+                .map(|h| ("http", true, h.capability())),
+        );
         for (fixture, present, cap) in fixtures {
             if present && !grants.is_granted(cap) {
                 return Err(format!(
@@ -234,6 +266,9 @@ fn parse_file(path: &Path) -> Result<Vec<TestCase>, String> {
             .map_err(|e| format!("{}: case `{}`: {e}", path.display(), case.name))?;
         case.expect
             .expectation()
+            .map_err(|e| format!("{}: case `{}`: {e}", path.display(), case.name))?;
+        case.fixtures
+            .check(&case.expect)
             .map_err(|e| format!("{}: case `{}`: {e}", path.display(), case.name))?;
     }
     Ok(cases)

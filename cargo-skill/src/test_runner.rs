@@ -10,10 +10,12 @@ use serde::Serialize;
 use serde_json::Value;
 use skill_runtime::manifest::SkillManifest;
 use skill_runtime::{
-    BotIdentity, Invocation, LoadedSkill, Metrics, Policy, Report, Runtime, TrustTier, Values,
+    BotIdentity, Invocation, LoadedSkill, Metrics, Policy, Report, Runtime, StaticMemory,
+    TrustTier, Values,
 };
 
 use crate::test_case::{Budget, Expectation, TestCase, contains, load_cases};
+use crate::test_fixtures::{FixtureResponder, HttpFixture, Recording, check_files, seed_files};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CaseResult {
@@ -30,15 +32,33 @@ pub struct CaseResult {
     /// The output it produced, for `--update-snapshots`.
     #[serde(skip)]
     pub actual_output: Option<Value>,
+    /// The real HTTP exchanges it made, for `--record`.
+    #[serde(skip)]
+    pub recorded: Option<Vec<HttpFixture>>,
 }
 
-/// Runs every case of one skill whose name contains `filter`.
+/// Which cases run, and how.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunOptions<'a> {
+    /// Only cases whose name contains this.
+    pub filter: Option<&'a str>,
+    /// Every case under this tier instead of its own.
+    pub tier: Option<TrustTier>,
+    /// Real HTTP under the case's grants instead of its fixtures, recorded.
+    pub record: bool,
+}
+
+/// Runs every case of one skill that the options select.
 pub fn run_skill(
     manifest: &SkillManifest,
     runtime: &Runtime,
-    filter: Option<&str>,
-    tier_override: Option<TrustTier>,
+    options: RunOptions<'_>,
 ) -> Vec<CaseResult> {
+    let RunOptions {
+        filter,
+        tier: tier_override,
+        ..
+    } = options;
     let wasm = std::fs::read(manifest.wasm_path());
     let mut loaded: HashMap<TrustTier, Result<Arc<LoadedSkill>, String>> = HashMap::new();
     let mut results = Vec::new();
@@ -68,7 +88,17 @@ pub fn run_skill(
                 runtime.load(wasm, tier).map_err(|e| e.to_string())
             });
             let result = match skill {
-                Ok(skill) => run_case(manifest, runtime, skill, &case, tier, &file.path),
+                Ok(skill) => {
+                    let run = CaseRun {
+                        manifest,
+                        runtime,
+                        skill,
+                        tier,
+                        file: &file.path,
+                        record: options.record,
+                    };
+                    run.run(&case)
+                }
                 Err(e) => broken(manifest, &file.path, &case.name, e.clone()),
             };
             results.push(result);
@@ -87,75 +117,126 @@ fn broken(manifest: &SkillManifest, file: &Path, name: &str, failure: String) ->
         tier: None,
         metrics: None,
         actual_output: None,
+        recorded: None,
     }
 }
 
-fn run_case(
-    manifest: &SkillManifest,
-    runtime: &Runtime,
-    skill: &LoadedSkill,
-    case: &TestCase,
+/// One case's run: the skill loaded for its tier, and where it came from.
+struct CaseRun<'a> {
+    manifest: &'a SkillManifest,
+    runtime: &'a Runtime,
+    skill: &'a LoadedSkill,
     tier: TrustTier,
-    file: &Path,
-) -> CaseResult {
-    let context = case.fixtures.context.clone().unwrap_or_default();
-    let bot = BotIdentity {
-        name: context.bot_name,
-        slug: context.bot_slug,
-    };
-    let input = case.input.to_string();
-    let version = manifest
-        .ext
-        .version
-        .as_ref()
-        .map_or("0.0.0".to_string(), ToString::to_string);
-    let limits = runtime.limits_for(tier).lowered_by(&manifest.ext.resources);
-    let grants = match case.grants_for(&manifest.ext.capabilities, &manifest.ext.secrets) {
-        Ok(grants) => grants,
-        Err(e) => return broken(manifest, file, &case.name, e),
-    };
-    let fixed = |map: &Option<std::collections::BTreeMap<String, String>>| {
-        Values::Map(map.clone().unwrap_or_default())
-    };
-    let policy = Policy {
-        grants,
-        secrets: manifest.ext.secrets.iter().cloned().collect(),
-        env: fixed(&case.fixtures.env),
-        secret_values: fixed(&case.fixtures.secrets),
-        ..Policy::default()
-    };
-    let report = runtime.invoke(
-        skill,
-        &Invocation {
-            input: &input,
-            skill_name: &manifest.name,
-            skill_version: &version,
-            bot: &bot,
-            limits,
-            policy: std::sync::Arc::new(policy),
-        },
-    );
-    let expectation = case
-        .expect
-        .expectation()
-        .expect("checked when the file was read");
-    // Parsed once: checked here, kept for `--update-snapshots`.
-    let output: Option<Value> = report
-        .result
-        .as_ref()
-        .ok()
-        .map(|o| serde_json::from_str(o).unwrap_or_else(|_| Value::String(o.clone())));
-    let failure = check(&expectation, &report, output.as_ref())
-        .or_else(|| over_budget(case.limits.unwrap_or_default(), &report.metrics));
-    CaseResult {
-        skill: manifest.name.clone(),
-        file: file.to_path_buf(),
-        name: case.name.clone(),
-        passed: failure.is_none(),
-        failure,
-        tier: Some(tier),
-        actual_output: output,
-        metrics: Some(report.metrics),
+    file: &'a Path,
+    record: bool,
+}
+
+impl CaseRun<'_> {
+    fn broken(&self, case: &TestCase, failure: String) -> CaseResult {
+        broken(self.manifest, self.file, &case.name, failure)
+    }
+
+    fn run(&self, case: &TestCase) -> CaseResult {
+        let manifest = self.manifest;
+        let context = case.fixtures.context.clone().unwrap_or_default();
+        let bot = BotIdentity {
+            name: context.bot_name,
+            slug: context.bot_slug,
+        };
+        let input = case.input.to_string();
+        let version = manifest
+            .ext
+            .version
+            .as_ref()
+            .map_or("0.0.0".to_string(), ToString::to_string);
+        let limits = self
+            .runtime
+            .limits_for(self.tier)
+            .lowered_by(&manifest.ext.resources);
+        let grants = match case.grants_for(&manifest.ext.capabilities, &manifest.ext.secrets) {
+            Ok(grants) => grants,
+            Err(e) => return self.broken(case, e),
+        };
+        // Every case gets a fresh data folder, seeded from its fixtures.
+        let data = match tempfile::tempdir() {
+            Ok(data) => data,
+            Err(e) => return self.broken(case, format!("could not create a data folder: {e}")),
+        };
+        if let Some(files) = &case.fixtures.files
+            && let Err(e) = seed_files(data.path(), files)
+        {
+            return self.broken(case, e);
+        }
+        let fixed = |map: &Option<std::collections::BTreeMap<String, String>>| {
+            Values::Map(map.clone().unwrap_or_default())
+        };
+        // Without --record no request leaves the machine: unanswered ones fail the case.
+        let responder = Arc::new(FixtureResponder::new(
+            case.fixtures.http.clone().unwrap_or_default(),
+        ));
+        let recording = Arc::new(Recording::default());
+        let policy = Policy {
+            grants,
+            secrets: manifest.ext.secrets.iter().cloned().collect(),
+            env: fixed(&case.fixtures.env),
+            secret_values: fixed(&case.fixtures.secrets),
+            data_dir: Some(data.path().to_path_buf()),
+            memory: Some(Arc::new(StaticMemory(
+                case.fixtures.memory.clone().unwrap_or_default(),
+            ))),
+            http_fixtures: (!self.record).then(|| responder.clone() as _),
+            http_recorder: self.record.then(|| recording.clone() as _),
+            ..Policy::default()
+        };
+        let report = self.runtime.invoke(
+            self.skill,
+            &Invocation {
+                input: &input,
+                skill_name: &manifest.name,
+                skill_version: &version,
+                bot: &bot,
+                limits,
+                policy: Arc::new(policy),
+            },
+        );
+        let expectation = case
+            .expect
+            .expectation()
+            .expect("checked when the file was read");
+        // Parsed once: checked here, kept for `--update-snapshots`.
+        let output: Option<Value> = report
+            .result
+            .as_ref()
+            .ok()
+            .map(|o| serde_json::from_str(o).unwrap_or_else(|_| Value::String(o.clone())));
+        let unmatched = responder.unmatched();
+        let failure = check(&expectation, &report, output.as_ref())
+            .or_else(|| {
+                (!unmatched.is_empty()).then(|| {
+                    format!(
+                        "the skill made requests no fixture answers: {}; add them to `fixtures.http` or run with --record",
+                        unmatched.join(", ")
+                    )
+                })
+            })
+            .or_else(|| {
+                case.expect
+                    .files
+                    .as_ref()
+                    .and_then(|files| check_files(data.path(), files))
+            })
+            .or_else(|| over_budget(case.limits.unwrap_or_default(), &report.metrics));
+        CaseResult {
+            skill: manifest.name.clone(),
+            file: self.file.to_path_buf(),
+            name: case.name.clone(),
+            passed: failure.is_none(),
+            failure,
+            tier: Some(self.tier),
+            actual_output: output,
+            recorded: self.record.then(|| recording.fixtures()),
+            metrics: Some(report.metrics),
+        }
     }
 }
 
@@ -226,12 +307,44 @@ fn over_budget(budget: Budget, metrics: &Metrics) -> Option<String> {
 /// Writes actual outputs into the `expect.output` of failed cases that
 /// produced output. Returns how many cases were updated.
 pub fn update_snapshots(results: &[CaseResult]) -> anyhow::Result<usize> {
+    let failed = results
+        .iter()
+        .filter(|r| !r.passed && r.actual_output.is_some());
+    rewrite_cases(failed, |entry, result| {
+        if entry["expect"].get("output").is_none() {
+            return false;
+        }
+        entry["expect"]["output"] = result.actual_output.clone().expect("filtered above");
+        true
+    })
+}
+
+/// Writes what `--record` saw into each case's `fixtures.http`. Returns how
+/// many cases were updated.
+pub fn save_recordings(results: &[CaseResult]) -> anyhow::Result<usize> {
+    let recorded = results
+        .iter()
+        .filter(|r| r.recorded.as_ref().is_some_and(|f| !f.is_empty()));
+    rewrite_cases(recorded, |entry, result| {
+        let fixtures = serde_json::to_value(result.recorded.as_ref().expect("filtered above"))
+            .expect("fixtures serialize");
+        if !entry["fixtures"].is_object() {
+            entry["fixtures"] = Value::Object(Default::default());
+        }
+        entry["fixtures"]["http"] = fixtures;
+        true
+    })
+}
+
+/// Applies `edit` to each result's entry in its case file, then rewrites
+/// the file atomically. Returns how many entries `edit` changed.
+fn rewrite_cases<'a>(
+    results: impl Iterator<Item = &'a CaseResult>,
+    edit: impl Fn(&mut Value, &CaseResult) -> bool,
+) -> anyhow::Result<usize> {
     let mut updated = 0;
     let mut by_file: HashMap<&Path, Vec<&CaseResult>> = HashMap::new();
-    for r in results
-        .iter()
-        .filter(|r| !r.passed && r.actual_output.is_some())
-    {
+    for r in results {
         by_file.entry(r.file.as_path()).or_default().push(r);
     }
     for (file, cases) in by_file {
@@ -247,11 +360,9 @@ pub fn update_snapshots(results: &[CaseResult]) -> anyhow::Result<usize> {
             single => vec![single],
         };
         for entry in entries {
-            let Some(result) = cases.iter().find(|r| entry["name"] == r.name.as_str()) else {
-                continue;
-            };
-            if entry["expect"].get("output").is_some() {
-                entry["expect"]["output"] = result.actual_output.clone().expect("filtered above");
+            if let Some(result) = cases.iter().find(|r| entry["name"] == r.name.as_str())
+                && edit(entry, result)
+            {
                 updated += 1;
             }
         }

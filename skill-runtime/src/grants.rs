@@ -11,7 +11,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::files::FileLimits;
-use crate::http::HttpLimits;
+use crate::http::{HttpFixtures, HttpLimits, HttpRecorder};
 use crate::memory::MemoryProvider;
 use crate::secret_store::{SecretStore, SecretStoreError};
 
@@ -186,6 +186,10 @@ pub struct Policy {
     /// What `recall-memory` reads; none means it returns nothing.
     pub memory: Option<Arc<dyn MemoryProvider>>,
     pub http: HttpLimits,
+    /// Answer HTTP requests instead of the network (test fixtures).
+    pub http_fixtures: Option<Arc<dyn HttpFixtures>>,
+    /// Sees every real HTTP exchange (recording fixtures).
+    pub http_recorder: Option<Arc<dyn HttpRecorder>>,
     pub files: FileLimits,
 }
 

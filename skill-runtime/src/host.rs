@@ -170,7 +170,14 @@ impl HostState {
             _ => Method::Get,
         };
         let request = http::Request { method, url, body };
-        match http::fetch(&scopes, request, &limits, self.deadline) {
+        let cx = http::Context {
+            scopes: &scopes,
+            limits: &limits,
+            deadline: self.deadline,
+            fixtures: self.policy.http_fixtures.as_deref(),
+            recorder: self.policy.http_recorder.as_deref(),
+        };
+        match http::fetch(&cx, request) {
             Ok(text) => {
                 self.record(capability.as_str(), true);
                 Ok(Ok(text))

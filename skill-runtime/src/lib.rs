@@ -48,7 +48,7 @@ pub use grants::{Capability, CapabilityDenied, Grant, Grants, Policy, Values};
 pub use home::Home;
 pub use limiter::MemoryLimitExceeded;
 pub use log::{LogLimits, LogLine};
-pub use memory::{FileMemory, MemoryProvider};
+pub use memory::{FileMemory, MemoryProvider, StaticMemory};
 pub use outcome::{ErrorKind, Failure, HostCall, Metrics, Report};
 pub use runtime::{BotIdentity, Invocation, LoadedSkill, Runtime, RuntimeConfig, RuntimeError};
 pub use secret_store::SecretStore;

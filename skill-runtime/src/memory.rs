@@ -51,24 +51,45 @@ impl MemoryProvider for FileMemory {
                 self.path.display()
             )
         })?;
-        let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
-        let mut scored: Vec<(usize, usize, String)> = memories
-            .into_iter()
-            .enumerate()
-            .filter_map(|(i, memory)| {
-                let lower = memory.to_lowercase();
-                let score = words.iter().filter(|w| lower.contains(w.as_str())).count();
-                (score > 0 || words.is_empty()).then_some((score, i, memory))
-            })
-            .collect();
-        // Best score first; ties keep the file's order.
-        scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        Ok(scored
-            .into_iter()
-            .take(limit.min(MAX_RECALL) as usize)
-            .map(|(_, _, memory)| memory)
-            .collect())
+        Ok(rank(memories, query, limit))
     }
+}
+
+/// Memories held in memory (test fixtures, or a bot that loads its own).
+#[derive(Debug, Clone)]
+pub struct StaticMemory(pub Vec<String>);
+
+impl MemoryProvider for StaticMemory {
+    fn recall(
+        &self,
+        _bot: &str,
+        _skill: &str,
+        query: &str,
+        limit: u32,
+    ) -> Result<Vec<String>, String> {
+        Ok(rank(self.0.clone(), query, limit))
+    }
+}
+
+/// The memories containing the most query words (case-insensitive), best
+/// first; ties keep their order. An empty query matches everything.
+pub fn rank(memories: Vec<String>, query: &str, limit: u32) -> Vec<String> {
+    let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
+    let mut scored: Vec<(usize, usize, String)> = memories
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, memory)| {
+            let lower = memory.to_lowercase();
+            let score = words.iter().filter(|w| lower.contains(w.as_str())).count();
+            (score > 0 || words.is_empty()).then_some((score, i, memory))
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    scored
+        .into_iter()
+        .take(limit.min(MAX_RECALL) as usize)
+        .map(|(_, _, memory)| memory)
+        .collect()
 }
 
 #[cfg(test)]

@@ -55,7 +55,7 @@ fn a_new_tool_skill_builds_validates_and_runs() {
     let artifact = stdout_json(&out);
     assert_eq!(artifact["reason"], "skill-artifact");
     assert_eq!(artifact["name"], "weather-now");
-    assert_eq!(artifact["imports"], serde_json::json!(["log"]));
+    assert_eq!(artifact["imports"], serde_json::json!(["http-get", "log"]));
     assert_eq!(
         artifact["warnings"][0]["code"], "capability-unused",
         "read-env is declared but unused"
@@ -112,7 +112,11 @@ fn a_new_tool_skill_builds_validates_and_runs() {
         Some(0),
         "the template's own cases pass: {stdout}"
     );
-    assert!(stdout.contains(r#""passed":2"#), "{stdout}");
+    assert!(stdout.contains(r#""passed":4"#), "{stdout}");
+    assert!(
+        stdout.contains(r#""function":"http-get","allowed":false"#),
+        "the template asserts a denied capability: {stdout}"
+    );
 }
 
 #[test]
@@ -390,7 +394,7 @@ fn build_errors_say_what_to_change() {
     std::fs::write(skill.join("skill.wasm"), b"previous").unwrap();
     let lib = skill.join("src/lib.rs");
     let source = std::fs::read_to_string(&lib).unwrap();
-    std::fs::write(&lib, source.replace("Ok(json!(", "Ok(jsn!(")).unwrap();
+    std::fs::write(&lib, source.replace("= json!(", "= jsn!(")).unwrap();
     let out = build(&skill, root.path(), &[]);
     assert_ne!(out.status.code(), Some(0));
     let err = stderr(&out);

@@ -267,3 +267,128 @@ fn grants_and_fixtures_stand_in_for_the_bot() {
         lines[3]
     );
 }
+
+const CAPABILITY_FIXTURES: &str = r#"[
+  {"name": "http fixture", "grants": ["http-get:api.example.com"],
+   "input": {"mode": "http", "url": "https://api.example.com/w?city=Oslo"},
+   "fixtures": {"http": [{"url": "https://api.example.com/w?city=Oslo", "body": {"temp": 3}}]},
+   "expect": {"output": {"body": "{\"temp\":3}"}}},
+  {"name": "redirect fixture", "grants": ["http-get:api.example.com"],
+   "input": {"mode": "http", "url": "https://api.example.com/old"},
+   "fixtures": {"http": [
+     {"url": "https://api.example.com/old", "status": 301, "headers": {"Location": "/new"}},
+     {"url": "https://api.example.com/new", "body": "moved"}]},
+   "expect": {"output": {"body": "moved"}}},
+  {"name": "fixtures still obey the grant", "grants": ["http-get:api.example.com"],
+   "input": {"mode": "http", "url": "https://other.example.com/"},
+   "fixtures": {"http": [{"url": "https://other.example.com/", "body": "never"}]},
+   "expect": {"error": "capability-denied"}},
+  {"name": "post fixture", "grants": ["http-post:api.example.com"],
+   "input": {"mode": "http-post", "url": "https://api.example.com/log", "body": "x"},
+   "fixtures": {"http": [{"method": "POST", "url": "https://api.example.com/log", "status": 500, "body": "down"}]},
+   "expect": {"skill-error": "HTTP 500: down"}},
+  {"name": "seeded file", "grants": ["read-file"], "input": {"mode": "read-file", "path": "notes/a.txt"},
+   "fixtures": {"files": {"notes/a.txt": "seeded"}}, "expect": {"output": {"content": "seeded"}}},
+  {"name": "written file", "grants": ["write-file:out"],
+   "input": {"mode": "write-file", "path": "out/r.txt", "content": "report"},
+   "expect": {"output": {"written": true}, "files": {"out/r.txt": "report", "out/other.txt": null}}},
+  {"name": "memory", "grants": ["recall-memory"], "input": {"mode": "recall", "query": "tea"},
+   "fixtures": {"memory": ["owns a cat", "likes green tea"]},
+   "expect": {"output": {"memories": ["likes green tea"]}}}
+]"#;
+
+#[test]
+fn http_files_and_memory_fixtures_run_through_the_real_capabilities() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = probe_skill(root.path(), &[("caps.json", CAPABILITY_FIXTURES)]);
+    let out = test(&dir, &["--message-format", "json"]);
+    let lines = json_lines(&out);
+    let failed: Vec<&Value> = lines.iter().filter(|l| l["passed"] == false).collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    assert_eq!(lines.last().unwrap()["passed"], 7);
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn fixture_mistakes_fail_their_case_and_say_why() {
+    let root = tempfile::tempdir().unwrap();
+    let cases = r#"[
+  {"name": "unanswered", "grants": ["http-get:api.example.com"],
+   "input": {"mode": "http", "url": "https://api.example.com/missing"},
+   "expect": {"skill-error": "no fixture answers"}},
+  {"name": "ungranted fixture", "input": {"mode": "echo"},
+   "fixtures": {"http": [{"method": "POST", "url": "https://api.example.com/"}]},
+   "expect": {"output-contains": {}}},
+  {"name": "wrong file", "grants": ["write-file"],
+   "input": {"mode": "write-file", "path": "a.txt", "content": "actual"},
+   "expect": {"output-contains": {}, "files": {"a.txt": "wanted"}}}
+]"#;
+    let escaping = r#"{"name": "escaping fixture", "input": {}, "fixtures": {"files": {"../x": "y"}}, "expect": {"output-contains": {}}}"#;
+    let dir = probe_skill(
+        root.path(),
+        &[("bad.json", cases), ("escape.json", escaping)],
+    );
+    let out = test(&dir, &["--message-format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let lines = json_lines(&out);
+    let failure = |name: &str| -> String {
+        let line = lines
+            .iter()
+            .find(|l| l["name"] == name)
+            .unwrap_or_else(|| panic!("{name}: {lines:#?}"));
+        line["failure"].as_str().unwrap_or_default().to_string()
+    };
+    assert!(
+        failure("unanswered").contains("no fixture answers: GET https://api.example.com/missing")
+    );
+    assert!(
+        failure("ungranted fixture").contains("is for `http-post`, which this case does not grant")
+    );
+    assert!(failure("wrong file").contains(r#"file a.txt: expected "wanted", found "actual""#));
+    let broken = failure("(file)");
+    assert!(
+        broken.contains("escape.json") && broken.contains("file `../x`"),
+        "{broken}"
+    );
+}
+
+#[test]
+fn record_saves_real_responses_as_fixtures() {
+    let root = tempfile::tempdir().unwrap();
+    let server = skill_test_support::http_server::TestServer::start(|_| {
+        skill_test_support::http_server::Response::ok(r#"{"live":true}"#)
+    });
+    let case = format!(
+        r#"{{"name": "live", "grants": ["http-get:127.0.0.1"], "input": {{"mode": "http", "url": "{}"}}, "expect": {{"output-contains": {{}}}}}}"#,
+        server.url("/data")
+    );
+    let dir = probe_skill(root.path(), &[("live.json", &case)]);
+    let unrecorded = test(&dir, &[]);
+    assert_eq!(
+        unrecorded.status.code(),
+        Some(1),
+        "no fixture yet, and no network"
+    );
+    assert_eq!(server.hits(), 0);
+
+    let recorded = test(&dir, &["--record"]);
+    assert_eq!(recorded.status.code(), Some(0), "{}", stderr(&recorded));
+    assert_eq!(server.hits(), 1);
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("tests/live.json")).unwrap())
+            .unwrap();
+    assert_eq!(saved["fixtures"]["http"][0]["url"], server.url("/data"));
+    assert_eq!(
+        saved["fixtures"]["http"][0]["body"],
+        serde_json::json!({"live": true})
+    );
+
+    let replayed = test(&dir, &[]);
+    assert_eq!(
+        replayed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&replayed.stdout)
+    );
+    assert_eq!(server.hits(), 1, "replays never touch the network");
+}

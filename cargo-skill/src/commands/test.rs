@@ -12,7 +12,7 @@ use crate::build::{CargoOptions, build_skills};
 use crate::exit;
 use crate::home;
 use crate::output::GlobalArgs;
-use crate::test_runner::{CaseResult, run_skill, update_snapshots};
+use crate::test_runner::{CaseResult, RunOptions, run_skill, save_recordings, update_snapshots};
 
 #[derive(Debug, Args)]
 pub struct TestArgs {
@@ -50,6 +50,11 @@ pub struct TestArgs {
     #[arg(long)]
     pub update_snapshots: bool,
 
+    /// Make real HTTP requests under each case's grants (instead of its
+    /// fixtures) and save the responses as its `fixtures.http`
+    #[arg(long)]
+    pub record: bool,
+
     /// Record every case's invocation in the audit log, as bots do
     #[arg(long)]
     pub audit: bool,
@@ -86,17 +91,21 @@ pub fn exec(args: TestArgs, global: &GlobalArgs) -> Result<u8> {
                 dir.display()
             );
         };
-        results.extend(run_skill(
-            &manifest,
-            &runtime,
-            args.filter.as_deref(),
-            args.tier,
-        ));
+        let options = RunOptions {
+            filter: args.filter.as_deref(),
+            tier: args.tier,
+            record: args.record,
+        };
+        results.extend(run_skill(&manifest, &runtime, options));
     }
     print(&results, args.message_format, global);
     if args.update_snapshots {
         let updated = update_snapshots(&results)?;
         eprintln!("     Updated {updated} snapshot(s)");
+    }
+    if args.record {
+        let updated = save_recordings(&results)?;
+        eprintln!("    Recorded HTTP fixtures for {updated} case(s)");
     }
     Ok(if results.iter().all(|r| r.passed) {
         exit::SUCCESS

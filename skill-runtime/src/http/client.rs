@@ -12,6 +12,7 @@ use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 use url::{Host, Url};
 
 use super::address;
+use super::fixtures::{Exchange, HttpFixtures, HttpRecorder};
 use super::scope::HostPattern;
 
 /// Caps on what one invocation may do over HTTP.
@@ -43,6 +44,15 @@ pub enum Method {
     Post,
 }
 
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+        }
+    }
+}
+
 /// How a request failed. `Denied` and `Deadline` end the invocation;
 /// `Failed` is returned to the guest, which may handle it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,14 +68,18 @@ pub struct Request<'a> {
     pub body: Option<&'a str>,
 }
 
-/// Performs a request for a guest holding `scopes`; returns the body of a
-/// 2xx response.
-pub fn fetch(
-    scopes: &[HostPattern],
-    request: Request<'_>,
-    limits: &HttpLimits,
-    deadline: Instant,
-) -> Result<String, HttpError> {
+/// What a request may use: the grants' patterns, the caps, the deadline, and
+/// optionally fixtures in place of the network and a recorder.
+pub struct Context<'a> {
+    pub scopes: &'a [HostPattern],
+    pub limits: &'a HttpLimits,
+    pub deadline: Instant,
+    pub fixtures: Option<&'a dyn HttpFixtures>,
+    pub recorder: Option<&'a dyn HttpRecorder>,
+}
+
+/// Performs a request; returns the body of a 2xx response.
+pub fn fetch(cx: &Context<'_>, request: Request<'_>) -> Result<String, HttpError> {
     let mut url = Url::parse(request.url)
         .map_err(|e| HttpError::Failed(format!("`{}` is not a valid URL: {e}", request.url)))?;
     let origin = (
@@ -73,7 +87,7 @@ pub fn fetch(
         url.port_or_known_default(),
     );
     let (mut method, mut body) = (request.method, request.body);
-    for _hop in 0..=limits.max_redirects {
+    for _hop in 0..=cx.limits.max_redirects {
         if (
             url.host_str().map(str::to_owned),
             url.port_or_known_default(),
@@ -83,52 +97,98 @@ pub fn fetch(
                 "redirect to another host ({url}) refused"
             )));
         }
-        let addrs = vetted_addresses(scopes, &url, limits, deadline)?;
-        let remaining = remaining(deadline)?;
-        let total = limits.request_timeout.min(remaining);
-        let agent = agent(addrs, limits.connect_timeout.min(total), total);
-        let sent = match (method, body) {
-            (Method::Post, Some(body)) => agent.post(url.as_str()).send(body),
-            (Method::Post, None) => agent.post(url.as_str()).send_empty(),
-            (Method::Get, _) => agent.get(url.as_str()).call(),
+        let named = check_grants(cx.scopes, &url)?;
+        let exchange = match cx.fixtures {
+            Some(fixtures) => {
+                literal_addresses(&url, named)?;
+                let exchange = fixtures
+                    .respond(method, url.as_str(), body)
+                    .map_err(HttpError::Failed)?;
+                if exchange.body.len() as u64 > cx.limits.max_response_bytes {
+                    return Err(too_large(cx.limits.max_response_bytes));
+                }
+                exchange
+            }
+            None => {
+                let exchange = network(cx, &url, named, method, body)?;
+                if let Some(recorder) = cx.recorder {
+                    recorder.record(&exchange);
+                }
+                exchange
+            }
         };
-        let timed_out = |e: &ureq::Error| timeout_error(e, total, remaining, deadline);
-        let mut response = sent.map_err(|e| timed_out(&e))?;
-        let status = response.status();
-        if status.is_redirection()
-            && let Some(location) = response.headers().get("location")
+        if (300..400).contains(&exchange.status)
+            && let Some(location) = &exchange.location
         {
-            let location = location.to_str().unwrap_or_default();
             url = url.join(location).map_err(|e| {
                 HttpError::Failed(format!("bad redirect location `{location}`: {e}"))
             })?;
-            if status.as_u16() == 303 || (status.as_u16() <= 302 && method == Method::Post) {
+            if exchange.status == 303 || (exchange.status <= 302 && method == Method::Post) {
                 (method, body) = (Method::Get, None);
             }
             continue;
         }
-        let text = response
-            .body_mut()
-            .with_config()
-            .limit(limits.max_response_bytes)
-            .lossy_utf8(true)
-            .read_to_string()
-            .map_err(|e| match e {
-                ureq::Error::BodyExceedsLimit(n) => HttpError::Failed(format!(
-                    "the response is larger than the limit of {n} bytes"
-                )),
-                other => timed_out(&other),
-            })?;
-        if !status.is_success() {
-            let shown: String = text.chars().take(200).collect();
-            return Err(HttpError::Failed(format!("HTTP {status}: {shown}")));
+        if !(200..300).contains(&exchange.status) {
+            let shown: String = exchange.body.chars().take(200).collect();
+            return Err(HttpError::Failed(format!(
+                "HTTP {}: {shown}",
+                exchange.status
+            )));
         }
-        return Ok(text);
+        return Ok(exchange.body);
     }
     Err(HttpError::Failed(format!(
         "more than {} redirects",
-        limits.max_redirects
+        cx.limits.max_redirects
     )))
+}
+
+fn too_large(limit: u64) -> HttpError {
+    HttpError::Failed(format!(
+        "the response is larger than the limit of {limit} bytes"
+    ))
+}
+
+/// One exchange over the network, to vetted addresses only.
+fn network(
+    cx: &Context<'_>,
+    url: &Url,
+    named: bool,
+    method: Method,
+    body: Option<&str>,
+) -> Result<Exchange, HttpError> {
+    let addrs = vetted_addresses(url, named, cx.limits, cx.deadline)?;
+    let remaining = remaining(cx.deadline)?;
+    let total = cx.limits.request_timeout.min(remaining);
+    let agent = agent(addrs, cx.limits.connect_timeout.min(total), total);
+    let sent = match (method, body) {
+        (Method::Post, Some(body)) => agent.post(url.as_str()).send(body),
+        (Method::Post, None) => agent.post(url.as_str()).send_empty(),
+        (Method::Get, _) => agent.get(url.as_str()).call(),
+    };
+    let timed_out = |e: &ureq::Error| timeout_error(e, total, remaining, cx.deadline);
+    let mut response = sent.map_err(|e| timed_out(&e))?;
+    let location = response
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap_or_default().to_string());
+    let text = response
+        .body_mut()
+        .with_config()
+        .limit(cx.limits.max_response_bytes)
+        .lossy_utf8(true)
+        .read_to_string()
+        .map_err(|e| match e {
+            ureq::Error::BodyExceedsLimit(n) => too_large(n),
+            other => timed_out(&other),
+        })?;
+    Ok(Exchange {
+        method,
+        url: url.to_string(),
+        status: response.status().as_u16(),
+        location,
+        body: text,
+    })
 }
 
 fn remaining(deadline: Instant) -> Result<Duration, HttpError> {
@@ -157,14 +217,9 @@ fn timeout_error(e: &ureq::Error, total: Duration, left: Duration, deadline: Ins
     }
 }
 
-/// Checks the URL against the grants, resolves it once and keeps only the
-/// addresses it may reach.
-fn vetted_addresses(
-    scopes: &[HostPattern],
-    url: &Url,
-    limits: &HttpLimits,
-    deadline: Instant,
-) -> Result<Vec<SocketAddr>, HttpError> {
+/// Checks the URL against the grants; returns whether a grant names its
+/// host (an IP literal or `localhost`), which lifts the address block.
+fn check_grants(scopes: &[HostPattern], url: &Url) -> Result<bool, HttpError> {
     if !matches!(url.scheme(), "http" | "https") {
         return Err(HttpError::Denied(format!(
             "scheme `{}` refused: http and https only",
@@ -182,17 +237,37 @@ fn vetted_addresses(
             "no grant covers the host of {url}"
         )));
     }
-    let named = matched.iter().any(|m| m.named);
+    Ok(matched.iter().any(|m| m.named))
+}
+
+/// The address of an IP-literal host, vetted; names resolve later.
+fn literal_addresses(url: &Url, named: bool) -> Result<Option<Vec<SocketAddr>>, HttpError> {
     let port = url.port_or_known_default().unwrap_or(80);
-    let resolved = match url.host() {
-        Some(Host::Ipv4(ip)) => vec![SocketAddr::new(ip.into(), port)],
-        Some(Host::Ipv6(ip)) => vec![SocketAddr::new(ip.into(), port)],
-        Some(Host::Domain(name)) => {
-            let wait = limits.connect_timeout.min(remaining(deadline)?);
-            resolve(name, port, wait)?
-        }
+    let ip: std::net::IpAddr = match url.host() {
+        Some(Host::Ipv4(ip)) => ip.into(),
+        Some(Host::Ipv6(ip)) => ip.into(),
+        Some(Host::Domain(_)) => return Ok(None),
         None => return Err(HttpError::Failed(format!("{url} has no host"))),
     };
+    address::vet(&[SocketAddr::new(ip, port)], named)
+        .map(Some)
+        .map_err(|why| HttpError::Denied(format!("{url} refused: {why}")))
+}
+
+/// Resolves the URL's host once and keeps only the addresses it may reach.
+fn vetted_addresses(
+    url: &Url,
+    named: bool,
+    limits: &HttpLimits,
+    deadline: Instant,
+) -> Result<Vec<SocketAddr>, HttpError> {
+    if let Some(literal) = literal_addresses(url, named)? {
+        return Ok(literal);
+    }
+    let name = url.host_str().unwrap_or_default();
+    let port = url.port_or_known_default().unwrap_or(80);
+    let wait = limits.connect_timeout.min(remaining(deadline)?);
+    let resolved = resolve(name, port, wait)?;
     address::vet(&resolved, named).map_err(|why| HttpError::Denied(format!("{url} refused: {why}")))
 }
 

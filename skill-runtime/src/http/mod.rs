@@ -2,8 +2,10 @@
 
 mod address;
 mod client;
+mod fixtures;
 mod scope;
 
 pub use address::blocked_reason;
-pub use client::{HttpError, HttpLimits, Method, Request, fetch};
+pub use client::{Context, HttpError, HttpLimits, Method, Request, fetch};
+pub use fixtures::{Exchange, HttpFixtures, HttpRecorder};
 pub use scope::HostPattern;

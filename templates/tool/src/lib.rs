@@ -26,7 +26,12 @@ impl Guest for Skill {
             return Err("the input must be a JSON object".to_string());
         };
         host::log("info", &format!("{{name}} called with {} field(s)", fields.len()));
-        Ok(json!({"ok": true, "fields": fields.len()}).to_string())
+        let mut output = json!({"ok": true, "fields": fields.len()});
+        if let Some(url) = fields.get("fetch").and_then(Value::as_str) {
+            // Only hosts granted in SKILL.md are reachable; others end the call.
+            output["fetched"] = host::http_get(url)?.into();
+        }
+        Ok(output.to_string())
     }
 }
 
