@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use criterion::{Criterion, criterion_group};
+use skill_runtime::audit::AuditLog;
 use skill_runtime::baseline::{Floor, compare, load_times};
 use skill_runtime::{BotIdentity, Invocation, LoadedSkill, Runtime, RuntimeConfig, TrustTier};
 
@@ -108,6 +109,26 @@ fn summary() {
         "  ratio p50 {:.2}, p99 {:.2} (target: p50 at most 1.30)",
         c.ratio_p50(),
         micros(c.runtime.p99) / micros(c.floor.p99)
+    );
+
+    // The same invocation recorded in a SQLite audit log (WAL, synchronous=FULL).
+    let dir = tempfile::tempdir().unwrap();
+    let log = AuditLog::open(&dir.path().join("audit.db")).unwrap();
+    let audited = Runtime::new(RuntimeConfig {
+        audit: Some(Arc::new(log)),
+        ..Default::default()
+    });
+    let skill = audited.load(&wasm, TIER).unwrap();
+    let invocation = Invocation {
+        limits: audited.limits_for(TIER),
+        ..fixture.invocation()
+    };
+    let a = compare(&audited, &skill, &invocation, 1000).unwrap();
+    println!(
+        "  audited invoke p50 / p99     {:>10.1} us / {:.1} us ({:.2}x the unaudited p50)",
+        micros(a.runtime.p50),
+        micros(a.runtime.p99),
+        micros(a.runtime.p50) / micros(c.runtime.p50)
     );
 }
 
