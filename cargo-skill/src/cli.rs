@@ -48,6 +48,14 @@ pub enum Command {
     Secret(commands::secret::SecretArgs),
     /// Show what skills did: every invocation from the audit log
     Audit(commands::audit::AuditArgs),
+    /// Create a minisign key pair for signing skills
+    Keygen(commands::keygen::KeygenArgs),
+    /// Sign a skill folder: skill.sums and skill.sums.minisig
+    Sign(commands::sign::SignArgs),
+    /// Check a skill folder's signature, files and claims
+    Verify(commands::verify::VerifyArgs),
+    /// Validate, build, test, sign, then commit, tag and push skills to a git repository
+    Publish(commands::publish::PublishArgs),
 }
 
 /// Cargo runs `cargo-skill skill <verb> ...` for `cargo skill <verb> ...`;
@@ -73,6 +81,10 @@ pub fn exec(cli: Cli) -> ExitCode {
         Command::Run(args) => commands::run::exec(args, &global),
         Command::Secret(args) => commands::secret::exec(args),
         Command::Audit(args) => commands::audit::exec(args),
+        Command::Keygen(args) => commands::keygen::exec(args),
+        Command::Sign(args) => commands::sign::exec(args),
+        Command::Verify(args) => commands::verify::exec(args),
+        Command::Publish(args) => commands::publish::exec(args, &global),
     };
     match result {
         Ok(status) => exit::code(status),

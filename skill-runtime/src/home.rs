@@ -77,6 +77,16 @@ impl Home {
         self.root.join("audit.db")
     }
 
+    /// Signing keys: `default.key` (secret, 0600) and `default.pub`.
+    pub fn keys_dir(&self) -> PathBuf {
+        self.root.join("keys")
+    }
+
+    /// Public keys whose signatures make a skill `verified`, one per line.
+    pub fn trusted_keys_file(&self) -> PathBuf {
+        self.root.join("trusted-keys")
+    }
+
     /// Operator settings, such as the bot's name and slug.
     pub fn config_file(&self) -> PathBuf {
         self.root.join("config.toml")

@@ -2,6 +2,7 @@
 
 mod build;
 mod capabilities;
+mod publish;
 mod run;
 mod test_cases;
 mod validate;

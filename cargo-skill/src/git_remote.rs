@@ -1,0 +1,238 @@
+//! The git side of publishing, with git2: a cached bare clone per remote,
+//! fetches, pushes with progress, and credentials from the environment.
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
+
+use git2::{
+    Cred, CredentialType, FetchOptions, FetchPrune, PushOptions, RemoteCallbacks, Repository,
+};
+use indicatif::{ProgressBar, ProgressStyle};
+use sha2::{Digest, Sha256};
+
+/// Where `OWNER/NAME` repositories live; GitHub Enterprise and tests change it.
+pub const GITHUB_URL_ENV: &str = "CARGO_SKILL_GITHUB_URL";
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error(
+        "authentication to {url} failed: set GITHUB_TOKEN (or GH_TOKEN) to a token that may push (contents: write) for https, or use an ssh URL with a key in ssh-agent"
+    )]
+    Auth { url: String },
+    #[error("could not reach {url}: {message}; check the URL and the network")]
+    Unreachable { url: String, message: String },
+    #[error("the remote refused {refname}: {message}")]
+    Rejected { refname: String, message: String },
+    #[error("git: {0}")]
+    Other(#[from] git2::Error),
+}
+
+/// `OWNER/NAME` becomes `<base>/OWNER/NAME.git` (base `https://github.com`
+/// unless CARGO_SKILL_GITHUB_URL says otherwise); URLs and paths pass through.
+pub fn repo_url(repo: &str) -> String {
+    let shorthand = repo.split('/').count() == 2
+        && !repo.contains(':')
+        && !repo.starts_with('.')
+        && !Path::new(repo).exists();
+    if !shorthand {
+        return repo.to_string();
+    }
+    let base = std::env::var(GITHUB_URL_ENV).unwrap_or_else(|_| "https://github.com".into());
+    format!("{}/{repo}.git", base.trim_end_matches('/'))
+}
+
+/// The bare cache repository for a remote under `cache_dir`.
+pub fn open_cache(cache_dir: &Path, url: &str) -> Result<Repository, GitError> {
+    let key = hex::encode(&Sha256::digest(url.as_bytes())[..8]);
+    let path: PathBuf = cache_dir.join("git").join(key);
+    match Repository::open_bare(&path) {
+        Ok(repo) => Ok(repo),
+        Err(_) => {
+            std::fs::create_dir_all(&path).map_err(|e| git2::Error::from_str(&e.to_string()))?;
+            Ok(Repository::init_bare(&path)?)
+        }
+    }
+}
+
+/// Remote branches land in `refs/remotes/origin/`, remote tags in
+/// `refs/remote-tags/`; both pruned, so they mirror the remote exactly.
+pub fn fetch(repo: &Repository, url: &str, quiet: bool) -> Result<(), GitError> {
+    let mut remote = repo.remote_anonymous(url)?;
+    let mut options = FetchOptions::new();
+    options.prune(FetchPrune::On);
+    options.remote_callbacks(callbacks(url, progress_bar(quiet, "fetching")));
+    remote
+        .fetch(
+            &[
+                "+refs/heads/*:refs/remotes/origin/*",
+                "+refs/tags/*:refs/remote-tags/*",
+            ],
+            Some(&mut options),
+            None,
+        )
+        .map_err(|e| classify(url, e))?;
+    Ok(())
+}
+
+pub fn ref_names(repo: &Repository, prefix: &str) -> Vec<String> {
+    repo.references_glob(&format!("{prefix}*"))
+        .map(|refs| {
+            refs.flatten()
+                .filter_map(|r| r.name().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Pushes `local` (a ref in the cache) to `remote_ref`. A refusal by the
+/// remote (it moved, or the tag exists) comes back as `Rejected`.
+pub fn push(
+    repo: &Repository,
+    url: &str,
+    local: &str,
+    remote_ref: &str,
+    quiet: bool,
+) -> Result<(), GitError> {
+    let mut remote = repo.remote_anonymous(url)?;
+    let rejected: RefCell<Option<(String, String)>> = RefCell::new(None);
+    let bar = progress_bar(quiet, "pushing");
+    let mut callbacks = callbacks(url, bar.clone());
+    callbacks.push_update_reference(|refname, status| {
+        if let Some(message) = status {
+            *rejected.borrow_mut() = Some((refname.to_string(), message.to_string()));
+        }
+        Ok(())
+    });
+    let mut options = PushOptions::new();
+    options.remote_callbacks(callbacks);
+    let pushed = remote.push(&[format!("{local}:{remote_ref}")], Some(&mut options));
+    drop(options);
+    bar.finish_and_clear();
+    match pushed {
+        Err(e) if is_rejection(&e) => Err(GitError::Rejected {
+            refname: remote_ref.to_string(),
+            message: e.message().to_string(),
+        }),
+        Err(e) => Err(classify(url, e)),
+        Ok(()) => match rejected.into_inner() {
+            Some((refname, message)) => Err(GitError::Rejected { refname, message }),
+            None => Ok(()),
+        },
+    }
+}
+
+fn is_rejection(e: &git2::Error) -> bool {
+    let message = e.message();
+    e.code() == git2::ErrorCode::NotFastForward
+        || [
+            "non-fast",
+            "fetch first",
+            "cannot lock",
+            "rejected",
+            "already exists",
+        ]
+        .iter()
+        .any(|m| message.contains(m))
+}
+
+fn classify(url: &str, e: git2::Error) -> GitError {
+    let message = e.message().to_string();
+    if e.code() == git2::ErrorCode::Auth
+        || message.contains("401")
+        || message.contains("403")
+        || message.contains("authentication")
+    {
+        return GitError::Auth { url: url.into() };
+    }
+    if matches!(
+        e.class(),
+        git2::ErrorClass::Net | git2::ErrorClass::Os | git2::ErrorClass::Ssh
+    ) || message.contains("failed to connect")
+        || message.contains("could not find repository")
+        || message.contains("not found")
+    {
+        return GitError::Unreachable {
+            url: url.into(),
+            message,
+        };
+    }
+    GitError::Other(e)
+}
+
+/// Credentials: a token from GITHUB_TOKEN or GH_TOKEN for https, ssh-agent
+/// for ssh; a bounded number of attempts, so a bad token fails fast.
+fn callbacks<'a>(url: &str, bar: ProgressBar) -> RemoteCallbacks<'a> {
+    let mut callbacks = RemoteCallbacks::new();
+    let mut attempts = 0;
+    let url = url.to_string();
+    callbacks.credentials(move |_, username, allowed| {
+        attempts += 1;
+        if attempts > 2 {
+            return Err(git2::Error::new(
+                git2::ErrorCode::Auth,
+                git2::ErrorClass::Http,
+                format!("authentication to {url} failed"),
+            ));
+        }
+        let token = std::env::var("GITHUB_TOKEN").or_else(|_| std::env::var("GH_TOKEN"));
+        if allowed.contains(CredentialType::USER_PASS_PLAINTEXT)
+            && let Ok(token) = token
+        {
+            return Cred::userpass_plaintext("x-access-token", &token);
+        }
+        if allowed.contains(CredentialType::SSH_KEY) {
+            return Cred::ssh_key_from_agent(username.unwrap_or("git"));
+        }
+        if allowed.contains(CredentialType::DEFAULT) {
+            return Cred::default();
+        }
+        Err(git2::Error::new(
+            git2::ErrorCode::Auth,
+            git2::ErrorClass::Http,
+            "no credentials: set GITHUB_TOKEN or GH_TOKEN",
+        ))
+    });
+    let push_bar = bar.clone();
+    callbacks.transfer_progress(move |progress| {
+        bar.set_length(progress.total_objects() as u64);
+        bar.set_position(progress.received_objects() as u64);
+        true
+    });
+    callbacks.push_transfer_progress(move |current, total, _bytes| {
+        push_bar.set_length(total as u64);
+        push_bar.set_position(current as u64);
+    });
+    callbacks
+}
+
+fn progress_bar(quiet: bool, what: &str) -> ProgressBar {
+    if quiet || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} objects")
+            .expect("a valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(what.to_string());
+    bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shorthands_become_github_urls() {
+        assert_eq!(repo_url("git://host/x.git"), "git://host/x.git");
+        assert_eq!(repo_url("file:///tmp/r.git"), "file:///tmp/r.git");
+        assert_eq!(repo_url("git@github.com:o/n.git"), "git@github.com:o/n.git");
+        if std::env::var_os(GITHUB_URL_ENV).is_none() {
+            assert_eq!(
+                repo_url("acme/skills"),
+                "https://github.com/acme/skills.git"
+            );
+        }
+    }
+}

@@ -1,0 +1,617 @@
+//! keygen, sign, verify and publish: standard tools check what we sign, we
+//! check what they sign, and publishing goes to real git remotes (a bare
+//! repository over file://, and `git daemon` on loopback).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+use crate::{cargo_skill, stderr, stdout_json};
+
+fn prompt_skill(dir: &Path, name: &str, version: &str, description: &str) -> PathBuf {
+    let skill = dir.join(name);
+    std::fs::create_dir_all(skill.join("references")).unwrap();
+    std::fs::write(
+        skill.join("SKILL.md"),
+        format!("---\nname: {name}\ndescription: {description}\nmetadata:\n  version: \"{version}\"\n---\n\n# {name}\n\nSteps.\n"),
+    )
+    .unwrap();
+    std::fs::write(skill.join("references/notes.md"), "notes\n").unwrap();
+    skill
+}
+
+fn run(home: &Path, cwd: &Path, args: &[&str]) -> Output {
+    cargo_skill(home)
+        .current_dir(cwd)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// A key pair without a password in `home`'s default place; its public key line.
+fn keygen(home: &Path) -> String {
+    let out = run(home, home, &["keygen", "--no-password"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn tool(name: &str) -> Command {
+    let probe = Command::new(name)
+        .arg("--help")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    assert!(
+        probe.is_ok(),
+        "`{name}` is needed by this test and is not installed (CI installs it in .ci/run: apt-get install {name})"
+    );
+    Command::new(name)
+}
+
+fn git(args: &[&str]) -> String {
+    let out = Command::new("git").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn bare_repo(dir: &Path) -> PathBuf {
+    let repo = dir.join("remote.git");
+    git(&["init", "-q", "--bare", "-b", "main", repo.to_str().unwrap()]);
+    repo
+}
+
+fn show(repo: &Path, object: &str) -> String {
+    git(&["--git-dir", repo.to_str().unwrap(), "show", object])
+}
+
+#[test]
+fn keygen_protects_the_secret_key_with_a_password() {
+    let home = tempfile::tempdir().unwrap();
+    let skill = prompt_skill(
+        home.path(),
+        "notes",
+        "1.0.0",
+        "Takes notes. Use when asked to.",
+    );
+    let with_password = |args: &[&str], password: Option<&str>| {
+        let mut cmd = cargo_skill(home.path());
+        if let Some(password) = password {
+            cmd.env("CARGO_SKILL_KEY_PASSWORD", password);
+        }
+        cmd.args(args).stdin(Stdio::null()).output().unwrap()
+    };
+    let out = with_password(&["keygen"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--no-password"), "{}", stderr(&out));
+
+    let out = with_password(&["keygen"], Some("correct horse"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let key = home.path().join("keys/default.key");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&key).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+    assert!(stderr(&out).contains("key id:"));
+    let again = with_password(&["keygen"], Some("x"));
+    assert_eq!(again.status.code(), Some(2));
+    assert!(stderr(&again).contains("already exists"));
+
+    let folder = skill.to_str().unwrap();
+    let wrong = with_password(&["sign", folder], Some("wrong"));
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(
+        stderr(&wrong).contains("wrong password"),
+        "{}",
+        stderr(&wrong)
+    );
+    assert!(
+        !skill.join("skill.sums").exists(),
+        "a failed sign writes nothing"
+    );
+    let none = with_password(&["sign", folder], None);
+    assert!(
+        stderr(&none).contains("CARGO_SKILL_KEY_PASSWORD"),
+        "{}",
+        stderr(&none)
+    );
+    let ok = with_password(&["sign", folder], Some("correct horse"));
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+
+    let missing = with_password(&["sign", folder, "--key", "/nonexistent.key"], None);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).contains("cargo skill keygen"),
+        "{}",
+        stderr(&missing)
+    );
+}
+
+#[test]
+fn signatures_check_with_standard_tools_and_every_change_is_named() {
+    let home = tempfile::tempdir().unwrap();
+    let public = keygen(home.path());
+    let skill = prompt_skill(
+        home.path(),
+        "notes",
+        "1.0.0",
+        "Takes notes. Use when asked to.",
+    );
+    let folder = skill.to_str().unwrap();
+    let out = run(home.path(), home.path(), &["sign", folder]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    let sums = tool("sha256sum")
+        .arg("-c")
+        .arg("skill.sums")
+        .current_dir(&skill)
+        .output()
+        .unwrap();
+    assert!(
+        sums.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sums.stdout)
+    );
+    let minisign = tool("minisign")
+        .args(["-Vm", "skill.sums", "-P", &public])
+        .current_dir(&skill)
+        .output()
+        .unwrap();
+    assert!(
+        minisign.status.success(),
+        "{}",
+        String::from_utf8_lossy(&minisign.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&minisign.stdout).contains("cargo-skill name=notes version=1.0.0")
+    );
+
+    let verify = |args: &[&str]| {
+        run(
+            home.path(),
+            home.path(),
+            &[&["verify", folder], args].concat(),
+        )
+    };
+    let out = verify(&["--key", &public, "--message-format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = stdout_json(&out);
+    assert_eq!(v["verified"], true);
+    assert_eq!(v["claims"]["name"], "notes");
+    assert_eq!(v["key_id"].as_str().unwrap().len(), 16);
+
+    let no_keys = verify(&[]);
+    assert_eq!(no_keys.status.code(), Some(2));
+    assert!(
+        stderr(&no_keys).contains("trusted-keys"),
+        "{}",
+        stderr(&no_keys)
+    );
+    std::fs::write(
+        home.path().join("trusted-keys"),
+        format!("# mine\n{public}\n"),
+    )
+    .unwrap();
+    assert_eq!(verify(&[]).status.code(), Some(0));
+
+    std::fs::write(skill.join("references/notes.md"), "changed\n").unwrap();
+    std::fs::write(skill.join("extra.md"), "added\n").unwrap();
+    let out = verify(&["--message-format", "json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let problems = stdout_json(&out)["problems"].clone();
+    assert!(
+        problems
+            .to_string()
+            .contains(r#"{"detail":"references/notes.md","kind":"changed"}"#),
+        "{problems}"
+    );
+    assert!(
+        problems
+            .to_string()
+            .contains(r#"{"detail":"extra.md","kind":"added"}"#),
+        "{problems}"
+    );
+    std::fs::remove_file(skill.join("extra.md")).unwrap();
+    std::fs::write(skill.join("references/notes.md"), "notes\n").unwrap();
+
+    // A version bump after signing no longer matches the trusted comment.
+    let manifest = std::fs::read_to_string(skill.join("SKILL.md")).unwrap();
+    std::fs::write(skill.join("SKILL.md"), manifest.replace("1.0.0", "1.0.1")).unwrap();
+    let human = verify(&[]);
+    assert_eq!(human.status.code(), Some(1));
+    assert!(
+        stderr(&human).contains("the signature names version 1.0.0, the manifest 1.0.1"),
+        "{}",
+        stderr(&human)
+    );
+    std::fs::write(skill.join("SKILL.md"), manifest).unwrap();
+
+    let other_home = tempfile::tempdir().unwrap();
+    let other = keygen(other_home.path());
+    let out = verify(&["--key", &other]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("not trusted"), "{}", stderr(&out));
+
+    let sums_path = skill.join("skill.sums");
+    let sums_text = std::fs::read_to_string(&sums_path).unwrap();
+    std::fs::write(&sums_path, sums_text.replacen('a', "b", 1)).unwrap();
+    let out = verify(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("does not match skill.sums"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn verify_accepts_a_signature_made_by_the_minisign_tool() {
+    let home = tempfile::tempdir().unwrap();
+    keygen(home.path());
+    let skill = prompt_skill(
+        home.path(),
+        "notes",
+        "1.0.0",
+        "Takes notes. Use when asked to.",
+    );
+    let out = run(home.path(), home.path(), &["sign", skill.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let keys = home.path().join("mkeys");
+    std::fs::create_dir_all(&keys).unwrap();
+    let (pk, sk) = (keys.join("m.pub"), keys.join("m.key"));
+    let made = tool("minisign")
+        .args([
+            "-G",
+            "-W",
+            "-p",
+            pk.to_str().unwrap(),
+            "-s",
+            sk.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let sums = std::fs::read(skill.join("skill.sums")).unwrap();
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&sums))
+    };
+    let comment =
+        format!("cargo-skill name=notes version=1.0.0 sums={sha} time=2026-11-21T00:00:00Z");
+    let signed = tool("minisign")
+        .args([
+            "-S",
+            "-s",
+            sk.to_str().unwrap(),
+            "-m",
+            "skill.sums",
+            "-t",
+            &comment,
+        ])
+        .current_dir(&skill)
+        .output()
+        .unwrap();
+    assert!(
+        signed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&signed.stderr)
+    );
+    let out = run(
+        home.path(),
+        home.path(),
+        &[
+            "verify",
+            skill.to_str().unwrap(),
+            "--key",
+            pk.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("verified: notes v1.0.0"));
+}
+
+fn publish(home: &Path, cwd: &Path, url: &str, extra: &[&str]) -> Output {
+    run(home, cwd, &[&["publish", "--repo", url], extra].concat())
+}
+
+#[test]
+fn publish_to_a_bare_repository_is_immutable_and_ordered() {
+    let home = tempfile::tempdir().unwrap();
+    let public = keygen(home.path());
+    let work = home.path().join("work");
+    let a = prompt_skill(
+        &work.join("skills"),
+        "alpha",
+        "1.0.0",
+        "Does alpha. Use for alpha.",
+    );
+    prompt_skill(
+        &work.join("skills"),
+        "beta",
+        "0.1.0",
+        "Does beta. Use for beta.",
+    );
+    let remote = bare_repo(home.path());
+    let url = format!("file://{}", remote.display());
+
+    let dry = publish(home.path(), &work, &url, &["--workspace", "--dry-run"]);
+    assert_eq!(dry.status.code(), Some(0), "{}", stderr(&dry));
+    assert!(
+        stderr(&dry).contains("Would push") && stderr(&dry).contains("alpha-v1.0.0"),
+        "{}",
+        stderr(&dry)
+    );
+    assert!(
+        git(&["--git-dir", remote.to_str().unwrap(), "for-each-ref"]).is_empty(),
+        "a dry run pushes nothing"
+    );
+
+    let out = publish(home.path(), &work, &url, &["--workspace"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let files = git(&[
+        "--git-dir",
+        remote.to_str().unwrap(),
+        "ls-tree",
+        "-r",
+        "--name-only",
+        "main",
+    ]);
+    for path in [
+        "skills/alpha/SKILL.md",
+        "skills/alpha/references/notes.md",
+        "skills/alpha/skill.sums",
+        "skills/alpha/skill.sums.minisig",
+        "skills/beta/SKILL.md",
+        "skills/index.json",
+    ] {
+        assert!(
+            files.lines().any(|l| l == path),
+            "{path} missing from:\n{files}"
+        );
+    }
+    let index: Value = serde_json::from_str(&show(&remote, "main:skills/index.json")).unwrap();
+    assert_eq!(index["skills"][0]["name"], "alpha");
+    assert_eq!(index["skills"][0]["version"], "1.0.0");
+    assert_eq!(index["skills"][1]["name"], "beta");
+    assert_eq!(index["skills"][0]["sha256"].as_str().unwrap().len(), 64);
+    let git_dir = remote.to_str().unwrap();
+    assert_eq!(
+        git(&["--git-dir", git_dir, "cat-file", "-t", "alpha-v1.0.0"]),
+        "tag"
+    );
+    assert_eq!(
+        git(&["--git-dir", git_dir, "cat-file", "-t", "beta-v0.1.0"]),
+        "tag"
+    );
+
+    // What was published verifies from a plain clone.
+    let clone = home.path().join("clone");
+    git(&["clone", "-q", &url, clone.to_str().unwrap()]);
+    let check = run(
+        home.path(),
+        home.path(),
+        &[
+            "verify",
+            clone.join("skills/alpha").to_str().unwrap(),
+            "--key",
+            &public,
+        ],
+    );
+    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+
+    let head = git(&["--git-dir", git_dir, "rev-parse", "main"]);
+    let same = publish(home.path(), &work, &url, &["--workspace"]);
+    assert_eq!(same.status.code(), Some(0), "{}", stderr(&same));
+    assert!(
+        stderr(&same).contains("Unchanged alpha v1.0.0"),
+        "{}",
+        stderr(&same)
+    );
+    assert_eq!(
+        git(&["--git-dir", git_dir, "rev-parse", "main"]),
+        head,
+        "identical content is a no-op"
+    );
+
+    let manifest = std::fs::read_to_string(a.join("SKILL.md")).unwrap();
+    std::fs::write(
+        a.join("SKILL.md"),
+        manifest.replace("Steps.", "Other steps."),
+    )
+    .unwrap();
+    let changed = publish(home.path(), &a, &url, &[]);
+    assert_eq!(changed.status.code(), Some(1));
+    assert!(
+        stderr(&changed).contains("immutable"),
+        "{}",
+        stderr(&changed)
+    );
+    std::fs::write(
+        a.join("SKILL.md"),
+        manifest
+            .replace("1.0.0", "0.9.0")
+            .replace("Steps.", "Other steps."),
+    )
+    .unwrap();
+    let older = publish(home.path(), &a, &url, &[]);
+    assert_eq!(older.status.code(), Some(1));
+    assert!(
+        stderr(&older).contains("not greater than v1.0.0"),
+        "{}",
+        stderr(&older)
+    );
+    assert_eq!(
+        git(&["--git-dir", git_dir, "rev-parse", "main"]),
+        head,
+        "refusals push nothing"
+    );
+
+    std::fs::write(
+        a.join("SKILL.md"),
+        manifest
+            .replace("1.0.0", "1.1.0")
+            .replace("Steps.", "Other steps."),
+    )
+    .unwrap();
+    let newer = publish(home.path(), &a, &url, &[]);
+    assert_eq!(newer.status.code(), Some(0), "{}", stderr(&newer));
+    let index: Value = serde_json::from_str(&show(&remote, "main:skills/index.json")).unwrap();
+    assert_eq!(index["skills"][0]["version"], "1.1.0");
+    assert_eq!(
+        index["skills"][1]["version"], "0.1.0",
+        "the other skill is kept"
+    );
+    assert_eq!(git(&["--git-dir", git_dir, "rev-parse", "main~1"]), head);
+
+    std::fs::write(
+        a.join("SKILL.md"),
+        "---\nname: Not Valid\ndescription: d\nmetadata:\n  version: \"2.0.0\"\n---\n",
+    )
+    .unwrap();
+    let invalid = publish(home.path(), &a, &url, &[]);
+    assert_eq!(invalid.status.code(), Some(1));
+    assert!(
+        stderr(&invalid).contains("does not validate"),
+        "{}",
+        stderr(&invalid)
+    );
+
+    let unreachable = publish(
+        home.path(),
+        &work.join("skills/beta"),
+        "git://127.0.0.1:9/nothing.git",
+        &[],
+    );
+    assert_eq!(unreachable.status.code(), Some(2));
+    assert!(
+        stderr(&unreachable).contains("could not reach"),
+        "{}",
+        stderr(&unreachable)
+    );
+}
+
+/// `git daemon` serving `base` on a free loopback port, with pushes enabled.
+struct GitDaemon {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl GitDaemon {
+    fn start(base: &Path) -> GitDaemon {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut daemon = GitDaemon {
+            child: Command::new("git")
+                .args([
+                    "daemon",
+                    "--reuseaddr",
+                    "--export-all",
+                    "--enable=receive-pack",
+                    "--listen=127.0.0.1",
+                ])
+                .arg(format!("--port={port}"))
+                .arg(format!("--base-path={}", base.display()))
+                .arg(base)
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+            port,
+        };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return daemon;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = daemon.child.kill();
+        panic!("git daemon did not start");
+    }
+}
+
+impl Drop for GitDaemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_publish_that_loses_a_race_over_git_daemon_retries_on_the_new_tip() {
+    let home = tempfile::tempdir().unwrap();
+    keygen(home.path());
+    let work = home.path().join("work");
+    let alpha = prompt_skill(&work, "alpha", "1.0.0", "Does alpha. Use for alpha.");
+    let beta = prompt_skill(&work, "beta", "1.0.0", "Does beta. Use for beta.");
+    let base = home.path().join("served");
+    std::fs::create_dir_all(&base).unwrap();
+    let remote = bare_repo(&base);
+    // The first push to reach the server waits in its hook, so a second
+    // publisher moves the branch under it.
+    let marker = home.path().join("first-push-waiting");
+    let hook = remote.join("hooks/pre-receive");
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\nif [ ! -e '{m}' ]; then touch '{m}'; sleep 3; fi\nexit 0\n",
+            m = marker.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let daemon = GitDaemon::start(&base);
+    let url = format!("git://127.0.0.1:{}/remote.git", daemon.port);
+
+    let first = cargo_skill(home.path())
+        .args(["publish", "--repo", &url])
+        .arg(&alpha)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    for _ in 0..200 {
+        if marker.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    assert!(marker.exists(), "the first push reached the hook");
+    // A separate home, so the second publisher has its own cache.
+    let second_home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(second_home.path().join("keys")).unwrap();
+    for file in ["default.key", "default.pub"] {
+        std::fs::copy(
+            home.path().join("keys").join(file),
+            second_home.path().join("keys").join(file),
+        )
+        .unwrap();
+    }
+    let second = publish(second_home.path(), &beta, &url, &[]);
+    assert_eq!(second.status.code(), Some(0), "{}", stderr(&second));
+    let first = first.wait_with_output().unwrap();
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "the loser retried: {}",
+        stderr(&first)
+    );
+
+    let index: Value = serde_json::from_str(&show(&remote, "main:skills/index.json")).unwrap();
+    let names: Vec<&str> = index["skills"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["alpha", "beta"]);
+    let tags = git(&["--git-dir", remote.to_str().unwrap(), "tag"]);
+    assert_eq!(tags, "alpha-v1.0.0\nbeta-v1.0.0");
+}
