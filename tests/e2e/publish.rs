@@ -497,6 +497,19 @@ fn publish_to_a_bare_repository_is_immutable_and_ordered() {
     );
 }
 
+/// The `git-daemon` program itself: killing the `git daemon` wrapper would
+/// leave the real server running (and holding the test's stdout).
+fn git_daemon_binary() -> PathBuf {
+    let exec_path = git(&["--exec-path"]);
+    let binary = Path::new(&exec_path).join("git-daemon");
+    assert!(
+        binary.is_file(),
+        "{} is missing: install git's daemon",
+        binary.display()
+    );
+    binary
+}
+
 /// `git daemon` serving `base` on a free loopback port, with pushes enabled.
 struct GitDaemon {
     child: std::process::Child,
@@ -511,9 +524,8 @@ impl GitDaemon {
             .unwrap()
             .port();
         let mut daemon = GitDaemon {
-            child: Command::new("git")
+            child: Command::new(git_daemon_binary())
                 .args([
-                    "daemon",
                     "--reuseaddr",
                     "--export-all",
                     "--enable=receive-pack",
@@ -522,6 +534,7 @@ impl GitDaemon {
                 .arg(format!("--port={port}"))
                 .arg(format!("--base-path={}", base.display()))
                 .arg(base)
+                .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
                 .unwrap(),
