@@ -628,3 +628,118 @@ fn a_publish_that_loses_a_race_over_git_daemon_retries_on_the_new_tip() {
     let tags = git(&["--git-dir", remote.to_str().unwrap(), "tag"]);
     assert_eq!(tags, "alpha-v1.0.0\nbeta-v1.0.0");
 }
+
+/// The `skills` CLI (npm `skills@1.3.9`), installed by `.ci/run` into
+/// `target/npm`.
+fn skills_cli() -> PathBuf {
+    let cli = skill_test_support::repo_root().join("target/npm/node_modules/.bin/skills");
+    assert!(
+        cli.is_file(),
+        "{} is missing: run `npm install --prefix target/npm skills@1.3.9` (.ci/run does)",
+        cli.display()
+    );
+    cli
+}
+
+#[test]
+fn the_npx_skills_installer_installs_what_publish_pushed() {
+    let home = tempfile::tempdir().unwrap();
+    let public = keygen(home.path());
+    let work = home.path().join("work");
+    prompt_skill(
+        &work.join("skills"),
+        "alpha",
+        "1.0.0",
+        "Does alpha. Use for alpha.",
+    );
+    prompt_skill(
+        &work.join("skills"),
+        "beta",
+        "0.1.0",
+        "Does beta. Use for beta.",
+    );
+    let remote = bare_repo(home.path());
+    let url = format!("file://{}", remote.display());
+    let out = publish(home.path(), &work, &url, &["--workspace"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    let project = home.path().join("project");
+    std::fs::create_dir_all(&project).unwrap();
+    let installed = Command::new(skills_cli())
+        .args([
+            "add",
+            &url,
+            "--yes",
+            "--agent",
+            "claude-code",
+            "--skill",
+            "*",
+        ])
+        .current_dir(&project)
+        .env("HOME", home.path())
+        .env("DISABLE_TELEMETRY", "1")
+        .env("DO_NOT_TRACK", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        installed.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&installed.stdout),
+        String::from_utf8_lossy(&installed.stderr)
+    );
+    for name in ["alpha", "beta"] {
+        let skill = project.join(".agents/skills").join(name);
+        assert_eq!(
+            std::fs::read_to_string(skill.join("SKILL.md")).unwrap(),
+            std::fs::read_to_string(work.join("skills").join(name).join("SKILL.md")).unwrap()
+        );
+        // The signature travels with it and still verifies.
+        let check = run(
+            home.path(),
+            home.path(),
+            &["verify", skill.to_str().unwrap(), "--key", &public],
+        );
+        assert_eq!(check.status.code(), Some(0), "{name}: {}", stderr(&check));
+    }
+}
+
+#[test]
+fn owner_name_goes_to_the_configured_github_and_a_401_says_what_to_set() {
+    let home = tempfile::tempdir().unwrap();
+    keygen(home.path());
+    let skill = prompt_skill(home.path(), "alpha", "1.0.0", "Does alpha. Use for alpha.");
+    let server = skill_test_support::http_server::TestServer::start(|_| {
+        skill_test_support::http_server::Response {
+            status: 401,
+            headers: vec![("WWW-Authenticate".into(), "Basic realm=\"git\"".into())],
+            ..skill_test_support::http_server::Response::ok("no")
+        }
+    });
+    let base = format!("http://127.0.0.1:{}", server.port);
+    for token in [None, Some("bad-token")] {
+        let mut cmd = cargo_skill(home.path());
+        cmd.env("CARGO_SKILL_GITHUB_URL", &base)
+            .env_remove("GITHUB_TOKEN")
+            .env_remove("GH_TOKEN");
+        if let Some(token) = token {
+            cmd.env("GITHUB_TOKEN", token);
+        }
+        let out = cmd
+            .args(["publish", "--repo", "acme/skills"])
+            .arg(&skill)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!("authentication to {base}/acme/skills.git failed"))
+                && err.contains("GITHUB_TOKEN"),
+            "{err}"
+        );
+    }
+    assert!(
+        server.hits() >= 2,
+        "the requests went to the configured server"
+    );
+}
