@@ -53,6 +53,10 @@ pub enum PublishError {
     #[error("{0}")]
     BadRepository(String),
     #[error(
+        "the remote refused {refname}: {message}; nothing of this publish is on the remote (check its push rules or your permissions)"
+    )]
+    Refused { refname: String, message: String },
+    #[error(
         "the remote moved twice while publishing (another publish?): nothing was pushed by this run; run it again"
     )]
     Raced,
@@ -115,8 +119,17 @@ pub fn publish(target: &Target<'_>, skills: &[Prepared]) -> Result<Outcome, Publ
         }
         match push_planned(&repo, target, &planned) {
             Ok(()) => return Ok(planned.outcome),
-            Err(PublishError::Git(GitError::Rejected { .. })) if attempt == 0 => continue,
-            Err(PublishError::Git(GitError::Rejected { .. })) => return Err(PublishError::Raced),
+            Err(PublishError::Git(GitError::Rejected { refname, message })) => {
+                // A remote that moved is a race; one that did not refused us.
+                git_remote::fetch(&repo, target.url, target.quiet)?;
+                let tip = branch_tip(&repo, target.branch).map(|c| c.to_string());
+                if tip == planned.outcome.parent {
+                    return Err(PublishError::Refused { refname, message });
+                }
+                if attempt == 1 {
+                    return Err(PublishError::Raced);
+                }
+            }
             Err(e) => return Err(e),
         }
     }
@@ -129,11 +142,16 @@ struct Planned {
     tags: Vec<(String, Oid)>,
 }
 
-fn plan(repo: &Repository, branch: &str, skills: &[Prepared]) -> Result<Planned, PublishError> {
-    let tip = repo
+fn branch_tip(repo: &Repository, branch: &str) -> Option<Oid> {
+    let reference = repo
         .find_reference(&format!("refs/remotes/origin/{branch}"))
-        .ok()
-        .map(|r| r.peel_to_commit())
+        .ok()?;
+    Some(reference.peel_to_commit().ok()?.id())
+}
+
+fn plan(repo: &Repository, branch: &str, skills: &[Prepared]) -> Result<Planned, PublishError> {
+    let tip = branch_tip(repo, branch)
+        .map(|oid| repo.find_commit(oid))
         .transpose()?;
     let base_tree = tip.as_ref().map(|c| c.tree()).transpose()?;
     let mut index = match base_tree.as_ref().map(|t| blob_at(repo, t, INDEX_PATH)) {

@@ -743,3 +743,23 @@ fn owner_name_goes_to_the_configured_github_and_a_401_says_what_to_set() {
         "the requests went to the configured server"
     );
 }
+
+#[test]
+fn a_remote_that_refuses_the_push_is_named_and_left_as_it_was() {
+    let home = tempfile::tempdir().unwrap();
+    keygen(home.path());
+    let alpha = prompt_skill(home.path(), "alpha", "1.0.0", "Does alpha. Use for alpha.");
+    let base = home.path().join("served");
+    std::fs::create_dir_all(&base).unwrap();
+    let remote = bare_repo(&base);
+    let hook = remote.join("hooks/pre-receive");
+    std::fs::write(&hook, "#!/bin/sh\necho 'pushes are frozen' >&2\nexit 1\n").unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let daemon = GitDaemon::start(&base);
+    let url = format!("git://127.0.0.1:{}/remote.git", daemon.port);
+    let out = publish(home.path(), &alpha, &url, &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("the remote refused refs/heads/main"), "{err}");
+    assert!(git(&["--git-dir", remote.to_str().unwrap(), "for-each-ref"]).is_empty());
+}
