@@ -56,6 +56,11 @@ pub enum Command {
     Verify(commands::verify::VerifyArgs),
     /// Validate, build, test, sign, then commit, tag and push skills to a git repository
     Publish(commands::publish::PublishArgs),
+    /// Install skills from GitHub, a git URL or a folder: verified, approved, locked
+    #[command(disable_version_flag = true)]
+    Install(commands::install::InstallArgs),
+    /// List installed skills
+    List(commands::list::ListArgs),
 }
 
 /// Cargo runs `cargo-skill skill <verb> ...` for `cargo skill <verb> ...`;
@@ -85,6 +90,8 @@ pub fn exec(cli: Cli) -> ExitCode {
         Command::Sign(args) => commands::sign::exec(args),
         Command::Verify(args) => commands::verify::exec(args),
         Command::Publish(args) => commands::publish::exec(args, &global),
+        Command::Install(args) => commands::install::exec(args, &global),
+        Command::List(args) => commands::list::exec(args),
     };
     match result {
         Ok(status) => exit::code(status),

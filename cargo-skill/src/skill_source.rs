@@ -49,6 +49,29 @@ impl SkillSource {
     }
 }
 
+/// An installed skill by name: its folder under the home's `skills/`, run
+/// with what was approved at install (not what its manifest asks for).
+pub fn resolve_installed(home: &skill_runtime::Home, name: &str) -> Result<Option<SkillSource>> {
+    let dir = home.skill_dir(name);
+    if name.contains(['/', '.']) || !dir.join(crate::installed::META_FILE).is_file() {
+        return Ok(None);
+    }
+    let meta = crate::installed::InstalledMeta::read(&dir)?;
+    let mut source = resolve(&dir)?;
+    source.capabilities = meta
+        .grants
+        .iter()
+        .map(|g| {
+            g.parse()
+                .map_err(|(_, e)| anyhow::anyhow!("{}: grant `{g}`: {e}", dir.display()))
+        })
+        .collect::<Result<_>>()?;
+    source.secrets = meta.secrets;
+    source.trust_tier = meta.trust_tier.parse().ok();
+    source.version = meta.version;
+    Ok(Some(source))
+}
+
 pub fn resolve(path: &Path) -> Result<SkillSource> {
     if path.is_dir() {
         let Some(manifest_path) = manifest::find_manifest(path) else {

@@ -763,3 +763,169 @@ fn a_remote_that_refuses_the_push_is_named_and_left_as_it_was() {
     assert!(err.contains("the remote refused refs/heads/main"), "{err}");
     assert!(git(&["--git-dir", remote.to_str().unwrap(), "for-each-ref"]).is_empty());
 }
+
+/// The probe component as a signed-and-published tool skill `probe` vVERSION.
+fn publish_probe(home: &Path, work: &Path, url: &str, version: &str) {
+    let manifest = format!(
+        "---\nname: probe\ndescription: The probe. Use it in tests.\nmetadata:\n  version: \"{version}\"\n  skill-type: tool\n  capabilities: read-env:PROBE_ZONE http-get http-post get-secret read-file write-file recall-memory\n---\n"
+    );
+    let dir = crate::probe_skill_folder(work, "probe", &manifest);
+    let out = publish(home, &dir, url, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+fn install(home: &Path, args: &[&str]) -> Output {
+    cargo_skill(home)
+        .arg("install")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn run_installed(home: &Path) -> Output {
+    cargo_skill(home)
+        .env("PROBE_ZONE", "Europe/Oslo")
+        .args([
+            "run",
+            "probe",
+            "--message-format",
+            "json",
+            "--input",
+            r#"{"mode":"env-var","name":"PROBE_ZONE"}"#,
+        ])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn publish_then_install_then_run_and_a_crashed_update_keeps_the_old_version() {
+    let home = tempfile::tempdir().unwrap();
+    let public = keygen(home.path());
+    let remote = bare_repo(home.path());
+    let url = format!("file://{}", remote.display());
+    publish_probe(home.path(), &home.path().join("v1"), &url, "1.0.0");
+
+    let refused = install(home.path(), &[&url]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(stderr(&refused).contains("--yes"), "{}", stderr(&refused));
+    let strict = install(home.path(), &[&url, "--yes", "--require-signature"]);
+    assert_eq!(strict.status.code(), Some(2));
+    assert!(
+        stderr(&strict).contains("not in the trusted-keys file"),
+        "{}",
+        stderr(&strict)
+    );
+
+    std::fs::write(home.path().join("trusted-keys"), format!("{public}\n")).unwrap();
+    let out = install(home.path(), &[&url, "--yes", "--require-signature"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Installed probe v1.0.0 (Verified, verified tier)"),
+        "{}",
+        stderr(&out)
+    );
+    let ran = run_installed(home.path());
+    assert_eq!(
+        stdout_json(&ran)["output"]["value"],
+        "Europe/Oslo",
+        "{}",
+        stderr(&ran)
+    );
+    assert_eq!(stdout_json(&ran)["tier"], "verified");
+    let lock = std::fs::read_to_string(home.path().join("skills.lock")).unwrap();
+    assert!(
+        lock.contains("name = \"probe\"") && lock.contains("version = \"1.0.0\""),
+        "{lock}"
+    );
+    let listed = cargo_skill(home.path()).args(["list"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("probe v1.0.0  Verified"));
+
+    // v2 is published; its install is killed between staging and the swap.
+    publish_probe(home.path(), &home.path().join("v2"), &url, "1.1.0");
+    let crashed = cargo_skill(home.path())
+        .env("CARGO_SKILL_TEST_FAILPOINT", "install-before-swap")
+        .args(["install", &url, "--yes"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!crashed.status.success());
+    assert!(
+        stderr(&crashed).contains("failpoint"),
+        "{}",
+        stderr(&crashed)
+    );
+    let meta =
+        std::fs::read_to_string(home.path().join("skills/probe/.boternity-meta.toml")).unwrap();
+    assert!(
+        meta.contains("version = \"1.0.0\""),
+        "the old version is intact: {meta}"
+    );
+    assert_eq!(
+        stdout_json(&run_installed(home.path()))["output"]["value"],
+        "Europe/Oslo"
+    );
+
+    let updated = install(home.path(), &[&url, "--yes"]);
+    assert_eq!(updated.status.code(), Some(0), "{}", stderr(&updated));
+    let meta =
+        std::fs::read_to_string(home.path().join("skills/probe/.boternity-meta.toml")).unwrap();
+    assert!(meta.contains("version = \"1.1.0\""), "{meta}");
+    let pinned = install(home.path(), &[&format!("{url}#probe-v1.0.0"), "--yes"]);
+    assert_eq!(pinned.status.code(), Some(0), "{}", stderr(&pinned));
+    assert!(
+        stderr(&pinned).contains("probe v1.0.0"),
+        "a tag selects that version"
+    );
+}
+
+#[test]
+fn install_refuses_tampered_content_and_names_what_it_found() {
+    let home = tempfile::tempdir().unwrap();
+    let public = keygen(home.path());
+    std::fs::write(home.path().join("trusted-keys"), format!("{public}\n")).unwrap();
+    let work = home.path().join("work");
+    let alpha = prompt_skill(
+        &work.join("skills"),
+        "alpha",
+        "1.0.0",
+        "Does alpha. Use for alpha.",
+    );
+    let out = run(home.path(), home.path(), &["sign", alpha.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let source = work.to_str().unwrap();
+
+    let missing = install(home.path(), &[source, "--skill", "gamma", "--yes"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        stderr(&missing).contains("no skill named `gamma`")
+            && stderr(&missing).contains("found: alpha")
+    );
+
+    std::fs::write(alpha.join("references/notes.md"), "tampered\n").unwrap();
+    let tampered = install(home.path(), &[source, "--yes"]);
+    assert_eq!(tampered.status.code(), Some(2));
+    assert!(
+        stderr(&tampered).contains("changed references/notes.md"),
+        "{}",
+        stderr(&tampered)
+    );
+    assert!(
+        !home.path().join("skills/alpha").exists(),
+        "nothing was installed"
+    );
+
+    let remote = bare_repo(home.path());
+    let bad_ref = install(
+        home.path(),
+        &[&format!("file://{}#nope", remote.display()), "--yes"],
+    );
+    assert_eq!(bad_ref.status.code(), Some(2));
+    assert!(
+        stderr(&bad_ref).contains("no branches"),
+        "{}",
+        stderr(&bad_ref)
+    );
+    let nowhere = install(home.path(), &["/nonexistent/skills", "--yes"]);
+    assert_eq!(nowhere.status.code(), Some(2));
+}

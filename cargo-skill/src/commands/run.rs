@@ -15,7 +15,7 @@ use crate::skill_source;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// A skill folder (with SKILL.md and skill.wasm) or a .wasm component
+    /// An installed skill's name, a skill folder (with SKILL.md and skill.wasm), or a .wasm component
     pub skill: PathBuf,
 
     /// The JSON input for `execute`
@@ -71,7 +71,15 @@ pub enum RunFormat {
 }
 
 pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
-    let source = skill_source::resolve(&args.skill)?;
+    let home = home::home()?;
+    let installed = match args.skill.to_str() {
+        Some(name) if !args.skill.exists() => skill_source::resolve_installed(&home, name)?,
+        _ => None,
+    };
+    let source = match installed {
+        Some(source) => source,
+        None => skill_source::resolve(&args.skill)?,
+    };
     let input = match (&args.input, &args.input_file) {
         (Some(text), _) => read_input(InputSource::Argument(text))?,
         (None, Some(path)) => read_input(InputSource::File(path))?,
@@ -90,7 +98,6 @@ pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
         .iter()
         .map(|d| d.parse().map_err(|e| anyhow::anyhow!("--deny: {e}")))
         .collect::<Result<Vec<_>>>()?;
-    let home = home::home()?;
     let bot = home::bot_identity(&home, args.bot.as_deref())?;
     let (grants, secrets) = source.grants(&grants, &denies);
     let policy = Policy {

@@ -1,0 +1,53 @@
+//! `cargo skill list`: the installed skills.
+
+use anyhow::Result;
+use clap::{Args, ValueEnum};
+
+use crate::exit;
+use crate::home;
+use crate::installed::InstalledMeta;
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[arg(long, value_enum, default_value_t = ListFormat::Human)]
+    pub message_format: ListFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Human,
+    Json,
+}
+
+pub fn exec(args: ListArgs) -> Result<u8> {
+    let skills_dir = home::home()?.root().join("skills");
+    let mut installed: Vec<InstalledMeta> = std::fs::read_dir(&skills_dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .filter_map(|e| InstalledMeta::read(&e.path()).ok())
+        .collect();
+    installed.sort_by(|a, b| a.name.cmp(&b.name));
+    match args.message_format {
+        ListFormat::Json => println!("{}", serde_json::to_value(&installed)?),
+        ListFormat::Human if installed.is_empty() => eprintln!("no skills installed"),
+        ListFormat::Human => {
+            for m in &installed {
+                println!(
+                    "{} v{}  {:?}, {} tier{}  from {}",
+                    m.name,
+                    m.version,
+                    m.verification,
+                    m.trust_tier,
+                    m.signer
+                        .as_ref()
+                        .map(|s| format!(", signed by {s}"))
+                        .unwrap_or_default(),
+                    m.source
+                );
+            }
+        }
+    }
+    Ok(exit::SUCCESS)
+}

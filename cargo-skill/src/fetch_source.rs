@@ -1,0 +1,200 @@
+//! Where `install` takes skills from: a local folder, a git URL with an
+//! optional `#ref`, `owner/repo[@skill]` on GitHub, or a GitHub tree URL;
+//! git sources are fetched into the cached bare clone `publish` uses and
+//! checked out into a temporary folder.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use git2::Repository;
+
+use crate::git_remote;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Local(PathBuf),
+    Git {
+        url: String,
+        reference: Option<String>,
+        /// A folder inside the repository (GitHub tree URLs).
+        subpath: Option<String>,
+    },
+}
+
+/// A parsed SOURCE argument, with the skill it names, if any (`owner/repo@skill`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceSpec {
+    pub source: Source,
+    pub skill: Option<String>,
+}
+
+pub fn parse(text: &str) -> SourceSpec {
+    if Path::new(text).exists() {
+        return SourceSpec {
+            source: Source::Local(PathBuf::from(text)),
+            skill: None,
+        };
+    }
+    if let Some(rest) = text.strip_prefix("https://github.com/")
+        && let Some((repo, tree)) = rest.split_once("/tree/")
+    {
+        let (reference, subpath) = match tree.split_once('/') {
+            Some((r, path)) => (r.to_string(), Some(path.trim_end_matches('/').to_string())),
+            None => (tree.to_string(), None),
+        };
+        return SourceSpec {
+            source: Source::Git {
+                url: format!("https://github.com/{repo}.git"),
+                reference: Some(reference),
+                subpath,
+            },
+            skill: None,
+        };
+    }
+    let (text, reference) = match text.split_once('#') {
+        Some((url, r)) => (url, Some(r.to_string())),
+        None => (text, None),
+    };
+    let is_url = text.contains("://") || text.starts_with("git@");
+    let (repo, skill) = match text.split_once('@').filter(|_| !is_url) {
+        Some((repo, skill)) => (repo, Some(skill.to_string())),
+        None => (text, None),
+    };
+    SourceSpec {
+        source: Source::Git {
+            url: git_remote::repo_url(repo),
+            reference,
+            subpath: None,
+        },
+        skill,
+    }
+}
+
+/// A source made into a folder to search for skills.
+pub struct Fetched {
+    pub dir: PathBuf,
+    /// What the lock records: the URL (or the folder's absolute path).
+    pub source: String,
+    pub commit: Option<String>,
+    _checkout: Option<tempfile::TempDir>,
+}
+
+pub fn fetch(spec: &SourceSpec, cache_dir: &Path, quiet: bool) -> Result<Fetched> {
+    let (url, reference, subpath) = match &spec.source {
+        Source::Local(path) => {
+            let dir = path
+                .canonicalize()
+                .with_context(|| format!("{} does not exist", path.display()))?;
+            return Ok(Fetched {
+                source: dir.display().to_string(),
+                dir,
+                commit: None,
+                _checkout: None,
+            });
+        }
+        Source::Git {
+            url,
+            reference,
+            subpath,
+        } => (url, reference, subpath),
+    };
+    let repo = git_remote::open_cache(cache_dir, url)?;
+    git_remote::fetch(&repo, url, quiet)?;
+    let commit = resolve_ref(&repo, url, reference.as_deref())?;
+    let checkout = tempfile::tempdir()?;
+    let mut builder = git2::build::CheckoutBuilder::new();
+    builder.target_dir(checkout.path()).force();
+    repo.checkout_tree(commit.as_object(), Some(&mut builder))
+        .with_context(|| format!("could not check out {} of {url}", commit.id()))?;
+    let dir = match subpath {
+        Some(sub) => checkout.path().join(sub),
+        None => checkout.path().to_path_buf(),
+    };
+    Ok(Fetched {
+        dir,
+        source: url.clone(),
+        commit: Some(commit.id().to_string()),
+        _checkout: Some(checkout),
+    })
+}
+
+/// A branch or tag name, else the remote's `main`, `master`, or only branch.
+fn resolve_ref<'r>(
+    repo: &'r Repository,
+    url: &str,
+    reference: Option<&str>,
+) -> Result<git2::Commit<'r>> {
+    let branches = git_remote::ref_names(repo, "refs/remotes/origin/");
+    let tags = git_remote::ref_names(repo, "refs/remote-tags/");
+    let short = |names: &[String], prefix: &str| -> Vec<String> {
+        names
+            .iter()
+            .map(|n| n.trim_start_matches(prefix).to_string())
+            .collect()
+    };
+    if branches.is_empty() {
+        bail!("{url} has no branches: nothing was published there yet");
+    }
+    let candidates: Vec<String> = match reference {
+        Some(r) => vec![
+            format!("refs/remotes/origin/{r}"),
+            format!("refs/remote-tags/{r}"),
+        ],
+        None => ["main", "master"]
+            .iter()
+            .map(|b| format!("refs/remotes/origin/{b}"))
+            .chain(branches.first().cloned())
+            .collect(),
+    };
+    for name in candidates {
+        if let Ok(reference) = repo.find_reference(&name) {
+            return Ok(reference.peel_to_commit()?);
+        }
+    }
+    bail!(
+        "`{}` is neither a branch nor a tag of {url}; branches: {}; tags: {}",
+        reference.unwrap_or_default(),
+        short(&branches, "refs/remotes/origin/").join(", "),
+        short(&tags, "refs/remote-tags/").join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_parse_into_urls_refs_and_skills() {
+        let git = |spec: SourceSpec| match spec.source {
+            Source::Git {
+                url,
+                reference,
+                subpath,
+            } => (url, reference, subpath, spec.skill),
+            Source::Local(p) => panic!("local {p:?}"),
+        };
+        let (url, r, sub, skill) = git(parse("git://host/r.git#v1"));
+        assert_eq!(
+            (url.as_str(), r.as_deref(), sub, skill),
+            ("git://host/r.git", Some("v1"), None, None)
+        );
+        let (url, _, _, skill) = git(parse("file:///srv/r.git"));
+        assert_eq!((url.as_str(), skill), ("file:///srv/r.git", None));
+        let (url, r, sub, _) = git(parse(
+            "https://github.com/acme/skills/tree/main/skills/alpha",
+        ));
+        assert_eq!(url, "https://github.com/acme/skills.git");
+        assert_eq!(
+            (r.as_deref(), sub.as_deref()),
+            (Some("main"), Some("skills/alpha"))
+        );
+        if std::env::var_os(git_remote::GITHUB_URL_ENV).is_none() {
+            let (url, _, _, skill) = git(parse("acme/skills@alpha"));
+            assert_eq!(
+                (url.as_str(), skill.as_deref()),
+                ("https://github.com/acme/skills.git", Some("alpha"))
+            );
+        }
+        assert!(matches!(parse(".").source, Source::Local(_)));
+    }
+}

@@ -1,0 +1,187 @@
+//! What an install leaves behind: `.boternity-meta.toml` in each installed
+//! skill's folder, and the home folder's `skills.lock`; both written
+//! atomically, both plain TOML a bot can read.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+pub const META_FILE: &str = ".boternity-meta.toml";
+pub const LOCK_FILE: &str = "skills.lock";
+
+/// How an installed skill was checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verification {
+    /// Signed by a key in the trusted-keys file, every file matching.
+    Verified,
+    /// Unsigned, or signed by a key nobody trusts here.
+    Untrusted,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct InstalledMeta {
+    pub name: String,
+    pub version: String,
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    pub trust_tier: String,
+    pub verification: Verification,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sums_sha256: Option<String>,
+    pub installed_at: String,
+    /// What the operator approved: `cap[:scope]`.
+    #[serde(default)]
+    pub grants: Vec<String>,
+    /// Secret names approved with `get-secret`.
+    #[serde(default)]
+    pub secrets: Vec<String>,
+}
+
+impl InstalledMeta {
+    pub fn read(skill_dir: &Path) -> Result<InstalledMeta> {
+        let path = skill_dir.join(META_FILE);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("could not read {}", path.display()))?;
+        toml::from_str(&text).map_err(|e| toml_error(&path, &text, e))
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("the metadata serializes")
+    }
+}
+
+/// One locked skill.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Locked {
+    pub name: String,
+    pub version: String,
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sums_sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
+    #[serde(default)]
+    pub grants: Vec<String>,
+    #[serde(default)]
+    pub dependencies: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lockfile {
+    #[serde(default, rename = "skill")]
+    pub skills: Vec<Locked>,
+}
+
+impl Lockfile {
+    pub fn path(home: &Path) -> PathBuf {
+        home.join(LOCK_FILE)
+    }
+
+    /// The lock in `home`; none yet is an empty lock.
+    pub fn read(home: &Path) -> Result<Lockfile> {
+        let path = Lockfile::path(home);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Lockfile::default()),
+            Err(e) => return Err(e).with_context(|| format!("could not read {}", path.display())),
+        };
+        toml::from_str(&text).map_err(|e| toml_error(&path, &text, e))
+    }
+
+    /// Adds or replaces one skill; entries stay sorted by name.
+    pub fn upsert(&mut self, locked: Locked) {
+        self.skills.retain(|s| s.name != locked.name);
+        self.skills.push(locked);
+        self.skills.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Locked> {
+        self.skills.iter().find(|s| s.name == name)
+    }
+
+    pub fn write(&self, home: &Path) -> Result<()> {
+        let text = format!(
+            "# Written by cargo skill install; do not edit by hand.\n{}",
+            toml::to_string(self).expect("the lock serializes")
+        );
+        write_atomic(&Lockfile::path(home), text.as_bytes())
+    }
+}
+
+/// `file:line:column: message` for a TOML file that does not parse.
+fn toml_error(path: &Path, text: &str, e: toml::de::Error) -> anyhow::Error {
+    let (line, column) = e.span().map_or((0, 0), |span| {
+        let before = &text[..span.start.min(text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+        (line, column)
+    });
+    anyhow::anyhow!(
+        "{}:{line}:{column}: {}; fix the file or remove it (the skills it lists must then be installed again)",
+        path.display(),
+        e.message()
+    )
+}
+
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
+    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    temp.write_all(bytes)?;
+    temp.as_file().sync_all()?;
+    temp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("could not write {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_lock_is_sorted_stable_and_errors_have_positions() {
+        let dir = tempfile::tempdir().unwrap();
+        let entry = |name: &str| Locked {
+            name: name.into(),
+            version: "1.0.0".into(),
+            source: "file:///r.git".into(),
+            commit: None,
+            sums_sha256: None,
+            signer: None,
+            grants: vec!["read-env:TZ".into()],
+            dependencies: vec![],
+        };
+        let mut lock = Lockfile::default();
+        lock.upsert(entry("b"));
+        lock.upsert(entry("a"));
+        lock.write(dir.path()).unwrap();
+        let first = std::fs::read_to_string(Lockfile::path(dir.path())).unwrap();
+        let read = Lockfile::read(dir.path()).unwrap();
+        assert_eq!(read, lock);
+        read.write(dir.path()).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(Lockfile::path(dir.path())).unwrap(),
+            first
+        );
+        assert!(first.find("name = \"a\"").unwrap() < first.find("name = \"b\"").unwrap());
+
+        std::fs::write(
+            Lockfile::path(dir.path()),
+            "[[skill]]\nname = \"a\"\nversion = 3\n",
+        )
+        .unwrap();
+        let err = Lockfile::read(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("skills.lock:3:"), "{err}");
+    }
+}
