@@ -61,6 +61,12 @@ pub enum Command {
     Install(commands::install::InstallArgs),
     /// List installed skills
     List(commands::list::ListArgs),
+    /// Grant an installed skill a capability
+    Grant(commands::grants::GrantArgs),
+    /// Revoke a capability from an installed skill
+    Revoke(commands::grants::GrantArgs),
+    /// Uninstall a skill
+    Remove(commands::grants::RemoveArgs),
 }
 
 /// Cargo runs `cargo-skill skill <verb> ...` for `cargo skill <verb> ...`;
@@ -92,6 +98,9 @@ pub fn exec(cli: Cli) -> ExitCode {
         Command::Publish(args) => commands::publish::exec(args, &global),
         Command::Install(args) => commands::install::exec(args, &global),
         Command::List(args) => commands::list::exec(args),
+        Command::Grant(args) => commands::grants::grant(args),
+        Command::Revoke(args) => commands::grants::revoke(args),
+        Command::Remove(args) => commands::grants::remove(args),
     };
     match result {
         Ok(status) => exit::code(status),

@@ -55,6 +55,11 @@ impl InstalledMeta {
     pub fn to_toml(&self) -> String {
         toml::to_string(self).expect("the metadata serializes")
     }
+
+    /// Rewrites the metadata of an installed skill, atomically.
+    pub fn write(&self, skill_dir: &Path) -> Result<()> {
+        write_atomic(&skill_dir.join(META_FILE), self.to_toml().as_bytes())
+    }
 }
 
 /// One locked skill.

@@ -877,6 +877,42 @@ fn publish_then_install_then_run_and_a_crashed_update_keeps_the_old_version() {
         stderr(&pinned).contains("probe v1.0.0"),
         "a tag selects that version"
     );
+
+    // Granular revocation: just that import denies; grants come back the same way.
+    let cli = |args: &[&str]| cargo_skill(home.path()).args(args).output().unwrap();
+    assert_eq!(cli(&["revoke", "probe", "read-env"]).status.code(), Some(0));
+    assert_eq!(
+        stdout_json(&run_installed(home.path()))["kind"],
+        "capability-denied"
+    );
+    let lock = std::fs::read_to_string(home.path().join("skills.lock")).unwrap();
+    assert!(!lock.contains("read-env"), "{lock}");
+    assert_eq!(
+        cli(&["grant", "probe", "read-env:PROBE_ZONE"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        stdout_json(&run_installed(home.path()))["output"]["value"],
+        "Europe/Oslo"
+    );
+    let unknown = cli(&["revoke", "probe", "read-env:OTHER"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        stderr(&unknown).contains("holds no grant"),
+        "{}",
+        stderr(&unknown)
+    );
+
+    assert_eq!(cli(&["remove", "probe"]).status.code(), Some(0));
+    assert!(!home.path().join("skills/probe").exists());
+    assert_eq!(run_installed(home.path()).status.code(), Some(2));
+    assert!(
+        !std::fs::read_to_string(home.path().join("skills.lock"))
+            .unwrap()
+            .contains("probe")
+    );
 }
 
 #[test]

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod bench;
 pub mod build;
+pub mod grants;
 pub mod inspect;
 pub mod install;
 pub mod keygen;

@@ -1,0 +1,101 @@
+//! `cargo skill grant | revoke NAME CAP[:SCOPE]` and `cargo skill remove
+//! NAME`: change what an installed skill may do, or uninstall it. The
+//! metadata and the lock are rewritten atomically.
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use skill_runtime::{Capability, Grant, Home};
+
+use crate::exit;
+use crate::home;
+use crate::installed::{InstalledMeta, Lockfile};
+
+#[derive(Debug, Args)]
+pub struct GrantArgs {
+    /// An installed skill
+    pub name: String,
+    /// `cap[:scope]`, e.g. `http-get:api.example.com`; `revoke` also takes a bare `cap` for every scope
+    pub capability: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// An installed skill
+    pub name: String,
+}
+
+fn installed(home: &Home, name: &str) -> Result<InstalledMeta> {
+    let dir = home.skill_dir(name);
+    if !dir.join(crate::installed::META_FILE).is_file() {
+        bail!("`{name}` is not installed: `cargo skill list` shows what is");
+    }
+    InstalledMeta::read(&dir)
+}
+
+fn save(home: &Home, meta: &InstalledMeta) -> Result<()> {
+    meta.write(&home.skill_dir(&meta.name))?;
+    let mut lock = Lockfile::read(home.root())?;
+    if let Some(mut locked) = lock.get(&meta.name).cloned() {
+        locked.grants = meta.grants.clone();
+        lock.upsert(locked);
+        lock.write(home.root())?;
+    }
+    Ok(())
+}
+
+pub fn grant(args: GrantArgs) -> Result<u8> {
+    let home = home::home()?;
+    let mut meta = installed(&home, &args.name)?;
+    let grant: Grant = args
+        .capability
+        .parse()
+        .map_err(|(_, e)| anyhow::anyhow!("{}: {e}", args.capability))?;
+    let text = grant.to_string();
+    if !meta.grants.contains(&text) {
+        meta.grants.push(text.clone());
+        meta.grants.sort();
+    }
+    save(&home, &meta)?;
+    eprintln!("     Granted {text} to {}", meta.name);
+    Ok(exit::SUCCESS)
+}
+
+pub fn revoke(args: GrantArgs) -> Result<u8> {
+    let home = home::home()?;
+    let mut meta = installed(&home, &args.name)?;
+    let whole: Option<Capability> = args.capability.parse().ok();
+    let before = meta.grants.len();
+    meta.grants.retain(|g| match whole {
+        Some(cap) => g.split(':').next() != Some(cap.as_str()),
+        None => *g != args.capability,
+    });
+    if meta.grants.len() == before {
+        bail!(
+            "{} holds no grant `{}`; it holds: {}",
+            meta.name,
+            args.capability,
+            meta.grants.join(", ")
+        );
+    }
+    save(&home, &meta)?;
+    eprintln!("     Revoked {} from {}", args.capability, meta.name);
+    Ok(exit::SUCCESS)
+}
+
+pub fn remove(args: RemoveArgs) -> Result<u8> {
+    let home = home::home()?;
+    let meta = installed(&home, &args.name)?;
+    let dir = home.skill_dir(&meta.name);
+    // Out of sight first (one rename), then deleted: never half a skill in place.
+    let parent = dir.parent().expect("skills/<name> has a parent");
+    let trash = tempfile::Builder::new()
+        .prefix(".removing-")
+        .tempdir_in(parent)?;
+    std::fs::rename(&dir, trash.path().join(&meta.name))
+        .with_context(|| format!("could not remove {}", dir.display()))?;
+    let mut lock = Lockfile::read(home.root())?;
+    lock.skills.retain(|s| s.name != meta.name);
+    lock.write(home.root())?;
+    eprintln!("     Removed {} v{}", meta.name, meta.version);
+    Ok(exit::SUCCESS)
+}
