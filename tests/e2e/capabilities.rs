@@ -8,18 +8,10 @@ use std::process::{Output, Stdio};
 use serde_json::Value;
 use skill_test_support::http_server::{Response, TestServer};
 
+use crate::run::run_json as run;
 use crate::{cargo_skill, probe_skill_folder, stderr, stdout_json};
 
 const MANIFEST: &str = "---\nname: probe\ndescription: d\nmetadata:\n  version: 1.2.3\n  capabilities: http-get:127.0.0.1 read-file write-file get-secret:API_KEY\n  secrets: API_KEY\n---\n";
-
-fn run(home: &Path, skill: &Path, input: &str, flags: &[&str]) -> Output {
-    cargo_skill(home)
-        .args(["run", "--message-format", "json", "--input", input])
-        .args(flags)
-        .arg(skill)
-        .output()
-        .unwrap()
-}
 
 #[test]
 fn run_reaches_a_granted_server_and_the_bots_data_folder() {

@@ -321,25 +321,48 @@ fn publish(home: &Path, cwd: &Path, url: &str, extra: &[&str]) -> Output {
     run(home, cwd, &[&["publish", "--repo", url], extra].concat())
 }
 
+/// Two prompt skills (alpha 1.0.0, beta 0.1.0) under `work/skills`, a key,
+/// and an empty bare repository to publish them to.
+struct Workspace {
+    home: tempfile::TempDir,
+    public: String,
+    work: PathBuf,
+    alpha: PathBuf,
+    remote: PathBuf,
+    url: String,
+}
+
+impl Workspace {
+    fn new() -> Workspace {
+        let home = tempfile::tempdir().unwrap();
+        let public = keygen(home.path());
+        let work = home.path().join("work");
+        let skills = work.join("skills");
+        let alpha = prompt_skill(&skills, "alpha", "1.0.0", "Does alpha. Use for alpha.");
+        prompt_skill(&skills, "beta", "0.1.0", "Does beta. Use for beta.");
+        let remote = bare_repo(home.path());
+        let url = format!("file://{}", remote.display());
+        Workspace {
+            home,
+            public,
+            work,
+            alpha,
+            remote,
+            url,
+        }
+    }
+}
+
 #[test]
 fn publish_to_a_bare_repository_is_immutable_and_ordered() {
-    let home = tempfile::tempdir().unwrap();
-    let public = keygen(home.path());
-    let work = home.path().join("work");
-    let a = prompt_skill(
-        &work.join("skills"),
-        "alpha",
-        "1.0.0",
-        "Does alpha. Use for alpha.",
-    );
-    prompt_skill(
-        &work.join("skills"),
-        "beta",
-        "0.1.0",
-        "Does beta. Use for beta.",
-    );
-    let remote = bare_repo(home.path());
-    let url = format!("file://{}", remote.display());
+    let Workspace {
+        home,
+        public,
+        work,
+        alpha: a,
+        remote,
+        url,
+    } = Workspace::new();
 
     let dry = publish(home.path(), &work, &url, &["--workspace", "--dry-run"]);
     assert_eq!(dry.status.code(), Some(0), "{}", stderr(&dry));
@@ -643,23 +666,13 @@ fn skills_cli() -> PathBuf {
 
 #[test]
 fn the_npx_skills_installer_installs_what_publish_pushed() {
-    let home = tempfile::tempdir().unwrap();
-    let public = keygen(home.path());
-    let work = home.path().join("work");
-    prompt_skill(
-        &work.join("skills"),
-        "alpha",
-        "1.0.0",
-        "Does alpha. Use for alpha.",
-    );
-    prompt_skill(
-        &work.join("skills"),
-        "beta",
-        "0.1.0",
-        "Does beta. Use for beta.",
-    );
-    let remote = bare_repo(home.path());
-    let url = format!("file://{}", remote.display());
+    let Workspace {
+        home,
+        public,
+        work,
+        url,
+        ..
+    } = Workspace::new();
     let out = publish(home.path(), &work, &url, &["--workspace"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 

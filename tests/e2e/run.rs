@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::{cargo_skill, probe_skill_folder, stderr, stdout_json};
 
 /// `cargo skill run --message-format json --input INPUT [FLAGS] SKILL`.
-fn run_json(home: &Path, skill: &Path, input: &str, flags: &[&str]) -> Output {
+pub fn run_json(home: &Path, skill: &Path, input: &str, flags: &[&str]) -> Output {
     cargo_skill(home)
         .args(["run", "--message-format", "json", "--input", input])
         .args(flags)
