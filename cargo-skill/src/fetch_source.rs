@@ -28,6 +28,27 @@ pub struct SourceSpec {
     pub skill: Option<String>,
 }
 
+impl SourceSpec {
+    /// The URL (or folder) the lock records for this source.
+    pub fn locator(&self) -> String {
+        match &self.source {
+            Source::Local(path) => path
+                .canonicalize()
+                .map_or_else(|_| path.display().to_string(), |p| p.display().to_string()),
+            Source::Git { url, .. } => url.clone(),
+        }
+    }
+
+    /// The same source at another ref (a commit, for `--locked`).
+    pub fn at(&self, commit: &str) -> SourceSpec {
+        let mut spec = self.clone();
+        if let Source::Git { reference, .. } = &mut spec.source {
+            *reference = Some(commit.to_string());
+        }
+        spec
+    }
+}
+
 pub fn parse(text: &str) -> SourceSpec {
     if Path::new(text).exists() {
         return SourceSpec {
@@ -124,6 +145,14 @@ fn resolve_ref<'r>(
     url: &str,
     reference: Option<&str>,
 ) -> Result<git2::Commit<'r>> {
+    // A full commit id (what skills.lock records) is taken as it is.
+    if let Some(commit) = reference
+        .filter(|r| r.len() == 40)
+        .and_then(|r| git2::Oid::from_str(r).ok())
+        .and_then(|oid| repo.find_commit(oid).ok())
+    {
+        return Ok(commit);
+    }
     let branches = git_remote::ref_names(repo, "refs/remotes/origin/");
     let tags = git_remote::ref_names(repo, "refs/remote-tags/");
     let short = |names: &[String], prefix: &str| -> Vec<String> {

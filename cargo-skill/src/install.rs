@@ -25,6 +25,8 @@ pub struct InstallOptions<'a> {
     pub yes: bool,
     pub trust_tier: Option<TrustTier>,
     pub require_signature: bool,
+    /// Install exactly what `skills.lock` records for this source, or fail.
+    pub locked: bool,
     pub quiet: bool,
 }
 
@@ -35,7 +37,17 @@ pub fn install(
     options: &InstallOptions<'_>,
     runtime: &Runtime,
 ) -> Result<Vec<InstalledMeta>> {
-    let fetched = fetch_source::fetch(spec, &home.cache_dir(), options.quiet)?;
+    let mut lock = Lockfile::read(home.root())?;
+    let locked_commit = lock
+        .skills
+        .iter()
+        .find(|l| l.source == spec.locator())
+        .and_then(|l| l.commit.clone());
+    let spec = match (&locked_commit, options.locked) {
+        (Some(commit), true) => spec.at(commit),
+        _ => spec.clone(),
+    };
+    let fetched = fetch_source::fetch(&spec, &home.cache_dir(), options.quiet)?;
     let found = skills_in(&fetched.dir);
     if found.is_empty() {
         bail!(
@@ -59,7 +71,9 @@ pub fn install(
         .filter(|m| wanted.is_empty() || wanted.iter().any(|w| **w == m.name))
         .collect();
     let trusted = keys::load_trusted(&home.trusted_keys_file())?;
-    let mut lock = Lockfile::read(home.root())?;
+    if options.locked {
+        check_locked(&lock, &selected, &fetched.source)?;
+    }
     let mut installed = Vec::new();
     for manifest in selected {
         let version = manifest.ext.version.clone().with_context(|| {
@@ -133,6 +147,44 @@ pub fn install(
         installed.push(meta);
     }
     Ok(installed)
+}
+
+/// `--locked`: every selected skill must be in the lock, from this source,
+/// at the same version and with the same `skill.sums`.
+fn check_locked(lock: &Lockfile, selected: &[&SkillManifest], source: &str) -> Result<()> {
+    for manifest in selected {
+        let Some(locked) = lock.get(&manifest.name) else {
+            bail!(
+                "--locked: {} is not in skills.lock; install it without --locked first",
+                manifest.name
+            );
+        };
+        let version = manifest
+            .ext
+            .version
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let sums = std::fs::read(manifest.dir.join(SUMS))
+            .ok()
+            .map(|s| signing::sha256_hex(&s));
+        let differs = [
+            (locked.source != source)
+                .then(|| format!("source {} (locked {})", source, locked.source)),
+            (locked.version != version)
+                .then(|| format!("version {version} (locked {})", locked.version)),
+            (locked.sums_sha256 != sums).then(|| "content (skill.sums differs)".to_string()),
+        ];
+        let differs: Vec<String> = differs.into_iter().flatten().collect();
+        if !differs.is_empty() {
+            bail!(
+                "--locked: {} differs from skills.lock: {}",
+                manifest.name,
+                differs.join("; ")
+            );
+        }
+    }
+    Ok(())
 }
 
 fn skills_in(dir: &Path) -> Vec<SkillManifest> {

@@ -891,6 +891,33 @@ fn publish_then_install_then_run_and_a_crashed_update_keeps_the_old_version() {
         "a tag selects that version"
     );
 
+    // --locked reinstalls exactly the locked commit, content and version.
+    let tree = |home: &Path| -> Vec<(String, Vec<u8>)> {
+        let dir = home.join("skills/probe");
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name() != ".boternity-meta.toml" && e.path().is_file())
+            .map(|e| {
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let before = tree(home.path());
+    let locked = install(home.path(), &[&url, "--yes", "--locked"]);
+    assert_eq!(locked.status.code(), Some(0), "{}", stderr(&locked));
+    assert!(
+        stderr(&locked).contains("Installed probe v1.0.0"),
+        "{}",
+        stderr(&locked)
+    );
+    assert_eq!(tree(home.path()), before, "the same tree twice");
+
     // Granular revocation: just that import denies; grants come back the same way.
     let cli = |args: &[&str]| cargo_skill(home.path()).args(args).output().unwrap();
     assert_eq!(cli(&["revoke", "probe", "read-env"]).status.code(), Some(0));
@@ -943,6 +970,14 @@ fn install_refuses_tampered_content_and_names_what_it_found() {
     let out = run(home.path(), home.path(), &["sign", alpha.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0));
     let source = work.to_str().unwrap();
+
+    let unlocked = install(home.path(), &[source, "--yes", "--locked"]);
+    assert_eq!(unlocked.status.code(), Some(2));
+    assert!(
+        stderr(&unlocked).contains("alpha is not in skills.lock"),
+        "{}",
+        stderr(&unlocked)
+    );
 
     let missing = install(home.path(), &[source, "--skill", "gamma", "--yes"]);
     assert_eq!(missing.status.code(), Some(2));

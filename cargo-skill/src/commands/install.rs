@@ -35,6 +35,10 @@ pub struct InstallArgs {
     /// Refuse skills that are unsigned or signed by a key not in trusted-keys
     #[arg(long)]
     pub require_signature: bool,
+
+    /// Install exactly what skills.lock records for this source (commit, version, content), or fail
+    #[arg(long)]
+    pub locked: bool,
 }
 
 pub fn exec(args: InstallArgs, global: &GlobalArgs) -> Result<u8> {
@@ -46,6 +50,7 @@ pub fn exec(args: InstallArgs, global: &GlobalArgs) -> Result<u8> {
         yes: args.yes,
         trust_tier: args.trust_tier,
         require_signature: args.require_signature,
+        locked: args.locked,
         quiet: global.quiet,
     };
     let runtime = home::runtime();
