@@ -853,6 +853,20 @@ fn publish_then_install_then_run_and_a_crashed_update_keeps_the_old_version() {
     );
     let listed = cargo_skill(home.path()).args(["list"]).output().unwrap();
     assert!(String::from_utf8_lossy(&listed.stdout).contains("probe v1.0.0  Verified"));
+    let inspected = cargo_skill(home.path())
+        .args(["inspect", "probe", "--message-format", "json"])
+        .output()
+        .unwrap();
+    let inspected = stdout_json(&inspected);
+    assert_eq!(inspected["installed"]["version"], "1.0.0");
+    assert_eq!(inspected["installed"]["verification"], "verified");
+    assert_eq!(inspected["installed"]["signer"].as_str().unwrap().len(), 16);
+    assert!(
+        inspected["installed"]["grants"]
+            .to_string()
+            .contains("read-env:PROBE_ZONE")
+    );
+    assert_eq!(inspected["manifest"]["name"], "probe");
 
     // v2 is published; its install is killed between staging and the swap.
     publish_probe(home.path(), &home.path().join("v2"), &url, "1.1.0");

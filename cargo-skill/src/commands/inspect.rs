@@ -1,4 +1,5 @@
-//! `cargo skill inspect PATH`: the resolved manifest and capability set.
+//! `cargo skill inspect PATH|NAME`: the resolved manifest and capability set,
+//! and for an installed skill what install recorded and approved.
 
 use std::path::PathBuf;
 
@@ -8,11 +9,12 @@ use clap::{Args, ValueEnum};
 use crate::exit;
 use crate::home;
 use crate::inspection::{Inspection, inspect};
+use crate::installed::InstalledMeta;
 use crate::output::GlobalArgs;
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// A skill folder or SKILL.md
+    /// A skill folder, a SKILL.md, or the name of an installed skill
     pub path: PathBuf,
 
     #[arg(long, value_enum, default_value_t = InspectFormat::Human)]
@@ -27,7 +29,12 @@ pub enum InspectFormat {
 
 pub fn exec(args: InspectArgs, global: &GlobalArgs) -> Result<u8> {
     let runtime = home::runtime();
-    let inspections = inspect(&args.path, &runtime);
+    let installed = installed(&args.path)?;
+    let path = match &installed {
+        Some(_) => home::home()?.skill_dir(&args.path.to_string_lossy()),
+        None => args.path.clone(),
+    };
+    let inspections = inspect(&path, &runtime);
     if inspections.is_empty() {
         bail!(
             "no readable skill at {}: run `cargo skill validate {}` to see why",
@@ -37,21 +44,84 @@ pub fn exec(args: InspectArgs, global: &GlobalArgs) -> Result<u8> {
     }
     match args.message_format {
         InspectFormat::Json => {
-            let value = if inspections.len() == 1 {
-                serde_json::to_value(&inspections[0])
+            let mut value = if inspections.len() == 1 {
+                serde_json::to_value(&inspections[0])?
             } else {
-                serde_json::to_value(&inspections)
+                serde_json::to_value(&inspections)?
             };
-            println!("{}", value?);
+            if let Some(meta) = &installed {
+                value["installed"] = serde_json::to_value(meta)?;
+            }
+            println!("{value}");
         }
         InspectFormat::Human => {
             let palette = global.stdout_colors();
             for inspection in &inspections {
+                if let Some(meta) = &installed {
+                    print_installed(meta, &palette);
+                }
                 print_human(inspection, &palette);
             }
         }
     }
     Ok(exit::SUCCESS)
+}
+
+/// The installed skill a bare name refers to (when no such path exists).
+fn installed(path: &std::path::Path) -> Result<Option<InstalledMeta>> {
+    let name = path.to_string_lossy();
+    if path.exists() || name.contains(['/', '.']) {
+        return Ok(None);
+    }
+    let dir = home::home()?.skill_dir(&name);
+    if !dir.join(crate::installed::META_FILE).is_file() {
+        return Ok(None);
+    }
+    InstalledMeta::read(&dir).map(Some)
+}
+
+/// What install recorded: where from, how verified, and what was approved.
+fn print_installed(meta: &InstalledMeta, palette: &crate::output::Palette) {
+    let rows = [
+        (
+            "installed",
+            format!("v{} at {}", meta.version, meta.installed_at),
+        ),
+        (
+            "source",
+            format!(
+                "{}{}",
+                meta.source,
+                meta.commit
+                    .as_ref()
+                    .map(|c| format!(" @ {c}"))
+                    .unwrap_or_default()
+            ),
+        ),
+        (
+            "verification",
+            format!(
+                "{:?}{}",
+                meta.verification,
+                meta.signer
+                    .as_ref()
+                    .map(|s| format!(", signed by {s}"))
+                    .unwrap_or_default()
+            ),
+        ),
+        ("runs as", format!("{} tier", meta.trust_tier)),
+        (
+            "granted",
+            if meta.grants.is_empty() {
+                "-".into()
+            } else {
+                meta.grants.join(" ")
+            },
+        ),
+    ];
+    for (label, value) in rows {
+        println!("{} {value}", palette.bold(&format!("{label:>14}:")));
+    }
 }
 
 fn print_human(i: &Inspection, palette: &crate::output::Palette) {
