@@ -3,7 +3,7 @@
 //! Nothing is written unless the component passes its checks, so a bad
 //! build never replaces the last good one.
 
-use std::io::{BufReader, IsTerminal, Write};
+use std::io::{BufReader, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -451,14 +451,10 @@ fn stamp(
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().context("the component path has no folder")?;
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("{} is not writable", dir.display()))?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("could not write {}", path.display()))?;
-    Ok(())
+    skill_runtime::atomic_file::write(path, bytes, 0o644).with_context(|| {
+        format!(
+            "could not write {}: is its folder writable?",
+            path.display()
+        )
+    })
 }

@@ -2,7 +2,6 @@
 //! skill's folder, and the home folder's `skills.lock`; both written
 //! atomically, both plain TOML a bot can read.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -10,6 +9,14 @@ use serde::{Deserialize, Serialize};
 
 pub const META_FILE: &str = ".boternity-meta.toml";
 pub const LOCK_FILE: &str = "skills.lock";
+
+/// The folder of the installed skill `name`, if there is one: `name` must
+/// be a bare name (not a path) with `.boternity-meta.toml` in its folder.
+pub fn installed_dir(home: &skill_runtime::Home, name: &str) -> Option<PathBuf> {
+    let dir = home.skill_dir(name);
+    let bare = !name.is_empty() && !name.contains(['/', '.']);
+    (bare && dir.join(META_FILE).is_file()).then_some(dir)
+}
 
 /// How an installed skill was checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,16 +145,9 @@ fn toml_error(path: &Path, text: &str, e: toml::de::Error) -> anyhow::Error {
     )
 }
 
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("could not create {}", dir.display()))?;
-    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-    temp.write_all(bytes)?;
-    temp.as_file().sync_all()?;
-    temp.persist(path)
-        .map_err(|e| e.error)
-        .with_context(|| format!("could not write {}", path.display()))?;
-    Ok(())
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    skill_runtime::atomic_file::write(path, bytes, 0o644)
+        .with_context(|| format!("could not write {}", path.display()))
 }
 
 #[cfg(test)]

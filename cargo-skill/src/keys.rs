@@ -2,11 +2,9 @@
 //! home folder's `keys/`, loaded for signing; and the public keys a verifier
 //! trusts.
 
-use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use minisign::{KeyPair, PublicKey, PublicKeyBox, SecretKey, SecretKeyBox};
+use minisign::{KeyPair, PublicKey, SecretKey, SecretKeyBox};
 
 use crate::tty;
 
@@ -98,7 +96,6 @@ pub fn generate(dir: &Path, password: Option<String>, force: bool) -> Result<Gen
         .to_box(Some("cargo-skill secret key"))
         .map_err(generate_error)?;
     let public_box = pk.to_box().map_err(generate_error)?;
-    std::fs::create_dir_all(dir).map_err(io(dir))?;
     write_atomic(&secret_path, secret_box.to_string().as_bytes(), 0o600)?;
     write_atomic(&public_path, public_box.to_string().as_bytes(), 0o644)?;
     Ok(Generated {
@@ -110,16 +107,7 @@ pub fn generate(dir: &Path, password: Option<String>, force: bool) -> Result<Gen
 }
 
 fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut temp = tempfile::Builder::new()
-        .prefix(".key")
-        .permissions(std::fs::Permissions::from_mode(mode))
-        .tempfile_in(dir)
-        .map_err(io(path))?;
-    temp.write_all(bytes).map_err(io(path))?;
-    temp.as_file().sync_all().map_err(io(path))?;
-    temp.persist(path).map_err(|e| io(path)(e.error))?;
-    Ok(())
+    skill_runtime::atomic_file::write(path, bytes, mode).map_err(io(path))
 }
 
 /// The password for a new key: the environment, else asked twice on a terminal.
@@ -209,16 +197,10 @@ pub fn load_trusted(path: &Path) -> Result<Vec<PublicKey>, KeyError> {
     }
 }
 
-/// The public key as a minisign `.pub` box string.
-pub fn public_box(pk: &PublicKey) -> String {
-    pk.to_box()
-        .map(PublicKeyBox::into_string)
-        .unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn generated_keys_load_with_their_password_only() {

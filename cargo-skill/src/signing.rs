@@ -5,7 +5,7 @@
 //! `minisign -Vm skill.sums -P <public key>`.
 
 use std::collections::BTreeMap;
-use std::io::{Cursor, Write};
+use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use minisign::{PublicKey, SecretKey, SignatureBox};
@@ -167,12 +167,7 @@ pub fn sign(
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SignError> {
-    let mut temp = tempfile::NamedTempFile::new_in(path.parent().unwrap_or(Path::new(".")))
-        .map_err(io(path))?;
-    temp.write_all(bytes).map_err(io(path))?;
-    temp.as_file().sync_all().map_err(io(path))?;
-    temp.persist(path).map_err(|e| io(path)(e.error))?;
-    Ok(())
+    skill_runtime::atomic_file::write(path, bytes, 0o644).map_err(io(path))
 }
 
 /// One thing wrong with a signed folder.

@@ -52,10 +52,9 @@ impl SkillSource {
 /// An installed skill by name: its folder under the home's `skills/`, run
 /// with what was approved at install (not what its manifest asks for).
 pub fn resolve_installed(home: &skill_runtime::Home, name: &str) -> Result<Option<SkillSource>> {
-    let dir = home.skill_dir(name);
-    if name.contains(['/', '.']) || !dir.join(crate::installed::META_FILE).is_file() {
+    let Some(dir) = crate::installed::installed_dir(home, name) else {
         return Ok(None);
-    }
+    };
     let meta = crate::installed::InstalledMeta::read(&dir)?;
     let mut source = resolve(&dir)?;
     source.capabilities = meta

@@ -371,10 +371,7 @@ fn rewrite_cases<'a>(
         } else {
             serde_yaml_ng::to_string(&doc)?
         };
-        let mut tmp =
-            tempfile::NamedTempFile::new_in(file.parent().expect("case files live in tests/"))?;
-        std::io::Write::write_all(&mut tmp, text.as_bytes())?;
-        tmp.persist(file).map_err(|e| e.error)?;
+        skill_runtime::atomic_file::write(file, text.as_bytes(), 0o644)?;
     }
     Ok(updated)
 }

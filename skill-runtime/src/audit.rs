@@ -320,7 +320,3 @@ impl AuditLog {
             .map_err(|e| self.sql_error(e))
     }
 }
-
-pub fn schema_version_known() -> u32 {
-    MIGRATIONS.len() as u32
-}

@@ -92,9 +92,9 @@ fn io_error(path: &Path, e: std::io::Error) -> FileError {
     let shown = path.display();
     match e.raw_os_error() {
         Some(ELOOP) => FileError::Denied(format!("`{shown}` is a symlink; symlinks are refused")),
-        _ if e.kind() == std::io::ErrorKind::PermissionDenied
-            || e.to_string().contains("outside of the filesystem") =>
-        {
+        // cap-std's own error for a path escaping the root; a plain
+        // permission error is the operator's to fix, not an attack.
+        _ if e.to_string().contains("outside of the filesystem") => {
             FileError::Denied(format!("`{shown}` leads outside the data folder"))
         }
         _ if e.kind() == std::io::ErrorKind::NotFound => {

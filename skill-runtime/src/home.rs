@@ -46,11 +46,6 @@ impl Home {
         self.root.join("bots").join(bot_slug)
     }
 
-    /// Per-bot settings: enabled skills, version pins, overrides, grants.
-    pub fn bot_skills_toml(&self, bot_slug: &str) -> PathBuf {
-        self.bot_dir(bot_slug).join("skills.toml")
-    }
-
     /// What `read-file` and `write-file` see: one folder per skill per bot.
     pub fn data_dir(&self, bot_slug: &str, skill: &str) -> PathBuf {
         self.bot_dir(bot_slug).join("data").join(skill)

@@ -18,6 +18,7 @@
 //! println!("{}", report.to_json());
 //! ```
 
+pub mod atomic_file;
 pub mod audit;
 pub mod baseline;
 mod bindings;

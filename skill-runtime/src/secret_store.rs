@@ -3,7 +3,6 @@
 //! `cargo skill secret`.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -102,17 +101,8 @@ impl SecretStore {
             path: self.path.clone(),
             source,
         };
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(write_error)?;
-        let mut temp = tempfile::Builder::new()
-            .prefix(".secrets")
-            .permissions(std::fs::Permissions::from_mode(0o600))
-            .tempfile_in(dir)
-            .map_err(write_error)?;
         let json = serde_json::to_vec_pretty(all).expect("strings serialize");
-        temp.write_all(&json).map_err(write_error)?;
-        temp.as_file().sync_all().map_err(write_error)?;
-        temp.persist(&self.path).map_err(|e| write_error(e.error))?;
+        crate::atomic_file::write(&self.path, &json, 0o600).map_err(write_error)?;
         Ok(())
     }
 }

@@ -25,10 +25,9 @@ pub struct RemoveArgs {
 }
 
 fn installed(home: &Home, name: &str) -> Result<InstalledMeta> {
-    let dir = home.skill_dir(name);
-    if !dir.join(crate::installed::META_FILE).is_file() {
+    let Some(dir) = crate::installed::installed_dir(home, name) else {
         bail!("`{name}` is not installed: `cargo skill list` shows what is");
-    }
+    };
     InstalledMeta::read(&dir)
 }
 

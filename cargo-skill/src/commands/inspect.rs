@@ -69,15 +69,14 @@ pub fn exec(args: InspectArgs, global: &GlobalArgs) -> Result<u8> {
 
 /// The installed skill a bare name refers to (when no such path exists).
 fn installed(path: &std::path::Path) -> Result<Option<InstalledMeta>> {
-    let name = path.to_string_lossy();
-    if path.exists() || name.contains(['/', '.']) {
+    if path.exists() {
         return Ok(None);
     }
-    let dir = home::home()?.skill_dir(&name);
-    if !dir.join(crate::installed::META_FILE).is_file() {
-        return Ok(None);
+    let home = home::home()?;
+    match crate::installed::installed_dir(&home, &path.to_string_lossy()) {
+        Some(dir) => InstalledMeta::read(&dir).map(Some),
+        None => Ok(None),
     }
-    InstalledMeta::read(&dir).map(Some)
 }
 
 /// What install recorded: where from, how verified, and what was approved.
