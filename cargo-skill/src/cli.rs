@@ -67,6 +67,15 @@ pub enum Command {
     Revoke(commands::grants::GrantArgs),
     /// Uninstall a skill
     Remove(commands::grants::RemoveArgs),
+    /// Update installed skills: patch releases automatically, minor and major when asked
+    Update(commands::update::UpdateArgs),
+    /// Enable an installed skill for a bot, optionally pinned and with lowered limits
+    #[command(disable_version_flag = true)]
+    Enable(commands::bot_skills::EnableArgs),
+    /// Disable an installed skill for a bot
+    Disable(commands::bot_skills::DisableArgs),
+    #[command(name = "__compile", hide = true)]
+    Compile(commands::compile::CompileArgs),
 }
 
 /// Cargo runs `cargo-skill skill <verb> ...` for `cargo skill <verb> ...`;
@@ -101,6 +110,10 @@ pub fn exec(cli: Cli) -> ExitCode {
         Command::Grant(args) => commands::grants::grant(args),
         Command::Revoke(args) => commands::grants::revoke(args),
         Command::Remove(args) => commands::grants::remove(args),
+        Command::Update(args) => commands::update::exec(args, &global),
+        Command::Enable(args) => commands::bot_skills::enable(args),
+        Command::Disable(args) => commands::bot_skills::disable(args),
+        Command::Compile(args) => commands::compile::exec(args),
     };
     match result {
         Ok(status) => exit::code(status),

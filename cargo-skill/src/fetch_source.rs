@@ -97,10 +97,14 @@ pub struct Fetched {
     /// What the lock records: the URL (or the folder's absolute path).
     pub source: String,
     pub commit: Option<String>,
-    _checkout: Option<tempfile::TempDir>,
+    /// The cached clone, for other versions (tags) of a git source.
+    pub repo: Option<Repository>,
+    /// Keeps the checked-out folder alive.
+    pub checkout: Option<tempfile::TempDir>,
 }
 
-pub fn fetch(spec: &SourceSpec, cache_dir: &Path, quiet: bool) -> Result<Fetched> {
+/// `offline`: use the cached clone as it is; a source never fetched fails.
+pub fn fetch(spec: &SourceSpec, cache_dir: &Path, offline: bool, quiet: bool) -> Result<Fetched> {
     let (url, reference, subpath) = match &spec.source {
         Source::Local(path) => {
             let dir = path
@@ -110,7 +114,8 @@ pub fn fetch(spec: &SourceSpec, cache_dir: &Path, quiet: bool) -> Result<Fetched
                 source: dir.display().to_string(),
                 dir,
                 commit: None,
-                _checkout: None,
+                repo: None,
+                checkout: None,
             });
         }
         Source::Git {
@@ -120,13 +125,18 @@ pub fn fetch(spec: &SourceSpec, cache_dir: &Path, quiet: bool) -> Result<Fetched
         } => (url, reference, subpath),
     };
     let repo = git_remote::open_cache(cache_dir, url)?;
-    git_remote::fetch(&repo, url, quiet)?;
-    let commit = resolve_ref(&repo, url, reference.as_deref())?;
-    let checkout = tempfile::tempdir()?;
-    let mut builder = git2::build::CheckoutBuilder::new();
-    builder.target_dir(checkout.path()).force();
-    repo.checkout_tree(commit.as_object(), Some(&mut builder))
-        .with_context(|| format!("could not check out {} of {url}", commit.id()))?;
+    if offline {
+        if git_remote::ref_names(&repo, "refs/remotes/origin/").is_empty() {
+            bail!(
+                "{url} is not in the cache ({}): --offline needs one install or update of it with the network first",
+                cache_dir.display()
+            );
+        }
+    } else {
+        git_remote::fetch(&repo, url, quiet)?;
+    }
+    let commit = resolve_ref(&repo, url, reference.as_deref())?.id();
+    let checkout = check_out(&repo, commit)?;
     let dir = match subpath {
         Some(sub) => checkout.path().join(sub),
         None => checkout.path().to_path_buf(),
@@ -134,9 +144,21 @@ pub fn fetch(spec: &SourceSpec, cache_dir: &Path, quiet: bool) -> Result<Fetched
     Ok(Fetched {
         dir,
         source: url.clone(),
-        commit: Some(commit.id().to_string()),
-        _checkout: Some(checkout),
+        commit: Some(commit.to_string()),
+        repo: Some(repo),
+        checkout: Some(checkout),
     })
+}
+
+/// The tree of `commit` in a new temporary folder.
+pub fn check_out(repo: &Repository, commit: git2::Oid) -> Result<tempfile::TempDir> {
+    let checkout = tempfile::tempdir()?;
+    let mut builder = git2::build::CheckoutBuilder::new();
+    builder.target_dir(checkout.path()).force();
+    let object = repo.find_object(commit, None)?;
+    repo.checkout_tree(&object, Some(&mut builder))
+        .with_context(|| format!("could not check out {commit}"))?;
+    Ok(checkout)
 }
 
 /// A branch or tag name, else the remote's `main`, `master`, or only branch.

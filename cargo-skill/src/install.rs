@@ -5,12 +5,16 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use skill_runtime::manifest::{self, Mode, SkillManifest};
-use skill_runtime::{Home, Runtime, TrustTier, discover};
+use skill_runtime::manifest::SkillManifest;
+use skill_runtime::{Home, TrustTier};
 
+use crate::agents::{self, Agent};
+use crate::catalog::{Located, SourceCatalog};
+use crate::compile::Compiler;
 use crate::fetch_source::{self, SourceSpec};
-use crate::installed::{InstalledMeta, Locked, Lockfile, META_FILE, Verification};
+use crate::installed::{self, InstalledMeta, Locked, Lockfile, META_FILE, Verification};
 use crate::keys;
+use crate::resolve;
 use crate::signing::{self, SIGNATURE, SUMS, VerifyError};
 
 /// Set by tests to stop an install between staging and swapping it in,
@@ -21,23 +25,47 @@ pub struct InstallOptions<'a> {
     /// Only these skills (by name); empty installs every skill found.
     pub skills: &'a [String],
     pub version: Option<semver::VersionReq>,
-    /// Approve the capabilities without asking.
+    /// Approve the skills' capabilities without asking.
     pub yes: bool,
+    /// Approve only these of the declared capabilities (`cap` or `cap:scope`).
+    pub grants: &'a [String],
     pub trust_tier: Option<TrustTier>,
     pub require_signature: bool,
     /// Install exactly what `skills.lock` records for this source, or fail.
     pub locked: bool,
+    /// Use the cached clone as it is.
+    pub offline: bool,
+    /// Also place the skills where these agents look, under `project`.
+    pub agents: &'a [Agent],
+    pub project: &'a Path,
+    pub compiler: &'a Compiler,
     pub quiet: bool,
 }
 
-/// Installs the skills `spec` names; returns what was installed.
+/// One skill of the plan, checked and ready to place.
+struct Pending {
+    located: Located,
+    version: semver::Version,
+    verification: Verification,
+    signer: Option<String>,
+    sums: Option<String>,
+    tier: TrustTier,
+    /// Approved: carried over from the installed version, plus what is approved now.
+    grants: Vec<String>,
+    /// Declared here and not by the installed version: needs approval.
+    new: Vec<String>,
+    new_secrets: Vec<String>,
+}
+
+/// Installs the skills `spec` names with their dependencies (dependencies
+/// first); returns what was installed. Nothing is placed until every skill
+/// of the plan is verified, approved and compiled.
 pub fn install(
     home: &Home,
     spec: &SourceSpec,
     options: &InstallOptions<'_>,
-    runtime: &Runtime,
 ) -> Result<Vec<InstalledMeta>> {
-    let mut lock = Lockfile::read(home.root())?;
+    let lock = Lockfile::read(home.root())?;
     let locked_commit = lock
         .skills
         .iter()
@@ -47,85 +75,75 @@ pub fn install(
         (Some(commit), true) => spec.at(commit),
         _ => spec.clone(),
     };
-    let fetched = fetch_source::fetch(&spec, &home.cache_dir(), options.quiet)?;
-    let found = skills_in(&fetched.dir);
-    if found.is_empty() {
-        bail!(
-            "no skill in {}: expected SKILL.md files (at the root, or under skills/)",
-            fetched.source
-        );
-    }
-    let wanted: Vec<&String> = options.skills.iter().chain(spec.skill.as_ref()).collect();
-    let names: Vec<&str> = found.iter().map(|m| m.name.as_str()).collect();
-    for name in &wanted {
-        if !names.contains(&name.as_str()) {
-            bail!(
-                "no skill named `{name}` in {}; found: {}",
-                fetched.source,
-                names.join(", ")
-            );
-        }
-    }
-    let selected: Vec<&SkillManifest> = found
+    let fetched = fetch_source::fetch(&spec, &home.cache_dir(), options.offline, options.quiet)?;
+    let mut catalog = SourceCatalog::new(fetched);
+    install_from(home, &mut catalog, spec.skill.as_ref(), options)
+}
+
+/// [`install`] from a source already fetched.
+pub fn install_from(
+    home: &Home,
+    catalog: &mut SourceCatalog,
+    named: Option<&String>,
+    options: &InstallOptions<'_>,
+) -> Result<Vec<InstalledMeta>> {
+    let mut lock = Lockfile::read(home.root())?;
+    let roots = roots(catalog, named, options)?;
+    let installed = installed::all(home)?;
+    let as_resolved: Vec<resolve::Installed> = installed
         .iter()
-        .filter(|m| wanted.is_empty() || wanted.iter().any(|w| **w == m.name))
+        .map(|(meta, manifest)| resolve::Installed {
+            name: meta.name.clone(),
+            release: crate::catalog::release_of(manifest),
+        })
         .collect();
+    let steps = resolve::resolve(&roots, &as_resolved, catalog)?;
+    resolve::check_conflicts(&steps, &as_resolved)?;
     let trusted = keys::load_trusted(&home.trusted_keys_file())?;
-    if options.locked {
-        check_locked(&lock, &selected, &fetched.source)?;
-    }
-    let mut installed = Vec::new();
-    for manifest in selected {
-        let version = manifest.ext.version.clone().with_context(|| {
-            format!(
-                "{} has no metadata.version: it cannot be installed",
-                manifest.name
-            )
-        })?;
-        if let Some(req) = &options.version
-            && !req.matches(&version)
-        {
-            bail!(
-                "{} v{version} does not match the requested version {req}",
-                manifest.name
-            );
-        }
-        let (verification, signer, sums) =
-            verify(manifest, &version.to_string(), &trusted, options)?;
-        let tier = options.trust_tier.unwrap_or(match verification {
-            Verification::Verified => TrustTier::Verified,
-            Verification::Untrusted => TrustTier::Untrusted,
-        });
-        let grants: Vec<String> = manifest
-            .ext
-            .capabilities
+    let mut plan = Vec::new();
+    for step in steps.iter().filter(|s| !s.keep) {
+        let located = catalog.locate(&step.name, &step.release.version)?;
+        let previous = installed
             .iter()
-            .map(ToString::to_string)
-            .collect();
-        approve(manifest, &grants, verification, options.yes)?;
-        let wasm = manifest.wasm_path();
+            .map(|(m, _)| m)
+            .find(|m| m.name == step.name);
+        plan.push(check(located, previous, &trusted, options)?);
+    }
+    if options.locked {
+        check_locked(&lock, &plan, catalog.source())?;
+    }
+    approve(&mut plan, options)?;
+    for pending in &plan {
+        let wasm = pending.located.manifest.wasm_path();
         if wasm.is_file() {
-            let bytes = std::fs::read(&wasm)?;
-            runtime.load(&bytes, tier).with_context(|| {
-                format!(
-                    "{}: the component does not load; nothing was installed",
-                    manifest.name
-                )
-            })?;
+            options
+                .compiler
+                .compile(home, &wasm, pending.tier)
+                .with_context(|| {
+                    format!(
+                        "{}: the component does not compile; nothing was installed",
+                        pending.located.manifest.name
+                    )
+                })?;
         }
+    }
+    let mut done = Vec::new();
+    for pending in plan {
+        let manifest = &pending.located.manifest;
         let meta = InstalledMeta {
             name: manifest.name.clone(),
-            version: version.to_string(),
-            source: fetched.source.clone(),
-            commit: fetched.commit.clone(),
-            trust_tier: tier.as_str().to_string(),
-            verification,
-            signer: signer.clone(),
-            sums_sha256: sums.clone(),
+            version: pending.version.to_string(),
+            source: catalog.source().to_string(),
+            commit: pending.located.commit.clone(),
+            trust_tier: pending.tier.as_str().to_string(),
+            verification: pending.verification,
+            signer: pending.signer.clone(),
+            sums_sha256: pending.sums.clone(),
             installed_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now())
                 .to_string(),
-            grants: grants.clone(),
+            grants: pending.grants.clone(),
             secrets: manifest.ext.secrets.clone(),
+            declared: pending.located.capabilities.clone(),
         };
         place(home, &manifest.dir, &meta)?;
         lock.upsert(Locked {
@@ -133,9 +151,9 @@ pub fn install(
             version: meta.version.clone(),
             source: meta.source.clone(),
             commit: meta.commit.clone(),
-            sums_sha256: sums,
-            signer,
-            grants,
+            sums_sha256: meta.sums_sha256.clone(),
+            signer: meta.signer.clone(),
+            grants: meta.grants.clone(),
             dependencies: manifest
                 .ext
                 .dependencies
@@ -144,58 +162,152 @@ pub fn install(
                 .collect(),
         });
         lock.write(home.root())?;
-        installed.push(meta);
+        if !options.agents.is_empty() {
+            agents::place(
+                options.project,
+                options.agents,
+                &home.skill_dir(&meta.name),
+                &meta,
+            )?;
+        }
+        done.push(meta);
     }
-    Ok(installed)
+    Ok(done)
 }
 
-/// `--locked`: every selected skill must be in the lock, from this source,
-/// at the same version and with the same `skill.sums`.
-fn check_locked(lock: &Lockfile, selected: &[&SkillManifest], source: &str) -> Result<()> {
-    for manifest in selected {
-        let Some(locked) = lock.get(&manifest.name) else {
+/// What the command line asks for: the named skills (or all) at the
+/// fetched ref, at `--version` or exactly the version found there.
+fn roots(
+    catalog: &SourceCatalog,
+    named: Option<&String>,
+    options: &InstallOptions<'_>,
+) -> Result<Vec<resolve::Request>> {
+    let found = catalog.head();
+    if found.is_empty() {
+        bail!(
+            "no skill in {}: expected SKILL.md files (at the root, or under skills/)",
+            catalog.source()
+        );
+    }
+    let wanted: Vec<&String> = options.skills.iter().chain(named).collect();
+    let names: Vec<&str> = found.iter().map(|m| m.name.as_str()).collect();
+    for name in &wanted {
+        if !names.contains(&name.as_str()) {
             bail!(
-                "--locked: {} is not in skills.lock; install it without --locked first",
-                manifest.name
+                "no skill named `{name}` in {}; found: {}",
+                catalog.source(),
+                names.join(", ")
             );
+        }
+    }
+    found
+        .iter()
+        .filter(|m| wanted.is_empty() || wanted.iter().any(|w| **w == m.name))
+        .map(|m| {
+            let version = m.ext.version.clone().with_context(|| {
+                format!("{} has no metadata.version: it cannot be installed", m.name)
+            })?;
+            let req = match &options.version {
+                Some(req) => req.clone(),
+                None => format!("={version}")
+                    .parse()
+                    .expect("an exact requirement parses"),
+            };
+            Ok(resolve::Request {
+                name: m.name.clone(),
+                req,
+            })
+        })
+        .collect()
+}
+
+/// Verifies one skill and works out what it may keep and what is new.
+fn check(
+    located: Located,
+    previous: Option<&InstalledMeta>,
+    trusted: &[minisign::PublicKey],
+    options: &InstallOptions<'_>,
+) -> Result<Pending> {
+    let manifest = &located.manifest;
+    let version = manifest
+        .ext
+        .version
+        .clone()
+        .expect("resolved skills have versions");
+    let (verification, signer, sums) = verify(manifest, &version.to_string(), trusted, options)?;
+    let tier = options.trust_tier.unwrap_or(match verification {
+        Verification::Verified => TrustTier::Verified,
+        Verification::Untrusted => TrustTier::Untrusted,
+    });
+    let declared = &located.capabilities;
+    let (grants, new) = match previous {
+        Some(prev) => {
+            let carried = prev
+                .grants
+                .iter()
+                .filter(|g| declared.iter().any(|d| same_capability(d, g)))
+                .cloned()
+                .collect();
+            let new = declared
+                .iter()
+                .filter(|d| !prev.declared.contains(d))
+                .cloned()
+                .collect();
+            (carried, new)
+        }
+        None => (Vec::new(), declared.clone()),
+    };
+    let new_secrets = manifest
+        .ext
+        .secrets
+        .iter()
+        .filter(|s| !previous.is_some_and(|p| p.secrets.contains(s)))
+        .cloned()
+        .collect();
+    Ok(Pending {
+        located,
+        version,
+        verification,
+        signer,
+        sums,
+        tier,
+        grants,
+        new,
+        new_secrets,
+    })
+}
+
+/// `http-get` and `http-get:api.example.com` name the same capability.
+fn same_capability(a: &str, b: &str) -> bool {
+    a.split(':').next() == b.split(':').next()
+}
+
+/// `--locked`: every skill of the plan must be in the lock, from this
+/// source, at the same version and with the same `skill.sums`.
+fn check_locked(lock: &Lockfile, plan: &[Pending], source: &str) -> Result<()> {
+    for pending in plan {
+        let name = &pending.located.manifest.name;
+        let Some(locked) = lock.get(name) else {
+            bail!("--locked: {name} is not in skills.lock; install it without --locked first");
         };
-        let version = manifest
-            .ext
-            .version
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        let sums = std::fs::read(manifest.dir.join(SUMS))
-            .ok()
-            .map(|s| signing::sha256_hex(&s));
+        let version = pending.version.to_string();
         let differs = [
             (locked.source != source)
                 .then(|| format!("source {} (locked {})", source, locked.source)),
             (locked.version != version)
                 .then(|| format!("version {version} (locked {})", locked.version)),
-            (locked.sums_sha256 != sums).then(|| "content (skill.sums differs)".to_string()),
+            (locked.sums_sha256 != pending.sums)
+                .then(|| "content (skill.sums differs)".to_string()),
         ];
         let differs: Vec<String> = differs.into_iter().flatten().collect();
         if !differs.is_empty() {
             bail!(
-                "--locked: {} differs from skills.lock: {}",
-                manifest.name,
+                "--locked: {name} differs from skills.lock: {}",
                 differs.join("; ")
             );
         }
     }
     Ok(())
-}
-
-fn skills_in(dir: &Path) -> Vec<SkillManifest> {
-    discover::discover(dir)
-        .into_iter()
-        .filter_map(|found| match found {
-            discover::Found::Manifest(path) => manifest::parse_file(&path, Mode::Lenient).manifest,
-            discover::Found::OutsideTree { .. } => None,
-        })
-        .filter(|m| !m.name.is_empty())
-        .collect()
 }
 
 /// Verified by a trusted key, or untrusted (said so); tampering and bad
@@ -238,60 +350,106 @@ fn verify(
     }
 }
 
-/// Shows what the skill may do; asks on a terminal unless `--yes`.
-fn approve(
-    manifest: &SkillManifest,
-    grants: &[String],
-    verification: Verification,
-    yes: bool,
-) -> Result<()> {
-    let caps = if grants.is_empty() {
-        "none".to_string()
-    } else {
-        grants.join(", ")
+/// Shows the plan and what each skill may do, then takes the approval:
+/// `--grant` approves exactly those capabilities, `--yes` every one, else
+/// a terminal prompt; with nothing new to approve, nothing is asked.
+fn approve(plan: &mut [Pending], options: &InstallOptions<'_>) -> Result<()> {
+    let none = |v: &[String]| {
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.join(", ")
+        }
     };
-    let secrets = if manifest.ext.secrets.is_empty() {
-        "none".to_string()
-    } else {
-        manifest.ext.secrets.join(", ")
-    };
-    eprintln!(
-        "  {} v{} ({:?}): capabilities: {caps}; secrets: {secrets}",
-        manifest.name,
-        manifest
-            .ext
-            .version
-            .as_ref()
-            .map(ToString::to_string)
-            .unwrap_or_default(),
-        verification
-    );
-    if yes {
-        return Ok(());
-    }
-    if !crate::tty::interactive() {
-        bail!(
-            "approving {}'s capabilities needs a terminal: pass --yes to approve them non-interactively",
-            manifest.name
+    for p in plan.iter() {
+        let m = &p.located.manifest;
+        eprintln!(
+            "  {} v{} ({:?}): capabilities: {}{}; secrets: {}",
+            m.name,
+            p.version,
+            p.verification,
+            none(&p.located.capabilities),
+            if p.new.len() < p.located.capabilities.len() {
+                format!(" (new: {})", none(&p.new))
+            } else {
+                String::new()
+            },
+            none(&m.ext.secrets)
         );
     }
-    let answer = crate::tty::read_hidden_line("  approve? [y/N] ").unwrap_or_default();
-    if !matches!(answer.trim(), "y" | "Y" | "yes") {
-        bail!("not approved: {} was not installed", manifest.name);
+    if !options.grants.is_empty() {
+        for wanted in options.grants {
+            let declared = plan.iter().any(|p| {
+                p.located
+                    .capabilities
+                    .iter()
+                    .any(|d| d == wanted || d.split(':').next() == Some(wanted.as_str()))
+            });
+            if !declared {
+                let all: Vec<String> = plan
+                    .iter()
+                    .flat_map(|p| p.located.capabilities.clone())
+                    .collect();
+                bail!(
+                    "--grant {wanted}: no skill being installed declares it; they declare: {}",
+                    none(&all)
+                );
+            }
+        }
+        for p in plan.iter_mut() {
+            let chosen: Vec<String> = p
+                .located
+                .capabilities
+                .iter()
+                .filter(|d| {
+                    options
+                        .grants
+                        .iter()
+                        .any(|g| g == *d || d.split(':').next() == Some(g.as_str()))
+                })
+                .cloned()
+                .collect();
+            p.grants = chosen;
+            p.grants.sort();
+        }
+        return Ok(());
+    }
+    let asks: Vec<&str> = plan
+        .iter()
+        .filter(|p| !p.new.is_empty() || !p.new_secrets.is_empty())
+        .map(|p| p.located.manifest.name.as_str())
+        .collect();
+    if !asks.is_empty() && !options.yes {
+        if !crate::tty::interactive() {
+            bail!(
+                "approving the capabilities of {} needs a terminal: pass --yes to approve them non-interactively, or --grant CAP for each one to approve",
+                asks.join(", ")
+            );
+        }
+        let answer = crate::tty::read_hidden_line("  approve? [y/N] ").unwrap_or_default();
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            bail!("not approved: nothing was installed");
+        }
+    }
+    for p in plan.iter_mut() {
+        p.grants.extend(p.new.iter().cloned());
+        p.grants.sort();
+        p.grants.dedup();
     }
     Ok(())
 }
 
-/// Stages the skill next to its final place, then swaps it in with one
-/// atomic rename (an exchange when an older version is there), so a crash
-/// leaves the old version or the new one.
+/// Copies the skill's files and its metadata into place.
 fn place(home: &Home, from: &Path, meta: &InstalledMeta) -> Result<()> {
-    let target = home.skill_dir(&meta.name);
-    let parent = target.parent().expect("skills/<name> has a parent");
-    std::fs::create_dir_all(parent)?;
-    let staging = tempfile::Builder::new()
-        .prefix(".staging-")
-        .tempdir_in(parent)?;
+    swap_in(&home.skill_dir(&meta.name), |staging| {
+        copy_skill(from, staging)?;
+        std::fs::write(staging.join(META_FILE), meta.to_toml())?;
+        Ok(())
+    })
+}
+
+/// The skill's files (as signed), with `skill.sums` and its signature.
+pub(crate) fn copy_skill(from: &Path, to: &Path) -> Result<()> {
     let mut files = signing::skill_files(from)?;
     files.extend(
         [SUMS, SIGNATURE]
@@ -300,11 +458,23 @@ fn place(home: &Home, from: &Path, meta: &InstalledMeta) -> Result<()> {
             .filter(|f| from.join(f).is_file()),
     );
     for file in &files {
-        let dest = staging.path().join(file);
+        let dest = to.join(file);
         std::fs::create_dir_all(dest.parent().expect("a file has a parent"))?;
         std::fs::copy(from.join(file), &dest).with_context(|| format!("copying {file}"))?;
     }
-    std::fs::write(staging.path().join(META_FILE), meta.to_toml())?;
+    Ok(())
+}
+
+/// Fills a staging folder next to `target`, then swaps it in with one
+/// atomic rename (an exchange when `target` exists), so a crash leaves the
+/// old folder or the new one.
+pub(crate) fn swap_in(target: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let parent = target.parent().expect("a target folder has a parent");
+    std::fs::create_dir_all(parent)?;
+    let staging = tempfile::Builder::new()
+        .prefix(".staging-")
+        .tempdir_in(parent)?;
+    fill(staging.path())?;
     std::fs::File::open(staging.path())?.sync_all()?;
     if std::env::var(FAILPOINT_ENV).as_deref() == Ok("install-before-swap") {
         eprintln!("failpoint: stopping before the swap");
@@ -312,11 +482,12 @@ fn place(home: &Home, from: &Path, meta: &InstalledMeta) -> Result<()> {
     }
     let staged: PathBuf = staging.keep();
     if target.exists() {
-        exchange(&staged, &target)?;
+        exchange(&staged, target)?;
         std::fs::remove_dir_all(&staged).ok();
     } else {
-        std::fs::rename(&staged, &target)?;
+        std::fs::rename(&staged, target)?;
     }
+    std::fs::File::open(parent)?.sync_all()?;
     Ok(())
 }
 

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
+use skill_runtime::manifest::SkillManifest;
 
 pub const META_FILE: &str = ".boternity-meta.toml";
 pub const LOCK_FILE: &str = "skills.lock";
@@ -16,6 +17,42 @@ pub fn installed_dir(home: &skill_runtime::Home, name: &str) -> Option<PathBuf> 
     let dir = home.skill_dir(name);
     let bare = !name.is_empty() && !name.contains(['/', '.']);
     (bare && dir.join(META_FILE).is_file()).then_some(dir)
+}
+
+/// Every installed skill with its manifest, sorted by name; a folder whose
+/// metadata or SKILL.md does not read is an error naming it.
+pub fn all(home: &skill_runtime::Home) -> Result<Vec<(InstalledMeta, SkillManifest)>> {
+    let mut out = Vec::new();
+    let entries = match std::fs::read_dir(home.root().join("skills")) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(e).context("could not read the installed skills"),
+    };
+    for entry in entries.flatten() {
+        let dir = entry.path();
+        if entry.file_name().to_string_lossy().starts_with('.') || !dir.join(META_FILE).is_file() {
+            continue;
+        }
+        let meta = InstalledMeta::read(&dir)?;
+        let path = skill_runtime::manifest::find_manifest(&dir).with_context(|| {
+            format!(
+                "{} has no SKILL.md: remove it and install it again",
+                dir.display()
+            )
+        })?;
+        let manifest =
+            skill_runtime::manifest::parse_file(&path, skill_runtime::manifest::Mode::Lenient)
+                .manifest
+                .with_context(|| {
+                    format!(
+                        "{} does not parse: remove it and install it again",
+                        path.display()
+                    )
+                })?;
+        out.push((meta, manifest));
+    }
+    out.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+    Ok(out)
 }
 
 /// How an installed skill was checked.
@@ -49,6 +86,10 @@ pub struct InstalledMeta {
     /// Secret names approved with `get-secret`.
     #[serde(default)]
     pub secrets: Vec<String>,
+    /// What this version declares (after mixins), approved or not: an
+    /// update asks again only for what is new here.
+    #[serde(default)]
+    pub declared: Vec<String>,
 }
 
 impl InstalledMeta {
@@ -131,7 +172,7 @@ impl Lockfile {
 }
 
 /// `file:line:column: message` for a TOML file that does not parse.
-fn toml_error(path: &Path, text: &str, e: toml::de::Error) -> anyhow::Error {
+pub(crate) fn toml_error(path: &Path, text: &str, e: toml::de::Error) -> anyhow::Error {
     let (line, column) = e.span().map_or((0, 0), |span| {
         let before = &text[..span.start.min(text.len())];
         let line = before.matches('\n').count() + 1;

@@ -2,9 +2,13 @@
 //! `main.rs` only parses arguments; each verb lives in `commands/<verb>.rs`
 //! and calls library modules that tests can use without the CLI.
 
+pub mod agents;
+pub mod bot_skills;
 pub mod build;
+pub mod catalog;
 pub mod cli;
 pub mod commands;
+pub mod compile;
 pub mod componentize;
 pub mod diagnostics;
 pub mod exit;
@@ -21,6 +25,7 @@ pub mod output;
 pub mod prompt;
 pub mod publish;
 pub mod repo_index;
+pub mod resolve;
 pub mod scaffold;
 pub mod signing;
 pub mod skill_source;
@@ -29,3 +34,4 @@ pub mod test_case;
 pub mod test_fixtures;
 pub mod test_runner;
 pub mod tty;
+pub mod update;

@@ -2,6 +2,7 @@
 
 mod build;
 mod capabilities;
+mod install;
 mod publish;
 mod run;
 mod test_cases;
@@ -30,6 +31,24 @@ pub fn probe_skill_folder(root: &Path, folder: &str, manifest: &str) -> std::pat
     )
     .unwrap();
     dir
+}
+
+/// The ecosystem's installer, as `.ci/run` installs it into `target/npm`:
+/// `skills` is npm `skills@1.3.9`, `skills-lock` is `skills@1.5.25` (the
+/// first with the project `skills-lock.json`).
+pub fn npm_skills(package: &str) -> Command {
+    let cli = skill_test_support::repo_root()
+        .join("target/npm/node_modules")
+        .join(package)
+        .join("bin/cli.mjs");
+    assert!(
+        cli.is_file(),
+        "{} is missing: run `npm install --prefix target/npm --save-exact skills@1.3.9 skills-lock@npm:skills@1.5.25` (.ci/run does)",
+        cli.display()
+    );
+    let mut cmd = Command::new("node");
+    cmd.arg(cli);
+    cmd
 }
 
 pub fn stdout_json(output: &Output) -> serde_json::Value {

@@ -21,7 +21,7 @@ fn prompt_skill(dir: &Path, name: &str, version: &str, description: &str) -> Pat
     skill
 }
 
-fn run(home: &Path, cwd: &Path, args: &[&str]) -> Output {
+pub(crate) fn run(home: &Path, cwd: &Path, args: &[&str]) -> Output {
     cargo_skill(home)
         .current_dir(cwd)
         .args(args)
@@ -30,7 +30,7 @@ fn run(home: &Path, cwd: &Path, args: &[&str]) -> Output {
 }
 
 /// A key pair without a password in `home`'s default place; its public key line.
-fn keygen(home: &Path) -> String {
+pub(crate) fn keygen(home: &Path) -> String {
     let out = run(home, home, &["keygen", "--no-password"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
@@ -49,7 +49,7 @@ fn tool(name: &str) -> Command {
     Command::new(name)
 }
 
-fn git(args: &[&str]) -> String {
+pub(crate) fn git(args: &[&str]) -> String {
     let out = Command::new("git").args(args).output().unwrap();
     assert!(
         out.status.success(),
@@ -59,7 +59,7 @@ fn git(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-fn bare_repo(dir: &Path) -> PathBuf {
+pub(crate) fn bare_repo(dir: &Path) -> PathBuf {
     let repo = dir.join("remote.git");
     git(&["init", "-q", "--bare", "-b", "main", repo.to_str().unwrap()]);
     repo
@@ -317,7 +317,7 @@ fn verify_accepts_a_signature_made_by_the_minisign_tool() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("verified: notes v1.0.0"));
 }
 
-fn publish(home: &Path, cwd: &Path, url: &str, extra: &[&str]) -> Output {
+pub(crate) fn publish(home: &Path, cwd: &Path, url: &str, extra: &[&str]) -> Output {
     run(home, cwd, &[&["publish", "--repo", url], extra].concat())
 }
 
@@ -652,18 +652,6 @@ fn a_publish_that_loses_a_race_over_git_daemon_retries_on_the_new_tip() {
     assert_eq!(tags, "alpha-v1.0.0\nbeta-v1.0.0");
 }
 
-/// The `skills` CLI (npm `skills@1.3.9`), installed by `.ci/run` into
-/// `target/npm`.
-fn skills_cli() -> PathBuf {
-    let cli = skill_test_support::repo_root().join("target/npm/node_modules/.bin/skills");
-    assert!(
-        cli.is_file(),
-        "{} is missing: run `npm install --prefix target/npm skills@1.3.9` (.ci/run does)",
-        cli.display()
-    );
-    cli
-}
-
 #[test]
 fn the_npx_skills_installer_installs_what_publish_pushed() {
     let Workspace {
@@ -678,7 +666,7 @@ fn the_npx_skills_installer_installs_what_publish_pushed() {
 
     let project = home.path().join("project");
     std::fs::create_dir_all(&project).unwrap();
-    let installed = Command::new(skills_cli())
+    let installed = crate::npm_skills("skills")
         .args([
             "add",
             &url,
@@ -787,7 +775,7 @@ fn publish_probe(home: &Path, work: &Path, url: &str, version: &str) {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
 
-fn install(home: &Path, args: &[&str]) -> Output {
+pub(crate) fn install(home: &Path, args: &[&str]) -> Output {
     cargo_skill(home)
         .arg("install")
         .args(args)

@@ -22,6 +22,9 @@ pub struct GrantArgs {
 pub struct RemoveArgs {
     /// An installed skill
     pub name: String,
+    /// Remove it even though installed skills depend on it
+    #[arg(long)]
+    pub force: bool,
 }
 
 fn installed(home: &Home, name: &str) -> Result<InstalledMeta> {
@@ -84,6 +87,25 @@ pub fn revoke(args: GrantArgs) -> Result<u8> {
 pub fn remove(args: RemoveArgs) -> Result<u8> {
     let home = home::home()?;
     let meta = installed(&home, &args.name)?;
+    let dependents: Vec<String> = crate::installed::all(&home)?
+        .into_iter()
+        .filter(|(_, m)| m.ext.dependencies.iter().any(|d| d.name == meta.name))
+        .map(|(m, _)| format!("{} v{}", m.name, m.version))
+        .collect();
+    if !dependents.is_empty() {
+        if !args.force {
+            bail!(
+                "{} is needed by {}: remove those first, or pass --force",
+                meta.name,
+                dependents.join(", ")
+            );
+        }
+        eprintln!(
+            "warning: {} is needed by {}",
+            meta.name,
+            dependents.join(", ")
+        );
+    }
     let dir = home.skill_dir(&meta.name);
     // Out of sight first (one rename), then deleted: never half a skill in place.
     let parent = dir.parent().expect("skills/<name> has a parent");

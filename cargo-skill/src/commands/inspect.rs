@@ -51,6 +51,8 @@ pub fn exec(args: InspectArgs, global: &GlobalArgs) -> Result<u8> {
             };
             if let Some(meta) = &installed {
                 value["installed"] = serde_json::to_value(meta)?;
+                value["installed"]["dependency_tree"] =
+                    serde_json::to_value(dependency_tree(&home::home()?, &meta.name)?)?;
             }
             println!("{value}");
         }
@@ -59,6 +61,11 @@ pub fn exec(args: InspectArgs, global: &GlobalArgs) -> Result<u8> {
             for inspection in &inspections {
                 if let Some(meta) = &installed {
                     print_installed(meta, &palette);
+                    let tree = dependency_tree(&home::home()?, &meta.name)?;
+                    if !tree.is_empty() {
+                        println!("{}", palette.bold("  dependencies:"));
+                        print_tree(&tree, 1);
+                    }
                 }
                 print_human(inspection, &palette);
             }
@@ -76,6 +83,68 @@ fn installed(path: &std::path::Path) -> Result<Option<InstalledMeta>> {
     match crate::installed::installed_dir(&home, &path.to_string_lossy()) {
         Some(dir) => InstalledMeta::read(&dir).map(Some),
         None => Ok(None),
+    }
+}
+
+/// One dependency of an installed skill, and what is installed for it.
+#[derive(Debug, serde::Serialize)]
+struct Node {
+    name: String,
+    requirement: String,
+    /// The installed version, if any.
+    installed: Option<String>,
+    dependencies: Vec<Node>,
+}
+
+/// The installed dependencies of `name`, transitively (a cycle stops).
+fn dependency_tree(home: &skill_runtime::Home, name: &str) -> Result<Vec<Node>> {
+    let all = crate::installed::all(home)?;
+    fn walk(
+        all: &[(InstalledMeta, skill_runtime::manifest::SkillManifest)],
+        name: &str,
+        path: &mut Vec<String>,
+    ) -> Vec<Node> {
+        let Some((_, manifest)) = all.iter().find(|(m, _)| m.name == name) else {
+            return vec![];
+        };
+        path.push(name.to_string());
+        let nodes = manifest
+            .ext
+            .dependencies
+            .iter()
+            .map(|d| Node {
+                name: d.name.clone(),
+                requirement: d.req.to_string(),
+                installed: all
+                    .iter()
+                    .find(|(m, _)| m.name == d.name)
+                    .map(|(m, _)| m.version.clone()),
+                dependencies: if path.contains(&d.name) {
+                    vec![]
+                } else {
+                    walk(all, &d.name, path)
+                },
+            })
+            .collect();
+        path.pop();
+        nodes
+    }
+    Ok(walk(&all, name, &mut Vec::new()))
+}
+
+fn print_tree(nodes: &[Node], depth: usize) {
+    for node in nodes {
+        println!(
+            "{:indent$}{} {} -> {}",
+            "",
+            node.name,
+            node.requirement,
+            node.installed
+                .as_ref()
+                .map_or("not installed".to_string(), |v| format!("v{v}")),
+            indent = 14 + 2 * depth
+        );
+        print_tree(&node.dependencies, depth + 1);
     }
 }
 

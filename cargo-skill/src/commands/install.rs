@@ -5,6 +5,8 @@ use anyhow::Result;
 use clap::Args;
 use skill_runtime::TrustTier;
 
+use crate::agents::{self, Agent};
+use crate::compile::Compiler;
 use crate::exit;
 use crate::fetch_source;
 use crate::home;
@@ -36,25 +38,45 @@ pub struct InstallArgs {
     #[arg(long)]
     pub require_signature: bool,
 
+    /// Approve only this of the declared capabilities, e.g. `http-get` or `read-env:TZ` (repeatable; no prompt)
+    #[arg(long = "grant", value_name = "CAP")]
+    pub grants: Vec<String>,
+
     /// Install exactly what skills.lock records for this source (commit, version, content), or fail
     #[arg(long)]
     pub locked: bool,
+
+    /// Use the cached clone of the source as it is; no network
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Also place the skills where these agents look in the current project
+    /// (`.agents/skills/<name>`, linked from e.g. `.claude/skills/<name>`) and
+    /// record them in `skills-lock.json`
+    #[arg(long, value_name = "AGENT,...", value_delimiter = ',', value_parser = agents::parse)]
+    pub agents: Vec<Agent>,
 }
 
 pub fn exec(args: InstallArgs, global: &GlobalArgs) -> Result<u8> {
     let home = home::home()?;
     let spec = fetch_source::parse(&args.source);
+    let project = std::env::current_dir()?;
+    let compiler = Compiler::child_of_current_exe()?;
     let options = InstallOptions {
         skills: &args.skills,
         version: args.version,
         yes: args.yes,
+        grants: &args.grants,
         trust_tier: args.trust_tier,
         require_signature: args.require_signature,
         locked: args.locked,
+        offline: args.offline,
+        agents: &args.agents,
+        project: &project,
+        compiler: &compiler,
         quiet: global.quiet,
     };
-    let runtime = home::runtime();
-    for meta in install(&home, &spec, &options, &runtime)? {
+    for meta in install(&home, &spec, &options)? {
         eprintln!(
             "   Installed {} v{} ({:?}, {} tier) into {}",
             meta.name,

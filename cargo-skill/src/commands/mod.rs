@@ -2,7 +2,9 @@
 
 pub mod audit;
 pub mod bench;
+pub mod bot_skills;
 pub mod build;
+pub mod compile;
 pub mod grants;
 pub mod inspect;
 pub mod install;
@@ -15,5 +17,6 @@ pub mod secret;
 pub mod sign;
 pub mod test;
 pub mod to_prompt;
+pub mod update;
 pub mod validate;
 pub mod verify;

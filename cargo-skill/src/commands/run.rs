@@ -7,9 +7,11 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use skill_runtime::{Failure, Invocation, LimitRequest, Policy, Report, TrustTier};
 
+use crate::bot_skills;
 use crate::exit;
 use crate::home;
 use crate::input::{InputSource, read_input};
+use crate::installed::{InstalledMeta, installed_dir};
 use crate::output::GlobalArgs;
 use crate::skill_source;
 
@@ -72,9 +74,19 @@ pub enum RunFormat {
 
 pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
     let home = home::home()?;
-    let installed = match args.skill.to_str() {
-        Some(name) if !args.skill.exists() => skill_source::resolve_installed(&home, name)?,
-        _ => None,
+    let bot = home::bot_identity(&home, args.bot.as_deref())?;
+    let installed_name = args.skill.to_str().filter(|_| !args.skill.exists());
+    // An installed skill runs as the bot's settings say (enabled, pin, limits).
+    let bot_limits = match installed_name.and_then(|name| installed_dir(&home, name)) {
+        Some(dir) => {
+            let meta = InstalledMeta::read(&dir)?;
+            bot_skills::for_run(&home, &bot.slug, &meta.name, &meta.version)?
+        }
+        None => LimitRequest::default(),
+    };
+    let installed = match installed_name {
+        Some(name) => skill_source::resolve_installed(&home, name)?,
+        None => None,
     };
     let source = match installed {
         Some(source) => source,
@@ -98,7 +110,6 @@ pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
         .iter()
         .map(|d| d.parse().map_err(|e| anyhow::anyhow!("--deny: {e}")))
         .collect::<Result<Vec<_>>>()?;
-    let bot = home::bot_identity(&home, args.bot.as_deref())?;
     let (grants, secrets) = source.grants(&grants, &denies);
     let policy = Policy {
         grants,
@@ -118,6 +129,7 @@ pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
     let limits = runtime
         .limits_for(tier)
         .lowered_by(&source.resources)
+        .lowered_by(&bot_limits)
         .overridden_by(&LimitRequest {
             memory_bytes: args.memory.map(|mb| mb * 1024 * 1024),
             fuel: args.fuel,

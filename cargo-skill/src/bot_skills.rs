@@ -1,0 +1,142 @@
+//! Per-bot settings for installed skills: `bots/<bot>/skills.toml`. A skill
+//! runs for every bot unless that bot disabled it; a bot may pin a version
+//! requirement (runs and updates honour it) and lower the skill's limits.
+//!
+//! ```toml
+//! [skills.weather]
+//! enabled = true
+//! version = "^1.2"
+//! fuel = 5000000
+//! timeout-ms = 2000
+//! memory-mb = 8
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use semver::{Version, VersionReq};
+use serde::{Deserialize, Serialize};
+use skill_runtime::{Home, LimitRequest};
+
+use crate::installed::toml_error;
+
+pub const FILE: &str = "skills.toml";
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BotSkills {
+    #[serde(default)]
+    pub skills: BTreeMap<String, BotSkill>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct BotSkill {
+    pub enabled: bool,
+    /// A version requirement, e.g. `^1.2` or `=1.2.3`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fuel: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_mb: Option<u64>,
+}
+
+impl BotSkill {
+    pub fn pin(&self) -> Option<VersionReq> {
+        self.version.as_deref().and_then(|v| v.parse().ok())
+    }
+
+    /// The bot's lowering of the skill's limits.
+    pub fn limits(&self) -> LimitRequest {
+        LimitRequest {
+            memory_bytes: self.memory_mb.map(|mb| mb * 1024 * 1024),
+            fuel: self.fuel,
+            timeout: self.timeout_ms.map(Duration::from_millis),
+            output_bytes: None,
+        }
+    }
+}
+
+fn path(home: &Home, bot: &str) -> PathBuf {
+    home.bot_dir(bot).join(FILE)
+}
+
+impl BotSkills {
+    /// The bot's settings; none yet is empty. Errors say file:line:column.
+    pub fn read(home: &Home, bot: &str) -> Result<BotSkills> {
+        let path = path(home, bot);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(BotSkills::default()),
+            Err(e) => return Err(e).with_context(|| format!("could not read {}", path.display())),
+        };
+        let parsed: BotSkills = toml::from_str(&text).map_err(|e| toml_error(&path, &text, e))?;
+        for (name, skill) in &parsed.skills {
+            if let Some(v) = &skill.version
+                && v.parse::<VersionReq>().is_err()
+            {
+                bail!(
+                    "{}: skills.{name}.version `{v}` is not a version requirement (e.g. ^1.2)",
+                    path.display()
+                );
+            }
+        }
+        Ok(parsed)
+    }
+
+    pub fn write(&self, home: &Home, bot: &str) -> Result<()> {
+        let path = path(home, bot);
+        let text = format!(
+            "# Written by cargo skill enable/disable.\n{}",
+            toml::to_string(self).expect("the settings serialize")
+        );
+        skill_runtime::atomic_file::write(&path, text.as_bytes(), 0o644)
+            .with_context(|| format!("could not write {}", path.display()))
+    }
+}
+
+/// What a run of installed `name` v`version` for `bot` may use: refused when
+/// the bot disabled it or pins another version; else the bot's limits.
+pub fn for_run(home: &Home, bot: &str, name: &str, version: &str) -> Result<LimitRequest> {
+    let settings = BotSkills::read(home, bot)?;
+    let Some(skill) = settings.skills.get(name) else {
+        return Ok(LimitRequest::default());
+    };
+    if !skill.enabled {
+        bail!(
+            "{name} is disabled for bot `{bot}`: `cargo skill enable {name} --bot {bot}` enables it"
+        );
+    }
+    if let (Some(pin), Ok(version)) = (skill.pin(), Version::parse(version))
+        && !pin.matches(&version)
+    {
+        bail!(
+            "bot `{bot}` pins {name} to {pin}, and v{version} is installed: install a matching version (`cargo skill install SOURCE --skill {name} --version '{pin}'`) or change the pin"
+        );
+    }
+    Ok(skill.limits())
+}
+
+/// Every bot's pin on `name`: (bot, requirement).
+pub fn pins(home: &Home, name: &str) -> Result<Vec<(String, VersionReq)>> {
+    let mut out = Vec::new();
+    let Ok(bots) = std::fs::read_dir(home.root().join("bots")) else {
+        return Ok(out);
+    };
+    for bot in bots.flatten() {
+        let bot = bot.file_name().to_string_lossy().into_owned();
+        if let Some(pin) = BotSkills::read(home, &bot)?
+            .skills
+            .get(name)
+            .and_then(BotSkill::pin)
+        {
+            out.push((bot, pin));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}

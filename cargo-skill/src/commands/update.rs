@@ -1,0 +1,71 @@
+//! `cargo skill update [NAME]...`: newer versions of installed skills, by
+//! the policy in `update.rs`.
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::compile::Compiler;
+use crate::exit;
+use crate::home;
+use crate::output::GlobalArgs;
+use crate::update::{Outcome, UpdateOptions, update};
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Installed skills to update [default: all]
+    pub names: Vec<String>,
+    /// Also take minor releases (1.2.x → 1.3.0)
+    #[arg(long)]
+    pub minor: bool,
+    /// Also take major releases (1.x → 2.0.0); implies --minor
+    #[arg(long)]
+    pub major: bool,
+    /// Approve newly declared capabilities without asking
+    #[arg(short, long)]
+    pub yes: bool,
+    /// Say what would be updated; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Use the cached clones of the sources; no network
+    #[arg(long)]
+    pub offline: bool,
+}
+
+pub fn exec(args: UpdateArgs, global: &GlobalArgs) -> Result<u8> {
+    let home = home::home()?;
+    let compiler = Compiler::child_of_current_exe()?;
+    let options = UpdateOptions {
+        minor: args.minor,
+        major: args.major,
+        yes: args.yes,
+        dry_run: args.dry_run,
+        offline: args.offline,
+        quiet: global.quiet,
+        compiler: &compiler,
+    };
+    let would = if args.dry_run {
+        "Would update"
+    } else {
+        "Updated"
+    };
+    for outcome in update(&home, &args.names, &options)? {
+        match outcome {
+            Outcome::UpToDate { name, version } if !global.quiet => {
+                eprintln!("  Up to date {name} v{version}");
+            }
+            Outcome::UpToDate { .. } => {}
+            Outcome::Updated { name, from, to } => {
+                eprintln!("     {would} {name} v{from} -> v{to}")
+            }
+            Outcome::Held {
+                name,
+                version,
+                available,
+                needs,
+            } => eprintln!(
+                "        Held {name} v{version}: v{available} is available; pass {needs} to take it"
+            ),
+        }
+    }
+    Ok(exit::SUCCESS)
+}
