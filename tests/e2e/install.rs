@@ -172,9 +172,24 @@ fn incompatible_diamonds_cycles_and_conflicts_are_refused_by_name() {
         stderr(&out)
     );
 
-    let rivals = h.join("rivals");
-    skill(&rivals, "slow", "1.0.0", &[]);
-    skill(&rivals, "fast", "1.0.0", &["conflicts-with: slow"]);
+    let unsigned = install(
+        h,
+        &[
+            rivals_dir(h).to_str().unwrap(),
+            "--skill",
+            "slow",
+            "--yes",
+            "--require-signature",
+        ],
+    );
+    assert_eq!(unsigned.status.code(), Some(2));
+    assert!(
+        stderr(&unsigned).contains("slow: it is not signed; --require-signature refuses it"),
+        "{}",
+        stderr(&unsigned)
+    );
+
+    let rivals = rivals_dir(h);
     let out = install(h, &[rivals.to_str().unwrap(), "--skill", "slow", "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let out = install(h, &[rivals.to_str().unwrap(), "--skill", "fast", "--yes"]);
@@ -185,6 +200,14 @@ fn incompatible_diamonds_cycles_and_conflicts_are_refused_by_name() {
         stderr(&out)
     );
     assert!(!h.join("skills/fast").exists());
+}
+
+/// `slow`, and `fast` that conflicts with it, unsigned, in `root/rivals`.
+fn rivals_dir(root: &Path) -> PathBuf {
+    let rivals = root.join("rivals");
+    skill(&rivals, "slow", "1.0.0", &[]);
+    skill(&rivals, "fast", "1.0.0", &["conflicts-with: slow"]);
+    rivals
 }
 
 #[test]
