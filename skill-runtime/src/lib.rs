@@ -21,6 +21,7 @@
 pub mod atomic_file;
 pub mod audit;
 pub mod baseline;
+pub mod capability_calls;
 mod bindings;
 mod compile_cache;
 pub mod component_check;

@@ -16,7 +16,8 @@ use crate::compile_cache::{CompileCache, CompileSource};
 use crate::component_check::{self, LoadError};
 use crate::engine::{EpochTicker, build_engine, deadline_ticks};
 use crate::grants::{CapabilityDenied, Policy};
-use crate::host::{DeadlineReached, HostState, StoreData, linker};
+use crate::capability_calls::{DeadlineReached, PolicyHost};
+use crate::host::{HostState, StoreData, linker};
 use crate::limiter::{Limiter, MemoryLimitExceeded};
 use crate::log::{LogLimits, LogSink};
 use crate::outcome::{ErrorKind, Failure, Metrics, Report};
@@ -264,7 +265,7 @@ impl Runtime {
         };
         let fuel = limits.fuel.unwrap_or(u64::MAX);
         let fuel_left = store.get_fuel().unwrap_or(0);
-        let data = store.into_data();
+        let mut data = store.into_data();
         let (logs, logs_dropped) = log.finish();
         let mut report = Report {
             invocation_id,
@@ -275,7 +276,7 @@ impl Runtime {
                 fuel_consumed: fuel - fuel_left,
                 peak_memory_bytes: data.limiter.peak_bytes(),
                 duration,
-                host_calls: data.host.calls,
+                host_calls: data.host.take_calls(),
             },
             logs,
             logs_dropped,
@@ -345,7 +346,9 @@ fn new_store(
     context: SkillContext,
     policy: Arc<Policy>,
 ) -> Store<StoreData> {
-    let host = HostState::new(log, context, policy, Instant::now() + limits.timeout);
+    let deadline = Instant::now() + limits.timeout;
+    let caps = PolicyHost::new(policy, &context.bot_slug, &context.skill_name, deadline);
+    let host = HostState::new(log, context, Box::new(caps));
     let mut store = Store::new(
         skill.pre.engine(),
         StoreData::new(host, Limiter::new(limits.memory_bytes)),
