@@ -74,8 +74,13 @@ pub enum Command {
     Enable(commands::bot_skills::EnableArgs),
     /// Disable an installed skill for a bot
     Disable(commands::bot_skills::DisableArgs),
+    /// Check this machine: sandbox (Landlock, seccomp, a real worker), wasm targets, home and cache
+    Doctor(commands::doctor::DoctorArgs),
     #[command(name = "__compile", hide = true)]
     Compile(commands::compile::CompileArgs),
+    /// A sandbox worker: serves the runtime over stdin/stdout.
+    #[command(name = "__worker", hide = true)]
+    Worker,
 }
 
 /// Cargo runs `cargo-skill skill <verb> ...` for `cargo skill <verb> ...`;
@@ -114,6 +119,8 @@ pub fn exec(cli: Cli) -> ExitCode {
         Command::Enable(args) => commands::bot_skills::enable(args),
         Command::Disable(args) => commands::bot_skills::disable(args),
         Command::Compile(args) => commands::compile::exec(args),
+        Command::Doctor(args) => commands::doctor::exec(args),
+        Command::Worker => return ExitCode::from(skill_runtime::sandbox::worker::main() as u8),
     };
     match result {
         Ok(status) => exit::code(status),

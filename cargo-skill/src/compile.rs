@@ -114,7 +114,11 @@ fn compile_in_child(
             "the compiler stopped on signal {signal} (over {} MiB of memory?): the component is refused",
             data >> 20
         ),
-        None => bail!("{}", stderr.trim().trim_start_matches("error: ")),
+        None => {
+            let why = stderr.trim().trim_start_matches("error: ");
+            let why = why.lines().take(4).collect::<Vec<_>>().join(" ");
+            bail!("compiling failed ({status}): {why}; the component is refused")
+        }
     }
 }
 

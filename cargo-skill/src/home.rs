@@ -6,32 +6,50 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use skill_runtime::audit::AuditLog;
+use skill_runtime::sandbox::{SandboxConfig, WorkerCommand};
 use skill_runtime::{BotIdentity, FileMemory, Home, Policy, Runtime, RuntimeConfig, SecretStore};
 
 pub fn home() -> Result<Home> {
     Ok(Home::from_env()?)
 }
 
-/// The runtime a command uses: compiled components cached in the home folder
-/// (when there is one), one invocation at a time, and, when `audit` is set,
-/// every invocation recorded in the home folder's `audit.db`.
-pub fn runtime_with(audit: bool) -> Result<Runtime> {
+/// The hidden verb of this binary that serves as a sandbox worker.
+pub const WORKER_VERB: &str = "__worker";
+
+/// The configuration a command's runtime starts from: compiled components
+/// cached in the home folder (when there is one), one invocation at a time,
+/// untrusted and verified skills in sandbox workers of this binary, and,
+/// when `audit` is set, every invocation recorded in `audit.db`.
+pub fn runtime_config(audit: bool) -> Result<RuntimeConfig> {
     let home = home().ok();
     let audit = match (&home, audit) {
         (Some(home), true) => Some(Arc::new(AuditLog::open(&home.audit_db())?)),
         _ => None,
     };
-    Ok(Runtime::new(RuntimeConfig {
+    let worker = WorkerCommand {
+        program: std::env::current_exe().context("could not find the cargo-skill binary")?,
+        args: vec![WORKER_VERB.to_string()],
+    };
+    Ok(RuntimeConfig {
         cache_dir: home.map(|h| h.compiled_cache_dir()),
         concurrency: 1,
         audit,
+        sandbox: SandboxConfig {
+            worker: Some(worker),
+            pool_size: 1,
+            ..SandboxConfig::default()
+        },
         ..Default::default()
-    }))
+    })
+}
+
+pub fn runtime_with(audit: bool) -> Result<Runtime> {
+    Ok(Runtime::new(runtime_config(audit)?))
 }
 
 /// A runtime that records nothing (building, validating, benchmarking).
 pub fn runtime() -> Runtime {
-    runtime_with(false).expect("a runtime without an audit log always builds")
+    runtime_with(false).expect("a runtime without an audit log always builds (the binary is known)")
 }
 
 /// The bot invoking skills: `--bot SLUG` if given, else `[bot]` in the home

@@ -11,6 +11,7 @@ pub mod commands;
 pub mod compile;
 pub mod componentize;
 pub mod diagnostics;
+pub mod doctor;
 pub mod exit;
 pub mod fetch_source;
 pub mod git_remote;

@@ -13,6 +13,15 @@ pub enum ColorChoice {
     Never,
 }
 
+/// `--message-format` for verbs that print either text or JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum MessageFormat {
+    #[default]
+    Human,
+    /// Machine-readable JSON on stdout
+    Json,
+}
+
 /// Flags every subcommand accepts, as cargo's do.
 #[derive(Debug, Clone, Default, Args)]
 pub struct GlobalArgs {

@@ -159,6 +159,31 @@ pub struct AuditLog {
     conn: Mutex<Connection>,
 }
 
+/// WAL is persistent: only the first opener of a new log switches to it.
+/// The switch needs an exclusive lock and SQLite does not wait for it (no
+/// busy handler), so processes opening a new log at once retry here.
+fn set_wal(conn: &Connection) -> rusqlite::Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        let mode: String = conn.pragma_query_value(None, "journal_mode", |row| row.get(0))?;
+        if mode.eq_ignore_ascii_case("wal") {
+            return Ok(());
+        }
+        match conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
+        {
+            Ok(_) => {}
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && started.elapsed() < Duration::from_secs(30) =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 impl AuditLog {
     /// Opens (creating and migrating as needed) the log at `path`. Several
     /// processes may hold it open and append at once.
@@ -175,8 +200,8 @@ impl AuditLog {
             .map_err(open_error)?;
         // WAL lets readers and one writer proceed together; FULL makes each
         // committed record survive a crash of the process or the machine.
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .and_then(|()| conn.pragma_update(None, "synchronous", "FULL"))
+        set_wal(&conn).map_err(open_error)?;
+        conn.pragma_update(None, "synchronous", "FULL")
             .map_err(open_error)?;
         let log = AuditLog {
             path: path.to_path_buf(),

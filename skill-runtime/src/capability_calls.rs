@@ -284,7 +284,12 @@ impl PolicyHost {
             self.written_bytes += size;
             files::write(&root, &relative, content)
         };
-        self.file_result(Capability::WriteFile, path, written, CapabilityReply::Written)
+        self.file_result(
+            Capability::WriteFile,
+            path,
+            written,
+            CapabilityReply::Written,
+        )
     }
 }
 

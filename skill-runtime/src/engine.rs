@@ -49,6 +49,8 @@ pub(crate) fn build_engine(tier: TrustTier, concurrency: u32) -> wasmtime::Resul
         .total_core_instances(concurrency * MAX_CORE_INSTANCES_PER_COMPONENT)
         .total_memories(concurrency * MAX_MEMORIES_PER_COMPONENT)
         .total_tables(concurrency * MAX_TABLES_PER_COMPONENT)
+        // Async stacks are never used (no async support); do not reserve 1,000.
+        .total_stacks(concurrency)
         .max_core_instances_per_component(MAX_CORE_INSTANCES_PER_COMPONENT)
         .max_memories_per_component(MAX_MEMORIES_PER_COMPONENT)
         .max_tables_per_component(MAX_TABLES_PER_COMPONENT)

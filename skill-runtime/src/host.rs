@@ -90,7 +90,9 @@ impl HostState {
 
 /// A reply of the wrong shape: only a broken or hostile broker peer sends one.
 fn unexpected(reply: &CapabilityReply) -> wasmtime::Error {
-    wasmtime::Error::msg(format!("the host answered a call with the wrong reply: {reply:?}"))
+    wasmtime::Error::msg(format!(
+        "the host answered a call with the wrong reply: {reply:?}"
+    ))
 }
 
 impl Host for HostState {
@@ -106,7 +108,10 @@ impl Host for HostState {
     }
 
     fn recall_memory(&mut self, query: String, limit: u32) -> wasmtime::Result<Vec<String>> {
-        match self.caps.call(CapabilityCall::RecallMemory { query, limit })? {
+        match self
+            .caps
+            .call(CapabilityCall::RecallMemory { query, limit })?
+        {
             CapabilityReply::Memories { items, warning } => {
                 if let Some(warning) = warning {
                     self.log.log("warn", &warning);
@@ -134,7 +139,10 @@ impl Host for HostState {
         path: String,
         content: String,
     ) -> wasmtime::Result<Result<(), String>> {
-        match self.caps.call(CapabilityCall::WriteFile { path, content })? {
+        match self
+            .caps
+            .call(CapabilityCall::WriteFile { path, content })?
+        {
             CapabilityReply::Written(result) => Ok(result),
             other => Err(unexpected(&other)),
         }

@@ -21,8 +21,8 @@
 pub mod atomic_file;
 pub mod audit;
 pub mod baseline;
-pub mod capability_calls;
 mod bindings;
+pub mod capability_calls;
 mod compile_cache;
 pub mod component_check;
 pub mod discover;
@@ -39,6 +39,7 @@ pub mod memory;
 pub mod outcome;
 mod permits;
 mod runtime;
+pub mod sandbox;
 pub mod secret_store;
 pub mod tier;
 pub mod validate;

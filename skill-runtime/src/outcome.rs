@@ -23,10 +23,12 @@ pub enum ErrorKind {
     InvalidComponent,
     /// The guest returned `err` from `execute`.
     SkillError,
+    /// The OS sandbox could not be set up, or its worker died mid-call.
+    SandboxFailure,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 9] = [
+    pub const ALL: [ErrorKind; 10] = [
         ErrorKind::FuelExhausted,
         ErrorKind::Timeout,
         ErrorKind::MemoryLimit,
@@ -36,6 +38,7 @@ impl ErrorKind {
         ErrorKind::Trap,
         ErrorKind::InvalidComponent,
         ErrorKind::SkillError,
+        ErrorKind::SandboxFailure,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -49,6 +52,7 @@ impl ErrorKind {
             ErrorKind::Trap => "trap",
             ErrorKind::InvalidComponent => "invalid-component",
             ErrorKind::SkillError => "skill-error",
+            ErrorKind::SandboxFailure => "sandbox-failure",
         }
     }
 
@@ -116,6 +120,8 @@ pub struct Report {
     pub logs_dropped: u64,
     /// Why the invocation could not be recorded in the audit log.
     pub audit_error: Option<String>,
+    /// Ran inside a sandbox worker process (not in the host process).
+    pub sandboxed: bool,
 }
 
 impl Report {
@@ -131,6 +137,7 @@ impl Report {
             logs: Vec::new(),
             logs_dropped: 0,
             audit_error: None,
+            sandboxed: false,
         }
     }
 
@@ -171,6 +178,7 @@ impl Report {
         }
         obj.insert("invocation_id".into(), self.invocation_id.clone().into());
         obj.insert("tier".into(), self.tier.as_str().into());
+        obj.insert("sandboxed".into(), self.sandboxed.into());
         obj.insert(
             "limits".into(),
             serde_json::to_value(self.limits).expect("limits serialize"),

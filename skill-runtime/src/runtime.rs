@@ -12,16 +12,18 @@ use wasmtime::{Engine, Store, Trap};
 
 use crate::audit::{AuditLog, AuditRecord, Subject};
 use crate::bindings::{SkillContext, SkillPluginPre};
+use crate::capability_calls::{Capabilities, DeadlineReached, PolicyHost, merge_calls};
 use crate::compile_cache::{CompileCache, CompileSource};
 use crate::component_check::{self, LoadError};
 use crate::engine::{EpochTicker, build_engine, deadline_ticks};
 use crate::grants::{CapabilityDenied, Policy};
-use crate::capability_calls::{DeadlineReached, PolicyHost};
 use crate::host::{HostState, StoreData, linker};
 use crate::limiter::{Limiter, MemoryLimitExceeded};
 use crate::log::{LogLimits, LogSink};
 use crate::outcome::{ErrorKind, Failure, Metrics, Report};
 use crate::permits::Permits;
+use crate::sandbox::protocol::{Entry, WorkerCall};
+use crate::sandbox::{Isolation, Pool, ProbeReport, SandboxConfig, SandboxError};
 use crate::tier::{Limits, TrustTier};
 
 /// How a runtime is set up; one per process is the norm.
@@ -40,6 +42,8 @@ pub struct RuntimeConfig {
     pub max_loaded: usize,
     /// Where every invocation is recorded; `None` records nothing.
     pub audit: Option<Arc<AuditLog>>,
+    /// Where untrusted and verified skills run: see [`SandboxConfig`].
+    pub sandbox: SandboxConfig,
 }
 
 impl Default for RuntimeConfig {
@@ -51,6 +55,7 @@ impl Default for RuntimeConfig {
             log_limits: LogLimits::default(),
             max_loaded: 256,
             audit: None,
+            sandbox: SandboxConfig::default(),
         }
     }
 }
@@ -79,6 +84,9 @@ pub struct Invocation<'a> {
 /// A component checked and compiled for one tier, ready to instantiate.
 pub struct LoadedSkill {
     tier: TrustTier,
+    sha256: [u8; 32],
+    /// The compiled form sent to sandbox workers, made on first need.
+    serialized: OnceLock<Result<Arc<Vec<u8>>, String>>,
     pre: SkillPluginPre<StoreData>,
     host_functions: Vec<String>,
     source: CompileSource,
@@ -108,6 +116,21 @@ impl LoadedSkill {
     pub(crate) fn component(&self) -> &Component {
         self.pre.instance_pre().component()
     }
+
+    pub(crate) fn sha256(&self) -> &[u8; 32] {
+        &self.sha256
+    }
+
+    pub(crate) fn serialized(&self) -> Result<Arc<Vec<u8>>, String> {
+        self.serialized
+            .get_or_init(|| {
+                self.component()
+                    .serialize()
+                    .map(Arc::new)
+                    .map_err(|e| format!("{e:#}"))
+            })
+            .clone()
+    }
 }
 
 /// Errors setting up the runtime itself, not a skill.
@@ -130,6 +153,7 @@ pub struct Runtime {
     permits: [Permits; 3],
     loaded: Mutex<LoadedMap>,
     cache: Option<CompileCache>,
+    pool: Option<Arc<Pool>>,
     _ticker: EpochTicker,
 }
 
@@ -137,7 +161,13 @@ impl Runtime {
     pub fn new(config: RuntimeConfig) -> Runtime {
         let engines: Arc<[OnceLock<Engine>; 3]> = Arc::new(Default::default());
         let ticker = EpochTicker::start(Arc::downgrade(&engines));
+        let pool = config
+            .sandbox
+            .worker
+            .clone()
+            .map(|command| Pool::new(command, config.sandbox.clone(), config.log_limits));
         Runtime {
+            pool,
             cache: config.cache_dir.clone().map(CompileCache::new),
             permits: std::array::from_fn(|_| Permits::new(config.concurrency)),
             linkers: Default::default(),
@@ -214,6 +244,8 @@ impl Runtime {
         }
         let skill = Arc::new(LoadedSkill {
             tier,
+            sha256,
+            serialized: OnceLock::new(),
             host_functions: component_check::host_functions(engine, &component),
             pre,
             source,
@@ -231,59 +263,99 @@ impl Runtime {
         self.loaded.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs `execute` once in a fresh store. Never panics on guest behaviour:
-    /// every way the guest can fail comes back as a typed [`Failure`].
+    /// Calls `execute` once, in process or in a sandbox worker as the
+    /// tier and [`SandboxConfig`] decide, and records it in the audit log.
     pub fn invoke(&self, skill: &LoadedSkill, invocation: &Invocation<'_>) -> Report {
-        let _permit = self.permits[skill.tier.index()].acquire();
         let limits = invocation.limits;
-        let invocation_id = uuid::Uuid::now_v7().to_string();
-        let log = LogSink::new(self.config.log_limits);
         let context = SkillContext {
             bot_name: invocation.bot.name.clone(),
             bot_slug: invocation.bot.slug.clone(),
             skill_name: invocation.skill_name.to_string(),
-            invocation_id: invocation_id.clone(),
+            invocation_id: uuid::Uuid::now_v7().to_string(),
         };
-        let mut store = new_store(
+        let invocation_id = context.invocation_id.clone();
+        let ran = self.run(
             skill,
+            Entry::Execute,
+            invocation.input,
             &limits,
-            log.clone(),
             context,
             invocation.policy.clone(),
         );
-
-        let started = Instant::now();
-        let called = skill
-            .pre
-            .instantiate(&mut store)
-            .and_then(|plugin| plugin.call_execute(&mut store, invocation.input));
-        let duration = started.elapsed();
-
-        let result = match called {
-            Ok(returned) => check_output(returned, &limits),
-            Err(err) => Err(classify(&err, &limits)),
-        };
-        let fuel = limits.fuel.unwrap_or(u64::MAX);
-        let fuel_left = store.get_fuel().unwrap_or(0);
-        let mut data = store.into_data();
-        let (logs, logs_dropped) = log.finish();
         let mut report = Report {
             invocation_id,
             tier: skill.tier,
             limits,
-            result,
-            metrics: Metrics {
-                fuel_consumed: fuel - fuel_left,
-                peak_memory_bytes: data.limiter.peak_bytes(),
-                duration,
-                host_calls: data.host.take_calls(),
-            },
-            logs,
-            logs_dropped,
+            result: ran.result,
+            metrics: ran.metrics,
+            logs: ran.logs,
+            logs_dropped: ran.logs_dropped,
             audit_error: None,
+            sandboxed: ran.sandboxed,
         };
         self.record(&mut report, invocation);
         report
+    }
+
+    /// Runs `entry` where the tier says: the host answers capability calls
+    /// against `policy` either way.
+    fn run(
+        &self,
+        skill: &LoadedSkill,
+        entry: Entry,
+        input: &str,
+        limits: &Limits,
+        context: SkillContext,
+        policy: Arc<Policy>,
+    ) -> Ran {
+        let deadline = Instant::now() + limits.timeout;
+        let mut caps = PolicyHost::new(policy, &context.bot_slug, &context.skill_name, deadline);
+        match self.config.sandbox.isolation(skill.tier) {
+            Isolation::Worker => {
+                let pool = self.pool.as_ref().expect("a worker command makes a pool");
+                let call = WorkerCall {
+                    sha256: hex::encode(skill.sha256),
+                    tier: skill.tier,
+                    entry,
+                    input: input.to_string(),
+                    limits: *limits,
+                    bot_name: context.bot_name,
+                    bot_slug: context.bot_slug,
+                    skill_name: context.skill_name,
+                    invocation_id: context.invocation_id,
+                };
+                match pool.invoke(skill, call, &mut caps) {
+                    Ok(outcome) => {
+                        let mut metrics = outcome.metrics;
+                        merge_calls(&mut metrics.host_calls, caps.take_calls());
+                        Ran {
+                            result: outcome.result,
+                            metrics,
+                            logs: outcome.logs,
+                            logs_dropped: outcome.logs_dropped,
+                            sandboxed: true,
+                        }
+                    }
+                    Err(e) => Ran {
+                        sandboxed: true,
+                        ..Ran::failed(Failure::new(e.kind(), e.to_string()))
+                    },
+                }
+            }
+            Isolation::Refused(why) => Ran::failed(Failure::new(ErrorKind::SandboxFailure, why)),
+            Isolation::InProcess => {
+                let _permit = self.permits[skill.tier.index()].acquire();
+                run_entry(
+                    skill,
+                    entry,
+                    input,
+                    limits,
+                    self.config.log_limits,
+                    context,
+                    Box::new(caps),
+                )
+            }
+        }
     }
 
     /// Appends the report to the audit log, if the runtime keeps one. `invoke`
@@ -304,9 +376,8 @@ impl Runtime {
     }
 
     /// Calls the component's `get-name` under a small budget, as validation
-    /// does to compare it with the manifest.
+    /// does to compare it with the manifest (sandboxed like `execute`).
     pub fn skill_name(&self, skill: &LoadedSkill) -> Result<String, Failure> {
-        let _permit = self.permits[skill.tier.index()].acquire();
         let limits = Limits {
             memory_bytes: self.limits_for(skill.tier).memory_bytes.min(16 << 20),
             fuel: Some(10_000_000),
@@ -320,35 +391,106 @@ impl Runtime {
             invocation_id: uuid::Uuid::now_v7().to_string(),
         };
         let policy = Arc::new(Policy::deny_all());
-        let mut store = new_store(
-            skill,
-            &limits,
-            LogSink::new(self.config.log_limits),
-            context,
-            policy,
-        );
-        match skill
-            .pre
-            .instantiate(&mut store)
-            .and_then(|p| p.call_get_name(&mut store))
-        {
-            Ok(name) => check_output(Ok(name), &limits),
-            Err(err) => Err(classify(&err, &limits)),
+        self.run(skill, Entry::GetName, "", &limits, context, policy)
+            .result
+    }
+
+    /// Starts `count` sandbox workers for `tier` in the background (within
+    /// the pool size), so the first calls do not pay for starting them.
+    pub fn prewarm(&self, tier: TrustTier, count: usize) {
+        if let (Isolation::Worker, Some(pool)) = (self.config.sandbox.isolation(tier), &self.pool) {
+            pool.prewarm(tier, count);
+        }
+    }
+
+    /// Process ids of the sandbox workers: (idle, running a call).
+    pub fn worker_pids(&self) -> (Vec<u32>, Vec<u32>) {
+        self.pool.as_ref().map(|p| p.pids()).unwrap_or_default()
+    }
+
+    /// Starts a fresh worker and has it try to escape its sandbox: what
+    /// `cargo skill doctor` shows. Returns the report and the start time.
+    pub fn probe_sandbox(&self) -> Result<(ProbeReport, Duration), SandboxError> {
+        let Some(pool) = &self.pool else {
+            return Err(SandboxError::Spawn {
+                program: "(none)".into(),
+                error: "no worker program is configured".into(),
+            });
+        };
+        let started = Instant::now();
+        let mut worker = pool.fresh()?;
+        let spawn = started.elapsed();
+        Ok((worker.probe()?, spawn))
+    }
+
+    /// A component compiled by a host runtime with the same engine settings
+    /// (sandbox workers receive them so).
+    pub(crate) fn load_precompiled(
+        &self,
+        tier: TrustTier,
+        sha256: [u8; 32],
+        bytes: &[u8],
+    ) -> Result<Arc<LoadedSkill>, LoadError> {
+        let engine = self.engine(tier)?;
+        // SAFETY: the bytes are `Component::serialize` output of the host
+        // process that started this worker, for an engine built the same way.
+        let component = unsafe { Component::deserialize(engine, bytes) }
+            .map_err(|e| LoadError::Malformed(format!("{e:#}")))?;
+        let linker = self.linker(tier)?;
+        let link_error = |e: wasmtime::Error| LoadError::Link(format!("{e:#}"));
+        let instance_pre = linker.instantiate_pre(&component).map_err(link_error)?;
+        let skill = Arc::new(LoadedSkill {
+            tier,
+            sha256,
+            serialized: OnceLock::new(),
+            host_functions: Vec::new(),
+            pre: SkillPluginPre::new(instance_pre).map_err(link_error)?,
+            source: CompileSource::DiskCache,
+            compile_time: Duration::ZERO,
+        });
+        self.lock_loaded().insert((tier, sha256), skill.clone());
+        Ok(skill)
+    }
+
+    pub(crate) fn loaded(&self, tier: TrustTier, sha256: &[u8; 32]) -> Option<Arc<LoadedSkill>> {
+        self.lock_loaded().get(&(tier, *sha256)).cloned()
+    }
+}
+
+/// What one call of a guest entry produced.
+pub(crate) struct Ran {
+    pub(crate) result: Result<String, Failure>,
+    pub(crate) metrics: Metrics,
+    pub(crate) logs: Vec<crate::log::LogLine>,
+    pub(crate) logs_dropped: u64,
+    pub(crate) sandboxed: bool,
+}
+
+impl Ran {
+    fn failed(failure: Failure) -> Ran {
+        Ran {
+            result: Err(failure),
+            metrics: Metrics::default(),
+            logs: Vec::new(),
+            logs_dropped: 0,
+            sandboxed: false,
         }
     }
 }
 
-/// A fresh store for one call, with every limit armed.
-fn new_store(
+/// Calls `entry` of `skill` in this process in a fresh store with every
+/// limit armed; capability calls go to `caps`.
+pub(crate) fn run_entry(
     skill: &LoadedSkill,
+    entry: Entry,
+    input: &str,
     limits: &Limits,
-    log: LogSink,
+    log_limits: LogLimits,
     context: SkillContext,
-    policy: Arc<Policy>,
-) -> Store<StoreData> {
-    let deadline = Instant::now() + limits.timeout;
-    let caps = PolicyHost::new(policy, &context.bot_slug, &context.skill_name, deadline);
-    let host = HostState::new(log, context, Box::new(caps));
+    caps: Box<dyn Capabilities>,
+) -> Ran {
+    let log = LogSink::new(log_limits);
+    let host = HostState::new(log.clone(), context, caps);
     let mut store = Store::new(
         skill.pre.engine(),
         StoreData::new(host, Limiter::new(limits.memory_bytes)),
@@ -359,7 +501,36 @@ fn new_store(
         .expect("fuel is enabled on every engine");
     store.set_epoch_deadline(deadline_ticks(limits.timeout));
     store.epoch_deadline_trap();
-    store
+
+    let started = Instant::now();
+    let called = skill
+        .pre
+        .instantiate(&mut store)
+        .and_then(|plugin| match entry {
+            Entry::Execute => plugin.call_execute(&mut store, input),
+            Entry::GetName => plugin.call_get_name(&mut store).map(Ok),
+        });
+    let duration = started.elapsed();
+    let result = match called {
+        Ok(returned) => check_output(returned, limits),
+        Err(err) => Err(classify(&err, limits)),
+    };
+    let fuel = limits.fuel.unwrap_or(u64::MAX);
+    let fuel_left = store.get_fuel().unwrap_or(0);
+    let mut data = store.into_data();
+    let (logs, logs_dropped) = log.finish();
+    Ran {
+        result,
+        metrics: Metrics {
+            fuel_consumed: fuel - fuel_left,
+            peak_memory_bytes: data.limiter.peak_bytes(),
+            duration,
+            host_calls: data.host.take_calls(),
+        },
+        logs,
+        logs_dropped,
+        sandboxed: false,
+    }
 }
 
 /// Applies the output cap to both `ok` and `err` results.

@@ -475,6 +475,7 @@ fn memory_is_recalled_through_the_provider_only_when_granted() {
 fn audited_runtime(db: &Path) -> Runtime {
     Runtime::new(RuntimeConfig {
         audit: Some(Arc::new(AuditLog::open(db).unwrap())),
+        sandbox: common::sandbox(),
         ..Default::default()
     })
 }

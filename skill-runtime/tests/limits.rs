@@ -399,6 +399,7 @@ fn compiled_components_come_back_from_the_disk_cache() {
     let config = || RuntimeConfig {
         cache_dir: Some(dir.path().to_path_buf()),
         concurrency: 2,
+        sandbox: common::sandbox(),
         ..Default::default()
     };
 

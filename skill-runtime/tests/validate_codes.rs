@@ -1,6 +1,8 @@
 //! Every diagnostic code, in both modes: a minimal failing example must raise
 //! it with the mode's severity, and a minimal passing neighbour must not.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -69,6 +71,7 @@ fn runtime() -> &'static Runtime {
     RT.get_or_init(|| {
         Runtime::new(RuntimeConfig {
             concurrency: 2,
+            sandbox: common::sandbox(),
             ..Default::default()
         })
     })

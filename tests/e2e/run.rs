@@ -50,6 +50,62 @@ fn json_result_has_the_documented_shape() {
         v["limits"]["fuel"], 500_000,
         "untrusted is the default tier"
     );
+    assert_eq!(v["sandboxed"], true, "untrusted runs in a worker");
+}
+
+#[test]
+fn untrusted_skills_never_leave_the_sandbox_and_doctor_checks_it_for_real() {
+    let home = tempfile::tempdir().unwrap();
+    let fs = run_json(home.path(), &probe_wasm(), r#"{"mode":"fs"}"#, &[]);
+    assert_eq!(stdout_json(&fs)["sandboxed"], true);
+    let refused = run_json(home.path(), &probe_wasm(), "{}", &["--sandbox", "none"]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        stderr(&refused).contains("they always run in the sandbox"),
+        "{}",
+        stderr(&refused)
+    );
+    let local = run_json(
+        home.path(),
+        &probe_wasm(),
+        "{}",
+        &["--sandbox", "none", "--tier", "verified"],
+    );
+    assert_eq!(stdout_json(&local)["sandboxed"], false);
+    let sandboxed = run_json(home.path(), &probe_wasm(), "{}", &["--tier", "verified"]);
+    assert_eq!(
+        stdout_json(&sandboxed)["sandboxed"],
+        true,
+        "verified runs sandboxed by default"
+    );
+
+    let doctor = cargo_skill(home.path())
+        .args(["doctor", "--message-format", "json"])
+        .output()
+        .unwrap();
+    let report = stdout_json(&doctor);
+    let check = |name: &str| {
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} check: {report}"))
+            .clone()
+    };
+    assert_eq!(check("landlock")["status"], "ok", "{report}");
+    assert_eq!(check("seccomp")["status"], "ok", "{report}");
+    let worker = check("sandbox worker");
+    assert_eq!(worker["status"], "ok", "{report}");
+    assert!(
+        worker["detail"]
+            .as_str()
+            .unwrap()
+            .contains("AF_INET socket")
+    );
+    assert_eq!(check("trusted keys")["status"], "warn");
+    assert!(check("trusted keys")["fix"].is_string());
+    assert_eq!(doctor.status.code(), Some(0), "{report}");
 }
 
 #[test]

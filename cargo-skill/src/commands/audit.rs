@@ -3,12 +3,13 @@
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, bail};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use skill_runtime::ErrorKind;
 use skill_runtime::audit::{AuditLog, AuditQuery, AuditRecord};
 
 use crate::exit;
 use crate::home;
+use crate::output::MessageFormat;
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
@@ -32,15 +33,8 @@ pub struct AuditArgs {
     #[arg(long, value_name = "N")]
     pub limit: Option<u32>,
 
-    #[arg(long, value_enum, default_value_t = AuditFormat::Human)]
-    pub message_format: AuditFormat,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum AuditFormat {
-    Human,
-    /// One JSON array of records
-    Json,
+    #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
+    pub message_format: MessageFormat,
 }
 
 pub fn exec(args: AuditArgs) -> Result<u8> {
@@ -74,8 +68,8 @@ pub fn exec(args: AuditArgs) -> Result<u8> {
         records.retain(|r| r.outcome != "ok");
     }
     match args.message_format {
-        AuditFormat::Json => println!("{}", to_json(&records)),
-        AuditFormat::Human => print_table(&records),
+        MessageFormat::Json => println!("{}", to_json(&records)),
+        MessageFormat::Human => print_table(&records),
     }
     Ok(exit::SUCCESS)
 }

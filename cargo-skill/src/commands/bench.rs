@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use serde_json::json;
 use skill_runtime::baseline::{compare, load_times};
 use skill_runtime::{Invocation, Policy, TrustTier};
@@ -13,6 +13,7 @@ use skill_runtime::{Invocation, Policy, TrustTier};
 use crate::exit;
 use crate::home;
 use crate::input::{InputSource, read_input};
+use crate::output::MessageFormat;
 use crate::skill_source;
 
 #[derive(Debug, Args)]
@@ -32,14 +33,8 @@ pub struct BenchArgs {
     #[arg(long)]
     pub tier: Option<TrustTier>,
 
-    #[arg(long, value_enum, default_value_t = BenchFormat::Human)]
-    pub message_format: BenchFormat,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum BenchFormat {
-    Human,
-    Json,
+    #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
+    pub message_format: MessageFormat,
 }
 
 pub fn exec(args: BenchArgs) -> Result<u8> {
@@ -88,8 +83,8 @@ pub fn exec(args: BenchArgs) -> Result<u8> {
         "tier": tier.as_str(),
     });
     match args.message_format {
-        BenchFormat::Json => println!("{result}"),
-        BenchFormat::Human => {
+        MessageFormat::Json => println!("{result}"),
+        MessageFormat::Human => {
             println!(
                 "{} ({} tier, {} invocations each way)",
                 source.wasm.display(),

@@ -4,27 +4,21 @@
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use crate::exit;
 use crate::home;
 use crate::inspection::{Inspection, inspect};
 use crate::installed::InstalledMeta;
-use crate::output::GlobalArgs;
+use crate::output::{GlobalArgs, MessageFormat};
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
     /// A skill folder, a SKILL.md, or the name of an installed skill
     pub path: PathBuf,
 
-    #[arg(long, value_enum, default_value_t = InspectFormat::Human)]
-    pub message_format: InspectFormat,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum InspectFormat {
-    Human,
-    Json,
+    #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
+    pub message_format: MessageFormat,
 }
 
 pub fn exec(args: InspectArgs, global: &GlobalArgs) -> Result<u8> {
@@ -43,7 +37,7 @@ pub fn exec(args: InspectArgs, global: &GlobalArgs) -> Result<u8> {
         );
     }
     match args.message_format {
-        InspectFormat::Json => {
+        MessageFormat::Json => {
             let mut value = if inspections.len() == 1 {
                 serde_json::to_value(&inspections[0])?
             } else {
@@ -56,7 +50,7 @@ pub fn exec(args: InspectArgs, global: &GlobalArgs) -> Result<u8> {
             }
             println!("{value}");
         }
-        InspectFormat::Human => {
+        MessageFormat::Human => {
             let palette = global.stdout_colors();
             for inspection in &inspections {
                 if let Some(meta) = &installed {

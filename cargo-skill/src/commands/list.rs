@@ -1,22 +1,17 @@
 //! `cargo skill list`: the installed skills.
 
 use anyhow::Result;
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use crate::exit;
 use crate::home;
 use crate::installed::InstalledMeta;
+use crate::output::MessageFormat;
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    #[arg(long, value_enum, default_value_t = ListFormat::Human)]
-    pub message_format: ListFormat,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ListFormat {
-    Human,
-    Json,
+    #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
+    pub message_format: MessageFormat,
 }
 
 pub fn exec(args: ListArgs) -> Result<u8> {
@@ -30,9 +25,9 @@ pub fn exec(args: ListArgs) -> Result<u8> {
         .collect();
     installed.sort_by(|a, b| a.name.cmp(&b.name));
     match args.message_format {
-        ListFormat::Json => println!("{}", serde_json::to_value(&installed)?),
-        ListFormat::Human if installed.is_empty() => eprintln!("no skills installed"),
-        ListFormat::Human => {
+        MessageFormat::Json => println!("{}", serde_json::to_value(&installed)?),
+        MessageFormat::Human if installed.is_empty() => eprintln!("no skills installed"),
+        MessageFormat::Human => {
             for m in &installed {
                 println!(
                     "{} v{}  {:?}, {} tier{}  from {}",

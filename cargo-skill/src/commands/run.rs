@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
 use skill_runtime::{Failure, Invocation, LimitRequest, Policy, Report, TrustTier};
 
@@ -12,7 +12,7 @@ use crate::exit;
 use crate::home;
 use crate::input::{InputSource, read_input};
 use crate::installed::{InstalledMeta, installed_dir};
-use crate::output::GlobalArgs;
+use crate::output::{GlobalArgs, MessageFormat};
 use crate::skill_source;
 
 #[derive(Debug, Args)]
@@ -61,15 +61,20 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_audit: bool,
 
+    /// `auto`: untrusted and verified skills run in a Landlock + seccomp
+    /// worker; `none`: verified ones run in this process (untrusted never do)
+    #[arg(long, value_enum, default_value_t = SandboxChoice::Auto)]
+    pub sandbox: SandboxChoice,
+
     /// How to print the result
-    #[arg(long, value_enum, default_value_t = RunFormat::Human)]
-    pub message_format: RunFormat,
+    #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
+    pub message_format: MessageFormat,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum RunFormat {
-    Human,
-    Json,
+pub enum SandboxChoice {
+    Auto,
+    None,
 }
 
 pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
@@ -119,11 +124,20 @@ pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
     let wasm = std::fs::read(&source.wasm)
         .with_context(|| format!("could not read {}", source.wasm.display()))?;
 
-    let runtime = home::runtime_with(!args.no_audit)?;
     let tier = args
         .tier
         .or(source.trust_tier)
         .unwrap_or(TrustTier::Untrusted);
+    let mut config = home::runtime_config(!args.no_audit)?;
+    if args.sandbox == SandboxChoice::None {
+        if tier == TrustTier::Untrusted {
+            bail!(
+                "--sandbox none does not apply to untrusted skills: they always run in the sandbox (pass --tier verified if you trust this one)"
+            );
+        }
+        config.sandbox.sandbox_verified = false;
+    }
+    let runtime = skill_runtime::Runtime::new(config);
     // The skill's own request only lowers the tier; flags are the operator's
     // explicit choice, so they may raise it.
     let limits = runtime
@@ -164,8 +178,8 @@ pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
     }
 
     match args.message_format {
-        RunFormat::Json => println!("{}", report.to_json()),
-        RunFormat::Human => print_human(&report, global.quiet),
+        MessageFormat::Json => println!("{}", report.to_json()),
+        MessageFormat::Human => print_human(&report, global.quiet),
     }
     Ok(if report.is_ok() {
         exit::SUCCESS

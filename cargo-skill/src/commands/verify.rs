@@ -4,12 +4,13 @@
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use crate::commands::sign::{manifest_version, signable};
 use crate::exit;
 use crate::home;
 use crate::keys;
+use crate::output::MessageFormat;
 use crate::signing::{self, VerifyError};
 
 #[derive(Debug, Args)]
@@ -26,14 +27,8 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "FILE")]
     pub trusted_keys: Option<PathBuf>,
 
-    #[arg(long, value_enum, default_value_t = VerifyFormat::Human)]
-    pub message_format: VerifyFormat,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum VerifyFormat {
-    Human,
-    Json,
+    #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
+    pub message_format: MessageFormat,
 }
 
 pub fn exec(args: VerifyArgs) -> Result<u8> {
@@ -50,7 +45,7 @@ pub fn exec(args: VerifyArgs) -> Result<u8> {
             home::home()?.trusted_keys_file().display()
         );
     }
-    let json = args.message_format == VerifyFormat::Json;
+    let json = args.message_format == MessageFormat::Json;
     let result = signing::verify(&args.skill, &keys, Some((&manifest.name, &version)));
     let (verified, report) = match result {
         Ok(v) => (

@@ -15,9 +15,21 @@ pub fn runtime() -> &'static Runtime {
     RT.get_or_init(|| {
         Runtime::new(RuntimeConfig {
             concurrency: 8,
+            sandbox: sandbox(),
             ..Default::default()
         })
     })
+}
+
+/// Sandbox workers are this crate's `skill-worker` binary.
+pub fn sandbox() -> skill_runtime::sandbox::SandboxConfig {
+    skill_runtime::sandbox::SandboxConfig {
+        worker: Some(skill_runtime::sandbox::WorkerCommand {
+            program: env!("CARGO_BIN_EXE_skill-worker").into(),
+            args: vec![],
+        }),
+        ..Default::default()
+    }
 }
 
 pub fn probe_wasm() -> &'static [u8] {

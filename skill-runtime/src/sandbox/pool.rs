@@ -1,0 +1,387 @@
+//! The host's side of sandboxed invocations: worker processes (spawned,
+//! fed components, asked to run them, killed), and the warm pool that
+//! reuses them.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use crate::capability_calls::Capabilities;
+use crate::log::LogLimits;
+use crate::outcome::ErrorKind;
+use crate::runtime::LoadedSkill;
+use crate::sandbox::confine::ConfineError;
+use crate::sandbox::probe::ProbeReport;
+use crate::sandbox::protocol::{
+    FromWorker, ToWorker, WorkerCall, WorkerOutcome, read_frame, write_frame,
+};
+use crate::sandbox::{SandboxConfig, WorkerCommand};
+use crate::tier::TrustTier;
+
+/// How long a worker may take past the invocation's deadline to answer.
+const GRACE: Duration = Duration::from_secs(1);
+/// How long starting (exec, confining) or loading a component may take.
+const SETUP: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SandboxError {
+    #[error("could not start the sandbox worker `{program}`: {error}")]
+    Spawn { program: String, error: String },
+    #[error("the sandbox worker refused to run: {0}")]
+    Refused(ConfineError),
+    #[error("the sandbox worker died {when} ({status})")]
+    Died { when: &'static str, status: String },
+    #[error("the sandbox worker did not answer within {0} ms of the deadline and was killed")]
+    Hung(u128),
+    #[error("the sandbox worker broke the protocol: {0}")]
+    Protocol(String),
+    #[error("the sandbox worker could not load the component: {0}")]
+    Load(String),
+}
+
+impl SandboxError {
+    /// The outcome kind an invocation that hit this error ends with.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            SandboxError::Hung(_) => ErrorKind::Timeout,
+            _ => ErrorKind::SandboxFailure,
+        }
+    }
+}
+
+pub(crate) struct Worker {
+    child: Child,
+    to: File,
+    from: File,
+    loaded: HashSet<[u8; 32]>,
+    uses: u32,
+}
+
+impl Worker {
+    pub(crate) fn spawn(
+        command: &WorkerCommand,
+        config: &SandboxConfig,
+        log_limits: LogLimits,
+    ) -> Result<Worker, SandboxError> {
+        let mut child = Command::new(&command.program)
+            .args(&command.args)
+            .env_clear()
+            .current_dir("/")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| SandboxError::Spawn {
+                program: command.program.display().to_string(),
+                error: e.to_string(),
+            })?;
+        let to = File::from(std::os::fd::OwnedFd::from(
+            child.stdin.take().expect("piped"),
+        ));
+        let from = File::from(std::os::fd::OwnedFd::from(
+            child.stdout.take().expect("piped"),
+        ));
+        let mut worker = Worker {
+            child,
+            to,
+            from,
+            loaded: HashSet::new(),
+            uses: 0,
+        };
+        let start = ToWorker::Start {
+            limits: config.process_limits,
+            log_limits,
+        };
+        match worker.ask(&start, &[], Instant::now() + SETUP, "while starting")? {
+            FromWorker::Ready(_) => Ok(worker),
+            FromWorker::Refused(why) => Err(SandboxError::Refused(why)),
+            other => Err(SandboxError::Protocol(format!(
+                "{other:?} instead of ready"
+            ))),
+        }
+    }
+
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn send(
+        &mut self,
+        message: &ToWorker,
+        payload: &[u8],
+        when: &'static str,
+    ) -> Result<(), SandboxError> {
+        write_frame(&mut self.to, message, payload).map_err(|_| self.died(when))
+    }
+
+    fn receive(
+        &mut self,
+        deadline: Instant,
+        when: &'static str,
+    ) -> Result<FromWorker, SandboxError> {
+        match read_frame::<FromWorker>(&mut self.from, Some(deadline)) {
+            Ok((message, _)) => Ok(message),
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                self.kill();
+                Err(SandboxError::Hung(GRACE.as_millis()))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                self.kill();
+                Err(SandboxError::Protocol(e.to_string()))
+            }
+            Err(_) => Err(self.died(when)),
+        }
+    }
+
+    fn ask(
+        &mut self,
+        message: &ToWorker,
+        payload: &[u8],
+        deadline: Instant,
+        when: &'static str,
+    ) -> Result<FromWorker, SandboxError> {
+        self.send(message, payload, when)?;
+        self.receive(deadline, when)
+    }
+
+    /// Gone: reaps it and says how it ended.
+    fn died(&mut self, when: &'static str) -> SandboxError {
+        self.kill();
+        let status = match self.child.wait() {
+            Ok(status) => {
+                use std::os::unix::process::ExitStatusExt;
+                match status.signal() {
+                    Some(signal) => format!("killed by signal {signal}"),
+                    None => status.to_string(),
+                }
+            }
+            Err(e) => e.to_string(),
+        };
+        SandboxError::Died { when, status }
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+    }
+
+    fn load(&mut self, skill: &LoadedSkill) -> Result<(), SandboxError> {
+        if self.loaded.contains(skill.sha256()) {
+            return Ok(());
+        }
+        let bytes = skill.serialized().map_err(SandboxError::Load)?;
+        let load = ToWorker::Load {
+            sha256: hex::encode(skill.sha256()),
+            tier: skill.tier(),
+        };
+        match self.ask(
+            &load,
+            &bytes,
+            Instant::now() + SETUP,
+            "while loading the component",
+        )? {
+            FromWorker::Loaded(Ok(())) => {
+                self.loaded.insert(*skill.sha256());
+                Ok(())
+            }
+            FromWorker::Loaded(Err(e)) => Err(SandboxError::Load(e)),
+            other => Err(SandboxError::Protocol(format!(
+                "{other:?} instead of loaded"
+            ))),
+        }
+    }
+
+    /// Runs one call, answering the worker's capability calls with `caps`.
+    fn call(
+        &mut self,
+        call: WorkerCall,
+        caps: &mut dyn Capabilities,
+    ) -> Result<WorkerOutcome, SandboxError> {
+        let deadline = Instant::now() + call.limits.timeout + GRACE;
+        let when = "during the invocation";
+        self.send(&ToWorker::Invoke(Box::new(call)), &[], when)?;
+        loop {
+            match self.receive(deadline, when)? {
+                FromWorker::Call(request) => {
+                    let reply = caps.call(request);
+                    self.send(&ToWorker::Reply(reply), &[], when)?;
+                }
+                FromWorker::Done(outcome) => return Ok(*outcome),
+                other => {
+                    self.kill();
+                    return Err(SandboxError::Protocol(format!("{other:?} during a call")));
+                }
+            }
+        }
+    }
+
+    pub(crate) fn probe(&mut self) -> Result<ProbeReport, SandboxError> {
+        match self.ask(
+            &ToWorker::Probe,
+            &[],
+            Instant::now() + SETUP,
+            "while probing",
+        ) {
+            Ok(FromWorker::Probed(report)) => Ok(report),
+            Ok(other) => Err(SandboxError::Protocol(format!(
+                "{other:?} instead of a probe report"
+            ))),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Outcomes after which the worker is not reused: the guest trapped (its
+/// process may be in any state) or hit a limit.
+fn retires(outcome: &Result<WorkerOutcome, SandboxError>) -> bool {
+    match outcome {
+        Ok(outcome) => matches!(
+            outcome.result.as_ref().err().map(|f| f.kind),
+            Some(
+                ErrorKind::Trap
+                    | ErrorKind::FuelExhausted
+                    | ErrorKind::Timeout
+                    | ErrorKind::MemoryLimit
+                    | ErrorKind::StackOverflow
+                    | ErrorKind::SandboxFailure
+            )
+        ),
+        Err(_) => true,
+    }
+}
+
+#[derive(Default)]
+struct PoolState {
+    idle: [Vec<Worker>; 3],
+    /// Workers alive per tier, idle or busy (or being spawned).
+    live: [usize; 3],
+    /// Process ids of the workers running a call now.
+    busy: Vec<u32>,
+}
+
+/// Warm workers per tier; at most `pool_size` run at once, others wait.
+pub(crate) struct Pool {
+    command: WorkerCommand,
+    config: SandboxConfig,
+    log_limits: LogLimits,
+    state: Mutex<PoolState>,
+    freed: Condvar,
+}
+
+impl Pool {
+    pub(crate) fn new(
+        command: WorkerCommand,
+        config: SandboxConfig,
+        log_limits: LogLimits,
+    ) -> Arc<Pool> {
+        Arc::new(Pool {
+            command,
+            config,
+            log_limits,
+            state: Mutex::default(),
+            freed: Condvar::new(),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, PoolState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn spawn(&self) -> Result<Worker, SandboxError> {
+        Worker::spawn(&self.command, &self.config, self.log_limits)
+    }
+
+    /// Runs `call` of `skill` in a worker of its tier.
+    pub(crate) fn invoke(
+        self: &Arc<Self>,
+        skill: &LoadedSkill,
+        call: WorkerCall,
+        caps: &mut dyn Capabilities,
+    ) -> Result<WorkerOutcome, SandboxError> {
+        let tier = skill.tier();
+        let mut worker = self.acquire(tier)?;
+        let pid = worker.pid();
+        self.lock().busy.push(pid);
+        let outcome = worker.load(skill).and_then(|()| worker.call(call, caps));
+        self.lock().busy.retain(|p| *p != pid);
+        self.release(tier, worker, !retires(&outcome));
+        outcome
+    }
+
+    /// A new worker (not from the pool): for probes and measurements.
+    pub(crate) fn fresh(&self) -> Result<Worker, SandboxError> {
+        self.spawn()
+    }
+
+    fn acquire(&self, tier: TrustTier) -> Result<Worker, SandboxError> {
+        let t = tier.index();
+        let mut state = self.lock();
+        loop {
+            if let Some(worker) = state.idle[t].pop() {
+                return Ok(worker);
+            }
+            if state.live[t] < self.config.pool_size.max(1) {
+                state.live[t] += 1;
+                drop(state);
+                return self.spawn().inspect_err(|_| self.forget(t));
+            }
+            state = self.freed.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn forget(&self, t: usize) {
+        self.lock().live[t] -= 1;
+        self.freed.notify_one();
+    }
+
+    fn release(self: &Arc<Self>, tier: TrustTier, mut worker: Worker, healthy: bool) {
+        worker.uses += 1;
+        let t = tier.index();
+        if healthy && worker.uses < self.config.max_uses {
+            self.lock().idle[t].push(worker);
+            self.freed.notify_one();
+            return;
+        }
+        drop(worker);
+        self.forget(t);
+        self.prewarm(tier, 1);
+    }
+
+    /// Starts up to `count` more workers of `tier` in the background, within
+    /// the pool size, so the next calls find them ready.
+    pub(crate) fn prewarm(self: &Arc<Self>, tier: TrustTier, count: usize) {
+        let t = tier.index();
+        for _ in 0..count {
+            {
+                let mut state = self.lock();
+                if state.live[t] >= self.config.pool_size.max(1) {
+                    return;
+                }
+                state.live[t] += 1;
+            }
+            let pool = Arc::clone(self);
+            std::thread::spawn(move || match pool.spawn() {
+                Ok(worker) => {
+                    pool.lock().idle[t].push(worker);
+                    pool.freed.notify_one();
+                }
+                Err(_) => pool.forget(t),
+            });
+        }
+    }
+
+    /// Process ids of the workers: (idle, running a call).
+    pub(crate) fn pids(&self) -> (Vec<u32>, Vec<u32>) {
+        let state = self.lock();
+        let idle = state.idle.iter().flatten().map(Worker::pid).collect();
+        (idle, state.busy.clone())
+    }
+}

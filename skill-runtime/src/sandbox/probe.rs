@@ -1,0 +1,99 @@
+//! A confined worker trying to get out, for tests and `cargo skill doctor`:
+//! reading and writing files, opening network sockets, tracing, and running
+//! another program must all fail.
+
+use std::ffi::CString;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeCheck {
+    pub attempt: String,
+    /// The sandbox stopped it.
+    pub blocked: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProbeReport {
+    pub checks: Vec<ProbeCheck>,
+}
+
+impl ProbeReport {
+    pub fn all_blocked(&self) -> bool {
+        self.checks.iter().all(|c| c.blocked)
+    }
+}
+
+fn check(attempt: &str, result: std::io::Result<()>) -> ProbeCheck {
+    match result {
+        Ok(()) => ProbeCheck {
+            attempt: attempt.into(),
+            blocked: false,
+            detail: "succeeded".into(),
+        },
+        Err(e) => ProbeCheck {
+            attempt: attempt.into(),
+            blocked: true,
+            detail: e.to_string(),
+        },
+    }
+}
+
+fn os_result(status: libc::c_long) -> std::io::Result<()> {
+    if status < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// Runs every attempt in this (confined) process. `execve` goes last: if
+/// the sandbox failed to stop it, this process becomes `/bin/true` and the
+/// host sees the worker vanish mid-probe, which it reports as not blocked.
+pub fn run() -> ProbeReport {
+    let mut checks = vec![
+        check("read /etc/passwd", std::fs::read("/etc/passwd").map(drop)),
+        check("list /", std::fs::read_dir("/").map(drop)),
+        check(
+            "write /tmp",
+            std::fs::write(
+                std::env::temp_dir().join(format!("skill-probe-{}", std::process::id())),
+                b"x",
+            ),
+        ),
+    ];
+    // SAFETY: plain system calls with constant arguments.
+    checks.push(check("AF_INET socket", unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        if fd >= 0 {
+            libc::close(fd);
+        }
+        os_result(fd as libc::c_long)
+    }));
+    checks.push(check("AF_INET6 socket", unsafe {
+        let fd = libc::socket(libc::AF_INET6, libc::SOCK_DGRAM, 0);
+        if fd >= 0 {
+            libc::close(fd);
+        }
+        os_result(fd as libc::c_long)
+    }));
+    checks.push(check("ptrace the parent", unsafe {
+        os_result(libc::ptrace(libc::PTRACE_ATTACH, libc::getppid(), 0, 0))
+    }));
+    checks.push(check("io_uring", unsafe {
+        os_result(libc::syscall(
+            libc::SYS_io_uring_setup,
+            1,
+            std::ptr::null_mut::<u8>(),
+        ))
+    }));
+    let program = CString::new("/bin/true").expect("no NUL");
+    let argv = [program.as_ptr(), std::ptr::null()];
+    let envp = [std::ptr::null()];
+    // SAFETY: valid NUL-terminated argv and envp arrays.
+    checks.push(check("execve /bin/true", unsafe {
+        os_result(libc::execve(program.as_ptr(), argv.as_ptr(), envp.as_ptr()) as libc::c_long)
+    }));
+    ProbeReport { checks }
+}
