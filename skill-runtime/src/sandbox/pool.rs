@@ -15,7 +15,8 @@ use crate::runtime::LoadedSkill;
 use crate::sandbox::confine::ConfineError;
 use crate::sandbox::probe::ProbeReport;
 use crate::sandbox::protocol::{
-    FromWorker, ToWorker, WorkerCall, WorkerOutcome, read_frame, write_frame,
+    FromWorker, HOST_SPIN, ToWorker, WorkerCall, WorkerOutcome, read_frame, set_nonblocking,
+    write_frame,
 };
 use crate::sandbox::{SandboxConfig, WorkerCommand};
 use crate::tier::TrustTier;
@@ -83,6 +84,10 @@ impl Worker {
         let from = File::from(std::os::fd::OwnedFd::from(
             child.stdout.take().expect("piped"),
         ));
+        set_nonblocking(&from).map_err(|e| SandboxError::Spawn {
+            program: command.program.display().to_string(),
+            error: e.to_string(),
+        })?;
         let mut worker = Worker {
             child,
             to,
@@ -121,7 +126,7 @@ impl Worker {
         deadline: Instant,
         when: &'static str,
     ) -> Result<FromWorker, SandboxError> {
-        match read_frame::<FromWorker>(&mut self.from, Some(deadline)) {
+        match read_frame::<FromWorker>(&mut self.from, Some(deadline), HOST_SPIN) {
             Ok((message, _)) => Ok(message),
             Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
                 self.kill();

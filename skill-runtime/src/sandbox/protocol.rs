@@ -5,7 +5,7 @@
 
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -97,45 +97,90 @@ pub(crate) fn write_frame(
     out.flush()
 }
 
-/// Reads one frame, failing with `TimedOut` past `deadline` (if any).
+/// Reads one frame, failing with `TimedOut` past `deadline` (if any). On a
+/// non-blocking `input`, it first spins for `spin` (see [`HOST_SPIN`]).
 pub(crate) fn read_frame<T: DeserializeOwned>(
     input: &mut (impl Read + AsRawFd),
     deadline: Option<Instant>,
+    spin: Duration,
 ) -> io::Result<(T, Vec<u8>)> {
-    let mut lengths = [0u8; 8];
-    read_exact_by(input, &mut lengths, deadline)?;
-    let header_len = u32::from_le_bytes(lengths[..4].try_into().expect("4 bytes")) as usize;
-    let payload_len = u32::from_le_bytes(lengths[4..].try_into().expect("4 bytes")) as usize;
+    // Most frames arrive whole: one read gets the lengths and the header.
+    let mut head = vec![0u8; 4096];
+    let mut got = 0;
+    while got < 8 {
+        got += read_some(input, &mut head[got..], deadline, spin)?;
+    }
+    let header_len = u32::from_le_bytes(head[..4].try_into().expect("4 bytes")) as usize;
+    let payload_len = u32::from_le_bytes(head[4..8].try_into().expect("4 bytes")) as usize;
     if header_len > MAX_HEADER || payload_len > MAX_PAYLOAD {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
             format!("a frame of {header_len} + {payload_len} bytes is over the limit"),
         ));
     }
-    let mut header = vec![0; header_len];
-    read_exact_by(input, &mut header, deadline)?;
-    let mut payload = vec![0; payload_len];
-    read_exact_by(input, &mut payload, deadline)?;
-    let header = serde_json::from_slice(&header)
+    let total = 8 + header_len + payload_len;
+    head.truncate(got);
+    if head.len() > total {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "bytes after a frame: the peer is not answering in turn",
+        ));
+    }
+    head.resize(total, 0);
+    while got < total {
+        got += read_some(input, &mut head[got..], deadline, spin)?;
+    }
+    let header = serde_json::from_slice(&head[8..8 + header_len])
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
-    Ok((header, payload))
+    Ok((header, head.split_off(8 + header_len)))
 }
 
-fn read_exact_by(
+/// How long the host spins for a worker's answer before it sleeps in
+/// `poll`: answers come within tens of microseconds, and a sleeping reader
+/// costs a wake-up (on a VM, an inter-processor interrupt to a halted CPU).
+pub(crate) const HOST_SPIN: Duration = Duration::from_micros(50);
+/// How long an idle worker spins for the next request before it sleeps:
+/// calls in a burst then skip the wake-up; an idle worker costs this much
+/// CPU once, then nothing.
+pub(crate) const WORKER_SPIN: Duration = Duration::from_micros(200);
+
+/// Some bytes (at least one), or an error; `EOF` is `UnexpectedEof`.
+fn read_some(
     input: &mut (impl Read + AsRawFd),
-    mut buf: &mut [u8],
+    buf: &mut [u8],
     deadline: Option<Instant>,
-) -> io::Result<()> {
-    while !buf.is_empty() {
-        if let Some(deadline) = deadline {
-            wait_readable(input.as_raw_fd(), deadline)?;
-        }
+    spin: Duration,
+) -> io::Result<usize> {
+    let spin_until = Instant::now() + spin;
+    loop {
         match input.read(buf) {
             Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
-            Ok(n) => buf = &mut buf[n..],
+            Ok(n) => return Ok(n),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                if Instant::now() < spin_until {
+                    std::hint::spin_loop();
+                } else {
+                    wait_readable(input.as_raw_fd(), deadline.unwrap_or_else(far_future))?;
+                }
+            }
             Err(e) => return Err(e),
         }
+    }
+}
+
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(365 * 24 * 3600)
+}
+
+/// Reads on `fd` return `WouldBlock` instead of waiting: readers spin,
+/// then wait in `poll` (with the host's deadline).
+pub(crate) fn set_nonblocking(fd: &impl AsRawFd) -> io::Result<()> {
+    let fd = fd.as_raw_fd();
+    // SAFETY: fcntl on an fd this process owns.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
+        return Err(io::Error::last_os_error());
     }
     Ok(())
 }

@@ -12,7 +12,9 @@ use crate::outcome::HostCall;
 use crate::runtime::{Runtime, RuntimeConfig, run_entry};
 use crate::sandbox::confine;
 use crate::sandbox::probe;
-use crate::sandbox::protocol::{FromWorker, ToWorker, WorkerOutcome, read_frame, write_frame};
+use crate::sandbox::protocol::{
+    FromWorker, ToWorker, WORKER_SPIN, WorkerOutcome, read_frame, set_nonblocking, write_frame,
+};
 
 /// Exit codes a host can tell apart.
 const EXIT_PROTOCOL: i32 = 2;
@@ -32,7 +34,7 @@ impl Channel {
     }
 
     fn receive(&mut self) -> (ToWorker, Vec<u8>) {
-        match read_frame(&mut self.from_host, None) {
+        match read_frame(&mut self.from_host, None, WORKER_SPIN) {
             Ok(frame) => frame,
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => std::process::exit(0),
             Err(_) => std::process::exit(EXIT_PROTOCOL),
@@ -71,6 +73,9 @@ pub fn main() -> i32 {
             to_host: File::from_raw_fd(1),
         }
     };
+    if set_nonblocking(&channel.from_host).is_err() {
+        return EXIT_PROTOCOL;
+    }
     let channel = Arc::new(Mutex::new(channel));
     let lock = || channel.lock().unwrap_or_else(|e| e.into_inner());
     let (ToWorker::Start { limits, log_limits }, _) = lock().receive() else {
