@@ -141,6 +141,11 @@ fn is_skill(package: &Package) -> bool {
     manifest::find_manifest(dir.as_std_path()).is_some() || package.metadata.get("skill").is_some()
 }
 
+/// A core-module skill: its folder has a `skill.toml`.
+pub fn is_core_skill(dir: &Path) -> bool {
+    dir.join(manifest::skill_toml::FILE_NAME).is_file()
+}
+
 fn names(packages: &[&Package]) -> String {
     if packages.is_empty() {
         "none".into()
@@ -309,8 +314,25 @@ pub fn build_skills(
     runtime: &Runtime,
 ) -> Result<Vec<(SkillPackage, Artifact)>> {
     let packages = find_skill_packages(options)?;
-    ensure_target(options.target.triple(), options.quiet)?;
-    let built = cargo_build(options, &packages)?;
+    // Core-module skills (with a skill.toml) build for wasm32-unknown-unknown.
+    let (core, components): (Vec<SkillPackage>, Vec<SkillPackage>) =
+        packages.into_iter().partition(|p| is_core_skill(&p.dir));
+    let mut built = Vec::new();
+    for (packages, target) in [(components, options.target), (core, BuildTarget::Unknown)] {
+        if packages.is_empty() {
+            continue;
+        }
+        ensure_target(target.triple(), options.quiet)?;
+        let options = CargoOptions {
+            target,
+            ..options.clone()
+        };
+        built.extend(
+            cargo_build(&options, &packages)?
+                .into_iter()
+                .map(|b| (b, target)),
+        );
+    }
     let progress =
         (built.len() > 1 && !options.quiet && std::io::stderr().is_terminal()).then(|| {
             let bar = indicatif::ProgressBar::new(built.len() as u64);
@@ -322,7 +344,7 @@ pub fn build_skills(
             bar
         });
     let mut artifacts = Vec::new();
-    for (package, wasm) in built {
+    for ((package, wasm), target) in built {
         if let Some(bar) = &progress {
             bar.set_message(package.name.clone());
         }
@@ -331,7 +353,7 @@ pub fn build_skills(
         let artifact = finish(
             &package.dir,
             &bytes,
-            options.target,
+            target,
             package.repository.as_deref(),
             runtime,
         )?;
@@ -372,13 +394,21 @@ pub fn finish(
             manifest_path.display()
         )
     })?;
+    let core = is_core_skill(skill_dir);
     let component = match (
+        core,
         target,
         skill_runtime::component_check::check_preamble(built),
     ) {
-        (BuildTarget::Wasip2, _) | (_, Ok(())) => built.to_vec(),
-        (_, Err(LoadError::CoreModule)) => componentize(built, target)?,
-        (_, Err(e)) => return Err(e.into()),
+        // Core skills stay core modules: the runtime runs them as they are.
+        (true, _, Err(LoadError::CoreModule)) => built.to_vec(),
+        (true, _, _) => bail!(
+            "{} has a skill.toml, so it is a core-module skill, but the build produced a component: build it for wasm32-unknown-unknown (`cargo skill build` does for packages with a skill.toml)",
+            skill_dir.display()
+        ),
+        (false, BuildTarget::Wasip2, _) | (false, _, Ok(())) => built.to_vec(),
+        (false, _, Err(LoadError::CoreModule)) => componentize(built, target)?,
+        (false, _, Err(e)) => return Err(e.into()),
     };
     let component = stamp(&strip(&component)?, &manifest, skill_dir, repository)?;
 

@@ -74,6 +74,8 @@ pub enum Command {
     Enable(commands::bot_skills::EnableArgs),
     /// Disable an installed skill for a bot
     Disable(commands::bot_skills::DisableArgs),
+    /// Write SKILL.md for a skill.toml (core-module) skill, so it can be published as a skill folder
+    Convert(commands::convert::ConvertArgs),
     /// Check this machine: sandbox (Landlock, seccomp, a real worker), wasm targets, home and cache
     Doctor(commands::doctor::DoctorArgs),
     #[command(name = "__compile", hide = true)]
@@ -120,6 +122,7 @@ pub fn exec(cli: Cli) -> ExitCode {
         Command::Disable(args) => commands::bot_skills::disable(args),
         Command::Compile(args) => commands::compile::exec(args),
         Command::Doctor(args) => commands::doctor::exec(args),
+        Command::Convert(args) => commands::convert::exec(args),
         Command::Worker => return ExitCode::from(skill_runtime::sandbox::worker::main() as u8),
     };
     match result {

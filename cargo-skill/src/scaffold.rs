@@ -51,6 +51,35 @@ pub const TOOL_TEMPLATE: &[(&str, &str)] = &[
     ("wit/boternity-skill.wit", WIT),
 ];
 
+pub const CORE_TEMPLATE: &[(&str, &str)] = &[
+    ("SKILL.md", include_str!("../../templates/core/SKILL.md")),
+    (
+        "skill.toml",
+        include_str!("../../templates/core/skill.toml"),
+    ),
+    (
+        "Cargo.toml",
+        include_str!("../../templates/core/Cargo.toml"),
+    ),
+    (
+        "src/lib.rs",
+        include_str!("../../templates/core/src/lib.rs"),
+    ),
+    (
+        "tests/accepts-an-object.json",
+        include_str!("../../templates/core/tests/accepts-an-object.json"),
+    ),
+    (
+        "tests/reads-a-granted-variable.json",
+        include_str!("../../templates/core/tests/reads-a-granted-variable.json"),
+    ),
+    (
+        "tests/refuses-other-variables.json",
+        include_str!("../../templates/core/tests/refuses-other-variables.json"),
+    ),
+    (".gitignore", include_str!("../../templates/core/gitignore")),
+];
+
 const RELEASE_PROFILE: &str = "
 # Small components: the release build of a skill is tens of KB.
 [profile.release]
@@ -65,6 +94,8 @@ panic = \"abort\"
 pub enum SkillKind {
     Prompt,
     Tool,
+    /// A core WebAssembly module with `skill.toml` (docs/core-abi.md).
+    Core,
 }
 
 #[derive(Debug, Clone)]
@@ -91,7 +122,7 @@ pub fn check_name(name: &str, kind: SkillKind) -> Result<()> {
     check_skill_name(name).map_err(|e| {
         anyhow::anyhow!("{e}: skill names are 1 to 64 lowercase letters, digits and single hyphens, not starting or ending with a hyphen")
     })?;
-    if kind == SkillKind::Tool
+    if kind != SkillKind::Prompt
         && !(name.is_ascii() && name.starts_with(|c: char| c.is_ascii_lowercase()))
     {
         bail!(
@@ -105,12 +136,13 @@ pub fn scaffold(new: &NewSkill) -> Result<Scaffolded> {
     check_name(&new.name, new.kind)?;
     let dir = new.path.clone().unwrap_or_else(|| PathBuf::from(&new.name));
     let workspace = match new.kind {
-        SkillKind::Tool => enclosing_workspace(&dir)?,
+        SkillKind::Tool | SkillKind::Core => enclosing_workspace(&dir)?,
         SkillKind::Prompt => None,
     };
     let template = match new.kind {
         SkillKind::Prompt => PROMPT_TEMPLATE,
         SkillKind::Tool => TOOL_TEMPLATE,
+        SkillKind::Core => CORE_TEMPLATE,
     };
     let vars = Vars::new(new, workspace.is_none());
     let files: Vec<(PathBuf, String)> = template
@@ -213,7 +245,7 @@ impl Vars {
 }
 
 /// A YAML scalar for any text: plain when unambiguous, else double-quoted.
-fn yaml_string(text: &str) -> String {
+pub(crate) fn yaml_string(text: &str) -> String {
     let plain_ok = !text.is_empty()
         && !text.starts_with(|c: char| "-?:,[]{}#&*!|>'\"%@`~ ".contains(c))
         && !text.contains(": ")
@@ -228,7 +260,7 @@ fn yaml_string(text: &str) -> String {
     }
 }
 
-fn title_case(name: &str) -> String {
+pub(crate) fn title_case(name: &str) -> String {
     name.split('-')
         .map(|w| {
             let mut c = w.chars();

@@ -12,7 +12,19 @@ use crate::component_check::LoadError;
 use crate::runtime::{LoadedSkill, Runtime};
 
 pub struct Floor {
-    pre: SkillPluginPre<FloorData>,
+    kind: FloorKind,
+}
+
+enum FloorKind {
+    Component(SkillPluginPre<FloorData>),
+    /// A core module: `env` functions that only move input and output.
+    Core(wasmtime::InstancePre<CoreFloorData>),
+}
+
+#[derive(Default)]
+struct CoreFloorData {
+    input: Vec<u8>,
+    output: Vec<u8>,
 }
 
 struct FloorData {
@@ -67,38 +79,113 @@ impl Host for FloorData {
 }
 
 impl Floor {
-    /// Links the skill's compiled component with a plain linker.
+    /// Links the skill's compiled code with a plain linker.
     pub fn new(runtime: &Runtime, skill: &LoadedSkill) -> Result<Floor, LoadError> {
         let engine = runtime.engine(skill.tier())?;
-        let mut linker = Linker::new(engine);
         let mismatch = |e: wasmtime::Error| LoadError::Link(format!("{e:#}"));
+        if let Some(module) = skill.module() {
+            let pre = core_linker(engine)
+                .and_then(|l| l.instantiate_pre(module))
+                .map_err(mismatch)?;
+            return Ok(Floor {
+                kind: FloorKind::Core(pre),
+            });
+        }
+        let mut linker = Linker::new(engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(mismatch)?;
         crate::bindings::SkillPlugin::add_to_linker::<FloorData, HasSelf<FloorData>>(
             &mut linker,
             |d| d,
         )
         .map_err(mismatch)?;
-        let pre = linker
-            .instantiate_pre(skill.component())
-            .map_err(mismatch)?;
+        let component = skill
+            .component()
+            .expect("a skill is a module or a component");
+        let pre = linker.instantiate_pre(component).map_err(mismatch)?;
         Ok(Floor {
-            pre: SkillPluginPre::new(pre).map_err(mismatch)?,
+            kind: FloorKind::Component(SkillPluginPre::new(pre).map_err(mismatch)?),
         })
     }
 
     /// One `execute` in a fresh store. Fuel and epochs are on in the engine,
     /// so the store gets the most of both.
     pub fn invoke(&self, input: &str) -> wasmtime::Result<Result<String, String>> {
+        let pre = match &self.kind {
+            FloorKind::Component(pre) => pre,
+            FloorKind::Core(pre) => return invoke_core(pre, input),
+        };
         let data = FloorData {
             wasi: WasiCtx::builder().build(),
             table: ResourceTable::new(),
         };
-        let mut store = Store::new(self.pre.engine(), data);
+        let mut store = Store::new(pre.engine(), data);
         store.set_fuel(u64::MAX)?;
         store.set_epoch_deadline(u64::MAX / 2);
-        let plugin = self.pre.instantiate(&mut store)?;
+        let plugin = pre.instantiate(&mut store)?;
         plugin.call_execute(&mut store, input)
     }
+}
+
+fn invoke_core(
+    pre: &wasmtime::InstancePre<CoreFloorData>,
+    input: &str,
+) -> wasmtime::Result<Result<String, String>> {
+    let data = CoreFloorData {
+        input: input.as_bytes().to_vec(),
+        output: Vec::new(),
+    };
+    let mut store = Store::new(pre.module().engine(), data);
+    store.set_fuel(u64::MAX)?;
+    store.set_epoch_deadline(u64::MAX / 2);
+    let instance = pre.instantiate(&mut store)?;
+    instance
+        .get_typed_func::<(), ()>(&mut store, crate::core_abi::RUN)?
+        .call(&mut store, ())?;
+    Ok(Ok(
+        String::from_utf8_lossy(&store.into_data().output).into_owned()
+    ))
+}
+
+/// The core ABI with nothing but input and output: gated calls fail
+/// (status 1, no buffer), as the component floor's do.
+fn core_linker(engine: &wasmtime::Engine) -> wasmtime::Result<wasmtime::Linker<CoreFloorData>> {
+    use wasmtime::{Caller, Extern};
+    type C<'a> = Caller<'a, CoreFloorData>;
+    fn memory(c: &mut C<'_>) -> wasmtime::Result<wasmtime::Memory> {
+        match c.get_export(crate::core_abi::MEMORY) {
+            Some(Extern::Memory(m)) => Ok(m),
+            _ => Err(wasmtime::Error::msg("no memory")),
+        }
+    }
+    let mut l = wasmtime::Linker::new(engine);
+    let env = crate::core_abi::IMPORT_MODULE;
+    l.func_wrap(env, "log", |_: C<'_>, _: i32, _: i32| {})?;
+    l.func_wrap(env, "get_input_len", |c: C<'_>| c.data().input.len() as i32)?;
+    l.func_wrap(env, "get_input", |mut c: C<'_>, ptr: i32| {
+        let input = std::mem::take(&mut c.data_mut().input);
+        memory(&mut c)?.write(&mut c, ptr as u32 as usize, &input)?;
+        c.data_mut().input = input;
+        Ok(())
+    })?;
+    l.func_wrap(env, "set_output", |mut c: C<'_>, ptr: i32, len: i32| {
+        let mut output = vec![0; len as u32 as usize];
+        memory(&mut c)?.read(&c, ptr as u32 as usize, &mut output)?;
+        c.data_mut().output = output;
+        Ok(())
+    })?;
+    l.func_wrap(
+        env,
+        "http_request",
+        |_: C<'_>, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32| 1,
+    )?;
+    l.func_wrap(env, "read_file", |_: C<'_>, _: i32, _: i32, _: i32| 1)?;
+    l.func_wrap(
+        env,
+        "write_file",
+        |_: C<'_>, _: i32, _: i32, _: i32, _: i32, _: i32| 1,
+    )?;
+    l.func_wrap(env, "get_env", |_: C<'_>, _: i32, _: i32, _: i32| 1)?;
+    Ok(l)
 }
 
 /// Median and 99th percentile of a set of timings.
@@ -176,12 +263,13 @@ pub enum MeasureError {
 }
 
 /// Median compile time (no disk cache) and median load time from a warm disk
-/// cache, each in a fresh runtime so no in-memory cache helps.
+/// cache, each in a fresh runtime so no in-memory cache helps. Core modules
+/// are not disk-cached: they have no cached load time.
 pub fn load_times(
     wasm: &[u8],
     tier: crate::TrustTier,
     runs: usize,
-) -> Result<(std::time::Duration, std::time::Duration), MeasureError> {
+) -> Result<(std::time::Duration, Option<std::time::Duration>), MeasureError> {
     let cache = tempfile::tempdir()?;
     let runtime = |cache_dir: Option<std::path::PathBuf>| {
         Runtime::new(crate::RuntimeConfig {
@@ -194,6 +282,9 @@ pub fn load_times(
     for _ in 0..runs.max(1) {
         compile.push(runtime(None).load(wasm, tier)?.compile_time());
     }
+    if wasmparser::Parser::is_core_wasm(wasm) {
+        return Ok((Percentiles::of(compile).p50, None));
+    }
     runtime(Some(cache.path().to_path_buf())).load(wasm, tier)?;
     let mut cached = Vec::new();
     for _ in 0..runs.max(1) {
@@ -203,5 +294,8 @@ pub fn load_times(
         }
         cached.push(skill.compile_time());
     }
-    Ok((Percentiles::of(compile).p50, Percentiles::of(cached).p50))
+    Ok((
+        Percentiles::of(compile).p50,
+        Some(Percentiles::of(cached).p50),
+    ))
 }

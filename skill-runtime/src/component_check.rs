@@ -75,6 +75,11 @@ pub enum LoadError {
     Malformed(String),
     #[error("the component does not match the boternity:skill world: {0}")]
     World(WorldReport),
+    #[error(
+        "the core module does not follow the core ABI (docs/core-abi.md): {}; fix that, or build a component instead (`cargo skill build`, target wasm32-wasip2)",
+        .0.join("; ")
+    )]
+    CoreAbi(Vec<String>),
     /// The host could not set up its engine; nothing is wrong with the skill.
     #[error(transparent)]
     Engine(#[from] crate::runtime::RuntimeError),

@@ -8,6 +8,7 @@ use crate::bindings::{SkillContext, SkillPlugin, boternity::skill::host::Host};
 use crate::capability_calls::{
     CallLog, Capabilities, CapabilityCall, CapabilityReply, merge_calls,
 };
+use crate::core_abi::CoreIo;
 use crate::limiter::Limiter;
 use crate::log::LogSink;
 use crate::outcome::HostCall;
@@ -16,6 +17,8 @@ use crate::outcome::HostCall;
 pub(crate) struct StoreData {
     pub(crate) host: HostState,
     pub(crate) limiter: Limiter,
+    /// Input and output of a core-module skill.
+    pub(crate) core: CoreIo,
     wasi: WasiCtx,
     table: ResourceTable,
 }
@@ -35,6 +38,7 @@ impl StoreData {
         StoreData {
             host,
             limiter,
+            core: CoreIo::default(),
             wasi,
             table: ResourceTable::new(),
         }

@@ -25,6 +25,7 @@ mod bindings;
 pub mod capability_calls;
 mod compile_cache;
 pub mod component_check;
+pub mod core_abi;
 pub mod discover;
 mod engine;
 pub mod files;

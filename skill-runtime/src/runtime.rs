@@ -8,13 +8,14 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
-use wasmtime::{Engine, Store, Trap};
+use wasmtime::{Engine, Module, Store, Trap};
 
 use crate::audit::{AuditLog, AuditRecord, Subject};
 use crate::bindings::{SkillContext, SkillPluginPre};
 use crate::capability_calls::{Capabilities, DeadlineReached, PolicyHost, merge_calls};
 use crate::compile_cache::{CompileCache, CompileSource};
 use crate::component_check::{self, LoadError};
+use crate::core_abi;
 use crate::engine::{EpochTicker, build_engine, deadline_ticks};
 use crate::grants::{CapabilityDenied, Policy};
 use crate::host::{HostState, StoreData, linker};
@@ -87,10 +88,17 @@ pub struct LoadedSkill {
     sha256: [u8; 32],
     /// The compiled form sent to sandbox workers, made on first need.
     serialized: OnceLock<Result<Arc<Vec<u8>>, String>>,
-    pre: SkillPluginPre<StoreData>,
+    code: Code,
     host_functions: Vec<String>,
     source: CompileSource,
     compile_time: Duration,
+}
+
+/// What runs: a component of the skill world, or a core module of the
+/// core ABI (`docs/core-abi.md`).
+enum Code {
+    Component(SkillPluginPre<StoreData>),
+    Core(wasmtime::InstancePre<StoreData>),
 }
 
 impl LoadedSkill {
@@ -98,7 +106,13 @@ impl LoadedSkill {
         self.tier
     }
 
-    /// Host functions of the skill world the component imports.
+    /// A core module (core ABI), not a component.
+    pub fn is_core(&self) -> bool {
+        matches!(self.code, Code::Core(_))
+    }
+
+    /// Host functions of the skill world the component imports (for a core
+    /// module, the `env` functions it imports).
     pub fn host_functions(&self) -> &[String] {
         &self.host_functions
     }
@@ -113,8 +127,25 @@ impl LoadedSkill {
         self.compile_time
     }
 
-    pub(crate) fn component(&self) -> &Component {
-        self.pre.instance_pre().component()
+    pub(crate) fn component(&self) -> Option<&Component> {
+        match &self.code {
+            Code::Component(pre) => Some(pre.instance_pre().component()),
+            Code::Core(_) => None,
+        }
+    }
+
+    pub(crate) fn module(&self) -> Option<&Module> {
+        match &self.code {
+            Code::Core(pre) => Some(pre.module()),
+            Code::Component(_) => None,
+        }
+    }
+
+    fn engine(&self) -> &Engine {
+        match &self.code {
+            Code::Component(pre) => pre.engine(),
+            Code::Core(pre) => pre.module().engine(),
+        }
     }
 
     pub(crate) fn sha256(&self) -> &[u8; 32] {
@@ -124,10 +155,11 @@ impl LoadedSkill {
     pub(crate) fn serialized(&self) -> Result<Arc<Vec<u8>>, String> {
         self.serialized
             .get_or_init(|| {
-                self.component()
-                    .serialize()
-                    .map(Arc::new)
-                    .map_err(|e| format!("{e:#}"))
+                let bytes = match &self.code {
+                    Code::Component(pre) => pre.instance_pre().component().serialize(),
+                    Code::Core(pre) => pre.module().serialize(),
+                };
+                bytes.map(Arc::new).map_err(|e| format!("{e:#}"))
             })
             .clone()
     }
@@ -150,6 +182,7 @@ pub struct Runtime {
     config: RuntimeConfig,
     engines: Arc<[OnceLock<Engine>; 3]>,
     linkers: [OnceLock<Linker<StoreData>>; 3],
+    core_linkers: [OnceLock<wasmtime::Linker<StoreData>>; 3],
     permits: [Permits; 3],
     loaded: Mutex<LoadedMap>,
     cache: Option<CompileCache>,
@@ -171,6 +204,7 @@ impl Runtime {
             cache: config.cache_dir.clone().map(CompileCache::new),
             permits: std::array::from_fn(|_| Permits::new(config.concurrency)),
             linkers: Default::default(),
+            core_linkers: Default::default(),
             loaded: Mutex::default(),
             engines,
             config,
@@ -215,10 +249,17 @@ impl Runtime {
     /// Checks and compiles a component for a tier; repeated loads of the same
     /// bytes are served from memory, then from the disk cache.
     pub fn load(&self, wasm: &[u8], tier: TrustTier) -> Result<Arc<LoadedSkill>, LoadError> {
-        component_check::check_preamble(wasm)?;
+        let core = match component_check::check_preamble(wasm) {
+            Ok(()) => false,
+            Err(LoadError::CoreModule) => true,
+            Err(e) => return Err(e),
+        };
         let sha256: [u8; 32] = Sha256::digest(wasm).into();
         if let Some(skill) = self.lock_loaded().get(&(tier, sha256)) {
             return Ok(skill.clone());
+        }
+        if core {
+            return self.load_core(wasm, tier, sha256);
         }
         let engine = self.engine(tier)?;
         let started = Instant::now();
@@ -247,16 +288,75 @@ impl Runtime {
             sha256,
             serialized: OnceLock::new(),
             host_functions: component_check::host_functions(engine, &component),
-            pre,
+            code: Code::Component(pre),
             source,
             compile_time,
         });
+        self.remember(skill.clone());
+        Ok(skill)
+    }
+
+    /// A core module, checked against the core ABI (not disk-cached: core
+    /// skills are small and compile in milliseconds).
+    fn load_core(
+        &self,
+        wasm: &[u8],
+        tier: TrustTier,
+        sha256: [u8; 32],
+    ) -> Result<Arc<LoadedSkill>, LoadError> {
+        let engine = self.engine(tier)?;
+        let started = Instant::now();
+        let module =
+            Module::new(engine, wasm).map_err(|e| LoadError::Malformed(format!("{e:#}")))?;
+        let skill = Arc::new(self.core_skill(tier, sha256, module, started.elapsed())?);
+        self.remember(skill.clone());
+        Ok(skill)
+    }
+
+    fn core_skill(
+        &self,
+        tier: TrustTier,
+        sha256: [u8; 32],
+        module: Module,
+        compile_time: Duration,
+    ) -> Result<LoadedSkill, LoadError> {
+        let problems = core_abi::check(&module);
+        if !problems.is_empty() {
+            return Err(LoadError::CoreAbi(problems));
+        }
+        let linker = self.core_linker(tier)?;
+        let pre = linker
+            .instantiate_pre(&module)
+            .map_err(|e| LoadError::Link(format!("{e:#}")))?;
+        Ok(LoadedSkill {
+            tier,
+            sha256,
+            serialized: OnceLock::new(),
+            host_functions: core_abi::imported_functions(&module),
+            code: Code::Core(pre),
+            source: CompileSource::Compiled,
+            compile_time,
+        })
+    }
+
+    fn core_linker(&self, tier: TrustTier) -> Result<&wasmtime::Linker<StoreData>, RuntimeError> {
+        let cell = &self.core_linkers[tier.index()];
+        if let Some(linker) = cell.get() {
+            return Ok(linker);
+        }
+        let built = core_abi::linker(self.engine(tier)?).map_err(|e| RuntimeError {
+            tier,
+            message: format!("{e:#}"),
+        })?;
+        Ok(cell.get_or_init(|| built))
+    }
+
+    fn remember(&self, skill: Arc<LoadedSkill>) {
         let mut loaded = self.lock_loaded();
         if loaded.len() >= self.config.max_loaded {
             loaded.clear();
         }
-        loaded.insert((tier, sha256), skill.clone());
-        Ok(skill)
+        loaded.insert((skill.tier, skill.sha256), skill);
     }
 
     fn lock_loaded(&self) -> std::sync::MutexGuard<'_, LoadedMap> {
@@ -432,10 +532,17 @@ impl Runtime {
         bytes: &[u8],
     ) -> Result<Arc<LoadedSkill>, LoadError> {
         let engine = self.engine(tier)?;
+        let malformed = |e: wasmtime::Error| LoadError::Malformed(format!("{e:#}"));
+        if let Some(wasmtime::Precompiled::Module) = Engine::detect_precompiled(bytes) {
+            // SAFETY: as below, `Module::serialize` output of the host.
+            let module = unsafe { Module::deserialize(engine, bytes) }.map_err(malformed)?;
+            let skill = Arc::new(self.core_skill(tier, sha256, module, Duration::ZERO)?);
+            self.remember(skill.clone());
+            return Ok(skill);
+        }
         // SAFETY: the bytes are `Component::serialize` output of the host
         // process that started this worker, for an engine built the same way.
-        let component = unsafe { Component::deserialize(engine, bytes) }
-            .map_err(|e| LoadError::Malformed(format!("{e:#}")))?;
+        let component = unsafe { Component::deserialize(engine, bytes) }.map_err(malformed)?;
         let linker = self.linker(tier)?;
         let link_error = |e: wasmtime::Error| LoadError::Link(format!("{e:#}"));
         let instance_pre = linker.instantiate_pre(&component).map_err(link_error)?;
@@ -444,11 +551,11 @@ impl Runtime {
             sha256,
             serialized: OnceLock::new(),
             host_functions: Vec::new(),
-            pre: SkillPluginPre::new(instance_pre).map_err(link_error)?,
+            code: Code::Component(SkillPluginPre::new(instance_pre).map_err(link_error)?),
             source: CompileSource::DiskCache,
             compile_time: Duration::ZERO,
         });
-        self.lock_loaded().insert((tier, sha256), skill.clone());
+        self.remember(skill.clone());
         Ok(skill)
     }
 
@@ -491,10 +598,9 @@ pub(crate) fn run_entry(
 ) -> Ran {
     let log = LogSink::new(log_limits);
     let host = HostState::new(log.clone(), context, caps);
-    let mut store = Store::new(
-        skill.pre.engine(),
-        StoreData::new(host, Limiter::new(limits.memory_bytes)),
-    );
+    let mut data = StoreData::new(host, Limiter::new(limits.memory_bytes));
+    data.core.input = input.as_bytes().to_vec();
+    let mut store = Store::new(skill.engine(), data);
     store.limiter(|data| &mut data.limiter);
     store
         .set_fuel(limits.fuel.unwrap_or(u64::MAX))
@@ -503,13 +609,16 @@ pub(crate) fn run_entry(
     store.epoch_deadline_trap();
 
     let started = Instant::now();
-    let called = skill
-        .pre
-        .instantiate(&mut store)
-        .and_then(|plugin| match entry {
-            Entry::Execute => plugin.call_execute(&mut store, input),
-            Entry::GetName => plugin.call_get_name(&mut store).map(Ok),
-        });
+    let called = match (&skill.code, entry) {
+        (Code::Component(pre), entry) => {
+            pre.instantiate(&mut store).and_then(|plugin| match entry {
+                Entry::Execute => plugin.call_execute(&mut store, input),
+                Entry::GetName => plugin.call_get_name(&mut store).map(Ok),
+            })
+        }
+        (Code::Core(pre), Entry::Execute) => run_core(pre, &mut store),
+        (Code::Core(_), Entry::GetName) => Ok(Err("core modules have no get-name".into())),
+    };
     let duration = started.elapsed();
     let result = match called {
         Ok(returned) => check_output(returned, limits),
@@ -533,6 +642,22 @@ pub(crate) fn run_entry(
     }
 }
 
+/// `run()` once; what it passed to `set_output` is the result.
+fn run_core(
+    pre: &wasmtime::InstancePre<StoreData>,
+    store: &mut Store<StoreData>,
+) -> wasmtime::Result<Result<String, String>> {
+    let instance = pre.instantiate(&mut *store)?;
+    instance
+        .get_typed_func::<(), ()>(&mut *store, core_abi::RUN)?
+        .call(&mut *store, ())?;
+    Ok(match store.data_mut().core.output.take() {
+        Some(bytes) => String::from_utf8(bytes)
+            .map_err(|_| "the output passed to set_output is not UTF-8".to_string()),
+        None => Err("run() returned without calling set_output".to_string()),
+    })
+}
+
 /// Applies the output cap to both `ok` and `err` results.
 fn check_output(returned: Result<String, String>, limits: &Limits) -> Result<String, Failure> {
     let len = match &returned {
@@ -552,6 +677,9 @@ fn check_output(returned: Result<String, String>, limits: &Limits) -> Result<Str
 
 /// Maps whatever ended the invocation to its kind.
 fn classify(err: &wasmtime::Error, limits: &Limits) -> Failure {
+    if let Some(violation) = err.downcast_ref::<core_abi::AbiViolation>() {
+        return Failure::new(ErrorKind::Trap, violation.to_string());
+    }
     if let Some(denied) = err.downcast_ref::<CapabilityDenied>() {
         return Failure::new(ErrorKind::CapabilityDenied, denied.to_string());
     }

@@ -279,11 +279,17 @@ fn load_error(wasm: &[u8]) -> LoadError {
 }
 
 #[test]
-fn a_core_module_is_refused_with_how_to_build_a_component() {
+fn a_core_module_off_the_core_abi_is_refused_with_how_to_fix_it() {
     let module = wat::parse_str("(module (func (export \"run\")))").unwrap();
     let err = load_error(&module);
-    assert_eq!(err, LoadError::CoreModule);
-    assert!(err.to_string().contains("wasm32-wasip2"));
+    let LoadError::CoreAbi(problems) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("exports no `memory`"));
+    assert!(
+        err.to_string().contains("docs/core-abi.md") && err.to_string().contains("wasm32-wasip2")
+    );
     assert_still_healthy(TrustTier::Untrusted);
 }
 

@@ -48,6 +48,18 @@ fn probe_wasm() -> &'static [u8] {
     WASM.get_or_init(|| skill_test_support::guest_wasm("probe"))
 }
 
+/// A core skill `demo` with only this skill.toml.
+fn core(toml: &str) -> Tree {
+    tree(&[("demo/skill.toml", toml)])
+}
+
+/// A valid skill.toml for `demo` v1.0.0 with extra sections.
+fn core_toml(extra: &str) -> String {
+    format!(
+        "[skill]\nname = \"demo\"\nversion = \"1.0.0\"\ndescription = \"A demo skill.\"\n{extra}"
+    )
+}
+
 /// The probe component in a folder, with extra metadata lines.
 fn tool(folder: &str, name: &str, metadata: &str) -> Tree {
     let manifest = format!(
@@ -633,6 +645,61 @@ fn cases() -> Vec<(Code, Severity, Severity, Tree, Tree)> {
                     &fm("", "See [the guide](references/guide.md).\n"),
                 ),
                 ("demo/references/guide.md", "No links.\n"),
+            ]),
+        ),
+        (
+            Code::TomlInvalid,
+            E,
+            E,
+            core("[skill]\nname = \"demo\"\nversion = 1\n"),
+            core(&core_toml("")),
+        ),
+        (
+            Code::TomlFieldMissing,
+            E,
+            E,
+            core("[skill]\nname = \"demo\"\ndescription = \"d\"\n"),
+            core(&core_toml("")),
+        ),
+        (
+            Code::CoreNameInvalid,
+            E,
+            E,
+            core("[skill]\nname = \"de mo\"\nversion = \"1.0.0\"\ndescription = \"d\"\n"),
+            core(&core_toml("")),
+        ),
+        (
+            Code::CoreCapabilityInvalid,
+            E,
+            E,
+            core(&core_toml("[capabilities]\nnetwork = [\"not a host!\"]\n")),
+            core(&core_toml(
+                "[capabilities]\nnetwork = [\"api.example.com\"]\n",
+            )),
+        ),
+        (
+            Code::CoreResourcesInvalid,
+            E,
+            E,
+            core(&core_toml("[resources]\nfuel = 0\n")),
+            core(&core_toml("[resources]\nfuel = 5000\n")),
+        ),
+        (
+            Code::ManifestsDisagree,
+            E,
+            E,
+            tree(&[
+                ("demo/SKILL.md", &meta("  version: \"2.0.0\"\n")),
+                ("demo/skill.toml", &core_toml("")),
+            ]),
+            tree(&[
+                (
+                    "demo/SKILL.md",
+                    &meta(
+                        "  version: \"1.0.0\"\n  resources: \"fuel=1000000000 memory=16MiB timeout=5s\"\n",
+                    ),
+                ),
+                ("demo/skill.toml", &core_toml("")),
             ]),
         ),
         (

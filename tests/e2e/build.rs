@@ -327,7 +327,11 @@ fn wrong_components_are_named_precisely() {
     let root = tempfile::tempdir().unwrap();
     probe_folder(root.path(), "http-get");
     let cases = [
-        ("core.wasm", "(module)", "core WebAssembly module"),
+        (
+            "core.wasm",
+            "(module)",
+            "the core module exports no `run` function",
+        ),
         (
             "mistyped.wasm",
             r#"(component

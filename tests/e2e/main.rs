@@ -2,6 +2,7 @@
 
 mod build;
 mod capabilities;
+mod core;
 mod install;
 mod publish;
 mod run;

@@ -216,7 +216,7 @@ description: Reports.
 }
 
 #[test]
-fn a_core_module_is_an_invalid_component_outcome() {
+fn a_module_off_the_core_abi_is_an_invalid_component_outcome() {
     let home = tempfile::tempdir().unwrap();
     let module = home.path().join("core.wasm");
     std::fs::write(&module, wat::parse_str("(module)").unwrap()).unwrap();
@@ -228,7 +228,7 @@ fn a_core_module_is_an_invalid_component_outcome() {
         v["message"]
             .as_str()
             .unwrap()
-            .contains("core WebAssembly module"),
+            .contains("does not follow the core ABI"),
         "{v}"
     );
 }

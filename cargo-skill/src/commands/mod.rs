@@ -5,6 +5,7 @@ pub mod bench;
 pub mod bot_skills;
 pub mod build;
 pub mod compile;
+pub mod convert;
 pub mod doctor;
 pub mod grants;
 pub mod inspect;

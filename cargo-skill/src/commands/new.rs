@@ -16,8 +16,12 @@ pub struct NewArgs {
     pub name: String,
 
     /// A tool skill: SKILL.md plus a Rust component (the default)
-    #[arg(long, conflicts_with = "prompt")]
+    #[arg(long, conflicts_with_all = ["prompt", "core"])]
     pub tool: bool,
+
+    /// A core-module skill: skill.toml, SKILL.md and a Rust core module (docs/core-abi.md)
+    #[arg(long, conflicts_with = "prompt")]
+    pub core: bool,
 
     /// A prompt skill: SKILL.md and references only
     #[arg(long)]
@@ -48,10 +52,15 @@ pub fn exec(args: NewArgs, global: &GlobalArgs) -> Result<u8> {
                 .map_err(|(_, e)| anyhow!("--capabilities: `{token}`: {e}"))
         })
         .collect::<Result<Vec<_>>>()?;
-    let kind = if args.prompt {
-        SkillKind::Prompt
-    } else {
-        SkillKind::Tool
+    if args.core && !capabilities.is_empty() {
+        anyhow::bail!(
+            "--capabilities does not apply to --core skills: declare them in skill.toml's [capabilities] (and SKILL.md)"
+        );
+    }
+    let kind = match (args.prompt, args.core) {
+        (true, _) => SkillKind::Prompt,
+        (_, true) => SkillKind::Core,
+        _ => SkillKind::Tool,
     };
     let done = scaffold(&NewSkill {
         name: args.name.clone(),
@@ -61,10 +70,10 @@ pub fn exec(args: NewArgs, global: &GlobalArgs) -> Result<u8> {
         capabilities,
     })?;
     if !global.quiet {
-        let what = if kind == SkillKind::Tool {
-            "tool"
-        } else {
-            "prompt"
+        let what = match kind {
+            SkillKind::Tool => "tool",
+            SkillKind::Core => "core-module",
+            SkillKind::Prompt => "prompt",
         };
         eprintln!(
             "     Created {what} skill `{}` in {}",
@@ -78,7 +87,7 @@ pub fn exec(args: NewArgs, global: &GlobalArgs) -> Result<u8> {
             );
         }
         let next = match kind {
-            SkillKind::Tool => format!(
+            SkillKind::Tool | SkillKind::Core => format!(
                 "cd {} && cargo skill build --release && cargo skill run . --input '{{}}'",
                 done.dir.display()
             ),

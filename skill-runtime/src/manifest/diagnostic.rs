@@ -133,6 +133,13 @@ codes! {
     BodyTooLong = "body-too-long", Warning, "SKILL.md is longer than 500 lines";
     LinkBroken = "link-broken", Warning, "a link points at a file that does not exist";
     ReferenceTooDeep = "reference-too-deep", Warning, "a referenced file links on to further files";
+    // skill.toml (core-module skills).
+    TomlInvalid = "toml-invalid", Error, "skill.toml is not valid TOML, has a field of the wrong type, or a field it does not define";
+    TomlFieldMissing = "toml-field-missing", Error, "skill.toml lacks a field installs need (`[skill] version`)";
+    CoreNameInvalid = "core-name-invalid", Error, "`[skill] name` is empty or has characters other than letters, digits, hyphens and underscores";
+    CoreCapabilityInvalid = "core-capability-invalid", Error, "a `[capabilities]` domain, path or env name is malformed";
+    CoreResourcesInvalid = "core-resources-invalid", Error, "a `[resources]` value is zero";
+    ManifestsDisagree = "manifests-disagree", Error, "SKILL.md and skill.toml in one folder disagree";
     // Inputs.
     NoSkillFound = "no-skill-found", Error, "a path holds no skill";
 }

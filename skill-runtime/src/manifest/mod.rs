@@ -7,6 +7,7 @@ pub mod diagnostic;
 pub mod extensions;
 pub mod fields;
 pub mod outline;
+pub mod skill_toml;
 pub mod source;
 
 use std::collections::BTreeMap;
@@ -21,7 +22,7 @@ pub use extensions::{CapabilityDecl, Dependency, Extensions, SkillType};
 use diagnostic::Reporter;
 
 /// Manifest file names, in the order they are looked for.
-pub const MANIFEST_NAMES: [&str; 2] = ["SKILL.md", "skill.md"];
+pub const MANIFEST_NAMES: [&str; 3] = ["SKILL.md", "skill.md", skill_toml::FILE_NAME];
 /// The component a tool skill ships when `metadata.wasm` does not say otherwise.
 pub const DEFAULT_WASM: &str = "skill.wasm";
 
@@ -95,8 +96,30 @@ pub fn find_manifest(dir: &Path) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Reads and checks the manifest at `path`; its folder is the skill folder.
+/// Reads and checks the manifest at `path` (`SKILL.md`, or `skill.toml`);
+/// its folder is the skill folder. A `SKILL.md` with a `skill.toml` beside
+/// it must agree with it.
 pub fn parse_file(path: &Path, mode: Mode) -> Parsed {
+    if path.file_name().is_some_and(|n| n == skill_toml::FILE_NAME) {
+        return skill_toml::parse_file(path, mode);
+    }
+    let mut parsed = parse_markdown_file(path, mode);
+    let beside = path.with_file_name(skill_toml::FILE_NAME);
+    if beside.is_file() {
+        let mut toml = skill_toml::parse_file(&beside, mode);
+        parsed.diagnostics.append(&mut toml.diagnostics);
+        if let (Some(md), Some(toml)) = (&parsed.manifest, &toml.manifest) {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            let text = source::normalize_newlines(&text);
+            let mut r = Reporter::new(mode, path.to_path_buf()).with_text(&text);
+            skill_toml::check_agreement(md, toml, &mut r);
+            parsed.diagnostics.append(&mut r.diagnostics);
+        }
+    }
+    parsed
+}
+
+fn parse_markdown_file(path: &Path, mode: Mode) -> Parsed {
     let mut reporter = Reporter::new(mode, path.to_path_buf());
     let Some(text) = source::read(path, &mut reporter) else {
         return Parsed {

@@ -2,6 +2,7 @@
 //! imports only declared capabilities, and names itself as the manifest does.
 
 use crate::component_check::LoadError;
+use crate::core_abi;
 use crate::grants::Capability;
 use crate::manifest::diagnostic::Reporter;
 use crate::manifest::{Code, Diagnostic, Mode, SkillManifest, SkillType};
@@ -55,6 +56,19 @@ pub fn check_bytes(
             }
             return in_wasm.diagnostics;
         }
+        Err(LoadError::CoreAbi(problems)) => {
+            for problem in problems {
+                in_wasm.report(
+                    Code::ComponentInvalid,
+                    None,
+                    format!("the core module {problem}"),
+                    Some(
+                        "follow docs/core-abi.md (`cargo skill new NAME --core` shows one)".into(),
+                    ),
+                );
+            }
+            return in_wasm.diagnostics;
+        }
         Err(e) => {
             in_wasm.report(Code::ComponentInvalid, None, e.to_string(), None);
             return in_wasm.diagnostics;
@@ -67,13 +81,24 @@ pub fn check_bytes(
         .iter()
         .map(|c| c.capability)
         .collect();
-    let imported: Vec<Capability> = skill
+    // Each import needs one of its capabilities declared (a core module's
+    // `http_request` serves both `http-get` and `http-post`).
+    let needs: Vec<Vec<Capability>> = skill
         .host_functions()
         .iter()
-        .filter_map(|f| f.parse().ok())
+        .map(|f| match skill.is_core() {
+            true => core_abi::capabilities_of(f).to_vec(),
+            false => f.parse().ok().into_iter().collect(),
+        })
+        .filter(|caps: &Vec<Capability>| !caps.is_empty())
         .collect();
+    let imported: Vec<Capability> = needs.iter().flatten().copied().collect();
     let capabilities_pos = Some(manifest.pos("metadata.capabilities"));
-    for cap in imported.iter().filter(|c| !declared.contains(c)) {
+    for caps in needs
+        .iter()
+        .filter(|caps| !caps.iter().any(|c| declared.contains(c)))
+    {
+        let cap = caps[0];
         in_manifest.report(
             Code::CapabilityUndeclared,
             capabilities_pos,
@@ -90,6 +115,11 @@ pub fn check_bytes(
                 "remove `{cap}` from `metadata.capabilities` so operators are not asked to grant it"
             )),
         );
+    }
+    if skill.is_core() {
+        // Core modules have no `get-name`; their name is the manifest's.
+        in_manifest.diagnostics.append(&mut in_wasm.diagnostics);
+        return in_manifest.diagnostics;
     }
     match runtime.skill_name(&skill) {
         Ok(name) if name == manifest.name => {}

@@ -53,18 +53,36 @@ pub fn invoke_on(
     policy: Policy,
     tweak: impl FnOnce(&mut skill_runtime::Limits),
 ) -> Report {
-    let input = input.to_string();
+    invoke_wasm(
+        runtime,
+        probe_wasm(),
+        tier,
+        &input.to_string(),
+        policy,
+        tweak,
+    )
+}
+
+/// Runs `wasm` (a component or a core module) once on `runtime`.
+pub fn invoke_wasm(
+    runtime: &Runtime,
+    wasm: &[u8],
+    tier: TrustTier,
+    input: &str,
+    policy: Policy,
+    tweak: impl FnOnce(&mut skill_runtime::Limits),
+) -> Report {
     let bot = BotIdentity {
         name: "Test Bot".into(),
         slug: "test-bot".into(),
     };
     let mut limits = runtime.limits_for(tier);
     tweak(&mut limits);
-    let skill = runtime.load(probe_wasm(), tier).expect("the probe loads");
+    let skill = runtime.load(wasm, tier).expect("the skill loads");
     runtime.invoke(
         &skill,
         &Invocation {
-            input: &input,
+            input,
             skill_name: "probe",
             skill_version: "0.1.0",
             bot: &bot,

@@ -47,6 +47,21 @@ pub fn guest_wasm_path(name: &str) -> PathBuf {
     path
 }
 
+/// Bytes of a core-module guest (`tests/guests/<name>`, built for
+/// wasm32-unknown-unknown on first use).
+pub fn core_guest_wasm(name: &str) -> Vec<u8> {
+    static BUILT: OnceLock<()> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        ensure_wasm_target("wasm32-unknown-unknown");
+        cargo_build_guests(&["--target", "wasm32-unknown-unknown", "-p", "core-probe"]);
+    });
+    let path = guest_target_dir().join(format!(
+        "wasm32-unknown-unknown/release/{}.wasm",
+        name.replace('-', "_")
+    ));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
 /// Makes sure rustup has the wasm target; a missing target is installed, and
 /// a failure to install ends the test run loudly rather than skipping.
 pub fn ensure_wasm_target(target: &str) {
@@ -72,16 +87,15 @@ pub fn ensure_wasm_target(target: &str) {
 
 fn build_guests() {
     ensure_wasm_target("wasm32-wasip2");
+    cargo_build_guests(&["--target", "wasm32-wasip2"]);
+}
+
+fn cargo_build_guests(args: &[&str]) {
     let manifest = repo_root().join("tests/guests/Cargo.toml");
     let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args([
-            "build",
-            "--release",
-            "--locked",
-            "--target",
-            "wasm32-wasip2",
-            "--manifest-path",
-        ])
+        .args(["build", "--release", "--locked"])
+        .args(args)
+        .arg("--manifest-path")
         .arg(&manifest)
         .arg("--target-dir")
         .arg(guest_target_dir())
