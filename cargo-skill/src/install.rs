@@ -145,7 +145,12 @@ pub fn install_from(
             secrets: manifest.ext.secrets.clone(),
             declared: pending.located.capabilities.clone(),
         };
-        place(home, &manifest.dir, &meta)?;
+        place(home, &manifest.dir, &meta).with_context(|| {
+            format!(
+                "could not install {} v{} (is the disk full?); the installed version, if any, is untouched",
+                meta.name, meta.version
+            )
+        })?;
         lock.upsert(Locked {
             name: meta.name.clone(),
             version: meta.version.clone(),

@@ -425,6 +425,59 @@ fn agents_folders_and_skills_lock_json_match_the_npx_installer() {
 }
 
 #[test]
+fn a_write_failing_mid_install_says_so_and_keeps_the_old_version() {
+    use std::os::unix::process::CommandExt;
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let source = h.join("src");
+    let manifest = |version: &str| {
+        format!(
+            "---\nname: probe\ndescription: The probe. Use it in tests.\nmetadata:\n  version: \"{version}\"\n  skill-type: tool\n---\n"
+        )
+    };
+    let dir = crate::probe_skill_folder(&source, "probe", &manifest("1.0.0"));
+    assert_eq!(
+        install(h, &[dir.to_str().unwrap(), "--yes"]).status.code(),
+        Some(0)
+    );
+    std::fs::write(dir.join("SKILL.md"), manifest("1.1.0")).unwrap();
+    // A file-size limit makes every write past 64 KiB fail with EFBIG, as a
+    // full disk would fail it: the 140 KB component cannot be staged.
+    let mut command = cargo_skill(h);
+    command
+        .args(["install", dir.to_str().unwrap(), "--yes"])
+        .stdin(Stdio::null());
+    // SAFETY: setrlimit and signal between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 64 << 10,
+                rlim_max: 64 << 10,
+            };
+            libc::setrlimit(libc::RLIMIT_FSIZE, &limit);
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let full = command.output().unwrap();
+    assert_eq!(full.status.code(), Some(2), "{}", stderr(&full));
+    let err = stderr(&full);
+    assert!(
+        err.contains("could not install probe v1.1.0") && err.contains("File too large"),
+        "{err}"
+    );
+    assert_eq!(installed_version(h, "probe"), "1.0.0");
+    let leftovers: Vec<_> = std::fs::read_dir(h.join("skills"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".staging"))
+        .collect();
+    assert!(leftovers.is_empty(), "no half-staged folder is left behind");
+    let lock = std::fs::read_to_string(h.join("skills.lock")).unwrap();
+    assert!(lock.contains("version = \"1.0.0\""), "{lock}");
+}
+
+#[test]
 fn compiling_untrusted_components_is_limited_in_a_child_process() {
     use cargo_skill::compile::{CompileLimits, Compiler};
     use std::time::Duration;
