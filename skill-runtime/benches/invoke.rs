@@ -113,7 +113,6 @@ fn summary() {
         wasm.len()
     );
     println!("  compile (p50 of 9)          {:>10.1} us", micros(compile));
-    let load = load.expect("components are disk-cached");
     println!("  cached load (p50 of 9)      {:>10.1} us", micros(load));
     println!(
         "  invoke p50 runtime / floor  {:>10.1} us / {:.1} us",

@@ -263,13 +263,12 @@ pub enum MeasureError {
 }
 
 /// Median compile time (no disk cache) and median load time from a warm disk
-/// cache, each in a fresh runtime so no in-memory cache helps. Core modules
-/// are not disk-cached: they have no cached load time.
+/// cache, each in a fresh runtime so no in-memory cache helps.
 pub fn load_times(
     wasm: &[u8],
     tier: crate::TrustTier,
     runs: usize,
-) -> Result<(std::time::Duration, Option<std::time::Duration>), MeasureError> {
+) -> Result<(std::time::Duration, std::time::Duration), MeasureError> {
     let cache = tempfile::tempdir()?;
     let runtime = |cache_dir: Option<std::path::PathBuf>| {
         Runtime::new(crate::RuntimeConfig {
@@ -282,9 +281,6 @@ pub fn load_times(
     for _ in 0..runs.max(1) {
         compile.push(runtime(None).load(wasm, tier)?.compile_time());
     }
-    if wasmparser::Parser::is_core_wasm(wasm) {
-        return Ok((Percentiles::of(compile).p50, None));
-    }
     runtime(Some(cache.path().to_path_buf())).load(wasm, tier)?;
     let mut cached = Vec::new();
     for _ in 0..runs.max(1) {
@@ -294,8 +290,5 @@ pub fn load_times(
         }
         cached.push(skill.compile_time());
     }
-    Ok((
-        Percentiles::of(compile).p50,
-        Some(Percentiles::of(cached).p50),
-    ))
+    Ok((Percentiles::of(compile).p50, Percentiles::of(cached).p50))
 }

@@ -1,5 +1,5 @@
-//! Compiled components on disk, keyed by the wasm's sha256 and the engine's
-//! compatibility hash. `Component::deserialize` trusts its input completely,
+//! Compiled components and core modules on disk, keyed by the wasm's sha256
+//! and the engine's compatibility hash. `deserialize` trusts its input completely,
 //! so every entry carries a sha256 of its payload, checked before loading;
 //! a corrupt or tampered entry is recompiled and replaced.
 
@@ -8,8 +8,36 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
-use wasmtime::Engine;
 use wasmtime::component::Component;
+use wasmtime::{Engine, Module};
+
+/// What the cache holds: wasmtime's compiled forms.
+pub(crate) trait Compiled: Sized {
+    fn serialize(&self) -> wasmtime::Result<Vec<u8>>;
+    /// # Safety
+    /// `bytes` must be `serialize` output for an engine configured as `engine`.
+    unsafe fn deserialize(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self>;
+}
+
+impl Compiled for Component {
+    fn serialize(&self) -> wasmtime::Result<Vec<u8>> {
+        Component::serialize(self)
+    }
+    unsafe fn deserialize(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self> {
+        // SAFETY: passed on from the caller.
+        unsafe { Component::deserialize(engine, bytes) }
+    }
+}
+
+impl Compiled for Module {
+    fn serialize(&self) -> wasmtime::Result<Vec<u8>> {
+        Module::serialize(self)
+    }
+    unsafe fn deserialize(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Self> {
+        // SAFETY: passed on from the caller.
+        unsafe { Module::deserialize(engine, bytes) }
+    }
+}
 
 const MAGIC: &[u8; 8] = b"SKILLC01";
 const HEADER_LEN: usize = MAGIC.len() + 32;
@@ -38,19 +66,20 @@ impl CompileCache {
         self.dir.join(name)
     }
 
-    /// The cached component, if a sound entry exists.
-    pub(crate) fn load(&self, engine: &Engine, wasm_sha256: &[u8; 32]) -> Option<Component> {
+    /// The cached component or module, if a sound entry exists.
+    pub(crate) fn load<T: Compiled>(&self, engine: &Engine, wasm_sha256: &[u8; 32]) -> Option<T> {
         let bytes = std::fs::read(self.entry_path(engine, wasm_sha256)).ok()?;
         let payload = verified_payload(&bytes)?;
         // SAFETY: the payload's sha256 matched the one written beside it by
-        // `store`, which wrote the output of `Component::serialize` for this
-        // engine's configuration (the file name carries its compatibility hash).
-        unsafe { Component::deserialize(engine, payload) }.ok()
+        // `store`, which wrote `serialize` output of the same kind (the key is
+        // the sha256 of wasm bytes that are either a module or a component)
+        // for this engine's configuration (the name carries its compatibility hash).
+        unsafe { T::deserialize(engine, payload) }.ok()
     }
 
     /// Writes an entry atomically; a failure only costs a recompile later.
-    pub(crate) fn store(&self, engine: &Engine, wasm_sha256: &[u8; 32], component: &Component) {
-        let Ok(payload) = component.serialize() else {
+    pub(crate) fn store<T: Compiled>(&self, engine: &Engine, wasm_sha256: &[u8; 32], compiled: &T) {
+        let Ok(payload) = compiled.serialize() else {
             return;
         };
         let _ = self.write_entry(&self.entry_path(engine, wasm_sha256), &payload);

@@ -263,7 +263,10 @@ impl Runtime {
         }
         let engine = self.engine(tier)?;
         let started = Instant::now();
-        let cached = self.cache.as_ref().and_then(|c| c.load(engine, &sha256));
+        let cached = self
+            .cache
+            .as_ref()
+            .and_then(|c| c.load::<Component>(engine, &sha256));
         let (component, source) = match cached {
             Some(component) => (component, CompileSource::DiskCache),
             None => {
@@ -296,8 +299,7 @@ impl Runtime {
         Ok(skill)
     }
 
-    /// A core module, checked against the core ABI (not disk-cached: core
-    /// skills are small and compile in milliseconds).
+    /// A core module, checked against the core ABI, through the same caches.
     fn load_core(
         &self,
         wasm: &[u8],
@@ -306,9 +308,26 @@ impl Runtime {
     ) -> Result<Arc<LoadedSkill>, LoadError> {
         let engine = self.engine(tier)?;
         let started = Instant::now();
-        let module =
-            Module::new(engine, wasm).map_err(|e| LoadError::Malformed(format!("{e:#}")))?;
-        let skill = Arc::new(self.core_skill(tier, sha256, module, started.elapsed())?);
+        let cached = self
+            .cache
+            .as_ref()
+            .and_then(|c| c.load::<Module>(engine, &sha256));
+        let (module, source) = match cached {
+            Some(module) => (module, CompileSource::DiskCache),
+            None => {
+                let module = Module::new(engine, wasm)
+                    .map_err(|e| LoadError::Malformed(format!("{e:#}")))?;
+                (module, CompileSource::Compiled)
+            }
+        };
+        let mut skill = self.core_skill(tier, sha256, module, started.elapsed())?;
+        skill.source = source;
+        if source == CompileSource::Compiled
+            && let (Some(cache), Some(module)) = (&self.cache, skill.module())
+        {
+            cache.store(engine, &sha256, module);
+        }
+        let skill = Arc::new(skill);
         self.remember(skill.clone());
         Ok(skill)
     }

@@ -72,7 +72,7 @@ pub fn exec(args: BenchArgs) -> Result<u8> {
     let us = |d: Duration| (d.as_secs_f64() * 1e7).round() / 10.0;
     let result = json!({
         "compile_us": us(compile),
-        "load_us": load.map(us),
+        "load_us": us(load),
         "invoke_p50_us": us(c.runtime.p50),
         "invoke_p99_us": us(c.runtime.p99),
         "floor_p50_us": us(c.floor.p50),
@@ -92,12 +92,7 @@ pub fn exec(args: BenchArgs) -> Result<u8> {
                 args.iterations
             );
             println!("  compile           {:>10.1} us", us(compile));
-            match load {
-                Some(load) => println!("  cached load       {:>10.1} us", us(load)),
-                None => {
-                    println!("  cached load              n/a   (core modules are compiled on load)")
-                }
-            }
+            println!("  cached load       {:>10.1} us", us(load));
             println!(
                 "  invoke p50 / p99  {:>10.1} us / {:.1} us",
                 us(c.runtime.p50),
