@@ -13,7 +13,7 @@ use wasmtime::{Engine, Module, Store, Trap};
 use crate::audit::{AuditLog, AuditRecord, Subject};
 use crate::bindings::{SkillContext, SkillPluginPre};
 use crate::capability_calls::{Capabilities, DeadlineReached, PolicyHost, merge_calls};
-use crate::compile_cache::{CompileCache, CompileSource};
+use crate::compile_cache::{CompileCache, CompileSource, Compiled};
 use crate::component_check::{self, LoadError};
 use crate::core_abi;
 use crate::engine::{EpochTicker, build_engine, deadline_ticks};
@@ -263,18 +263,8 @@ impl Runtime {
         }
         let engine = self.engine(tier)?;
         let started = Instant::now();
-        let cached = self
-            .cache
-            .as_ref()
-            .and_then(|c| c.load::<Component>(engine, &sha256));
-        let (component, source) = match cached {
-            Some(component) => (component, CompileSource::DiskCache),
-            None => {
-                let component = Component::new(engine, wasm)
-                    .map_err(|e| LoadError::Malformed(format!("{e:#}")))?;
-                (component, CompileSource::Compiled)
-            }
-        };
+        let (component, source) =
+            self.compiled(engine, &sha256, || Component::new(engine, wasm))?;
         let compile_time = started.elapsed();
         component_check::check_world(engine, &component)?;
         let linker = self.linker(tier)?;
@@ -299,6 +289,24 @@ impl Runtime {
         Ok(skill)
     }
 
+    /// The compiled form from the disk cache, else from `compile`.
+    fn compiled<T: Compiled>(
+        &self,
+        engine: &Engine,
+        sha256: &[u8; 32],
+        compile: impl FnOnce() -> wasmtime::Result<T>,
+    ) -> Result<(T, CompileSource), LoadError> {
+        if let Some(cached) = self
+            .cache
+            .as_ref()
+            .and_then(|c| c.load::<T>(engine, sha256))
+        {
+            return Ok((cached, CompileSource::DiskCache));
+        }
+        let compiled = compile().map_err(|e| LoadError::Malformed(format!("{e:#}")))?;
+        Ok((compiled, CompileSource::Compiled))
+    }
+
     /// A core module, checked against the core ABI, through the same caches.
     fn load_core(
         &self,
@@ -308,18 +316,7 @@ impl Runtime {
     ) -> Result<Arc<LoadedSkill>, LoadError> {
         let engine = self.engine(tier)?;
         let started = Instant::now();
-        let cached = self
-            .cache
-            .as_ref()
-            .and_then(|c| c.load::<Module>(engine, &sha256));
-        let (module, source) = match cached {
-            Some(module) => (module, CompileSource::DiskCache),
-            None => {
-                let module = Module::new(engine, wasm)
-                    .map_err(|e| LoadError::Malformed(format!("{e:#}")))?;
-                (module, CompileSource::Compiled)
-            }
-        };
+        let (module, source) = self.compiled(engine, &sha256, || Module::new(engine, wasm))?;
         let mut skill = self.core_skill(tier, sha256, module, started.elapsed())?;
         skill.source = source;
         if source == CompileSource::Compiled
