@@ -83,15 +83,22 @@ pub fn update(home: &Home, names: &[String], options: &UpdateOptions<'_>) -> Res
         }
     }
     let mut outcomes = Vec::new();
+    let mut catalogs: std::collections::BTreeMap<String, SourceCatalog> = Default::default();
     for (meta, _) in installed
         .iter()
         .filter(|(m, _)| names.is_empty() || names.contains(&m.name))
     {
         let current: Version = meta.version.parse()?;
-        let spec = fetch_source::parse(&meta.source);
-        let fetched =
-            fetch_source::fetch(&spec, &home.cache_dir(), options.offline, options.quiet)?;
-        let mut catalog = SourceCatalog::new(fetched);
+        // Skills published together share one fetch of their source.
+        let catalog = match catalogs.entry(meta.source.clone()) {
+            std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
+            std::collections::btree_map::Entry::Vacant(entry) => {
+                let spec = fetch_source::parse(&meta.source);
+                let fetched =
+                    fetch_source::fetch(&spec, &home.cache_dir(), options.offline, options.quiet)?;
+                entry.insert(SourceCatalog::new(fetched))
+            }
+        };
         let pins = bot_skills::pins(home, &meta.name)?;
         let newer: Vec<Version> = catalog
             .versions(&meta.name)?
@@ -166,7 +173,7 @@ pub fn update(home: &Home, names: &[String], options: &UpdateOptions<'_>) -> Res
                 compiler: options.compiler,
                 quiet: options.quiet,
             };
-            install::install_from(home, &mut catalog, None, &install_options)?;
+            install::install_from(home, catalog, None, &install_options)?;
         }
         outcomes.push(Outcome::Updated {
             name: meta.name.clone(),
