@@ -91,11 +91,68 @@ const MAX_ROUNDS: usize = 64;
 /// Resolves `roots` and their dependencies against `catalog`, keeping
 /// installed skills that satisfy every requirement (roots are always taken
 /// from the catalog), and honouring installed skills' own requirements.
+/// When a requirement cannot be met, older versions of the skills that
+/// asked for it are tried (a bounded search) before giving up.
 pub fn resolve(
     roots: &[Request],
     installed: &[Installed],
     catalog: &mut dyn Catalog,
 ) -> Result<Vec<Step>, ResolveError> {
+    let mut excluded = BTreeSet::new();
+    let mut budget = MAX_BACKTRACKS;
+    search(roots, installed, catalog, &mut excluded, &mut budget).and_then(order)
+}
+
+/// Versions tried and set aside before a resolution gives up.
+const MAX_BACKTRACKS: usize = 64;
+
+fn search(
+    roots: &[Request],
+    installed: &[Installed],
+    catalog: &mut dyn Catalog,
+    excluded: &mut BTreeSet<(String, Version)>,
+    budget: &mut usize,
+) -> Result<BTreeMap<String, Step>, ResolveError> {
+    let (error, culprits) = match settle(roots, installed, catalog, excluded) {
+        Ok(chosen) => return Ok(chosen),
+        Err(Failed::Other(e)) => return Err(e),
+        Err(Failed::Unsatisfiable(error, culprits)) => (error, culprits),
+    };
+    for culprit in culprits {
+        if *budget == 0 {
+            break;
+        }
+        *budget -= 1;
+        excluded.insert(culprit.clone());
+        match search(roots, installed, catalog, excluded, budget) {
+            Ok(chosen) => return Ok(chosen),
+            Err(_) => {
+                excluded.remove(&culprit);
+            }
+        }
+    }
+    Err(error)
+}
+
+enum Failed {
+    /// The error, and the chosen releases whose requirements caused it.
+    Unsatisfiable(ResolveError, Vec<(String, Version)>),
+    Other(ResolveError),
+}
+
+impl From<anyhow::Error> for Failed {
+    fn from(e: anyhow::Error) -> Failed {
+        Failed::Other(ResolveError::Catalog(e))
+    }
+}
+
+/// One version per name, settled to a fixed point, `excluded` versions aside.
+fn settle(
+    roots: &[Request],
+    installed: &[Installed],
+    catalog: &mut dyn Catalog,
+    excluded: &BTreeSet<(String, Version)>,
+) -> Result<BTreeMap<String, Step>, Failed> {
     let installed_by_name: BTreeMap<&str, &Installed> =
         installed.iter().map(|i| (i.name.as_str(), i)).collect();
     let root_names: BTreeSet<&str> = roots.iter().map(|r| r.name.as_str()).collect();
@@ -116,7 +173,12 @@ pub fn resolve(
                 },
                 None => {
                     let available = catalog.versions(name)?;
-                    let Some(best) = available.iter().filter(|v| fits(v)).max().cloned() else {
+                    let best = available
+                        .iter()
+                        .filter(|v| fits(v) && !excluded.contains(&(name.clone(), (*v).clone())))
+                        .max()
+                        .cloned();
+                    let Some(best) = best else {
                         let mut available = available;
                         available.extend(
                             installed_by_name
@@ -125,11 +187,19 @@ pub fn resolve(
                         );
                         available.sort();
                         available.dedup();
-                        return Err(ResolveError::Unsatisfiable {
+                        let culprits = chosen
+                            .values()
+                            .filter(|s| {
+                                !s.keep && s.release.dependencies.iter().any(|d| d.name == *name)
+                            })
+                            .map(|s| (s.name.clone(), s.release.version.clone()))
+                            .collect();
+                        let error = ResolveError::Unsatisfiable {
                             name: name.clone(),
                             requirers: requirers.clone(),
                             available,
-                        });
+                        };
+                        return Err(Failed::Unsatisfiable(error, culprits));
                     };
                     let release = match chosen.get(name) {
                         Some(step) if step.release.version == best && !step.keep => {
@@ -147,18 +217,18 @@ pub fn resolve(
             next.insert(name.clone(), step);
         }
         if next == chosen {
-            return order(chosen);
+            return Ok(chosen);
         }
         chosen = next;
     }
-    Err(ResolveError::Unsettled(
+    Err(Failed::Other(ResolveError::Unsettled(
         MAX_ROUNDS,
         list(
             chosen
                 .values()
                 .map(|s| format!("{} v{}", s.name, s.release.version)),
         ),
-    ))
+    )))
 }
 
 /// Who needs which skill at which versions, given the current choices.
@@ -412,6 +482,22 @@ mod tests {
             "{err}"
         );
         assert!(err.contains("available: 1.4.0, 2.1.0"), "{err}");
+    }
+
+    #[test]
+    fn an_older_release_is_tried_when_the_newest_cannot_fit() {
+        let mut catalog = Memory::new(&[
+            "app 1.0.0 left@^1 right@^1",
+            "left 1.0.0 base@^1",
+            "right 1.0.0 base@^1",
+            "right 1.1.0 base@^2",
+            "base 1.4.0",
+            "base 2.0.0",
+        ]);
+        let steps = resolve(&[root("app")], &[], &mut catalog).unwrap();
+        let names = plan(&steps);
+        assert!(names.contains(&"right@1.0.0".to_string()), "{names:?}");
+        assert!(names.contains(&"base@1.4.0".to_string()), "{names:?}");
     }
 
     #[test]
