@@ -6,6 +6,13 @@ use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
+/// Whether files can be written in `dir` (created if missing): one
+/// temporary file, made and removed.
+pub fn probe_writable(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    tempfile::tempfile_in(dir).map(drop)
+}
+
 /// Writes `bytes` to `path` atomically, creating the folder; the file gets
 /// `mode` (e.g. 0o600 for secret keys) before any byte is written.
 pub fn write(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {

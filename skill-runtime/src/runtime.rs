@@ -223,27 +223,21 @@ impl Runtime {
 
     /// The engine for a tier, built on first use.
     pub fn engine(&self, tier: TrustTier) -> Result<&Engine, RuntimeError> {
-        let cell = &self.engines[tier.index()];
-        if let Some(engine) = cell.get() {
-            return Ok(engine);
-        }
-        let engine = build_engine(tier, self.config.concurrency).map_err(|e| RuntimeError {
-            tier,
-            message: format!("{e:#}"),
-        })?;
-        Ok(cell.get_or_init(|| engine))
+        built_once(&self.engines[tier.index()], tier, || {
+            build_engine(tier, self.config.concurrency)
+        })
     }
 
     fn linker(&self, tier: TrustTier) -> Result<&Linker<StoreData>, RuntimeError> {
-        let cell = &self.linkers[tier.index()];
-        if let Some(linker) = cell.get() {
-            return Ok(linker);
-        }
-        let built = linker(self.engine(tier)?).map_err(|e| RuntimeError {
-            tier,
-            message: format!("{e:#}"),
-        })?;
-        Ok(cell.get_or_init(|| built))
+        let engine = self.engine(tier)?;
+        built_once(&self.linkers[tier.index()], tier, || linker(engine))
+    }
+
+    fn core_linker(&self, tier: TrustTier) -> Result<&wasmtime::Linker<StoreData>, RuntimeError> {
+        let engine = self.engine(tier)?;
+        built_once(&self.core_linkers[tier.index()], tier, || {
+            core_abi::linker(engine)
+        })
     }
 
     /// Checks and compiles a component for a tier; repeated loads of the same
@@ -267,26 +261,43 @@ impl Runtime {
             self.compiled(engine, &sha256, || Component::new(engine, wasm))?;
         let compile_time = started.elapsed();
         component_check::check_world(engine, &component)?;
-        let linker = self.linker(tier)?;
-        let link_error = |e: wasmtime::Error| LoadError::Link(format!("{e:#}"));
-        let instance_pre = linker.instantiate_pre(&component).map_err(link_error)?;
-        let pre = SkillPluginPre::new(instance_pre).map_err(link_error)?;
+        let host_functions = component_check::host_functions(engine, &component);
+        let skill = self.component_skill(tier, sha256, &component, host_functions)?;
         if source == CompileSource::Compiled
             && let Some(cache) = &self.cache
         {
             cache.store(engine, &sha256, &component);
         }
-        let skill = Arc::new(LoadedSkill {
+        Ok(self.remember(LoadedSkill {
+            source,
+            compile_time,
+            ..skill
+        }))
+    }
+
+    /// A checked component linked for `tier` (compile source and time are
+    /// the caller's to fill in).
+    fn component_skill(
+        &self,
+        tier: TrustTier,
+        sha256: [u8; 32],
+        component: &Component,
+        host_functions: Vec<String>,
+    ) -> Result<LoadedSkill, LoadError> {
+        let link_error = |e: wasmtime::Error| LoadError::Link(format!("{e:#}"));
+        let instance_pre = self
+            .linker(tier)?
+            .instantiate_pre(component)
+            .map_err(link_error)?;
+        Ok(LoadedSkill {
             tier,
             sha256,
             serialized: OnceLock::new(),
-            host_functions: component_check::host_functions(engine, &component),
-            code: Code::Component(pre),
-            source,
-            compile_time,
-        });
-        self.remember(skill.clone());
-        Ok(skill)
+            host_functions,
+            code: Code::Component(SkillPluginPre::new(instance_pre).map_err(link_error)?),
+            source: CompileSource::Compiled,
+            compile_time: Duration::ZERO,
+        })
     }
 
     /// The compiled form from the disk cache, else from `compile`.
@@ -317,62 +328,55 @@ impl Runtime {
         let engine = self.engine(tier)?;
         let started = Instant::now();
         let (module, source) = self.compiled(engine, &sha256, || Module::new(engine, wasm))?;
-        let mut skill = self.core_skill(tier, sha256, module, started.elapsed())?;
-        skill.source = source;
+        let compile_time = started.elapsed();
+        let skill = self.core_skill(tier, sha256, &module)?;
         if source == CompileSource::Compiled
-            && let (Some(cache), Some(module)) = (&self.cache, skill.module())
+            && let Some(cache) = &self.cache
         {
-            cache.store(engine, &sha256, module);
+            cache.store(engine, &sha256, &module);
         }
-        let skill = Arc::new(skill);
-        self.remember(skill.clone());
-        Ok(skill)
+        Ok(self.remember(LoadedSkill {
+            source,
+            compile_time,
+            ..skill
+        }))
     }
 
+    /// A core module checked against the core ABI and linked for `tier`.
     fn core_skill(
         &self,
         tier: TrustTier,
         sha256: [u8; 32],
-        module: Module,
-        compile_time: Duration,
+        module: &Module,
     ) -> Result<LoadedSkill, LoadError> {
-        let problems = core_abi::check(&module);
+        let problems = core_abi::check(module);
         if !problems.is_empty() {
             return Err(LoadError::CoreAbi(problems));
         }
         let linker = self.core_linker(tier)?;
         let pre = linker
-            .instantiate_pre(&module)
+            .instantiate_pre(module)
             .map_err(|e| LoadError::Link(format!("{e:#}")))?;
         Ok(LoadedSkill {
             tier,
             sha256,
             serialized: OnceLock::new(),
-            host_functions: core_abi::imported_functions(&module),
+            host_functions: core_abi::imported_functions(module),
             code: Code::Core(pre),
             source: CompileSource::Compiled,
-            compile_time,
+            compile_time: Duration::ZERO,
         })
     }
 
-    fn core_linker(&self, tier: TrustTier) -> Result<&wasmtime::Linker<StoreData>, RuntimeError> {
-        let cell = &self.core_linkers[tier.index()];
-        if let Some(linker) = cell.get() {
-            return Ok(linker);
-        }
-        let built = core_abi::linker(self.engine(tier)?).map_err(|e| RuntimeError {
-            tier,
-            message: format!("{e:#}"),
-        })?;
-        Ok(cell.get_or_init(|| built))
-    }
-
-    fn remember(&self, skill: Arc<LoadedSkill>) {
+    /// Keeps a loaded skill in memory for later loads of the same bytes.
+    fn remember(&self, skill: LoadedSkill) -> Arc<LoadedSkill> {
+        let skill = Arc::new(skill);
         let mut loaded = self.lock_loaded();
         if loaded.len() >= self.config.max_loaded {
             loaded.clear();
         }
-        loaded.insert((skill.tier, skill.sha256), skill);
+        loaded.insert((skill.tier, skill.sha256), skill.clone());
+        skill
     }
 
     fn lock_loaded(&self) -> std::sync::MutexGuard<'_, LoadedMap> {
@@ -549,35 +553,39 @@ impl Runtime {
     ) -> Result<Arc<LoadedSkill>, LoadError> {
         let engine = self.engine(tier)?;
         let malformed = |e: wasmtime::Error| LoadError::Malformed(format!("{e:#}"));
-        if let Some(wasmtime::Precompiled::Module) = Engine::detect_precompiled(bytes) {
+        let skill = if let Some(wasmtime::Precompiled::Module) = Engine::detect_precompiled(bytes) {
             // SAFETY: as below, `Module::serialize` output of the host.
             let module = unsafe { Module::deserialize(engine, bytes) }.map_err(malformed)?;
-            let skill = Arc::new(self.core_skill(tier, sha256, module, Duration::ZERO)?);
-            self.remember(skill.clone());
-            return Ok(skill);
-        }
-        // SAFETY: the bytes are `Component::serialize` output of the host
-        // process that started this worker, for an engine built the same way.
-        let component = unsafe { Component::deserialize(engine, bytes) }.map_err(malformed)?;
-        let linker = self.linker(tier)?;
-        let link_error = |e: wasmtime::Error| LoadError::Link(format!("{e:#}"));
-        let instance_pre = linker.instantiate_pre(&component).map_err(link_error)?;
-        let skill = Arc::new(LoadedSkill {
-            tier,
-            sha256,
-            serialized: OnceLock::new(),
-            host_functions: Vec::new(),
-            code: Code::Component(SkillPluginPre::new(instance_pre).map_err(link_error)?),
-            source: CompileSource::DiskCache,
-            compile_time: Duration::ZERO,
-        });
-        self.remember(skill.clone());
-        Ok(skill)
+            self.core_skill(tier, sha256, &module)?
+        } else {
+            // SAFETY: the bytes are `Component::serialize` output of the host
+            // process that started this worker, for an engine built the same way.
+            let component = unsafe { Component::deserialize(engine, bytes) }.map_err(malformed)?;
+            self.component_skill(tier, sha256, &component, Vec::new())?
+        };
+        Ok(self.remember(skill))
     }
 
     pub(crate) fn loaded(&self, tier: TrustTier, sha256: &[u8; 32]) -> Option<Arc<LoadedSkill>> {
         self.lock_loaded().get(&(tier, *sha256)).cloned()
     }
+}
+
+/// The value in `cell`, built by `build` on first use; a failure to build
+/// is the host's problem, not the skill's.
+fn built_once<T>(
+    cell: &OnceLock<T>,
+    tier: TrustTier,
+    build: impl FnOnce() -> wasmtime::Result<T>,
+) -> Result<&T, RuntimeError> {
+    if let Some(value) = cell.get() {
+        return Ok(value);
+    }
+    let value = build().map_err(|e| RuntimeError {
+        tier,
+        message: format!("{e:#}"),
+    })?;
+    Ok(cell.get_or_init(|| value))
 }
 
 /// What one call of a guest entry produced.

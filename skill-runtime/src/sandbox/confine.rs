@@ -100,20 +100,23 @@ pub fn confine(limits: &ProcessLimits) -> Result<Confinement, ConfineError> {
     Ok(Confinement { landlock_abi: abi })
 }
 
+/// Sets both the soft and the hard limit of `resource` to `value`; safe to
+/// call between fork and exec.
+pub fn set_rlimit(resource: libc::__rlimit_resource_t, value: u64) -> std::io::Result<()> {
+    let limit = libc::rlimit {
+        rlim_cur: value,
+        rlim_max: value,
+    };
+    // SAFETY: a valid rlimit for a valid resource.
+    if unsafe { libc::setrlimit(resource, &limit) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 fn set_limits(limits: &ProcessLimits) -> Result<(), ConfineError> {
     let set = |name: &str, resource, value: u64| {
-        let limit = libc::rlimit {
-            rlim_cur: value,
-            rlim_max: value,
-        };
-        // SAFETY: a valid rlimit for a valid resource.
-        if unsafe { libc::setrlimit(resource, &limit) } != 0 {
-            return Err(ConfineError::Rlimit(
-                name.into(),
-                std::io::Error::last_os_error().to_string(),
-            ));
-        }
-        Ok(())
+        set_rlimit(resource, value).map_err(|e| ConfineError::Rlimit(name.into(), e.to_string()))
     };
     set("RLIMIT_AS", libc::RLIMIT_AS, limits.address_space_bytes)?;
     set("RLIMIT_DATA", libc::RLIMIT_DATA, limits.data_bytes)?;

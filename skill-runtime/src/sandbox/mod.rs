@@ -15,6 +15,7 @@ use std::path::PathBuf;
 
 pub use confine::{
     ConfineError, Confinement, MIN_LANDLOCK_ABI, ProcessLimits, landlock_abi, seccomp_available,
+    set_rlimit,
 };
 pub(crate) use pool::Pool;
 pub use pool::SandboxError;

@@ -28,15 +28,24 @@ const SETUP: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SandboxError {
-    #[error("could not start the sandbox worker `{program}`: {error}")]
+    #[error(
+        "could not start the sandbox worker `{program}`: {error}; `cargo skill doctor` checks the sandbox"
+    )]
     Spawn { program: String, error: String },
-    #[error("the sandbox worker refused to run: {0}")]
+    #[error(
+        "the sandbox worker refused to run: {0}; `cargo skill doctor` says what this machine lacks"
+    )]
     Refused(ConfineError),
-    #[error("the sandbox worker died {when} ({status})")]
+    #[error("the sandbox worker died {when} ({status}); the next call gets a new worker")]
     Died { when: &'static str, status: String },
-    #[error("the sandbox worker did not answer within {0} ms of the deadline and was killed")]
-    Hung(u128),
-    #[error("the sandbox worker broke the protocol: {0}")]
+    /// No answer by the deadline (plus a grace second during a call).
+    #[error(
+        "the sandbox worker stopped answering {0} and was killed; the next call gets a new worker"
+    )]
+    Hung(&'static str),
+    #[error(
+        "the sandbox worker broke the protocol ({0}) and was killed; the next call gets a new worker"
+    )]
     Protocol(String),
     #[error("the sandbox worker could not load the component: {0}")]
     Load(String),
@@ -130,7 +139,7 @@ impl Worker {
             Ok((message, _)) => Ok(message),
             Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
                 self.kill();
-                Err(SandboxError::Hung(GRACE.as_millis()))
+                Err(SandboxError::Hung(when))
             }
             Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
                 self.kill();
