@@ -30,7 +30,7 @@ pub struct BotSkills {
     pub skills: BTreeMap<String, BotSkill>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct BotSkill {
     pub enabled: bool,

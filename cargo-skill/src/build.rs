@@ -302,8 +302,7 @@ pub fn cargo_build(
 }
 
 fn check_writable(dir: &Path) -> Result<()> {
-    let probe = std::fs::create_dir_all(dir).and_then(|()| tempfile::tempfile_in(dir).map(drop));
-    probe.with_context(|| format!("the target directory {} is not writable: pass --target-dir with a folder you can write to", dir.display()))
+    skill_runtime::atomic_file::probe_writable(dir).with_context(|| format!("the target directory {} is not writable: pass --target-dir with a folder you can write to", dir.display()))
 }
 
 /// The whole pipeline: find the skill packages, make sure the target is

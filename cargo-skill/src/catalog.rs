@@ -87,7 +87,12 @@ impl SourceCatalog {
                 .tags
                 .get(name)
                 .and_then(|versions| versions.get(version))
-                .with_context(|| format!("{} has no {name} v{version}", self.source))?;
+                .with_context(|| {
+                    format!(
+                        "{} has no {name} v{version}: no tag `{name}-v{version}` and not at the fetched ref",
+                        self.source
+                    )
+                })?;
             if !self.tagged.contains_key(&oid) {
                 let repo = self.repo.as_ref().expect("tags come from a repository");
                 let dir = fetch_source::check_out(repo, oid)?;

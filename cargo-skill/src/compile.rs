@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use skill_runtime::sandbox::set_rlimit;
 use skill_runtime::{Home, TrustTier};
 
 /// The hidden verb the child runs: `cargo-skill __compile --tier T FILE`.
@@ -74,9 +75,9 @@ fn compile_in_child(
     unsafe {
         use std::os::unix::process::CommandExt;
         command.pre_exec(move || {
-            set_limit(libc::RLIMIT_CPU, cpu)?;
-            set_limit(libc::RLIMIT_DATA, data)?;
-            set_limit(libc::RLIMIT_CORE, 0)
+            set_rlimit(libc::RLIMIT_CPU, cpu)?;
+            set_rlimit(libc::RLIMIT_DATA, data)?;
+            set_rlimit(libc::RLIMIT_CORE, 0)
         });
     }
     let mut child = command
@@ -120,16 +121,4 @@ fn compile_in_child(
             bail!("compiling failed ({status}): {why}; the component is refused")
         }
     }
-}
-
-fn set_limit(resource: libc::__rlimit_resource_t, value: u64) -> std::io::Result<()> {
-    let limit = libc::rlimit {
-        rlim_cur: value,
-        rlim_max: value,
-    };
-    // SAFETY: a valid rlimit struct for a valid resource.
-    if unsafe { libc::setrlimit(resource, &limit) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
 }

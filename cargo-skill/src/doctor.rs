@@ -253,8 +253,7 @@ fn home_checks(home: &Home) -> Vec<Check> {
 }
 
 fn writable(name: &'static str, dir: &Path) -> Check {
-    let probe = std::fs::create_dir_all(dir).and_then(|()| tempfile::tempfile_in(dir).map(drop));
-    match probe {
+    match skill_runtime::atomic_file::probe_writable(dir) {
         Ok(()) => check(
             name,
             Status::Ok,

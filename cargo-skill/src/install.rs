@@ -12,7 +12,9 @@ use crate::agents::{self, Agent};
 use crate::catalog::{Located, SourceCatalog};
 use crate::compile::Compiler;
 use crate::fetch_source::{self, SourceSpec};
-use crate::installed::{self, InstalledMeta, Locked, Lockfile, META_FILE, Verification};
+use crate::installed::{
+    self, InstalledMeta, Locked, Lockfile, META_FILE, Verification, capability_name,
+};
 use crate::keys;
 use crate::resolve;
 use crate::signing::{self, SIGNATURE, SUMS, VerifyError};
@@ -250,7 +252,11 @@ fn check(
             let carried = prev
                 .grants
                 .iter()
-                .filter(|g| declared.iter().any(|d| same_capability(d, g)))
+                .filter(|g| {
+                    declared
+                        .iter()
+                        .any(|d| capability_name(d) == capability_name(g))
+                })
                 .cloned()
                 .collect();
             let new = declared
@@ -282,9 +288,10 @@ fn check(
     })
 }
 
-/// `http-get` and `http-get:api.example.com` name the same capability.
-fn same_capability(a: &str, b: &str) -> bool {
-    a.split(':').next() == b.split(':').next()
+/// `--grant WANTED` approves `declared`: the same `cap:scope`, or a bare
+/// `cap` for every scope of it.
+fn grant_covers(wanted: &str, declared: &str) -> bool {
+    wanted == declared || capability_name(declared) == wanted
 }
 
 /// `--locked`: every skill of the plan must be in the lock, from this
@@ -388,7 +395,7 @@ fn approve(plan: &mut [Pending], options: &InstallOptions<'_>) -> Result<()> {
                 p.located
                     .capabilities
                     .iter()
-                    .any(|d| d == wanted || d.split(':').next() == Some(wanted.as_str()))
+                    .any(|d| grant_covers(wanted, d))
             });
             if !declared {
                 let all: Vec<String> = plan
@@ -406,12 +413,7 @@ fn approve(plan: &mut [Pending], options: &InstallOptions<'_>) -> Result<()> {
                 .located
                 .capabilities
                 .iter()
-                .filter(|d| {
-                    options
-                        .grants
-                        .iter()
-                        .any(|g| g == *d || d.split(':').next() == Some(g.as_str()))
-                })
+                .filter(|d| options.grants.iter().any(|g| grant_covers(g, d)))
                 .cloned()
                 .collect();
             p.grants = chosen;
@@ -431,8 +433,7 @@ fn approve(plan: &mut [Pending], options: &InstallOptions<'_>) -> Result<()> {
                 asks.join(", ")
             );
         }
-        let answer = crate::tty::read_hidden_line("  approve? [y/N] ").unwrap_or_default();
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+        if !crate::tty::confirm("  approve? [y/N] ") {
             bail!("not approved: nothing was installed");
         }
     }
@@ -448,7 +449,11 @@ fn approve(plan: &mut [Pending], options: &InstallOptions<'_>) -> Result<()> {
 fn place(home: &Home, from: &Path, meta: &InstalledMeta) -> Result<()> {
     swap_in(&home.skill_dir(&meta.name), |staging| {
         copy_skill(from, staging)?;
-        std::fs::write(staging.join(META_FILE), meta.to_toml())?;
+        skill_runtime::atomic_file::write(
+            &staging.join(META_FILE),
+            meta.to_toml().as_bytes(),
+            0o644,
+        )?;
         Ok(())
     })
 }
@@ -466,6 +471,9 @@ pub(crate) fn copy_skill(from: &Path, to: &Path) -> Result<()> {
         let dest = to.join(file);
         std::fs::create_dir_all(dest.parent().expect("a file has a parent"))?;
         std::fs::copy(from.join(file), &dest).with_context(|| format!("copying {file}"))?;
+        // On disk before the swap makes them visible: a crash must not
+        // leave the new folder in place with empty files.
+        std::fs::File::open(&dest)?.sync_all()?;
     }
     Ok(())
 }

@@ -19,6 +19,21 @@ pub fn installed_dir(home: &skill_runtime::Home, name: &str) -> Option<PathBuf> 
     (bare && dir.join(META_FILE).is_file()).then_some(dir)
 }
 
+/// The metadata of the installed skill `name`, or an error saying how to
+/// see what is installed.
+pub fn read_installed(home: &skill_runtime::Home, name: &str) -> Result<InstalledMeta> {
+    let Some(dir) = installed_dir(home, name) else {
+        anyhow::bail!("`{name}` is not installed: `cargo skill list` shows what is");
+    };
+    InstalledMeta::read(&dir)
+}
+
+/// The capability a grant or declaration names: `http-get` for both
+/// `http-get` and `http-get:api.example.com`.
+pub fn capability_name(grant: &str) -> &str {
+    grant.split(':').next().unwrap_or(grant)
+}
+
 /// Every installed skill with its manifest, sorted by name; a folder whose
 /// metadata or SKILL.md does not read is an error naming it.
 pub fn all(home: &skill_runtime::Home) -> Result<Vec<(InstalledMeta, SkillManifest)>> {

@@ -67,7 +67,9 @@ pub enum ResolveError {
         other: String,
         installed: bool,
     },
-    #[error("the requirements did not settle after {0} rounds: {1}")]
+    #[error(
+        "the requirements did not settle after {0} rounds ({1}): install the skills one at a time with --version to pin them"
+    )]
     Unsettled(usize, String),
     #[error(transparent)]
     Catalog(#[from] anyhow::Error),

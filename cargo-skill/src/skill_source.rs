@@ -49,14 +49,11 @@ impl SkillSource {
     }
 }
 
-/// An installed skill by name: its folder under the home's `skills/`, run
-/// with what was approved at install (not what its manifest asks for).
-pub fn resolve_installed(home: &skill_runtime::Home, name: &str) -> Result<Option<SkillSource>> {
-    let Some(dir) = crate::installed::installed_dir(home, name) else {
-        return Ok(None);
-    };
-    let meta = crate::installed::InstalledMeta::read(&dir)?;
-    let mut source = resolve(&dir)?;
+/// An installed skill (its folder under the home's `skills/` and what
+/// install recorded), run with what was approved at install, not what its
+/// manifest asks for.
+pub fn resolve_installed(dir: &Path, meta: crate::installed::InstalledMeta) -> Result<SkillSource> {
+    let mut source = resolve(dir)?;
     source.capabilities = meta
         .grants
         .iter()
@@ -68,7 +65,7 @@ pub fn resolve_installed(home: &skill_runtime::Home, name: &str) -> Result<Optio
     source.secrets = meta.secrets;
     source.trust_tier = meta.trust_tier.parse().ok();
     source.version = meta.version;
-    Ok(Some(source))
+    Ok(source)
 }
 
 pub fn resolve(path: &Path) -> Result<SkillSource> {

@@ -1,21 +1,31 @@
-//! Reading a secret line (a secret value, a key password) without echoing
-//! it on a terminal.
+//! Reading from the terminal: a secret line (a secret value, a key
+//! password) without echo, and y/N confirmations.
 
 use std::io::{BufRead, IsTerminal, Write};
 
 /// One line from stdin without its line ending. On a terminal, `prompt` is
 /// shown on stderr and echo is off while typing.
 pub fn read_hidden_line(prompt: &str) -> std::io::Result<String> {
+    read_line(prompt, true)
+}
+
+/// A y/N question on the terminal: only `y` or `yes` is yes.
+pub fn confirm(prompt: &str) -> bool {
+    read_line(prompt, false).is_ok_and(|answer| matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+fn read_line(prompt: &str, hidden: bool) -> std::io::Result<String> {
     let stdin = std::io::stdin();
     let tty = stdin.is_terminal();
     let _echo_off = tty.then(|| {
         eprint!("{prompt}");
         let _ = std::io::stderr().flush();
-        EchoOff::new()
+        hidden.then(EchoOff::new)
     });
     let mut line = String::new();
     stdin.lock().read_line(&mut line)?;
-    if tty {
+    if tty && hidden {
+        // The Enter the user typed was not echoed.
         eprintln!();
     }
     let line = line.strip_suffix('\n').unwrap_or(&line);

@@ -123,28 +123,21 @@ pub fn update(home: &Home, names: &[String], options: &UpdateOptions<'_>) -> Res
                 "  update {} v{current} to v{newest} ({step:?})? [y/N] ",
                 meta.name
             );
-            if matches!(
-                crate::tty::read_hidden_line(&prompt)
-                    .unwrap_or_default()
-                    .trim(),
-                "y" | "Y" | "yes"
-            ) {
+            if crate::tty::confirm(&prompt) {
                 target = Some(newest.clone());
             }
         }
-        if let Some(newest) = newest.filter(|n| target.as_ref() != Some(n)) {
+        let held = newest.filter(|n| target.as_ref() != Some(n));
+        if let Some(newest) = &held {
             outcomes.push(Outcome::Held {
                 name: meta.name.clone(),
                 version: meta.version.clone(),
-                needs: Step::between(&current, &newest).flag(),
-                available: newest,
+                needs: Step::between(&current, newest).flag(),
+                available: newest.clone(),
             });
         }
         let Some(target) = target else {
-            if !outcomes
-                .iter()
-                .any(|o| matches!(o, Outcome::Held { name, .. } if *name == meta.name))
-            {
+            if held.is_none() {
                 outcomes.push(Outcome::UpToDate {
                     name: meta.name.clone(),
                     version: meta.version.clone(),

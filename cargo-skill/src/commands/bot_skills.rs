@@ -1,14 +1,14 @@
 //! `cargo skill enable | disable NAME --bot BOT`: per-bot settings in
 //! `bots/<bot>/skills.toml` (enabled, version pin, lowered limits).
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::Args;
 use semver::{Version, VersionReq};
 
 use crate::bot_skills::{BotSkill, BotSkills};
 use crate::exit;
 use crate::home;
-use crate::installed::{InstalledMeta, installed_dir};
+use crate::installed::read_installed;
 
 #[derive(Debug, Args)]
 pub struct EnableArgs {
@@ -40,30 +40,19 @@ pub struct DisableArgs {
     pub bot: String,
 }
 
-fn installed(home: &skill_runtime::Home, name: &str) -> Result<InstalledMeta> {
-    let Some(dir) = installed_dir(home, name) else {
-        bail!("`{name}` is not installed: `cargo skill list` shows what is");
-    };
-    InstalledMeta::read(&dir)
-}
-
 pub fn enable(args: EnableArgs) -> Result<u8> {
     let home = home::home()?;
-    let meta = installed(&home, &args.name)?;
+    let meta = read_installed(&home, &args.name)?;
     home::bot_identity(&home, Some(&args.bot))?;
     let mut settings = BotSkills::read(&home, &args.bot)?;
-    let previous = settings.skills.get(&args.name).cloned();
+    // Flags given replace the bot's settings; the others stay as they were.
+    let previous = settings.skills.get(&args.name).cloned().unwrap_or_default();
     let skill = BotSkill {
         enabled: true,
-        version: args
-            .version
-            .map(|v| v.to_string())
-            .or(previous.as_ref().and_then(|p| p.version.clone())),
-        fuel: args.fuel.or(previous.as_ref().and_then(|p| p.fuel)),
-        timeout_ms: args
-            .timeout
-            .or(previous.as_ref().and_then(|p| p.timeout_ms)),
-        memory_mb: args.memory.or(previous.as_ref().and_then(|p| p.memory_mb)),
+        version: args.version.map(|v| v.to_string()).or(previous.version),
+        fuel: args.fuel.or(previous.fuel),
+        timeout_ms: args.timeout.or(previous.timeout_ms),
+        memory_mb: args.memory.or(previous.memory_mb),
     };
     if let (Some(pin), Ok(version)) = (skill.pin(), Version::parse(&meta.version))
         && !pin.matches(&version)
@@ -81,20 +70,14 @@ pub fn enable(args: EnableArgs) -> Result<u8> {
 
 pub fn disable(args: DisableArgs) -> Result<u8> {
     let home = home::home()?;
-    installed(&home, &args.name)?;
+    read_installed(&home, &args.name)?;
     home::bot_identity(&home, Some(&args.bot))?;
     let mut settings = BotSkills::read(&home, &args.bot)?;
-    let entry = settings
+    settings
         .skills
         .entry(args.name.clone())
-        .or_insert(BotSkill {
-            enabled: false,
-            version: None,
-            fuel: None,
-            timeout_ms: None,
-            memory_mb: None,
-        });
-    entry.enabled = false;
+        .or_default()
+        .enabled = false;
     settings.write(&home, &args.bot)?;
     eprintln!("    Disabled {} for bot `{}`", args.name, args.bot);
     Ok(exit::SUCCESS)

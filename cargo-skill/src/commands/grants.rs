@@ -8,7 +8,7 @@ use skill_runtime::{Capability, Grant, Home};
 
 use crate::exit;
 use crate::home;
-use crate::installed::{InstalledMeta, Lockfile};
+use crate::installed::{InstalledMeta, Lockfile, capability_name, read_installed};
 
 #[derive(Debug, Args)]
 pub struct GrantArgs {
@@ -27,13 +27,6 @@ pub struct RemoveArgs {
     pub force: bool,
 }
 
-fn installed(home: &Home, name: &str) -> Result<InstalledMeta> {
-    let Some(dir) = crate::installed::installed_dir(home, name) else {
-        bail!("`{name}` is not installed: `cargo skill list` shows what is");
-    };
-    InstalledMeta::read(&dir)
-}
-
 fn save(home: &Home, meta: &InstalledMeta) -> Result<()> {
     meta.write(&home.skill_dir(&meta.name))?;
     let mut lock = Lockfile::read(home.root())?;
@@ -47,7 +40,7 @@ fn save(home: &Home, meta: &InstalledMeta) -> Result<()> {
 
 pub fn grant(args: GrantArgs) -> Result<u8> {
     let home = home::home()?;
-    let mut meta = installed(&home, &args.name)?;
+    let mut meta = read_installed(&home, &args.name)?;
     let grant: Grant = args
         .capability
         .parse()
@@ -64,11 +57,11 @@ pub fn grant(args: GrantArgs) -> Result<u8> {
 
 pub fn revoke(args: GrantArgs) -> Result<u8> {
     let home = home::home()?;
-    let mut meta = installed(&home, &args.name)?;
+    let mut meta = read_installed(&home, &args.name)?;
     let whole: Option<Capability> = args.capability.parse().ok();
     let before = meta.grants.len();
     meta.grants.retain(|g| match whole {
-        Some(cap) => g.split(':').next() != Some(cap.as_str()),
+        Some(cap) => capability_name(g) != cap.as_str(),
         None => *g != args.capability,
     });
     if meta.grants.len() == before {
@@ -86,7 +79,7 @@ pub fn revoke(args: GrantArgs) -> Result<u8> {
 
 pub fn remove(args: RemoveArgs) -> Result<u8> {
     let home = home::home()?;
-    let meta = installed(&home, &args.name)?;
+    let meta = read_installed(&home, &args.name)?;
     let dependents: Vec<String> = crate::installed::all(&home)?
         .into_iter()
         .filter(|(_, m)| m.ext.dependencies.iter().any(|d| d.name == meta.name))

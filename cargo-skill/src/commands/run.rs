@@ -80,22 +80,19 @@ pub enum SandboxChoice {
 pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
     let home = home::home()?;
     let bot = home::bot_identity(&home, args.bot.as_deref())?;
-    let installed_name = args.skill.to_str().filter(|_| !args.skill.exists());
-    // An installed skill runs as the bot's settings say (enabled, pin, limits).
-    let bot_limits = match installed_name.and_then(|name| installed_dir(&home, name)) {
-        Some(dir) => {
-            let meta = InstalledMeta::read(&dir)?;
-            bot_skills::for_run(&home, &bot.slug, &meta.name, &meta.version)?
-        }
-        None => LimitRequest::default(),
-    };
-    let installed = match installed_name {
-        Some(name) => skill_source::resolve_installed(&home, name)?,
+    let installed = match args.skill.to_str().filter(|_| !args.skill.exists()) {
+        Some(name) => installed_dir(&home, name),
         None => None,
     };
-    let source = match installed {
-        Some(source) => source,
-        None => skill_source::resolve(&args.skill)?,
+    // An installed skill runs as the bot's settings say (enabled, pin,
+    // limits), and with what was approved at install.
+    let (source, bot_limits) = match installed {
+        Some(dir) => {
+            let meta = InstalledMeta::read(&dir)?;
+            let limits = bot_skills::for_run(&home, &bot.slug, &meta.name, &meta.version)?;
+            (skill_source::resolve_installed(&dir, meta)?, limits)
+        }
+        None => (skill_source::resolve(&args.skill)?, LimitRequest::default()),
     };
     let input = match (&args.input, &args.input_file) {
         (Some(text), _) => read_input(InputSource::Argument(text))?,
