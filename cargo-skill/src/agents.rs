@@ -115,7 +115,7 @@ pub fn place(
     installed: &Path,
     meta: &InstalledMeta,
 ) -> Result<()> {
-    let shared = project.join(SHARED_DIR).join(&meta.name);
+    let shared = skill_runtime::skill_name::join(&project.join(SHARED_DIR), &meta.name)?;
     crate::install::swap_in(&shared, |staging| {
         crate::install::copy_skill(installed, staging)?;
         std::fs::remove_file(staging.join(META_FILE)).ok();
@@ -130,7 +130,7 @@ pub fn place(
 
 /// `<agent dir>/<name>` → `../../.agents/skills/<name>`, replaced atomically.
 fn link(project: &Path, agent_dir: &str, name: &str) -> Result<()> {
-    let at = project.join(agent_dir).join(name);
+    let at = skill_runtime::skill_name::join(&project.join(agent_dir), name)?;
     let parent = at.parent().expect("a link has a parent");
     std::fs::create_dir_all(parent)?;
     if std::fs::symlink_metadata(&at).is_ok_and(|m| !m.file_type().is_symlink()) {

@@ -3,13 +3,12 @@
 //! each tagged commit checked out once, when it is first needed.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use semver::Version;
-use skill_runtime::discover;
-use skill_runtime::manifest::{self, Mode, SkillManifest};
-use skill_runtime::validate::graph::SkillSet;
+use skill_runtime::manifest::{Code, Diagnostic, Mode, SkillManifest};
+use skill_runtime::validate::{self, graph::SkillSet};
 
 use crate::fetch_source::{self, Fetched};
 use crate::resolve::{Catalog, Release};
@@ -17,8 +16,36 @@ use crate::resolve::{Catalog, Release};
 /// The skills one checkout holds.
 struct Tree {
     skills: Vec<SkillManifest>,
+    refused: Vec<Refused>,
     commit: Option<String>,
     _dir: Option<tempfile::TempDir>,
+}
+
+/// A manifest the installer will not use, with the diagnostics that say why.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    pub manifest_path: PathBuf,
+    /// The name it gives, when it could be read.
+    pub name: Option<String>,
+    /// The folder it stands in.
+    pub folder: String,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Refused {
+    /// Whether `wanted` (a name from the command line) means this skill.
+    pub fn is(&self, wanted: &str) -> bool {
+        self.name.as_deref() == Some(wanted) || self.folder == wanted
+    }
+}
+
+/// The version an unversioned skill resolves as: it satisfies `*` and
+/// nothing else, and is never newer than a released version.
+pub const UNVERSIONED: Version = Version::new(0, 0, 0);
+
+/// `metadata.version`, or [`UNVERSIONED`].
+pub fn version_of(manifest: &SkillManifest) -> Version {
+    manifest.ext.version.clone().unwrap_or(UNVERSIONED)
 }
 
 pub struct SourceCatalog {
@@ -49,10 +76,15 @@ impl SourceCatalog {
             checkout,
         } = fetched;
         let tags = repo.as_ref().map(tagged_versions).unwrap_or_default();
+        // A checkout's own folder has a temporary name: a skill at the root
+        // of a repository is named by its manifest alone.
+        let anonymous_root = checkout.as_ref().is_some_and(|c| c.path() == dir);
+        let (skills, refused) = skills_in(&dir, anonymous_root);
         SourceCatalog {
             source,
             head: Tree {
-                skills: skills_in(&dir),
+                skills,
+                refused,
                 commit,
                 _dir: checkout,
             },
@@ -72,6 +104,11 @@ impl SourceCatalog {
         &self.head.skills
     }
 
+    /// The manifests at the fetched ref that cannot be installed.
+    pub fn refused(&self) -> &[Refused] {
+        &self.head.refused
+    }
+
     /// `name` at `version`: the fetched ref's copy when it has that version,
     /// else the tagged commit's.
     pub fn locate(&mut self, name: &str, version: &Version) -> Result<Located> {
@@ -79,7 +116,7 @@ impl SourceCatalog {
             .head
             .skills
             .iter()
-            .any(|m| m.name == name && m.ext.version.as_ref() == Some(version));
+            .any(|m| m.name == name && version_of(m) == *version);
         let tree = if at_head {
             &self.head
         } else {
@@ -96,10 +133,12 @@ impl SourceCatalog {
             if !self.tagged.contains_key(&oid) {
                 let repo = self.repo.as_ref().expect("tags come from a repository");
                 let dir = fetch_source::check_out(repo, oid)?;
+                let (skills, refused) = skills_in(dir.path(), true);
                 self.tagged.insert(
                     oid,
                     Tree {
-                        skills: skills_in(dir.path()),
+                        skills,
+                        refused,
                         commit: Some(oid.to_string()),
                         _dir: Some(dir),
                     },
@@ -107,10 +146,17 @@ impl SourceCatalog {
             }
             &self.tagged[&oid]
         };
+        if let Some(refused) = tree.refused.iter().find(|r| r.is(name)) {
+            anyhow::bail!(
+                "{name} v{version} of {} cannot be installed:\n{}",
+                self.source,
+                render(&refused.diagnostics)
+            );
+        }
         let manifest = tree
             .skills
             .iter()
-            .find(|m| m.name == name && m.ext.version.as_ref() == Some(version))
+            .find(|m| m.name == name && version_of(m) == *version)
             .with_context(|| {
                 format!(
                     "the tag {name}-v{version} of {} does not hold {name} v{version} (its SKILL.md says otherwise)",
@@ -137,7 +183,7 @@ impl Catalog for SourceCatalog {
             .skills
             .iter()
             .filter(|m| m.name == name)
-            .filter_map(|m| m.ext.version.clone())
+            .map(version_of)
             .chain(
                 self.tags
                     .get(name)
@@ -157,11 +203,7 @@ impl Catalog for SourceCatalog {
 
 pub fn release_of(manifest: &SkillManifest) -> Release {
     Release {
-        version: manifest
-            .ext
-            .version
-            .clone()
-            .unwrap_or_else(|| Version::new(0, 0, 0)),
+        version: version_of(manifest),
         dependencies: manifest.ext.dependencies.clone(),
         conflicts_with: manifest.ext.conflicts_with.clone(),
     }
@@ -187,14 +229,83 @@ fn tagged_versions(repo: &git2::Repository) -> BTreeMap<String, BTreeMap<Version
     tags
 }
 
-/// Every skill in a folder, by the discovery rules `validate` uses.
-pub fn skills_in(dir: &Path) -> Vec<SkillManifest> {
-    discover::discover(dir)
-        .into_iter()
-        .filter_map(|found| match found {
-            discover::Found::Manifest(path) => manifest::parse_file(&path, Mode::Lenient).manifest,
-            discover::Found::OutsideTree { .. } => None,
+/// Every skill in a folder, by the discovery rules and the validator
+/// `validate` uses, split into the installable and the refused. With
+/// `anonymous_root`, a skill at `dir` itself need not match its folder name.
+pub fn skills_in(dir: &Path, anonymous_root: bool) -> (Vec<SkillManifest>, Vec<Refused>) {
+    let report = validate::load(
+        &[dir.to_path_buf()],
+        validate::Options {
+            mode: Mode::Lenient,
+        },
+    );
+    let mut skills = Vec::new();
+    let mut refused = Vec::new();
+    let root = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    for skill in report.skills {
+        let at_root = skill.manifest_path.parent() == Some(dir);
+        let mut blocking: Vec<Diagnostic> = validate::install::blocking(&skill.diagnostics)
+            .into_iter()
+            .filter(|d| !(anonymous_root && at_root && d.code == Code::NameDirMismatch))
+            .cloned()
+            .collect();
+        blocking.extend(outside(&root, &skill.manifest_path));
+        match skill.manifest {
+            Some(manifest) if blocking.is_empty() => skills.push(manifest),
+            manifest => refused.push(Refused {
+                folder: skill
+                    .manifest_path
+                    .parent()
+                    .and_then(Path::file_name)
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                manifest_path: skill.manifest_path,
+                name: manifest.map(|m| m.name).filter(|n| !n.is_empty()),
+                diagnostics: blocking,
+            }),
+        }
+    }
+    (skills, refused)
+}
+
+/// A skill folder reached through a symlink that leads out of the source
+/// would make the installer copy whatever it points at.
+fn outside(root: &Path, manifest_path: &Path) -> Option<Diagnostic> {
+    let folder = manifest_path.parent()?;
+    let real = folder.canonicalize().ok()?;
+    if real.starts_with(root) {
+        return None;
+    }
+    Some(Diagnostic {
+        code: Code::ManifestOutsideTree,
+        severity: skill_runtime::manifest::Severity::Error,
+        message: format!(
+            "the skill folder {} leads to {}, outside the source",
+            folder.display(),
+            real.display()
+        ),
+        file: manifest_path.to_path_buf(),
+        pos: None,
+        source_line: None,
+        help: Some("a skill folder must be a real folder inside the repository, not a link".into()),
+    })
+}
+
+/// The diagnostics that refuse a skill, rustc-style, as errors: whatever
+/// their severity when validating, the installer does not go past them.
+pub fn render(diagnostics: &[Diagnostic]) -> String {
+    diagnostics
+        .iter()
+        .map(|d| {
+            let d = Diagnostic {
+                severity: skill_runtime::manifest::Severity::Error,
+                ..d.clone()
+            };
+            crate::diagnostics::render(
+                &d,
+                crate::diagnostics::DiagnosticFormat::Human,
+                crate::output::Palette::default(),
+            )
         })
-        .filter(|m| !m.name.is_empty())
         .collect()
 }

@@ -49,7 +49,45 @@ impl SourceSpec {
     }
 }
 
-pub fn parse(text: &str) -> SourceSpec {
+/// Parses a SOURCE argument (or a source recorded in the lock) and checks
+/// every part that will become a path, a git ref or a skill name.
+pub fn parse(text: &str) -> Result<SourceSpec> {
+    if text.contains('\0') || text.chars().any(char::is_control) {
+        bail!(
+            "the source `{}` contains a control character",
+            text.escape_default()
+        );
+    }
+    let spec = parse_unchecked(text);
+    if let Some(skill) = &spec.skill {
+        skill_runtime::skill_name::check(skill)
+            .with_context(|| format!("in the source `{text}`"))?;
+    }
+    if let Source::Git {
+        reference, subpath, ..
+    } = &spec.source
+    {
+        if let Some(r) = reference
+            && (r.starts_with('-') || !git2::Reference::is_valid_name(&format!("refs/heads/{r}")))
+        {
+            bail!("`{r}` in the source `{text}` is not a valid branch, tag or commit name");
+        }
+        if let Some(sub) = subpath {
+            let escapes = sub
+                .split('/')
+                .any(|part| part.is_empty() || part == "." || part == "..")
+                || sub.contains('\\');
+            if escapes {
+                bail!(
+                    "the folder `{sub}` in the source `{text}` must be a plain path inside the repository (no `..`, `.` or leading `/`)"
+                );
+            }
+        }
+    }
+    Ok(spec)
+}
+
+fn parse_unchecked(text: &str) -> SourceSpec {
     if Path::new(text).exists() {
         return SourceSpec {
             source: Source::Local(PathBuf::from(text)),
@@ -224,6 +262,7 @@ mod tests {
             } => (url, reference, subpath, spec.skill),
             Source::Local(p) => panic!("local {p:?}"),
         };
+        let parse = |t: &str| parse(t).unwrap();
         let (url, r, sub, skill) = git(parse("git://host/r.git#v1"));
         assert_eq!(
             (url.as_str(), r.as_deref(), sub, skill),
@@ -247,5 +286,21 @@ mod tests {
             );
         }
         assert!(matches!(parse(".").source, Source::Local(_)));
+    }
+
+    #[test]
+    fn crafted_sources_are_refused_before_they_become_paths_or_refs() {
+        for bad in [
+            "https://github.com/acme/skills/tree/main/../../../etc",
+            "https://github.com/acme/skills/tree/main//etc",
+            "https://github.com/acme/skills/tree/main/a/./b",
+            "file:///srv/r.git#--upload-pack=evil",
+            "file:///srv/r.git#a..b",
+            "file:///srv/r.git#x\0y",
+            "acme/skills@../../etc",
+            "acme/skills@.hidden",
+        ] {
+            assert!(super::parse(bad).is_err(), "{bad} was accepted");
+        }
     }
 }

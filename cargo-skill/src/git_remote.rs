@@ -1,8 +1,9 @@
 //! The git side of publishing, with git2: a cached bare clone per remote,
 //! fetches, pushes with progress, and credentials from the environment.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use git2::{
     Cred, CredentialType, FetchOptions, FetchPrune, PushOptions, RemoteCallbacks, Repository,
@@ -23,6 +24,10 @@ pub enum GitError {
     Unreachable { url: String, message: String },
     #[error("the remote refused {refname}: {message}")]
     Rejected { refname: String, message: String },
+    #[error(
+        "git could not read {url}: {message}; check that the URL or path names a git repository you can read"
+    )]
+    Failed { url: String, message: String },
     #[error("git: {0}")]
     Other(#[from] git2::Error),
 }
@@ -60,17 +65,22 @@ pub fn fetch(repo: &Repository, url: &str, quiet: bool) -> Result<(), GitError> 
     let mut remote = repo.remote_anonymous(url)?;
     let mut options = FetchOptions::new();
     options.prune(FetchPrune::On);
-    options.remote_callbacks(callbacks(url, progress_bar(quiet, "fetching")));
-    remote
-        .fetch(
-            &[
-                "+refs/heads/*:refs/remotes/origin/*",
-                "+refs/tags/*:refs/remote-tags/*",
-            ],
-            Some(&mut options),
-            None,
-        )
-        .map_err(|e| classify(url, e))?;
+    let asked = Rc::new(Cell::new(false));
+    options.remote_callbacks(callbacks(
+        url,
+        progress_bar(quiet, "fetching"),
+        asked.clone(),
+    ));
+    let fetched = remote.fetch(
+        &[
+            "+refs/heads/*:refs/remotes/origin/*",
+            "+refs/tags/*:refs/remote-tags/*",
+        ],
+        Some(&mut options),
+        None,
+    );
+    drop(options);
+    fetched.map_err(|e| classify(url, e, asked.get()))?;
     Ok(())
 }
 
@@ -96,7 +106,8 @@ pub fn push(
     let mut remote = repo.remote_anonymous(url)?;
     let rejected: RefCell<Option<(String, String)>> = RefCell::new(None);
     let bar = progress_bar(quiet, "pushing");
-    let mut callbacks = callbacks(url, bar.clone());
+    let asked = Rc::new(Cell::new(false));
+    let mut callbacks = callbacks(url, bar.clone(), asked.clone());
     callbacks.push_update_reference(|refname, status| {
         if let Some(message) = status {
             *rejected.borrow_mut() = Some((refname.to_string(), message.to_string()));
@@ -113,7 +124,7 @@ pub fn push(
             refname: remote_ref.to_string(),
             message: e.message().to_string(),
         }),
-        Err(e) => Err(classify(url, e)),
+        Err(e) => Err(classify(url, e, asked.get())),
         Ok(()) => match rejected.into_inner() {
             Some((refname, message)) => Err(GitError::Rejected { refname, message }),
             None => Ok(()),
@@ -135,37 +146,43 @@ fn is_rejection(e: &git2::Error) -> bool {
         .any(|m| message.contains(m))
 }
 
-fn classify(url: &str, e: git2::Error) -> GitError {
+/// What went wrong, by what libgit2 said. Only a remote that asked for
+/// credentials can have refused them: anything else is reported as it is.
+fn classify(url: &str, e: git2::Error, credentials_asked: bool) -> GitError {
     let message = e.message().to_string();
-    if e.code() == git2::ErrorCode::Auth
-        || message.contains("401")
-        || message.contains("403")
-        || message.contains("authentication")
+    if credentials_asked
+        && (e.code() == git2::ErrorCode::Auth
+            || e.class() == git2::ErrorClass::Http
+            || message.contains("authentication"))
     {
         return GitError::Auth { url: url.into() };
     }
-    if matches!(
-        e.class(),
-        git2::ErrorClass::Net | git2::ErrorClass::Os | git2::ErrorClass::Ssh
-    ) || message.contains("failed to connect")
-        || message.contains("could not find repository")
-        || message.contains("not found")
+    let local = url.starts_with("file://") || !(url.contains("://") || url.starts_with("git@"));
+    if !local
+        && (matches!(
+            e.class(),
+            git2::ErrorClass::Net | git2::ErrorClass::Os | git2::ErrorClass::Ssh
+        ) || message.contains("failed to connect"))
     {
         return GitError::Unreachable {
             url: url.into(),
             message,
         };
     }
-    GitError::Other(e)
+    GitError::Failed {
+        url: url.into(),
+        message,
+    }
 }
 
 /// Credentials: a token from GITHUB_TOKEN or GH_TOKEN for https, ssh-agent
 /// for ssh; a bounded number of attempts, so a bad token fails fast.
-fn callbacks<'a>(url: &str, bar: ProgressBar) -> RemoteCallbacks<'a> {
+fn callbacks<'a>(url: &str, bar: ProgressBar, asked: Rc<Cell<bool>>) -> RemoteCallbacks<'a> {
     let mut callbacks = RemoteCallbacks::new();
     let mut attempts = 0;
     let url = url.to_string();
     callbacks.credentials(move |_, username, allowed| {
+        asked.set(true);
         attempts += 1;
         if attempts > 2 {
             return Err(git2::Error::new(

@@ -13,6 +13,22 @@ pub fn home() -> Result<Home> {
     Ok(Home::from_env()?)
 }
 
+/// How long a writer waits for another one by default; `CARGO_SKILL_LOCK_TIMEOUT`
+/// (seconds) changes it.
+const LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The home's write lock, for commands that change installed state; says
+/// so once when another cargo skill holds it.
+pub fn lock_for_writing(home: &Home) -> Result<skill_runtime::WriteLock> {
+    let timeout = std::env::var("CARGO_SKILL_LOCK_TIMEOUT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .map_or(LOCK_TIMEOUT, std::time::Duration::from_secs);
+    Ok(home.lock_for_writing(timeout, || {
+        eprintln!("waiting for another cargo skill to finish…");
+    })?)
+}
+
 /// The hidden verb of this binary that serves as a sandbox worker.
 pub const WORKER_VERB: &str = "__worker";
 
@@ -85,11 +101,12 @@ pub fn bot_identity(home: &Home, slug: Option<&str>) -> Result<BotIdentity> {
 
 /// What the host provides a skill run by `bot`: its data folder, the bot's
 /// memory file, and the secret store. Grants are added by the caller.
-pub fn host_policy(home: &Home, bot: &BotIdentity, skill: &str) -> Policy {
-    Policy {
-        data_dir: Some(home.data_dir(&bot.slug, skill)),
+/// A skill whose name is not a valid skill name has no data folder.
+pub fn host_policy(home: &Home, bot: &BotIdentity, skill: &str) -> Result<Policy> {
+    Ok(Policy {
+        data_dir: Some(home.data_dir(&bot.slug, skill)?),
         memory: Some(Arc::new(FileMemory::new(home.memory_file(&bot.slug)))),
         secret_store: Some(SecretStore::new(home.secrets_file())),
         ..Policy::default()
-    }
+    })
 }

@@ -12,11 +12,10 @@ pub const META_FILE: &str = ".boternity-meta.toml";
 pub const LOCK_FILE: &str = "skills.lock";
 
 /// The folder of the installed skill `name`, if there is one: `name` must
-/// be a bare name (not a path) with `.boternity-meta.toml` in its folder.
+/// be a valid skill name (never a path) with `.boternity-meta.toml` in its folder.
 pub fn installed_dir(home: &skill_runtime::Home, name: &str) -> Option<PathBuf> {
-    let dir = home.skill_dir(name);
-    let bare = !name.is_empty() && !name.contains(['/', '.']);
-    (bare && dir.join(META_FILE).is_file()).then_some(dir)
+    let dir = home.skill_dir(name).ok()?;
+    dir.join(META_FILE).is_file().then_some(dir)
 }
 
 /// The metadata of the installed skill `name`, or an error saying how to
@@ -84,7 +83,10 @@ pub enum Verification {
 #[serde(rename_all = "kebab-case")]
 pub struct InstalledMeta {
     pub name: String,
-    pub version: String,
+    /// `metadata.version`; none for an unversioned skill, which is tracked
+    /// by its source commit and `content-sha256`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
     pub source: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
@@ -94,6 +96,9 @@ pub struct InstalledMeta {
     pub signer: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sums_sha256: Option<String>,
+    /// [`crate::content::Content::digest`] of what was installed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_sha256: Option<String>,
     pub installed_at: String,
     /// What the operator approved: `cap[:scope]`.
     #[serde(default)]
@@ -112,7 +117,19 @@ impl InstalledMeta {
         let path = skill_dir.join(META_FILE);
         let text = std::fs::read_to_string(&path)
             .with_context(|| format!("could not read {}", path.display()))?;
-        toml::from_str(&text).map_err(|e| toml_error(&path, &text, e))
+        let meta: InstalledMeta = toml::from_str(&text).map_err(|e| toml_error(&path, &text, e))?;
+        skill_runtime::skill_name::check(&meta.name).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: {e}; remove the folder and install it again",
+                path.display()
+            )
+        })?;
+        Ok(meta)
+    }
+
+    /// `v1.2.0`, or `unversioned (content 1a2b3c4d)`, for messages.
+    pub fn version_label(&self) -> String {
+        version_label(self.version.as_deref(), self.content_sha256.as_deref())
     }
 
     pub fn to_toml(&self) -> String {
@@ -125,17 +142,29 @@ impl InstalledMeta {
     }
 }
 
+/// `v1.2.0`, or `unversioned (content 1a2b3c4d)`.
+pub fn version_label(version: Option<&str>, content: Option<&str>) -> String {
+    match (version, content) {
+        (Some(v), _) => format!("v{v}"),
+        (None, Some(c)) => format!("unversioned (content {})", &c[..c.len().min(8)]),
+        (None, None) => "unversioned".into(),
+    }
+}
+
 /// One locked skill.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Locked {
     pub name: String,
-    pub version: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
     pub source: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub commit: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sums_sha256: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_sha256: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signer: Option<String>,
     #[serde(default)]
@@ -163,7 +192,16 @@ impl Lockfile {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Lockfile::default()),
             Err(e) => return Err(e).with_context(|| format!("could not read {}", path.display())),
         };
-        toml::from_str(&text).map_err(|e| toml_error(&path, &text, e))
+        let lock: Lockfile = toml::from_str(&text).map_err(|e| toml_error(&path, &text, e))?;
+        for locked in &lock.skills {
+            skill_runtime::skill_name::check(&locked.name).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: {e}; fix the file or remove it (the skills it lists must then be installed again)",
+                    path.display()
+                )
+            })?;
+        }
+        Ok(lock)
     }
 
     /// Adds or replaces one skill; entries stay sorted by name.
@@ -215,10 +253,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let entry = |name: &str| Locked {
             name: name.into(),
-            version: "1.0.0".into(),
+            version: Some("1.0.0".into()),
             source: "file:///r.git".into(),
             commit: None,
             sums_sha256: None,
+            content_sha256: None,
             signer: None,
             grants: vec!["read-env:TZ".into()],
             dependencies: vec![],
@@ -244,5 +283,14 @@ mod tests {
         .unwrap();
         let err = Lockfile::read(dir.path()).unwrap_err().to_string();
         assert!(err.contains("skills.lock:3:"), "{err}");
+
+        // A name from the lock never becomes a path outside skills/.
+        std::fs::write(
+            Lockfile::path(dir.path()),
+            "[[skill]]\nname = \"../../etc\"\nsource = \"file:///r.git\"\n",
+        )
+        .unwrap();
+        let err = Lockfile::read(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("not a valid skill name"), "{err}");
     }
 }

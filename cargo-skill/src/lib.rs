@@ -10,6 +10,7 @@ pub mod cli;
 pub mod commands;
 pub mod compile;
 pub mod componentize;
+pub mod content;
 pub mod convert;
 pub mod diagnostics;
 pub mod doctor;

@@ -20,8 +20,11 @@ pub struct SkillSource {
     pub folder: Option<PathBuf>,
     /// `metadata.resources`: what the skill asks for, which only lowers a tier.
     pub resources: LimitRequest,
-    /// `metadata.trust-tier`, the tier it runs under unless the operator says otherwise.
-    pub trust_tier: Option<TrustTier>,
+    /// What the source earns: the tier install recorded for an installed
+    /// skill (the operator's decision), else untrusted.
+    pub earned: TrustTier,
+    /// `metadata.trust-tier` of a folder: it can only lower `earned`.
+    pub declared_tier: Option<TrustTier>,
     /// `metadata.capabilities` and `metadata.secrets`: what running one's own
     /// skill folder grants. A bare `.wasm` declares nothing.
     pub capabilities: Vec<CapabilityDecl>,
@@ -29,6 +32,12 @@ pub struct SkillSource {
 }
 
 impl SkillSource {
+    /// The tier of one run: a skill's own `trust-tier` only lowers what its
+    /// source earns; `operator` (`--tier`) may raise it, with a warning.
+    pub fn tier(&self, operator: Option<TrustTier>) -> skill_runtime::TierChoice {
+        TrustTier::choose(self.earned, self.declared_tier, operator)
+    }
+
     /// The grants for one run: what the folder declares, plus `grant`, minus
     /// `deny`; with the secret names approved (declared, or granted by name).
     pub fn grants(&self, grant: &[Grant], deny: &[Capability]) -> (Grants, BTreeSet<String>) {
@@ -63,8 +72,14 @@ pub fn resolve_installed(dir: &Path, meta: crate::installed::InstalledMeta) -> R
         })
         .collect::<Result<_>>()?;
     source.secrets = meta.secrets;
-    source.trust_tier = meta.trust_tier.parse().ok();
-    source.version = meta.version;
+    source.earned = meta.trust_tier.parse().map_err(|e| {
+        anyhow::anyhow!(
+            "{}: trust-tier: {e}; install the skill again",
+            dir.display()
+        )
+    })?;
+    source.declared_tier = None;
+    source.version = meta.version.unwrap_or_else(|| "unversioned".into());
     Ok(source)
 }
 
@@ -104,7 +119,8 @@ pub fn resolve(path: &Path) -> Result<SkillSource> {
                 .map_or("0.0.0".into(), ToString::to_string),
             folder: Some(path.to_path_buf()),
             resources: m.ext.resources,
-            trust_tier: m.ext.trust_tier,
+            earned: TrustTier::Untrusted,
+            declared_tier: m.ext.trust_tier,
             capabilities: m.ext.capabilities.clone(),
             secrets: m.ext.secrets.clone(),
         });
@@ -120,7 +136,8 @@ pub fn resolve(path: &Path) -> Result<SkillSource> {
             version: "0.0.0".to_string(),
             folder: None,
             resources: LimitRequest::default(),
-            trust_tier: None,
+            earned: TrustTier::Untrusted,
+            declared_tier: None,
             capabilities: Vec::new(),
             secrets: Vec::new(),
         });

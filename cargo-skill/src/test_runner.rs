@@ -42,7 +42,8 @@ pub struct CaseResult {
 pub struct RunOptions<'a> {
     /// Only cases whose name contains this.
     pub filter: Option<&'a str>,
-    /// Every case under this tier instead of its own.
+    /// Every case under this tier instead of its own (the operator's choice:
+    /// it may raise the tier; a case or manifest only lowers it).
     pub tier: Option<TrustTier>,
     /// Real HTTP under the case's grants instead of its fixtures, recorded.
     pub record: bool,
@@ -74,10 +75,13 @@ pub fn run_skill(
             .into_iter()
             .filter(|c| filter.is_none_or(|f| c.name.contains(f)))
         {
-            let tier = tier_override
-                .or(case.tier)
-                .or(manifest.ext.trust_tier)
-                .unwrap_or(TrustTier::Untrusted);
+            // A skill folder earns no trust: its own tiers (the manifest's,
+            // the case's) only lower untrusted; `--tier` is the operator's.
+            let declared = [case.tier, manifest.ext.trust_tier]
+                .into_iter()
+                .flatten()
+                .min();
+            let tier = TrustTier::choose(TrustTier::Untrusted, declared, tier_override).tier;
             let skill = loaded.entry(tier).or_insert_with(|| {
                 let wasm = wasm.as_ref().map_err(|e| {
                     format!(

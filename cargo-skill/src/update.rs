@@ -5,15 +5,16 @@
 //! stay signed by a trusted key), and capabilities it newly declares need
 //! approval as on install.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use semver::Version;
 use skill_runtime::Home;
 
 use crate::bot_skills;
-use crate::catalog::SourceCatalog;
+use crate::catalog::{self, SourceCatalog};
+use crate::content::Content;
 use crate::fetch_source;
 use crate::install::{self, InstallOptions};
-use crate::installed::{self, Verification};
+use crate::installed::{self, InstalledMeta, Verification};
 use crate::resolve::Catalog;
 
 pub struct UpdateOptions<'a> {
@@ -59,11 +60,13 @@ pub enum Outcome {
         name: String,
         version: String,
     },
-    /// Updated (or, on a dry run, would be).
+    /// Updated (or, on a dry run, would be); versions as labels
+    /// (`v1.2.0`, `unversioned (content …)`), with the files that change.
     Updated {
         name: String,
         from: String,
         to: String,
+        changes: Vec<String>,
     },
     /// A newer release exists that the policy does not take on its own.
     Held {
@@ -88,91 +91,175 @@ pub fn update(home: &Home, names: &[String], options: &UpdateOptions<'_>) -> Res
         .iter()
         .filter(|(m, _)| names.is_empty() || names.contains(&m.name))
     {
-        let current: Version = meta.version.parse()?;
         // Skills published together share one fetch of their source.
         let catalog = match catalogs.entry(meta.source.clone()) {
             std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
             std::collections::btree_map::Entry::Vacant(entry) => {
-                let spec = fetch_source::parse(&meta.source);
+                let spec = fetch_source::parse(&meta.source)?;
                 let fetched =
                     fetch_source::fetch(&spec, &home.cache_dir(), options.offline, options.quiet)?;
                 entry.insert(SourceCatalog::new(fetched))
             }
         };
-        let pins = bot_skills::pins(home, &meta.name)?;
-        let newer: Vec<Version> = catalog
-            .versions(&meta.name)?
-            .into_iter()
-            .filter(|v| *v > current && v.pre.is_empty())
-            .filter(|v| pins.iter().all(|(_, pin)| pin.matches(v)))
-            .collect();
-        let allowed = |v: &Version| match Step::between(&current, v) {
-            Step::Patch => true,
-            Step::Minor => options.minor || options.major,
-            Step::Major => options.major,
-        };
-        let newest = newer.iter().max().cloned();
-        let mut target = newer.iter().filter(|v| allowed(v)).max().cloned();
-        if let Some(newest) = &newest
-            && target.as_ref() != Some(newest)
-            && !options.dry_run
-            && crate::tty::interactive()
-        {
-            let step = Step::between(&current, newest);
-            let prompt = format!(
-                "  update {} v{current} to v{newest} ({step:?})? [y/N] ",
-                meta.name
-            );
-            if crate::tty::confirm(&prompt) {
-                target = Some(newest.clone());
+        let outcome = match &meta.version {
+            Some(version) => {
+                let current: Version = version
+                    .parse()
+                    .with_context(|| format!("{}: the installed version `{version}`", meta.name))?;
+                update_versioned(home, meta, current, catalog, options)?
             }
-        }
-        let held = newest.filter(|n| target.as_ref() != Some(n));
-        if let Some(newest) = &held {
-            outcomes.push(Outcome::Held {
-                name: meta.name.clone(),
-                version: meta.version.clone(),
-                needs: Step::between(&current, newest).flag(),
-                available: newest.clone(),
-            });
-        }
-        let Some(target) = target else {
-            if held.is_none() {
-                outcomes.push(Outcome::UpToDate {
-                    name: meta.name.clone(),
-                    version: meta.version.clone(),
-                });
-            }
-            continue;
+            None => update_unversioned(home, meta, catalog, options)?,
         };
-        if !options.dry_run {
-            let only = [meta.name.clone()];
-            let install_options = InstallOptions {
-                skills: &only,
-                version: Some(
-                    format!("={target}")
-                        .parse()
-                        .expect("an exact requirement parses"),
-                ),
-                yes: options.yes,
-                grants: &[],
-                trust_tier: None,
-                // A verified skill stays verified: an update signed by nobody we trust is refused.
-                require_signature: meta.verification == Verification::Verified,
-                locked: false,
-                offline: options.offline,
-                agents: &[],
-                project: home.root(),
-                compiler: options.compiler,
-                quiet: options.quiet,
-            };
-            install::install_from(home, catalog, None, &install_options)?;
-        }
-        outcomes.push(Outcome::Updated {
-            name: meta.name.clone(),
-            from: meta.version.clone(),
-            to: target.to_string(),
-        });
+        outcomes.extend(outcome);
     }
     Ok(outcomes)
+}
+
+/// A released skill: to the newest version the policy and the bots' pins allow.
+fn update_versioned(
+    home: &Home,
+    meta: &InstalledMeta,
+    current: Version,
+    catalog: &mut SourceCatalog,
+    options: &UpdateOptions<'_>,
+) -> Result<Vec<Outcome>> {
+    let mut outcomes = Vec::new();
+    let pins = bot_skills::pins(home, &meta.name)?;
+    let newer: Vec<Version> = catalog
+        .versions(&meta.name)?
+        .into_iter()
+        .filter(|v| *v > current && v.pre.is_empty())
+        .filter(|v| pins.iter().all(|(_, pin)| pin.matches(v)))
+        .collect();
+    let allowed = |v: &Version| match Step::between(&current, v) {
+        Step::Patch => true,
+        Step::Minor => options.minor || options.major,
+        Step::Major => options.major,
+    };
+    let newest = newer.iter().max().cloned();
+    let mut target = newer.iter().filter(|v| allowed(v)).max().cloned();
+    if let Some(newest) = &newest
+        && target.as_ref() != Some(newest)
+        && !options.dry_run
+        && crate::tty::interactive()
+    {
+        let step = Step::between(&current, newest);
+        let prompt = format!(
+            "  update {} v{current} to v{newest} ({step:?})? [y/N] ",
+            meta.name
+        );
+        if crate::tty::confirm(&prompt) {
+            target = Some(newest.clone());
+        }
+    }
+    let held = newest.filter(|n| target.as_ref() != Some(n));
+    if let Some(newest) = &held {
+        outcomes.push(Outcome::Held {
+            name: meta.name.clone(),
+            version: current.to_string(),
+            needs: Step::between(&current, newest).flag(),
+            available: newest.clone(),
+        });
+    }
+    let Some(target) = target else {
+        if held.is_none() {
+            outcomes.push(Outcome::UpToDate {
+                name: meta.name.clone(),
+                version: meta.version_label(),
+            });
+        }
+        return Ok(outcomes);
+    };
+    let changes = reinstall(home, meta, catalog, &target, options)?;
+    outcomes.push(Outcome::Updated {
+        name: meta.name.clone(),
+        from: meta.version_label(),
+        to: format!("v{target}"),
+        changes,
+    });
+    Ok(outcomes)
+}
+
+/// An unversioned skill follows its source's ref: it moves when the
+/// content there differs from what was installed (or when the source
+/// starts versioning it).
+fn update_unversioned(
+    home: &Home,
+    meta: &InstalledMeta,
+    catalog: &mut SourceCatalog,
+    options: &UpdateOptions<'_>,
+) -> Result<Vec<Outcome>> {
+    let Some(at_head) = catalog.head().iter().find(|m| m.name == meta.name) else {
+        anyhow::bail!(
+            "{} is no longer in {}: `cargo skill remove {}` removes it, or install it from where it moved",
+            meta.name,
+            meta.source,
+            meta.name
+        );
+    };
+    let target = catalog::version_of(at_head);
+    let content = Content::of_source(&at_head.dir)?;
+    let digest = content.digest();
+    if at_head.ext.version.is_none() && meta.content_sha256.as_deref() == Some(digest.as_str()) {
+        return Ok(vec![Outcome::UpToDate {
+            name: meta.name.clone(),
+            version: meta.version_label(),
+        }]);
+    }
+    let to = installed::version_label(
+        at_head
+            .ext
+            .version
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref(),
+        Some(&digest),
+    );
+    let changes = reinstall(home, meta, catalog, &target, options)?;
+    Ok(vec![Outcome::Updated {
+        name: meta.name.clone(),
+        from: meta.version_label(),
+        to,
+        changes,
+    }])
+}
+
+/// Installs `target` of `meta`'s skill from `catalog` as `install` would,
+/// unless this is a dry run; returns the files that change.
+fn reinstall(
+    home: &Home,
+    meta: &InstalledMeta,
+    catalog: &mut SourceCatalog,
+    target: &Version,
+    options: &UpdateOptions<'_>,
+) -> Result<Vec<String>> {
+    let changes = match catalog.locate(&meta.name, target) {
+        Ok(located) => Content::of_installed(&home.skill_dir(&meta.name)?)?
+            .changes_to(&Content::of_source(&located.manifest.dir)?),
+        Err(_) => Vec::new(),
+    };
+    if options.dry_run {
+        return Ok(changes);
+    }
+    let only = [meta.name.clone()];
+    let exact: semver::VersionReq = format!("={target}")
+        .parse()
+        .expect("an exact requirement parses");
+    let install_options = InstallOptions {
+        skills: &only,
+        version: Some(&exact),
+        yes: options.yes,
+        grants: &[],
+        trust_tier: None,
+        // A verified skill stays verified: an update signed by nobody we trust is refused.
+        require_signature: meta.verification == Verification::Verified,
+        locked: false,
+        offline: options.offline,
+        agents: &[],
+        project: home.root(),
+        compiler: options.compiler,
+        quiet: options.quiet,
+    };
+    install::install_from(home, catalog, None, &install_options)?;
+    Ok(changes)
 }

@@ -3,6 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::skill_name::{self, InvalidName};
+
 pub const HOME_ENV: &str = "CARGO_SKILL_HOME";
 
 #[derive(Debug, thiserror::Error)]
@@ -36,10 +38,15 @@ impl Home {
         &self.root
     }
 
+    /// Where installed skills live.
+    pub fn skills_root(&self) -> PathBuf {
+        self.root.join("skills")
+    }
+
     /// Installed skills: `skills/<name>/` with SKILL.md, skill.wasm and
-    /// `.boternity-meta.toml`.
-    pub fn skill_dir(&self, skill: &str) -> PathBuf {
-        self.root.join("skills").join(skill)
+    /// `.boternity-meta.toml`; only for a valid skill name.
+    pub fn skill_dir(&self, skill: &str) -> Result<PathBuf, InvalidName> {
+        skill_name::join(&self.skills_root(), skill)
     }
 
     pub fn bot_dir(&self, bot_slug: &str) -> PathBuf {
@@ -47,8 +54,8 @@ impl Home {
     }
 
     /// What `read-file` and `write-file` see: one folder per skill per bot.
-    pub fn data_dir(&self, bot_slug: &str, skill: &str) -> PathBuf {
-        self.bot_dir(bot_slug).join("data").join(skill)
+    pub fn data_dir(&self, bot_slug: &str, skill: &str) -> Result<PathBuf, InvalidName> {
+        skill_name::join(&self.bot_dir(bot_slug).join("data"), skill)
     }
 
     /// What the file-backed memory provider reads for a bot.

@@ -59,6 +59,23 @@ impl TrustTier {
         }
     }
 
+    /// The tier a skill runs under. `earned` is what its source earns
+    /// (verified when signed by a trusted key, else untrusted); the skill's
+    /// own `declared` tier can only lower it; only the `operator` raises it,
+    /// and then [`TierChoice::raised`] says what the skill escapes.
+    pub fn choose(
+        earned: TrustTier,
+        declared: Option<TrustTier>,
+        operator: Option<TrustTier>,
+    ) -> TierChoice {
+        let tier = match (operator, declared) {
+            (Some(chosen), _) => chosen,
+            (None, Some(declared)) => declared.min(earned),
+            (None, None) => earned,
+        };
+        TierChoice { tier, earned }
+    }
+
     /// Deepest wasm call stack the engine allows before `stack-overflow`.
     pub(crate) fn max_wasm_stack(self) -> usize {
         match self {
@@ -88,6 +105,35 @@ impl FromStr for TrustTier {
             "local" => Ok(TrustTier::Local),
             other => Err(UnknownTier(other.to_string())),
         }
+    }
+}
+
+/// A tier decided by [`TrustTier::choose`], with what the source earned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TierChoice {
+    pub tier: TrustTier,
+    pub earned: TrustTier,
+}
+
+impl TierChoice {
+    /// When the operator gave more trust than the source earns: the one
+    /// warning to print, naming what the skill escapes.
+    pub fn raised(&self) -> Option<String> {
+        if self.tier <= self.earned {
+            return None;
+        }
+        let escapes = match self.tier {
+            TrustTier::Local => {
+                "it runs inside this process, outside the OS sandbox (Landlock, seccomp), with no fuel limit and the local tier's memory and time"
+            }
+            _ => {
+                "it gets the verified tier's larger fuel, memory and time limits, and can be run outside the OS sandbox with `--sandbox none`"
+            }
+        };
+        Some(format!(
+            "running as {} although its source earns only {}: {escapes}",
+            self.tier, self.earned
+        ))
     }
 }
 
@@ -208,6 +254,22 @@ mod tests {
         });
         assert_eq!(raised.memory_bytes, 512 * MIB);
         assert_eq!(raised.fuel, ceiling.fuel);
+    }
+
+    #[test]
+    fn a_skill_only_lowers_its_tier_and_the_operator_raises_it_with_a_warning() {
+        use TrustTier::*;
+        let choose = |earned, declared, operator| TrustTier::choose(earned, declared, operator);
+        assert_eq!(choose(Untrusted, Some(Local), None).tier, Untrusted);
+        assert_eq!(choose(Verified, Some(Local), None).tier, Verified);
+        assert_eq!(choose(Verified, Some(Untrusted), None).tier, Untrusted);
+        assert_eq!(choose(Verified, None, None).raised(), None);
+        let raised = choose(Untrusted, None, Some(Local));
+        assert_eq!(raised.tier, Local);
+        let warning = raised.raised().unwrap();
+        assert!(warning.contains("outside the OS sandbox") && warning.contains("no fuel limit"));
+        assert!(choose(Untrusted, None, Some(Verified)).raised().is_some());
+        assert_eq!(choose(Verified, None, Some(Untrusted)).raised(), None);
     }
 
     #[test]

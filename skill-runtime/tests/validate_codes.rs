@@ -359,21 +359,21 @@ fn cases() -> Vec<(Code, Severity, Severity, Tree, Tree)> {
         ),
         (
             Code::LicenseInvalid,
-            E,
+            W,
             W,
             demo(&fm("license:\n  - MIT\n", "")),
             demo(&fm("license: MIT\n", "")),
         ),
         (
             Code::AllowedToolsInvalid,
-            E,
+            W,
             W,
             demo(&fm("allowed-tools:\n  read: true\n", "")),
             demo(&fm("allowed-tools:\n  - Read\n  - Bash\n", "")),
         ),
         (
             Code::MetadataNotMapping,
-            E,
+            W,
             W,
             demo(&fm("metadata: just text\n", "")),
             demo(&meta("  a: b\n")),
@@ -387,56 +387,63 @@ fn cases() -> Vec<(Code, Severity, Severity, Tree, Tree)> {
         ),
         (
             Code::VersionInvalid,
-            E,
+            W,
             E,
             demo(&meta("  version: \"one\"\n")),
             demo(&meta("  version: \"1.0.0\"\n")),
         ),
         (
+            Code::VersionLoose,
+            W,
+            W,
+            demo(&meta("  version: \"1.0\"\n")),
+            demo(&meta("  version: \"1.0.0\"\n")),
+        ),
+        (
             Code::SkillTypeInvalid,
-            E,
+            W,
             E,
             demo(&meta("  skill-type: script\n")),
             demo(&meta("  skill-type: prompt\n")),
         ),
         (
             Code::CapabilityUnknown,
-            E,
+            W,
             E,
             demo(&meta("  capabilities: socket\n")),
             demo(&meta("  capabilities: http-get:api.example.com\n")),
         ),
         (
             Code::CapabilityScopeInvalid,
-            E,
+            W,
             E,
             demo(&meta("  capabilities: read-file:../up\n")),
             demo(&meta("  capabilities: read-file:cache\n")),
         ),
         (
             Code::SecretInvalid,
-            E,
+            W,
             E,
             demo(&meta("  secrets: api_key\n")),
             demo(&meta("  secrets: API_KEY\n")),
         ),
         (
             Code::DependencyInvalid,
-            E,
+            W,
             E,
             demo(&meta("  dependencies: Geo@1\n")),
             demo(&meta("  dependencies: geo@^1\n")),
         ),
         (
             Code::ConflictInvalid,
-            E,
+            W,
             E,
             demo(&meta("  conflicts-with: Other_One\n")),
             demo(&meta("  conflicts-with: other-one\n")),
         ),
         (
             Code::ParentInvalid,
-            E,
+            W,
             E,
             demo(&meta("  parents: -base\n")),
             tree(&[
@@ -449,21 +456,21 @@ fn cases() -> Vec<(Code, Severity, Severity, Tree, Tree)> {
         ),
         (
             Code::TrustTierInvalid,
-            E,
+            W,
             E,
             demo(&meta("  trust-tier: trusted\n")),
             demo(&meta("  trust-tier: verified\n")),
         ),
         (
             Code::ResourcesInvalid,
-            E,
+            W,
             E,
             demo(&meta("  resources: fuel=lots\n")),
             demo(&meta("  resources: fuel=2000000 memory=32MiB timeout=5s\n")),
         ),
         (
             Code::WasmPathInvalid,
-            E,
+            W,
             E,
             demo(&meta("  wasm: /abs/skill.wasm\n")),
             demo(&meta("  wasm: out/skill.wasm\n")),
@@ -477,7 +484,7 @@ fn cases() -> Vec<(Code, Severity, Severity, Tree, Tree)> {
         ),
         (
             Code::DependencyCycle,
-            E,
+            W,
             E,
             two(
                 &named("a", "  dependencies: b\n"),
@@ -490,7 +497,7 @@ fn cases() -> Vec<(Code, Severity, Severity, Tree, Tree)> {
         ),
         (
             Code::DependencyUnsatisfied,
-            E,
+            W,
             E,
             two(
                 &named("a", "  dependencies: b@^2\n"),
@@ -503,7 +510,7 @@ fn cases() -> Vec<(Code, Severity, Severity, Tree, Tree)> {
         ),
         (
             Code::ParentMissing,
-            E,
+            W,
             E,
             two(
                 &named("a", "  parents: c\n"),
@@ -516,7 +523,7 @@ fn cases() -> Vec<(Code, Severity, Severity, Tree, Tree)> {
         ),
         (
             Code::ParentCycle,
-            E,
+            W,
             E,
             two(&named("a", "  parents: b\n"), &named("b", "  parents: a\n")),
             two(
@@ -524,10 +531,10 @@ fn cases() -> Vec<(Code, Severity, Severity, Tree, Tree)> {
                 &named("b", "  version: \"1.0.0\"\n"),
             ),
         ),
-        (Code::ParentTooDeep, E, E, chain(5), chain(4)),
+        (Code::ParentTooDeep, W, E, chain(4), chain(3)),
         (
             Code::ConflictInChain,
-            E,
+            W,
             E,
             two(
                 &named("a", "  dependencies: b\n  conflicts-with: b\n"),
@@ -540,7 +547,7 @@ fn cases() -> Vec<(Code, Severity, Severity, Tree, Tree)> {
         ),
         (
             Code::DuplicateSkill,
-            E,
+            W,
             E,
             two(
                 &named("a", "  version: \"1.0.0\"\n"),
@@ -553,14 +560,14 @@ fn cases() -> Vec<(Code, Severity, Severity, Tree, Tree)> {
         ),
         (
             Code::ComponentMissing,
-            E,
+            W,
             E,
             demo(&meta("  skill-type: tool\n")),
             demo(&meta("  skill-type: prompt\n")),
         ),
         (
             Code::ComponentInvalid,
-            E,
+            W,
             E,
             broken_component,
             tool(
@@ -571,7 +578,7 @@ fn cases() -> Vec<(Code, Severity, Severity, Tree, Tree)> {
         ),
         (
             Code::WorldMismatch,
-            E,
+            W,
             E,
             foreign_component,
             tool(
@@ -582,7 +589,7 @@ fn cases() -> Vec<(Code, Severity, Severity, Tree, Tree)> {
         ),
         (
             Code::CapabilityUndeclared,
-            E,
+            W,
             E,
             tool("probe", "probe", "  capabilities: http-get\n"),
             tool(
@@ -600,7 +607,7 @@ fn cases() -> Vec<(Code, Severity, Severity, Tree, Tree)> {
         ),
         (
             Code::ComponentNameMismatch,
-            E,
+            W,
             E,
             tool(
                 "other",
@@ -649,28 +656,28 @@ fn cases() -> Vec<(Code, Severity, Severity, Tree, Tree)> {
         ),
         (
             Code::TomlInvalid,
-            E,
+            W,
             E,
             core("[skill]\nname = \"demo\"\nversion = 1\n"),
             core(&core_toml("")),
         ),
         (
             Code::TomlFieldMissing,
-            E,
+            W,
             E,
             core("[skill]\nname = \"demo\"\ndescription = \"d\"\n"),
             core(&core_toml("")),
         ),
         (
             Code::CoreNameInvalid,
-            E,
+            W,
             E,
             core("[skill]\nname = \"de mo\"\nversion = \"1.0.0\"\ndescription = \"d\"\n"),
             core(&core_toml("")),
         ),
         (
             Code::CoreCapabilityInvalid,
-            E,
+            W,
             E,
             core(&core_toml("[capabilities]\nnetwork = [\"not a host!\"]\n")),
             core(&core_toml(
@@ -679,14 +686,14 @@ fn cases() -> Vec<(Code, Severity, Severity, Tree, Tree)> {
         ),
         (
             Code::CoreResourcesInvalid,
-            E,
+            W,
             E,
             core(&core_toml("[resources]\nfuel = 0\n")),
             core(&core_toml("[resources]\nfuel = 5000\n")),
         ),
         (
             Code::ManifestsDisagree,
-            E,
+            W,
             E,
             tree(&[
                 ("demo/SKILL.md", &meta("  version: \"2.0.0\"\n")),

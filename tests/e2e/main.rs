@@ -3,6 +3,8 @@
 mod build;
 mod capabilities;
 mod core;
+mod ecosystem;
+mod hostile;
 mod install;
 mod publish;
 mod run;

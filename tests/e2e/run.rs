@@ -274,20 +274,23 @@ fn a_missing_skill_is_a_usage_error() {
 }
 
 #[test]
-fn a_skill_folder_may_lower_its_limits_and_pick_its_tier() {
+fn a_skill_folder_may_lower_its_limits_but_not_raise_its_tier() {
     let home = tempfile::tempdir().unwrap();
     let manifest = "---\nname: probe\ndescription: d\nmetadata:\n  trust-tier: verified\n  resources: fuel=20000 memory=1GiB\n---\n";
     let skill = probe_skill_folder(home.path(), "probe", manifest);
     let out = run_json(home.path(), &skill, r#"{"mode":"loop"}"#, &[]);
     let v = stdout_json(&out);
-    assert_eq!(v["tier"], "verified", "the declared tier is the default");
+    assert_eq!(
+        v["tier"], "untrusted",
+        "a folder earns untrusted; its own tier cannot raise that"
+    );
     assert_eq!(
         v["limits"]["fuel"], 20_000,
         "the skill's own budget lowers the tier's"
     );
     assert_eq!(
         v["limits"]["memory_bytes"],
-        64 * 1024 * 1024,
+        16 * 1024 * 1024,
         "asking for more than the tier gives the tier's"
     );
     assert_eq!(v["kind"], "fuel-exhausted");
@@ -296,13 +299,18 @@ fn a_skill_folder_may_lower_its_limits_and_pick_its_tier() {
         home.path(),
         &skill,
         "{}",
-        &["--tier", "untrusted", "--fuel", "30000"],
+        &["--tier", "verified", "--fuel", "30000"],
     );
     let v = stdout_json(&out);
     assert_eq!(
         (v["tier"].as_str(), v["limits"]["fuel"].as_u64()),
-        (Some("untrusted"), Some(30_000)),
+        (Some("verified"), Some(30_000)),
         "operator flags win"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("running as verified although its source earns only untrusted"),
+        "raising the tier warns"
     );
 }
 

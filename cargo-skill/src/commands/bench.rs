@@ -29,7 +29,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 2000, value_name = "N")]
     pub iterations: usize,
 
-    /// Trust tier whose limits apply [default: the skill's `trust-tier`, else untrusted]
+    /// Trust tier whose limits apply [default: untrusted, lowered by the skill's `trust-tier`]
     #[arg(long)]
     pub tier: Option<TrustTier>,
 
@@ -42,10 +42,11 @@ pub fn exec(args: BenchArgs) -> Result<u8> {
     let input = read_input(InputSource::Argument(&args.input))?;
     let wasm = std::fs::read(&source.wasm)
         .with_context(|| format!("could not read {}", source.wasm.display()))?;
-    let tier = args
-        .tier
-        .or(source.trust_tier)
-        .unwrap_or(TrustTier::Untrusted);
+    let choice = source.tier(args.tier);
+    if let Some(warning) = choice.raised() {
+        eprintln!("warning: {}: {warning}", source.name);
+    }
+    let tier = choice.tier;
 
     let (compile, load) = load_times(&wasm, tier, 5)?;
     let runtime = home::runtime();
@@ -62,7 +63,7 @@ pub fn exec(args: BenchArgs) -> Result<u8> {
         policy: std::sync::Arc::new(Policy {
             grants,
             secrets,
-            ..home::host_policy(&home, &bot, &source.name)
+            ..home::host_policy(&home, &bot, &source.name)?
         }),
     };
     let c = compare(&runtime, &skill, &invocation, args.iterations).map_err(|f| {

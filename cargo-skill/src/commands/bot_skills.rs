@@ -42,6 +42,7 @@ pub struct DisableArgs {
 
 pub fn enable(args: EnableArgs) -> Result<u8> {
     let home = home::home()?;
+    let _lock = home::lock_for_writing(&home)?;
     let meta = read_installed(&home, &args.name)?;
     home::bot_identity(&home, Some(&args.bot))?;
     let mut settings = BotSkills::read(&home, &args.bot)?;
@@ -54,12 +55,18 @@ pub fn enable(args: EnableArgs) -> Result<u8> {
         timeout_ms: args.timeout.or(previous.timeout_ms),
         memory_mb: args.memory.or(previous.memory_mb),
     };
-    if let (Some(pin), Ok(version)) = (skill.pin(), Version::parse(&meta.version))
-        && !pin.matches(&version)
+    if let Some(pin) = skill.pin()
+        && !meta
+            .version
+            .as_deref()
+            .and_then(|v| Version::parse(v).ok())
+            .is_some_and(|v| pin.matches(&v))
     {
         eprintln!(
-            "warning: {} v{} is installed, outside the pin {pin}: bot `{}` cannot run it until a matching version is installed",
-            meta.name, meta.version, args.bot
+            "warning: {} {} is installed, outside the pin {pin}: bot `{}` cannot run it until a matching version is installed",
+            meta.name,
+            meta.version_label(),
+            args.bot
         );
     }
     settings.skills.insert(args.name.clone(), skill);
@@ -70,6 +77,7 @@ pub fn enable(args: EnableArgs) -> Result<u8> {
 
 pub fn disable(args: DisableArgs) -> Result<u8> {
     let home = home::home()?;
+    let _lock = home::lock_for_writing(&home)?;
     read_installed(&home, &args.name)?;
     home::bot_identity(&home, Some(&args.bot))?;
     let mut settings = BotSkills::read(&home, &args.bot)?;

@@ -28,7 +28,7 @@ pub struct RemoveArgs {
 }
 
 fn save(home: &Home, meta: &InstalledMeta) -> Result<()> {
-    meta.write(&home.skill_dir(&meta.name))?;
+    meta.write(&home.skill_dir(&meta.name)?)?;
     let mut lock = Lockfile::read(home.root())?;
     if let Some(mut locked) = lock.get(&meta.name).cloned() {
         locked.grants = meta.grants.clone();
@@ -40,6 +40,7 @@ fn save(home: &Home, meta: &InstalledMeta) -> Result<()> {
 
 pub fn grant(args: GrantArgs) -> Result<u8> {
     let home = home::home()?;
+    let _lock = home::lock_for_writing(&home)?;
     let mut meta = read_installed(&home, &args.name)?;
     let grant: Grant = args
         .capability
@@ -57,6 +58,7 @@ pub fn grant(args: GrantArgs) -> Result<u8> {
 
 pub fn revoke(args: GrantArgs) -> Result<u8> {
     let home = home::home()?;
+    let _lock = home::lock_for_writing(&home)?;
     let mut meta = read_installed(&home, &args.name)?;
     let whole: Option<Capability> = args.capability.parse().ok();
     let before = meta.grants.len();
@@ -79,11 +81,16 @@ pub fn revoke(args: GrantArgs) -> Result<u8> {
 
 pub fn remove(args: RemoveArgs) -> Result<u8> {
     let home = home::home()?;
+    let _lock = home::lock_for_writing(&home)?;
     let meta = read_installed(&home, &args.name)?;
+    // Skills that depend on it, or inherit from it as a mixin parent.
     let dependents: Vec<String> = crate::installed::all(&home)?
         .into_iter()
-        .filter(|(_, m)| m.ext.dependencies.iter().any(|d| d.name == meta.name))
-        .map(|(m, _)| format!("{} v{}", m.name, m.version))
+        .filter(|(_, m)| {
+            m.ext.dependencies.iter().any(|d| d.name == meta.name)
+                || m.ext.parents.contains(&meta.name)
+        })
+        .map(|(m, _)| format!("{} {}", m.name, m.version_label()))
         .collect();
     if !dependents.is_empty() {
         if !args.force {
@@ -99,7 +106,7 @@ pub fn remove(args: RemoveArgs) -> Result<u8> {
             dependents.join(", ")
         );
     }
-    let dir = home.skill_dir(&meta.name);
+    let dir = home.skill_dir(&meta.name)?;
     // Out of sight first (one rename), then deleted: never half a skill in place.
     let parent = dir.parent().expect("skills/<name> has a parent");
     let trash = tempfile::Builder::new()
@@ -110,6 +117,6 @@ pub fn remove(args: RemoveArgs) -> Result<u8> {
     let mut lock = Lockfile::read(home.root())?;
     lock.skills.retain(|s| s.name != meta.name);
     lock.write(home.root())?;
-    eprintln!("     Removed {} v{}", meta.name, meta.version);
+    eprintln!("     Removed {} {}", meta.name, meta.version_label());
     Ok(exit::SUCCESS)
 }

@@ -25,7 +25,7 @@ pub fn exec(args: InspectArgs, global: &GlobalArgs) -> Result<u8> {
     let runtime = home::runtime();
     let installed = installed(&args.path)?;
     let path = match &installed {
-        Some(_) => home::home()?.skill_dir(&args.path.to_string_lossy()),
+        Some(_) => home::home()?.skill_dir(&args.path.to_string_lossy())?,
         None => args.path.clone(),
     };
     let inspections = inspect(&path, &runtime);
@@ -85,7 +85,7 @@ fn installed(path: &std::path::Path) -> Result<Option<InstalledMeta>> {
 struct Node {
     name: String,
     requirement: String,
-    /// The installed version, if any.
+    /// The installed version (`unversioned` for a skill without one), if any.
     installed: Option<String>,
     dependencies: Vec<Node>,
 }
@@ -112,7 +112,7 @@ fn dependency_tree(home: &skill_runtime::Home, name: &str) -> Result<Vec<Node>> 
                 installed: all
                     .iter()
                     .find(|(m, _)| m.name == d.name)
-                    .map(|(m, _)| m.version.clone()),
+                    .map(|(m, _)| m.version.clone().unwrap_or_else(|| "unversioned".into())),
                 dependencies: if path.contains(&d.name) {
                     vec![]
                 } else {
@@ -135,7 +135,10 @@ fn print_tree(nodes: &[Node], depth: usize) {
             node.requirement,
             node.installed
                 .as_ref()
-                .map_or("not installed".to_string(), |v| format!("v{v}")),
+                .map_or("not installed".to_string(), |v| match v.as_str() {
+                    "unversioned" => v.clone(),
+                    _ => format!("v{v}"),
+                }),
             indent = 14 + 2 * depth
         );
         print_tree(&node.dependencies, depth + 1);
@@ -147,7 +150,7 @@ fn print_installed(meta: &InstalledMeta, palette: &crate::output::Palette) {
     let rows = [
         (
             "installed",
-            format!("v{} at {}", meta.version, meta.installed_at),
+            format!("{} at {}", meta.version_label(), meta.installed_at),
         ),
         (
             "source",

@@ -11,6 +11,7 @@ use crate::exit;
 use crate::fetch_source;
 use crate::home;
 use crate::install::{InstallOptions, install};
+
 use crate::output::GlobalArgs;
 
 #[derive(Debug, Args)]
@@ -59,12 +60,12 @@ pub struct InstallArgs {
 
 pub fn exec(args: InstallArgs, global: &GlobalArgs) -> Result<u8> {
     let home = home::home()?;
-    let spec = fetch_source::parse(&args.source);
+    let spec = fetch_source::parse(&args.source)?;
     let project = std::env::current_dir()?;
     let compiler = Compiler::child_of_current_exe()?;
     let options = InstallOptions {
         skills: &args.skills,
-        version: args.version,
+        version: args.version.as_ref(),
         yes: args.yes,
         grants: &args.grants,
         trust_tier: args.trust_tier,
@@ -76,15 +77,35 @@ pub fn exec(args: InstallArgs, global: &GlobalArgs) -> Result<u8> {
         compiler: &compiler,
         quiet: global.quiet,
     };
-    for meta in install(&home, &spec, &options)? {
+    let _lock = home::lock_for_writing(&home)?;
+    let report = install(&home, &spec, &options)?;
+    for meta in &report.installed {
         eprintln!(
-            "   Installed {} v{} ({:?}, {} tier) into {}",
+            "   Installed {} {} ({:?}, {} tier) into {}",
             meta.name,
-            meta.version,
+            meta.version_label(),
             meta.verification,
             meta.trust_tier,
-            home.skill_dir(&meta.name).display()
+            home.skill_dir(&meta.name)?.display()
         );
     }
-    Ok(exit::SUCCESS)
+    if report.refused.is_empty() {
+        return Ok(exit::SUCCESS);
+    }
+    for refused in &report.refused {
+        eprint!("{}", crate::catalog::render(&refused.diagnostics));
+    }
+    eprintln!(
+        "error: installed {} skill{}; refused {}: {} (see above; `--skill NAME` installs one at a time)",
+        report.installed.len(),
+        if report.installed.len() == 1 { "" } else { "s" },
+        report.refused.len(),
+        report
+            .refused
+            .iter()
+            .map(|r| r.folder.escape_debug().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(exit::FAILURE)
 }

@@ -30,9 +30,9 @@ pub fn exec(args: ListArgs) -> Result<u8> {
         MessageFormat::Human => {
             for m in &installed {
                 println!(
-                    "{} v{}  {:?}, {} tier{}  from {}",
+                    "{} {}  {:?}, {} tier{}  from {}",
                     m.name,
-                    m.version,
+                    m.version_label(),
                     m.verification,
                     m.trust_tier,
                     m.signer

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use skill_runtime::manifest::{Mode, Severity, SkillManifest};
+use skill_runtime::manifest::{Diagnostic, Mode, Severity, SkillManifest};
 use skill_runtime::validate::{self, Options};
 use skill_runtime::{Runtime, discover};
 
@@ -138,7 +138,20 @@ fn prepare(
     (sk, pk): (&minisign::SecretKey, &minisign::PublicKey),
 ) -> Result<Option<Prepared>> {
     let manifest = signable(dir)?;
+    // The name becomes `skills/<name>/` in the published tree.
+    skill_runtime::skill_name::check(&manifest.name)
+        .with_context(|| manifest.path.display().to_string())?;
     let version = manifest_version(&manifest)?;
+    // A release is tagged `<name>-v<version>`: the short forms validate
+    // reads leniently ("1.0") are not enough here.
+    let written = manifest.metadata.get("version").map(|v| v.trim());
+    if written != Some(version.as_str()) {
+        bail!(
+            "{}: `metadata.version: {}` is not a full semantic version; publish tags releases by it: write `version: \"{version}\"`",
+            manifest.path.display(),
+            written.unwrap_or_default()
+        );
+    }
     if dir.join("Cargo.toml").is_file() {
         let options = CargoOptions {
             manifest_path: Some(dir.join("Cargo.toml")),
@@ -152,11 +165,22 @@ fn prepare(
         build_skills(&options, runtime)
             .with_context(|| format!("building {} failed: nothing was published", manifest.name))?;
     }
-    // Strict: what is published must pass the reference validator too.
+    // What is published must pass the reference validator (strict) and be
+    // usable by this toolchain (lenient): an error in either mode refuses.
     let strict = Options { mode: Mode::Strict };
     let report = validate::validate(&[dir.to_path_buf()], strict, Some(runtime));
-    if report.count(Severity::Error) > 0 {
-        for diagnostic in report.all().filter(|d| d.severity == Severity::Error) {
+    let errors: Vec<Diagnostic> = report
+        .all()
+        .filter(|d| {
+            d.severity == Severity::Error || d.code.severity(Mode::Lenient) == Severity::Error
+        })
+        .map(|d| Diagnostic {
+            severity: Severity::Error,
+            ..d.clone()
+        })
+        .collect();
+    if !errors.is_empty() {
+        for diagnostic in &errors {
             eprintln!(
                 "{}",
                 render(diagnostic, DiagnosticFormat::Human, global.stderr_colors())

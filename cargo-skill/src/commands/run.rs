@@ -28,7 +28,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "FILE")]
     pub input_file: Option<PathBuf>,
 
-    /// Trust tier whose limits apply [default: the skill's `trust-tier`, else untrusted]
+    /// Trust tier whose limits apply [default: an installed skill's recorded tier, else untrusted,
+    /// lowered by the skill's own `trust-tier`]; more than that warns
     #[arg(long)]
     pub tier: Option<TrustTier>,
 
@@ -89,7 +90,8 @@ pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
     let (source, bot_limits) = match installed {
         Some(dir) => {
             let meta = InstalledMeta::read(&dir)?;
-            let limits = bot_skills::for_run(&home, &bot.slug, &meta.name, &meta.version)?;
+            let limits =
+                bot_skills::for_run(&home, &bot.slug, &meta.name, meta.version.as_deref())?;
             (skill_source::resolve_installed(&dir, meta)?, limits)
         }
         None => (skill_source::resolve(&args.skill)?, LimitRequest::default()),
@@ -116,15 +118,16 @@ pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
     let policy = Policy {
         grants,
         secrets,
-        ..home::host_policy(&home, &bot, &source.name)
+        ..home::host_policy(&home, &bot, &source.name)?
     };
     let wasm = std::fs::read(&source.wasm)
         .with_context(|| format!("could not read {}", source.wasm.display()))?;
 
-    let tier = args
-        .tier
-        .or(source.trust_tier)
-        .unwrap_or(TrustTier::Untrusted);
+    let choice = source.tier(args.tier);
+    if let Some(warning) = choice.raised() {
+        eprintln!("warning: {}: {warning}", source.name);
+    }
+    let tier = choice.tier;
     let mut config = home::runtime_config(!args.no_audit)?;
     if args.sandbox == SandboxChoice::None {
         if tier == TrustTier::Untrusted {

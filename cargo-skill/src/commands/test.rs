@@ -78,6 +78,12 @@ pub fn exec(args: TestArgs, global: &GlobalArgs) -> Result<u8> {
         Some(dir) => vec![dir.clone()],
         None => build_first(&args, global, &runtime)?,
     };
+    if let Some(warning) =
+        skill_runtime::TrustTier::choose(skill_runtime::TrustTier::Untrusted, None, args.tier)
+            .raised()
+    {
+        eprintln!("warning: every case: {warning}");
+    }
     let mut results: Vec<CaseResult> = Vec::new();
     for dir in &skill_dirs {
         let Some(path) = manifest::find_manifest(dir) else {

@@ -43,6 +43,11 @@ pub fn exec(args: UpdateArgs, global: &GlobalArgs) -> Result<u8> {
         quiet: global.quiet,
         compiler: &compiler,
     };
+    let _lock = if args.dry_run {
+        None
+    } else {
+        Some(home::lock_for_writing(&home)?)
+    };
     let would = if args.dry_run {
         "Would update"
     } else {
@@ -51,11 +56,19 @@ pub fn exec(args: UpdateArgs, global: &GlobalArgs) -> Result<u8> {
     for outcome in update(&home, &args.names, &options)? {
         match outcome {
             Outcome::UpToDate { name, version } if !global.quiet => {
-                eprintln!("  Up to date {name} v{version}");
+                eprintln!("  Up to date {name} {version}");
             }
             Outcome::UpToDate { .. } => {}
-            Outcome::Updated { name, from, to } => {
-                eprintln!("     {would} {name} v{from} -> v{to}")
+            Outcome::Updated {
+                name,
+                from,
+                to,
+                changes,
+            } => {
+                eprintln!("     {would} {name} {from} -> {to}");
+                for change in changes {
+                    eprintln!("             {change}");
+                }
             }
             Outcome::Held {
                 name,

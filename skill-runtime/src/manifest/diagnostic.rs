@@ -31,12 +31,20 @@ impl fmt::Display for Severity {
     }
 }
 
-/// How severe a code is: the same in both modes, or an error only in strict.
+/// How severe a code is. Strict mode is the reference validator's verdict,
+/// so a rule the reference does not have (`Ours`) is only a warning there;
+/// lenient mode is what this toolchain needs to use the skill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Level {
+    /// An error in both modes: the reference refuses it too, or it is a
+    /// reading limit no file should pass.
     Error,
     Warning,
+    /// The reference refuses it; agents load it anyway.
     StrictError,
+    /// This toolchain's own rule: an error in lenient mode, a warning in
+    /// strict mode (an error there only under `--deny-warnings`).
+    Ours,
 }
 
 macro_rules! codes {
@@ -97,49 +105,50 @@ codes! {
     DescriptionTooLong = "description-too-long", StrictError, "`description` is longer than 1024 characters";
     CompatibilityInvalid = "compatibility-invalid", StrictError, "`compatibility` is not a string";
     CompatibilityTooLong = "compatibility-too-long", StrictError, "`compatibility` is longer than 500 characters";
-    LicenseInvalid = "license-invalid", StrictError, "`license` is not a string";
-    AllowedToolsInvalid = "allowed-tools-invalid", StrictError, "`allowed-tools` is neither a string nor a list of strings";
-    MetadataNotMapping = "metadata-not-mapping", StrictError, "`metadata` is not a mapping of strings";
+    LicenseInvalid = "license-invalid", Warning, "`license` is not a string";
+    AllowedToolsInvalid = "allowed-tools-invalid", Warning, "`allowed-tools` is neither a string nor a list of strings";
+    MetadataNotMapping = "metadata-not-mapping", Warning, "`metadata` is not a mapping of strings";
     MetadataValueNotString = "metadata-value-not-string", Warning, "a `metadata` value is a list or mapping, not a string";
     // Extension fields under `metadata`.
-    VersionInvalid = "version-invalid", Error, "`metadata.version` is not a semantic version";
-    SkillTypeInvalid = "skill-type-invalid", Error, "`metadata.skill-type` is neither `prompt` nor `tool`";
-    CapabilityUnknown = "capability-unknown", Error, "`metadata.capabilities` names a capability the WIT world does not have";
-    CapabilityScopeInvalid = "capability-scope-invalid", Error, "a capability's scope is malformed";
-    SecretInvalid = "secret-invalid", Error, "`metadata.secrets` has a name that is not UPPER_SNAKE_CASE";
-    DependencyInvalid = "dependency-invalid", Error, "`metadata.dependencies` has an entry that is not `name@requirement`";
-    ConflictInvalid = "conflict-invalid", Error, "`metadata.conflicts-with` has an entry that is not a skill name";
-    ParentInvalid = "parent-invalid", Error, "`metadata.parents` has an entry that is not a skill name";
-    TrustTierInvalid = "trust-tier-invalid", Error, "`metadata.trust-tier` is not untrusted, verified or local";
-    ResourcesInvalid = "resources-invalid", Error, "`metadata.resources` is not `fuel=N memory=SIZE timeout=DURATION`";
-    WasmPathInvalid = "wasm-path-invalid", Error, "`metadata.wasm` is not a relative path inside the skill folder";
+    VersionInvalid = "version-invalid", Ours, "`metadata.version` is not a semantic version";
+    VersionLoose = "version-loose", Warning, "`metadata.version` is a short version such as \"1.0\", read as 1.0.0";
+    SkillTypeInvalid = "skill-type-invalid", Ours, "`metadata.skill-type` is neither `prompt` nor `tool`";
+    CapabilityUnknown = "capability-unknown", Ours, "`metadata.capabilities` names a capability the WIT world does not have";
+    CapabilityScopeInvalid = "capability-scope-invalid", Ours, "a capability's scope is malformed";
+    SecretInvalid = "secret-invalid", Ours, "`metadata.secrets` has a name that is not UPPER_SNAKE_CASE";
+    DependencyInvalid = "dependency-invalid", Ours, "`metadata.dependencies` has an entry that is not `name@requirement`";
+    ConflictInvalid = "conflict-invalid", Ours, "`metadata.conflicts-with` has an entry that is not a skill name";
+    ParentInvalid = "parent-invalid", Ours, "`metadata.parents` has an entry that is not a skill name";
+    TrustTierInvalid = "trust-tier-invalid", Ours, "`metadata.trust-tier` is not untrusted, verified or local";
+    ResourcesInvalid = "resources-invalid", Ours, "`metadata.resources` is not `fuel=N memory=SIZE timeout=DURATION`";
+    WasmPathInvalid = "wasm-path-invalid", Ours, "`metadata.wasm` is not a relative path inside the skill folder";
     ExtensionList = "extension-list", Warning, "an extension field is a YAML list; write it as a space-separated string";
     // Across skills.
-    DependencyCycle = "dependency-cycle", Error, "skills depend on each other in a cycle";
-    DependencyUnsatisfied = "dependency-unsatisfied", Error, "a dependency's version does not meet the requirement";
-    ParentMissing = "parent-missing", Error, "a mixin parent is not among the skills given";
-    ParentCycle = "parent-cycle", Error, "mixin parents form a cycle";
-    ParentTooDeep = "parent-too-deep", Error, "the mixin chain is deeper than 3";
-    ConflictInChain = "conflict-in-chain", Error, "two skills in one resolved chain conflict";
-    DuplicateSkill = "duplicate-skill", Error, "two skills given have the same name";
+    DependencyCycle = "dependency-cycle", Ours, "skills depend on each other in a cycle";
+    DependencyUnsatisfied = "dependency-unsatisfied", Ours, "a dependency's version does not meet the requirement";
+    ParentMissing = "parent-missing", Ours, "a mixin parent is not among the skills given";
+    ParentCycle = "parent-cycle", Ours, "mixin parents form a cycle";
+    ParentTooDeep = "parent-too-deep", Ours, "the mixin chain has more than 3 levels (skill, parent, grandparent)";
+    ConflictInChain = "conflict-in-chain", Ours, "two skills in one resolved chain conflict";
+    DuplicateSkill = "duplicate-skill", Ours, "two skills given have the same name";
     // Tool skills.
-    ComponentMissing = "component-missing", Error, "a tool skill has no component file";
-    ComponentInvalid = "component-invalid", Error, "the component does not load";
-    WorldMismatch = "world-mismatch", Error, "the component does not match the boternity:skill world";
-    CapabilityUndeclared = "capability-undeclared", Error, "the component imports a capability the manifest does not declare";
+    ComponentMissing = "component-missing", Ours, "a tool skill has no component file";
+    ComponentInvalid = "component-invalid", Ours, "the component does not load";
+    WorldMismatch = "world-mismatch", Ours, "the component does not match the boternity:skill world";
+    CapabilityUndeclared = "capability-undeclared", Ours, "the component imports a capability the manifest does not declare";
     CapabilityUnused = "capability-unused", Warning, "the manifest declares a capability the component never imports";
-    ComponentNameMismatch = "component-name-mismatch", Error, "the component's `get-name` differs from the manifest's name";
+    ComponentNameMismatch = "component-name-mismatch", Ours, "the component's `get-name` differs from the manifest's name";
     // The Markdown body.
     BodyTooLong = "body-too-long", Warning, "SKILL.md is longer than 500 lines";
     LinkBroken = "link-broken", Warning, "a link points at a file that does not exist";
     ReferenceTooDeep = "reference-too-deep", Warning, "a referenced file links on to further files";
     // skill.toml (core-module skills).
-    TomlInvalid = "toml-invalid", Error, "skill.toml is not valid TOML, has a field of the wrong type, or a field it does not define";
-    TomlFieldMissing = "toml-field-missing", Error, "skill.toml lacks a field installs need (`[skill] version`)";
-    CoreNameInvalid = "core-name-invalid", Error, "`[skill] name` is empty or has characters other than letters, digits, hyphens and underscores";
-    CoreCapabilityInvalid = "core-capability-invalid", Error, "a `[capabilities]` domain, path or env name is malformed";
-    CoreResourcesInvalid = "core-resources-invalid", Error, "a `[resources]` value is zero";
-    ManifestsDisagree = "manifests-disagree", Error, "SKILL.md and skill.toml in one folder disagree";
+    TomlInvalid = "toml-invalid", Ours, "skill.toml is not valid TOML, has a field of the wrong type, or a field it does not define";
+    TomlFieldMissing = "toml-field-missing", Ours, "skill.toml lacks a field installs need (`[skill] version`)";
+    CoreNameInvalid = "core-name-invalid", Ours, "`[skill] name` is empty or has characters other than letters, digits, hyphens and underscores";
+    CoreCapabilityInvalid = "core-capability-invalid", Ours, "a `[capabilities]` domain, path or env name is malformed";
+    CoreResourcesInvalid = "core-resources-invalid", Ours, "a `[resources]` value is zero";
+    ManifestsDisagree = "manifests-disagree", Ours, "SKILL.md and skill.toml in one folder disagree";
     // Inputs.
     NoSkillFound = "no-skill-found", Error, "a path holds no skill";
 }
@@ -147,8 +156,12 @@ codes! {
 impl Code {
     pub fn severity(self, mode: Mode) -> Severity {
         match (self.level(), mode) {
-            (Level::Error, _) | (Level::StrictError, Mode::Strict) => Severity::Error,
-            (Level::Warning, _) | (Level::StrictError, Mode::Lenient) => Severity::Warning,
+            (Level::Error, _)
+            | (Level::StrictError, Mode::Strict)
+            | (Level::Ours, Mode::Lenient) => Severity::Error,
+            (Level::Warning, _)
+            | (Level::StrictError, Mode::Lenient)
+            | (Level::Ours, Mode::Strict) => Severity::Warning,
         }
     }
 

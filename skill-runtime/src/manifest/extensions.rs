@@ -134,14 +134,7 @@ pub fn read(metadata: &BTreeMap<String, MetadataValue>, r: &mut Reporter<'_>) ->
         }
         let tokens = Tokens { key, value };
         match key.as_str() {
-            "version" => {
-                ext.version = tokens.one(
-                    r,
-                    Code::VersionInvalid,
-                    "a semantic version such as \"1.2.0\"",
-                    |t| Version::parse(t).map_err(|e| e.to_string()),
-                )
-            }
+            "version" => ext.version = read_version(value, r),
             "skill-type" => {
                 ext.skill_type =
                     tokens.one(
@@ -195,6 +188,52 @@ pub fn read(metadata: &BTreeMap<String, MetadataValue>, r: &mut Reporter<'_>) ->
         }
     }
     ext
+}
+
+/// A semantic version; the short forms the specification itself uses
+/// (`"1.0"`, `"1"`) read as `1.0.0` with a warning, since the reference
+/// validator accepts them.
+fn read_version(value: &MetadataValue, r: &mut Reporter<'_>) -> Option<Version> {
+    let text = value.text.trim();
+    if let Ok(version) = Version::parse(text) {
+        return Some(version);
+    }
+    if let Some(version) = loose_version(text) {
+        r.report(
+            Code::VersionLoose,
+            value.pos,
+            format!("`metadata.version: {text}` is read as {version}"),
+            Some(format!(
+                "write the full semantic version `\"{version}\"`; `publish` needs it"
+            )),
+        );
+        return Some(version);
+    }
+    r.report(
+        Code::VersionInvalid,
+        value.pos,
+        format!("`metadata.version: {text}` is not a semantic version"),
+        Some("expected a semantic version such as \"1.2.0\"".into()),
+    );
+    None
+}
+
+/// `1` and `1.2` (plain numbers, no leading zeros) as `1.0.0` and `1.2.0`.
+fn loose_version(text: &str) -> Option<Version> {
+    let parts: Vec<&str> = text.split('.').collect();
+    if parts.len() > 2 {
+        return None;
+    }
+    let mut numbers = parts.iter().map(|p| {
+        let plain = !p.is_empty()
+            && p.len() <= 9
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && (p.len() == 1 || !p.starts_with('0'));
+        plain.then(|| p.parse::<u64>().ok()).flatten()
+    });
+    let major = numbers.next()??;
+    let minor = numbers.next().unwrap_or(Some(0))?;
+    Some(Version::new(major, minor, 0))
 }
 
 fn scalar_code(key: &str) -> Code {
@@ -359,21 +398,10 @@ fn check_upper_snake(name: &str) -> Result<(), String> {
     }
 }
 
-/// The spec's name rule, ASCII form, for names this toolchain references.
+/// The spec's name rule, for names this toolchain references; the same
+/// rule that decides whether a name may become a folder.
 pub fn check_skill_name(name: &str) -> Result<(), String> {
-    let ok = !name.is_empty()
-        && name.chars().count() <= super::fields::MAX_NAME_CHARS
-        && !name.starts_with('-')
-        && !name.ends_with('-')
-        && !name.contains("--")
-        && name
-            .chars()
-            .all(|c| (c.is_alphanumeric() && !c.is_uppercase()) || c == '-');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("`{name}` is not a valid skill name"))
-    }
+    crate::skill_name::check(name).map_err(|e| e.to_string())
 }
 
 fn parse_dependency(token: &str) -> Result<Dependency, String> {
@@ -509,5 +537,17 @@ mod tests {
         assert_eq!(parse_dependency("any").unwrap().req, VersionReq::STAR);
         assert!(parse_dependency("Bad@1").is_err());
         assert!(parse_dependency("ok@not-a-req").is_err());
+    }
+
+    #[test]
+    fn short_versions_read_as_full_ones() {
+        assert_eq!(loose_version("1.0"), Some(Version::new(1, 0, 0)));
+        assert_eq!(loose_version("1"), Some(Version::new(1, 0, 0)));
+        assert_eq!(loose_version("2.13"), Some(Version::new(2, 13, 0)));
+        for bad in [
+            "", "1.", ".1", "01", "1.02", "v1", "1.0.0.0", "latest", "1.x",
+        ] {
+            assert_eq!(loose_version(bad), None, "{bad}");
+        }
     }
 }

@@ -1,5 +1,5 @@
 //! Checks across the skills given together: dependency cycles and versions,
-//! mixin parents (present, acyclic, at most three deep), and `conflicts-with`
+//! mixin parents (present, acyclic, at most three levels), and `conflicts-with`
 //! across each skill's resolved chain. Also resolves a skill's capability set
 //! after mixins.
 
@@ -11,8 +11,8 @@ use petgraph::graphmap::DiGraphMap;
 use crate::manifest::diagnostic::Reporter;
 use crate::manifest::{CapabilityDecl, Code, Diagnostic, Mode, SkillManifest};
 
-/// Parents above a skill, at most: child → parent → grandparent → great-grandparent.
-pub const MAX_MIXIN_DEPTH: usize = 3;
+/// Levels of a mixin chain, the skill included: skill → parent → grandparent.
+pub const MAX_MIXIN_LEVELS: usize = 3;
 
 /// Skills known by name, for resolving references between them.
 pub struct SkillSet<'a> {
@@ -187,7 +187,7 @@ pub fn check(set: &SkillSet<'_>, mode: Mode) -> Vec<Diagnostic> {
                 Code::ParentTooDeep,
                 Some(skill.pos("metadata.parents")),
                 format!(
-                    "`{}` has a mixin chain deeper than {MAX_MIXIN_DEPTH} levels",
+                    "`{}` has a mixin chain of more than {MAX_MIXIN_LEVELS} levels (the skill, its parent and its grandparent)",
                     skill.name
                 ),
                 Some("flatten the chain: inherit from fewer levels of parents".into()),
@@ -201,7 +201,8 @@ pub fn check(set: &SkillSet<'_>, mode: Mode) -> Vec<Diagnostic> {
     out
 }
 
-/// Skills with more than [`MAX_MIXIN_DEPTH`] levels of parents above them.
+/// Skills in chains of more than [`MAX_MIXIN_LEVELS`] levels, that is
+/// with `MAX_MIXIN_LEVELS` or more levels of parents above them.
 /// Level by level (a skill is at depth k+1 when one of its parents is at
 /// depth k), so the work is linear in the edges however wide the graph is.
 /// Cycle members are left out; their cycle is reported instead.
@@ -211,7 +212,7 @@ fn too_deep(
     count: usize,
 ) -> BTreeSet<usize> {
     let mut at_depth: BTreeSet<usize> = (0..count).filter(|i| !in_cycle.contains(i)).collect();
-    for _ in 0..=MAX_MIXIN_DEPTH {
+    for _ in 0..MAX_MIXIN_LEVELS {
         at_depth = at_depth
             .iter()
             .flat_map(|&parent| parents.neighbors_directed(parent, petgraph::Direction::Incoming))

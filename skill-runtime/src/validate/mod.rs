@@ -3,6 +3,7 @@
 
 pub mod component;
 pub mod graph;
+pub mod install;
 
 use std::path::PathBuf;
 

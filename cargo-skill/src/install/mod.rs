@@ -1,0 +1,458 @@
+//! Installing skills: fetch the source, read its manifests with the
+//! validator `validate` uses, pick the skills, verify their signatures, get
+//! the operator's approval of what they may do, compile them, and swap them
+//! into `$CARGO_SKILL_HOME/skills/<name>/` atomically.
+
+mod approve;
+mod place;
+mod relations;
+mod verify;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use semver::Version;
+use skill_runtime::manifest::SkillManifest;
+use skill_runtime::validate::graph::SkillSet;
+use skill_runtime::{Home, TierChoice, TrustTier};
+
+use crate::agents::{self, Agent};
+use crate::catalog::{self, Located, Refused, SourceCatalog};
+use crate::compile::Compiler;
+use crate::content::Content;
+use crate::fetch_source::{self, SourceSpec};
+use crate::installed::{self, InstalledMeta, Locked, Lockfile, Verification, capability_name};
+use crate::keys;
+use crate::resolve;
+
+pub use place::FAILPOINT_ENV;
+pub(crate) use place::{copy_skill, swap_in};
+
+#[derive(Clone, Copy)]
+pub struct InstallOptions<'a> {
+    /// Only these skills (by name); empty installs every skill found.
+    pub skills: &'a [String],
+    pub version: Option<&'a semver::VersionReq>,
+    /// Approve the skills' capabilities without asking.
+    pub yes: bool,
+    /// Approve only these of the declared capabilities (`cap` or `cap:scope`).
+    pub grants: &'a [String],
+    /// The operator's tier; above what the source earns, it is warned about.
+    pub trust_tier: Option<TrustTier>,
+    pub require_signature: bool,
+    /// Install exactly what `skills.lock` records for this source, or fail.
+    pub locked: bool,
+    /// Use the cached clone as it is.
+    pub offline: bool,
+    /// Also place the skills where these agents look, under `project`.
+    pub agents: &'a [Agent],
+    pub project: &'a Path,
+    pub compiler: &'a Compiler,
+    pub quiet: bool,
+}
+
+/// What an install did.
+#[derive(Debug, Default)]
+pub struct InstallReport {
+    pub installed: Vec<InstalledMeta>,
+    /// Skills of the source that were not installed, with the diagnostics
+    /// that refused them (only when every skill of a source was asked for).
+    pub refused: Vec<Refused>,
+}
+
+/// One skill of the plan, checked and ready to place.
+struct Pending {
+    located: Located,
+    /// None for an unversioned skill.
+    version: Option<Version>,
+    content: Content,
+    verification: Verification,
+    signer: Option<String>,
+    sums: Option<String>,
+    tier: TierChoice,
+    /// Approved: carried over from the installed version, plus what is approved now.
+    grants: Vec<String>,
+    /// Declared here and not by the installed version: needs approval.
+    new: Vec<String>,
+    new_secrets: Vec<String>,
+}
+
+impl Pending {
+    fn version_label(&self) -> String {
+        installed::version_label(
+            self.version.as_ref().map(ToString::to_string).as_deref(),
+            Some(&self.content.digest()),
+        )
+    }
+}
+
+/// Installs the skills `spec` names with their dependencies (dependencies
+/// first); returns what was installed and what was refused. Nothing is
+/// placed until every skill of the plan is verified, approved and compiled.
+pub fn install(
+    home: &Home,
+    spec: &SourceSpec,
+    options: &InstallOptions<'_>,
+) -> Result<InstallReport> {
+    if options.locked {
+        return install_locked(home, spec, options);
+    }
+    install_at(home, spec, options)
+}
+
+fn install_at(
+    home: &Home,
+    spec: &SourceSpec,
+    options: &InstallOptions<'_>,
+) -> Result<InstallReport> {
+    let fetched = fetch_source::fetch(spec, &home.cache_dir(), options.offline, options.quiet)?;
+    let mut catalog = SourceCatalog::new(fetched);
+    install_from(home, &mut catalog, spec.skill.as_ref(), options)
+}
+
+/// `--locked`: each skill of this source from the commit the lock records
+/// for it (skills updated one at a time sit at different commits).
+fn install_locked(
+    home: &Home,
+    spec: &SourceSpec,
+    options: &InstallOptions<'_>,
+) -> Result<InstallReport> {
+    let lock = Lockfile::read(home.root())?;
+    let source = spec.locator();
+    let wanted: Vec<&String> = options.skills.iter().chain(spec.skill.as_ref()).collect();
+    let mut by_commit: std::collections::BTreeMap<Option<String>, Vec<String>> = Default::default();
+    for locked in lock.skills.iter().filter(|l| l.source == source) {
+        if wanted.is_empty() || wanted.contains(&&locked.name) {
+            by_commit
+                .entry(locked.commit.clone())
+                .or_default()
+                .push(locked.name.clone());
+        }
+    }
+    if by_commit.is_empty() {
+        // Nothing locked from here: the plan check names what is missing.
+        return install_at(home, spec, options);
+    }
+    let mut report = InstallReport::default();
+    for (commit, names) in by_commit {
+        let at = match &commit {
+            Some(commit) => spec.at(commit),
+            None => spec.clone(),
+        };
+        let these = InstallOptions {
+            skills: &names,
+            ..*options
+        };
+        let at = SourceSpec { skill: None, ..at };
+        let done = install_at(home, &at, &these)?;
+        report.installed.extend(done.installed);
+    }
+    Ok(report)
+}
+
+/// [`install`] from a source already fetched.
+pub fn install_from(
+    home: &Home,
+    catalog: &mut SourceCatalog,
+    named: Option<&String>,
+    options: &InstallOptions<'_>,
+) -> Result<InstallReport> {
+    let mut lock = Lockfile::read(home.root())?;
+    let (roots, refused) = roots(catalog, named, options)?;
+    let installed = installed::all(home)?;
+    let as_resolved: Vec<resolve::Installed> = installed
+        .iter()
+        .map(|(meta, manifest)| resolve::Installed {
+            name: meta.name.clone(),
+            release: catalog::release_of(manifest),
+        })
+        .collect();
+    let steps = resolve::resolve(&roots, &as_resolved, catalog)?;
+    resolve::check_conflicts(&steps, &as_resolved)?;
+    let trusted = keys::load_trusted(&home.trusted_keys_file())?;
+    let mut plan = Vec::new();
+    for step in steps.iter().filter(|s| !s.keep) {
+        let located = catalog.locate(&step.name, &step.release.version)?;
+        let previous = installed
+            .iter()
+            .map(|(m, _)| m)
+            .find(|m| m.name == step.name);
+        plan.push(check(located, previous, &trusted, options)?);
+    }
+    relations::check(
+        &installed.iter().map(|(_, m)| m).collect::<Vec<_>>(),
+        &plan.iter().map(|p| &p.located.manifest).collect::<Vec<_>>(),
+    )?;
+    if options.locked {
+        check_locked(&lock, &plan, catalog.source())?;
+    }
+    for pending in &plan {
+        if let Some(warning) = pending.tier.raised() {
+            eprintln!("warning: {}: {warning}", pending.located.manifest.name);
+        }
+    }
+    approve::approve(&mut plan, options)?;
+    for pending in &plan {
+        let wasm = pending.located.manifest.wasm_path();
+        if wasm.is_file() {
+            options
+                .compiler
+                .compile(home, &wasm, pending.tier.tier)
+                .with_context(|| {
+                    format!(
+                        "{}: the component does not compile; nothing was installed",
+                        pending.located.manifest.name
+                    )
+                })?;
+        }
+    }
+    let mut done = Vec::new();
+    for pending in plan {
+        let manifest = &pending.located.manifest;
+        let meta = InstalledMeta {
+            name: manifest.name.clone(),
+            version: pending.version.as_ref().map(ToString::to_string),
+            source: catalog.source().to_string(),
+            commit: pending.located.commit.clone(),
+            trust_tier: pending.tier.tier.as_str().to_string(),
+            verification: pending.verification,
+            signer: pending.signer.clone(),
+            sums_sha256: pending.sums.clone(),
+            content_sha256: Some(pending.content.digest()),
+            installed_at: humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+                .to_string(),
+            grants: pending.grants.clone(),
+            secrets: manifest.ext.secrets.clone(),
+            declared: pending.located.capabilities.clone(),
+        };
+        place::place(home, &manifest.dir, &meta).with_context(|| {
+            format!(
+                "could not install {} {} (is the disk full?); the installed version, if any, is untouched",
+                meta.name,
+                meta.version_label()
+            )
+        })?;
+        lock.upsert(Locked {
+            name: meta.name.clone(),
+            version: meta.version.clone(),
+            source: meta.source.clone(),
+            commit: meta.commit.clone(),
+            sums_sha256: meta.sums_sha256.clone(),
+            content_sha256: meta.content_sha256.clone(),
+            signer: meta.signer.clone(),
+            grants: meta.grants.clone(),
+            dependencies: manifest
+                .ext
+                .dependencies
+                .iter()
+                .map(|d| format!("{}@{}", d.name, d.req))
+                .collect(),
+        });
+        lock.write(home.root())?;
+        if !options.agents.is_empty() {
+            agents::place(
+                options.project,
+                options.agents,
+                &home.skill_dir(&meta.name)?,
+                &meta,
+            )?;
+        }
+        done.push(meta);
+    }
+    Ok(InstallReport {
+        installed: done,
+        refused,
+    })
+}
+
+/// What the command line asks for: the named skills (or all) at the
+/// fetched ref, at `--version` or exactly the version found there, with
+/// the mixin parents they inherit from in the same source. Named skills
+/// that cannot be installed refuse the command; when every skill is asked
+/// for, those are set aside and returned, and the others go on.
+fn roots(
+    catalog: &SourceCatalog,
+    named: Option<&String>,
+    options: &InstallOptions<'_>,
+) -> Result<(Vec<resolve::Request>, Vec<Refused>)> {
+    let wanted: Vec<&String> = options.skills.iter().chain(named).collect();
+    for name in &wanted {
+        skill_runtime::skill_name::check(name)?;
+    }
+    let found = catalog.head();
+    let refused: Vec<&Refused> = catalog
+        .refused()
+        .iter()
+        .filter(|r| wanted.is_empty() || wanted.iter().any(|w| r.is(w)))
+        .collect();
+    if found.is_empty() || (!wanted.is_empty() && !refused.is_empty()) {
+        if refused.is_empty() {
+            bail!(
+                "no skill in {}: expected SKILL.md files (at the root, or under skills/)",
+                catalog.source()
+            );
+        }
+        bail!(
+            "cannot install from {}; nothing was installed:\n{}",
+            catalog.source(),
+            refused
+                .iter()
+                .map(|r| catalog::render(&r.diagnostics))
+                .collect::<String>()
+        );
+    }
+    let names: Vec<&str> = found.iter().map(|m| m.name.as_str()).collect();
+    for name in &wanted {
+        if !names.contains(&name.as_str()) {
+            bail!(
+                "no skill named `{name}` in {}; found: {}",
+                catalog.source(),
+                names.join(", ")
+            );
+        }
+    }
+    let set = SkillSet::new(found.iter().collect());
+    let mut chosen = BTreeSet::new();
+    for skill in found
+        .iter()
+        .filter(|m| wanted.is_empty() || wanted.iter().any(|w| **w == m.name))
+    {
+        chosen.insert(skill.name.as_str());
+        chosen.extend(set.ancestors(skill).iter().map(|p| p.name.as_str()));
+    }
+    let mut requests = Vec::new();
+    for name in chosen {
+        let copies: Vec<&SkillManifest> = found.iter().filter(|m| m.name == name).collect();
+        if copies.len() > 1 {
+            bail!(
+                "{} has {} skills named `{name}` ({}): skill names must be unique in a source; nothing was installed",
+                catalog.source(),
+                copies.len(),
+                copies
+                    .iter()
+                    .map(|m| m.path.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        let is_root = wanted.is_empty() || wanted.iter().any(|w| *w == name);
+        let req = match (options.version, is_root) {
+            (Some(req), true) => req.clone(),
+            _ => format!("={}", catalog::version_of(copies[0]))
+                .parse()
+                .expect("an exact requirement parses"),
+        };
+        requests.push(resolve::Request {
+            name: name.to_string(),
+            req,
+        });
+    }
+    Ok((requests, refused.into_iter().cloned().collect()))
+}
+
+/// Verifies one skill, reads what it ships, decides its tier, and works
+/// out what it may keep and what is new.
+fn check(
+    located: Located,
+    previous: Option<&InstalledMeta>,
+    trusted: &[minisign::PublicKey],
+    options: &InstallOptions<'_>,
+) -> Result<Pending> {
+    let manifest = &located.manifest;
+    let content = Content::of_source(&manifest.dir)
+        .with_context(|| format!("{} cannot be installed", manifest.name))?;
+    let version = manifest.ext.version.clone();
+    let (verification, signer, sums) = verify::verify(
+        manifest,
+        &catalog::version_of(manifest).to_string(),
+        trusted,
+        options.require_signature,
+    )?;
+    let earned = match verification {
+        Verification::Verified => TrustTier::Verified,
+        Verification::Untrusted => TrustTier::Untrusted,
+    };
+    let tier = TrustTier::choose(earned, manifest.ext.trust_tier, options.trust_tier);
+    let declared = &located.capabilities;
+    let (grants, new) = match previous {
+        Some(prev) => {
+            let carried = prev
+                .grants
+                .iter()
+                .filter(|g| {
+                    declared
+                        .iter()
+                        .any(|d| capability_name(d) == capability_name(g))
+                })
+                .cloned()
+                .collect();
+            let new = declared
+                .iter()
+                .filter(|d| !prev.declared.contains(d))
+                .cloned()
+                .collect();
+            (carried, new)
+        }
+        None => (Vec::new(), declared.clone()),
+    };
+    let new_secrets = manifest
+        .ext
+        .secrets
+        .iter()
+        .filter(|s| !previous.is_some_and(|p| p.secrets.contains(s)))
+        .cloned()
+        .collect();
+    Ok(Pending {
+        located,
+        version,
+        content,
+        verification,
+        signer,
+        sums,
+        tier,
+        grants,
+        new,
+        new_secrets,
+    })
+}
+
+/// `--locked`: every skill of the plan must be in the lock, from this
+/// source, at the same version and with the same content.
+fn check_locked(lock: &Lockfile, plan: &[Pending], source: &str) -> Result<()> {
+    for pending in plan {
+        let name = &pending.located.manifest.name;
+        let Some(locked) = lock.get(name) else {
+            bail!("--locked: {name} is not in skills.lock; install it without --locked first");
+        };
+        let version = pending.version.as_ref().map(ToString::to_string);
+        let content = pending.content.digest();
+        let label = |v: &Option<String>| v.as_deref().unwrap_or("none").to_string();
+        let differs = [
+            (locked.source != source)
+                .then(|| format!("source {} (locked {})", source, locked.source)),
+            (locked.version != version).then(|| {
+                format!(
+                    "version {} (locked {})",
+                    label(&version),
+                    label(&locked.version)
+                )
+            }),
+            (locked.sums_sha256 != pending.sums)
+                .then(|| "content (skill.sums differs)".to_string()),
+            locked
+                .content_sha256
+                .as_ref()
+                .filter(|c| **c != content)
+                .map(|c| format!("content {content} (locked {c})")),
+        ];
+        let differs: Vec<String> = differs.into_iter().flatten().collect();
+        if !differs.is_empty() {
+            bail!(
+                "--locked: {name} differs from skills.lock: {}",
+                differs.join("; ")
+            );
+        }
+    }
+    Ok(())
+}

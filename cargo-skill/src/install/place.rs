@@ -1,0 +1,96 @@
+//! Putting a checked skill into place: its files copied into a staging
+//! folder beside the target, synced, then swapped in with one atomic
+//! rename, so a crash leaves the old folder or the new one.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use skill_runtime::Home;
+
+use crate::installed::{InstalledMeta, META_FILE};
+use crate::signing::{self, SIGNATURE, SUMS};
+
+/// Set by tests to stop an install between staging and swapping it in,
+/// as a crash would.
+pub const FAILPOINT_ENV: &str = "CARGO_SKILL_TEST_FAILPOINT";
+
+/// Copies the skill's files and its metadata into place.
+pub(super) fn place(home: &Home, from: &Path, meta: &InstalledMeta) -> Result<()> {
+    swap_in(&home.skill_dir(&meta.name)?, |staging| {
+        copy_skill(from, staging)?;
+        skill_runtime::atomic_file::write(
+            &staging.join(META_FILE),
+            meta.to_toml().as_bytes(),
+            0o644,
+        )?;
+        Ok(())
+    })
+}
+
+/// The skill's files (as signed), with `skill.sums` and its signature.
+pub(crate) fn copy_skill(from: &Path, to: &Path) -> Result<()> {
+    let mut files = signing::skill_files(from)?;
+    files.extend(
+        [SUMS, SIGNATURE]
+            .iter()
+            .map(|f| f.to_string())
+            .filter(|f| from.join(f).is_file()),
+    );
+    for file in &files {
+        let dest = to.join(file);
+        std::fs::create_dir_all(dest.parent().expect("a file has a parent"))?;
+        std::fs::copy(from.join(file), &dest).with_context(|| format!("copying {file}"))?;
+        // On disk before the swap makes them visible: a crash must not
+        // leave the new folder in place with empty files.
+        std::fs::File::open(&dest)?.sync_all()?;
+    }
+    Ok(())
+}
+
+/// Fills a staging folder next to `target`, then swaps it in with one
+/// atomic rename (an exchange when `target` exists), so a crash leaves the
+/// old folder or the new one.
+pub(crate) fn swap_in(target: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let parent = target.parent().expect("a target folder has a parent");
+    std::fs::create_dir_all(parent)?;
+    let staging = tempfile::Builder::new()
+        .prefix(".staging-")
+        .tempdir_in(parent)?;
+    fill(staging.path())?;
+    std::fs::File::open(staging.path())?.sync_all()?;
+    if std::env::var(FAILPOINT_ENV).as_deref() == Ok("install-before-swap") {
+        eprintln!("failpoint: stopping before the swap");
+        std::process::abort();
+    }
+    let staged: PathBuf = staging.keep();
+    if target.exists() {
+        exchange(&staged, target)?;
+        std::fs::remove_dir_all(&staged).ok();
+    } else {
+        std::fs::rename(&staged, target)?;
+    }
+    std::fs::File::open(parent)?.sync_all()?;
+    Ok(())
+}
+
+/// Swaps two paths atomically (Linux `renameat2(RENAME_EXCHANGE)`).
+fn exchange(a: &Path, b: &Path) -> Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).expect("paths have no NUL");
+    let (a_c, b_c) = (c(a), c(b));
+    // SAFETY: two valid C strings, relative to the current directory.
+    let status = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a_c.as_ptr(),
+            libc::AT_FDCWD,
+            b_c.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if status != 0 {
+        return Err(std::io::Error::last_os_error())
+            .with_context(|| format!("could not swap {} into place", b.display()));
+    }
+    Ok(())
+}
