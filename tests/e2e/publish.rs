@@ -1015,3 +1015,50 @@ fn install_refuses_tampered_content_and_names_what_it_found() {
     let nowhere = install(home.path(), &["/nonexistent/skills", "--yes"]);
     assert_eq!(nowhere.status.code(), Some(2));
 }
+
+#[test]
+fn publish_needs_a_full_version_and_a_valid_skill() {
+    let home = tempfile::tempdir().unwrap();
+    keygen(home.path());
+    let remote = bare_repo(home.path());
+    let url = format!("file://{}", remote.display());
+    let short = prompt_skill(
+        &home.path().join("work"),
+        "short",
+        "1.0",
+        "Does short. Use it.",
+    );
+    let out = publish(home.path(), &short, &url, &[]);
+    let err = stderr(&out);
+    assert_ne!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("is not a full semantic version") && err.contains("\"1.0.0\""),
+        "{err}"
+    );
+    // An extension error is only a warning under --strict (the reference does
+    // not have the rule), but publish still refuses it.
+    let bad = prompt_skill(
+        &home.path().join("work"),
+        "bad",
+        "1.0.0",
+        "Does bad. Use it.",
+    );
+    let manifest = std::fs::read_to_string(bad.join("SKILL.md")).unwrap();
+    std::fs::write(
+        bad.join("SKILL.md"),
+        manifest.replace("  version:", "  capabilities: teleport\n  version:"),
+    )
+    .unwrap();
+    let out = publish(home.path(), &bad, &url, &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("error[capability-unknown]") && err.contains("does not validate"),
+        "{err}"
+    );
+    assert!(
+        git(&["--git-dir", remote.to_str().unwrap(), "tag"])
+            .trim()
+            .is_empty()
+    );
+}
