@@ -138,9 +138,6 @@ fn prepare(
     (sk, pk): (&minisign::SecretKey, &minisign::PublicKey),
 ) -> Result<Option<Prepared>> {
     let manifest = signable(dir)?;
-    // The name becomes `skills/<name>/` in the published tree.
-    skill_runtime::skill_name::check(&manifest.name)
-        .with_context(|| manifest.path.display().to_string())?;
     let version = manifest_version(&manifest)?;
     // A release is tagged `<name>-v<version>`: the short forms validate
     // reads leniently ("1.0") are not enough here.
@@ -192,6 +189,10 @@ fn prepare(
         );
         return Ok(None);
     }
+    // The name becomes `skills/<name>/` in the published tree; validation
+    // refused every invalid one, and this says so again where it matters.
+    skill_runtime::skill_name::check(&manifest.name)
+        .with_context(|| manifest.path.display().to_string())?;
     if !args.no_test && !tests_pass(&manifest, runtime) {
         return Ok(None);
     }
