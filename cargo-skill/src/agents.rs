@@ -13,7 +13,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::installed::{InstalledMeta, META_FILE};
+use skill_runtime::installed::{InstalledMeta, META_FILE};
 
 /// The shared folder most agents read.
 pub const SHARED_DIR: &str = ".agents/skills";

@@ -232,8 +232,8 @@ fn home_checks(home: &Home) -> Vec<Check> {
         });
     }
     checks.push(
-        match crate::installed::Lockfile::read(home.root())
-            .and_then(|_| crate::installed::all(home))
+        match skill_runtime::installed::Lockfile::read(home.root())
+            .and_then(|_| skill_runtime::installed::all(home))
         {
             Ok(installed) => check(
                 "installed skills",

@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use skill_runtime::audit::AuditLog;
 use skill_runtime::sandbox::{SandboxConfig, WorkerCommand};
-use skill_runtime::{BotIdentity, FileMemory, Home, Policy, Runtime, RuntimeConfig, SecretStore};
+use skill_runtime::{Home, Runtime, RuntimeConfig};
 
 pub fn home() -> Result<Home> {
     Ok(Home::from_env()?)
@@ -66,47 +66,4 @@ pub fn runtime_with(audit: bool) -> Result<Runtime> {
 /// A runtime that records nothing (building, validating, benchmarking).
 pub fn runtime() -> Runtime {
     runtime_with(false).expect("a runtime without an audit log always builds (the binary is known)")
-}
-
-/// The bot invoking skills: `--bot SLUG` if given, else `[bot]` in the home
-/// folder's `config.toml`, else `local`.
-pub fn bot_identity(home: &Home, slug: Option<&str>) -> Result<BotIdentity> {
-    let path = home.config_file();
-    let config = match std::fs::read_to_string(&path) {
-        Ok(text) => text.parse::<toml_edit::DocumentMut>().with_context(|| {
-            format!("{} is not valid TOML; fix it or remove it", path.display())
-        })?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Default::default(),
-        Err(e) => return Err(e).with_context(|| format!("could not read {}", path.display())),
-    };
-    let field = |key: &str| {
-        config
-            .get("bot")
-            .and_then(|b| b.get(key))
-            .and_then(|v| v.as_str())
-    };
-    let slug = slug.or(field("slug")).unwrap_or("local").to_string();
-    if slug.is_empty()
-        || !slug
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-    {
-        bail!(
-            "bot slug `{slug}` must be lowercase letters, digits, `-` and `_` (it names a folder under bots/)"
-        );
-    }
-    let name = field("name").unwrap_or(&slug).to_string();
-    Ok(BotIdentity { name, slug })
-}
-
-/// What the host provides a skill run by `bot`: its data folder, the bot's
-/// memory file, and the secret store. Grants are added by the caller.
-/// A skill whose name is not a valid skill name has no data folder.
-pub fn host_policy(home: &Home, bot: &BotIdentity, skill: &str) -> Result<Policy> {
-    Ok(Policy {
-        data_dir: Some(home.data_dir(&bot.slug, skill)?),
-        memory: Some(Arc::new(FileMemory::new(home.memory_file(&bot.slug)))),
-        secret_store: Some(SecretStore::new(home.secrets_file())),
-        ..Policy::default()
-    })
 }

@@ -3,7 +3,6 @@
 //! and calls library modules that tests can use without the CLI.
 
 pub mod agents;
-pub mod bot_skills;
 pub mod build;
 pub mod catalog;
 pub mod cli;
@@ -21,7 +20,6 @@ pub mod home;
 pub mod input;
 pub mod inspection;
 pub mod install;
-pub mod installed;
 pub mod junit;
 pub mod keys;
 pub mod output;
@@ -31,7 +29,6 @@ pub mod repo_index;
 pub mod resolve;
 pub mod scaffold;
 pub mod signing;
-pub mod skill_source;
 pub mod strip;
 pub mod test_case;
 pub mod test_fixtures;

@@ -157,7 +157,9 @@ impl CaseRun<'_> {
             .runtime
             .limits_for(self.tier)
             .lowered_by(&manifest.ext.resources);
-        let grants = match case.grants_for(&manifest.ext.capabilities, &manifest.ext.secrets) {
+        // The capability set after mixins, as `run` and install compute it.
+        let declared = skill_runtime::prepare::declared_capabilities(manifest);
+        let grants = match case.grants_for(&declared, &manifest.ext.secrets) {
             Ok(grants) => grants,
             Err(e) => return self.broken(case, e),
         };

@@ -9,13 +9,13 @@ use anyhow::{Context, Result};
 use semver::Version;
 use skill_runtime::Home;
 
-use crate::bot_skills;
 use crate::catalog::{self, SourceCatalog};
 use crate::content::Content;
 use crate::fetch_source;
 use crate::install::{self, InstallOptions};
-use crate::installed::{self, InstalledMeta, Verification};
 use crate::resolve::Catalog;
+use skill_runtime::bots;
+use skill_runtime::installed::{self, InstalledMeta, Verification};
 
 pub struct UpdateOptions<'a> {
     pub minor: bool,
@@ -124,7 +124,7 @@ fn update_versioned(
     options: &UpdateOptions<'_>,
 ) -> Result<Vec<Outcome>> {
     let mut outcomes = Vec::new();
-    let pins = bot_skills::pins(home, &meta.name)?;
+    let pins = bots::pins(home, &meta.name)?;
     let newer: Vec<Version> = catalog
         .versions(&meta.name)?
         .into_iter()

@@ -563,3 +563,80 @@ fn a_writer_waits_for_the_lock_and_says_so() {
         Some(0)
     );
 }
+
+#[test]
+fn run_test_and_install_grant_the_same_capabilities_after_mixins() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let src = h.join("src");
+    // `child` declares nothing itself; it inherits `read-env:PROBE_ZONE` from `base`.
+    std::fs::create_dir_all(src.join("skills/base")).unwrap();
+    std::fs::write(
+        src.join("skills/base/SKILL.md"),
+        manifest(
+            "base",
+            "metadata:\n  version: \"1.0.0\"\n  capabilities: read-env:PROBE_ZONE\n",
+        ),
+    )
+    .unwrap();
+    let child = crate::probe_skill_folder(
+        &src.join("skills"),
+        "child",
+        &manifest(
+            "child",
+            "metadata:\n  version: \"1.0.0\"\n  skill-type: tool\n  parents: base\n",
+        ),
+    );
+    std::fs::write(
+        child.join("tests/reads-the-zone.json"),
+        r#"{"name": "reads the inherited variable", "input": {"mode": "env-var", "name": "PROBE_ZONE"}, "fixtures": {"env": {"PROBE_ZONE": "Europe/Oslo"}}, "expect": {"output": {"value": "Europe/Oslo"}}}"#,
+    )
+    .unwrap();
+    let input = r#"{"mode":"env-var","name":"PROBE_ZONE"}"#;
+    let run = |skill: &str| {
+        cargo_skill(h)
+            .env("PROBE_ZONE", "Europe/Oslo")
+            .args(["run", "--message-format", "json", "--input", input, skill])
+            .output()
+            .unwrap()
+    };
+    let folder = stdout_json(&run(child.to_str().unwrap()));
+    assert_eq!(folder["output"]["value"], "Europe/Oslo", "{folder}");
+
+    let tested = cargo_skill(h)
+        .args(["test", "--skill"])
+        .arg(&child)
+        .output()
+        .unwrap();
+    assert_eq!(
+        tested.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&tested.stdout),
+        stderr(&tested)
+    );
+
+    let out = cli(
+        h,
+        &[
+            "install",
+            src.to_str().unwrap(),
+            "--skill",
+            "child",
+            "--yes",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let inspected = stdout_json(&cli(h, &["inspect", "child", "--message-format", "json"]));
+    assert_eq!(
+        inspected["installed"]["grants"],
+        serde_json::json!(["read-env:PROBE_ZONE"]),
+        "{inspected}"
+    );
+    let installed = stdout_json(&run("child"));
+    assert_eq!(installed["output"]["value"], "Europe/Oslo", "{installed}");
+    for report in [&folder, &installed] {
+        assert_eq!(report["host_calls"][0]["function"], "read-env", "{report}");
+        assert_eq!(report["host_calls"][0]["allowed"], true, "{report}");
+    }
+}

@@ -7,18 +7,18 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::Args;
 use serde_json::json;
+use skill_runtime::TrustTier;
 use skill_runtime::baseline::{compare, load_times};
-use skill_runtime::{Invocation, Policy, TrustTier};
+use skill_runtime::prepare::{Overrides, SkillRef, prepare};
 
 use crate::exit;
 use crate::home;
 use crate::input::{InputSource, read_input};
 use crate::output::MessageFormat;
-use crate::skill_source;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// A skill folder (with SKILL.md and skill.wasm) or a .wasm component
+    /// An installed skill's name, a skill folder (with SKILL.md and skill.wasm), or a .wasm component
     pub skill: PathBuf,
 
     /// The JSON input for each `execute`
@@ -38,34 +38,25 @@ pub struct BenchArgs {
 }
 
 pub fn exec(args: BenchArgs) -> Result<u8> {
-    let source = skill_source::resolve(&args.skill)?;
-    let input = read_input(InputSource::Argument(&args.input))?;
-    let wasm = std::fs::read(&source.wasm)
-        .with_context(|| format!("could not read {}", source.wasm.display()))?;
-    let choice = source.tier(args.tier);
-    if let Some(warning) = choice.raised() {
-        eprintln!("warning: {}: {warning}", source.name);
+    let home = home::home()?;
+    let runtime = home::runtime();
+    let overrides = Overrides {
+        tier: args.tier,
+        ..Overrides::default()
+    };
+    let skill = SkillRef::from_arg(&home, &args.skill);
+    let ready = prepare(&home, runtime.config(), skill, None, &overrides)?;
+    if let Some(warning) = ready.tier.raised() {
+        eprintln!("warning: {}: {warning}", ready.name);
     }
-    let tier = choice.tier;
+    let tier = ready.tier.tier;
+    let input = read_input(InputSource::Argument(&args.input))?;
+    let wasm = std::fs::read(&ready.wasm)
+        .with_context(|| format!("could not read {}", ready.wasm.display()))?;
 
     let (compile, load) = load_times(&wasm, tier, 5)?;
-    let runtime = home::runtime();
     let skill = runtime.load(&wasm, tier)?;
-    let home = home::home()?;
-    let bot = home::bot_identity(&home, None)?;
-    let (grants, secrets) = source.grants(&[], &[]);
-    let invocation = Invocation {
-        input: &input,
-        skill_name: &source.name,
-        skill_version: &source.version,
-        bot: &bot,
-        limits: runtime.limits_for(tier).lowered_by(&source.resources),
-        policy: std::sync::Arc::new(Policy {
-            grants,
-            secrets,
-            ..home::host_policy(&home, &bot, &source.name)?
-        }),
-    };
+    let invocation = ready.invocation(&input);
     let c = compare(&runtime, &skill, &invocation, args.iterations).map_err(|f| {
         anyhow::anyhow!("the skill failed while being measured: {f}; bench an input it handles")
     })?;
@@ -88,7 +79,7 @@ pub fn exec(args: BenchArgs) -> Result<u8> {
         MessageFormat::Human => {
             println!(
                 "{} ({} tier, {} invocations each way)",
-                source.wasm.display(),
+                ready.wasm.display(),
                 tier,
                 args.iterations
             );

@@ -5,10 +5,10 @@ use anyhow::Result;
 use clap::Args;
 use semver::{Version, VersionReq};
 
-use crate::bot_skills::{BotSkill, BotSkills};
 use crate::exit;
 use crate::home;
-use crate::installed::read_installed;
+use skill_runtime::bots::{BotSkill, BotSkills};
+use skill_runtime::installed::read_installed;
 
 #[derive(Debug, Args)]
 pub struct EnableArgs {
@@ -44,7 +44,7 @@ pub fn enable(args: EnableArgs) -> Result<u8> {
     let home = home::home()?;
     let _lock = home::lock_for_writing(&home)?;
     let meta = read_installed(&home, &args.name)?;
-    home::bot_identity(&home, Some(&args.bot))?;
+    skill_runtime::bots::identity(&home, Some(&args.bot))?;
     let mut settings = BotSkills::read(&home, &args.bot)?;
     // Flags given replace the bot's settings; the others stay as they were.
     let previous = settings.skills.get(&args.name).cloned().unwrap_or_default();
@@ -79,7 +79,7 @@ pub fn disable(args: DisableArgs) -> Result<u8> {
     let home = home::home()?;
     let _lock = home::lock_for_writing(&home)?;
     read_installed(&home, &args.name)?;
-    home::bot_identity(&home, Some(&args.bot))?;
+    skill_runtime::bots::identity(&home, Some(&args.bot))?;
     let mut settings = BotSkills::read(&home, &args.bot)?;
     settings
         .skills

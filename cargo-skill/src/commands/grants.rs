@@ -8,7 +8,7 @@ use skill_runtime::{Capability, Grant, Home};
 
 use crate::exit;
 use crate::home;
-use crate::installed::{InstalledMeta, Lockfile, capability_name, read_installed};
+use skill_runtime::installed::{InstalledMeta, Lockfile, capability_name, read_installed};
 
 #[derive(Debug, Args)]
 pub struct GrantArgs {
@@ -84,7 +84,7 @@ pub fn remove(args: RemoveArgs) -> Result<u8> {
     let _lock = home::lock_for_writing(&home)?;
     let meta = read_installed(&home, &args.name)?;
     // Skills that depend on it, or inherit from it as a mixin parent.
-    let dependents: Vec<String> = crate::installed::all(&home)?
+    let dependents: Vec<String> = skill_runtime::installed::all(&home)?
         .into_iter()
         .filter(|(_, m)| {
             m.ext.dependencies.iter().any(|d| d.name == meta.name)

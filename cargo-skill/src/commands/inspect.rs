@@ -9,8 +9,8 @@ use clap::Args;
 use crate::exit;
 use crate::home;
 use crate::inspection::{Inspection, inspect};
-use crate::installed::InstalledMeta;
 use crate::output::{GlobalArgs, MessageFormat};
+use skill_runtime::installed::InstalledMeta;
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
@@ -74,7 +74,7 @@ fn installed(path: &std::path::Path) -> Result<Option<InstalledMeta>> {
         return Ok(None);
     }
     let home = home::home()?;
-    match crate::installed::installed_dir(&home, &path.to_string_lossy()) {
+    match skill_runtime::installed::installed_dir(&home, &path.to_string_lossy()) {
         Some(dir) => InstalledMeta::read(&dir).map(Some),
         None => Ok(None),
     }
@@ -92,7 +92,7 @@ struct Node {
 
 /// The installed dependencies of `name`, transitively (a cycle stops).
 fn dependency_tree(home: &skill_runtime::Home, name: &str) -> Result<Vec<Node>> {
-    let all = crate::installed::all(home)?;
+    let all = skill_runtime::installed::all(home)?;
     fn walk(
         all: &[(InstalledMeta, skill_runtime::manifest::SkillManifest)],
         name: &str,

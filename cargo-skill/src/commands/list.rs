@@ -5,8 +5,8 @@ use clap::Args;
 
 use crate::exit;
 use crate::home;
-use crate::installed::InstalledMeta;
 use crate::output::MessageFormat;
+use skill_runtime::installed::InstalledMeta;
 
 #[derive(Debug, Args)]
 pub struct ListArgs {

@@ -3,17 +3,15 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
-use skill_runtime::{Failure, Invocation, LimitRequest, Policy, Report, TrustTier};
+use skill_runtime::prepare::{Overrides, SkillRef, prepare};
+use skill_runtime::{LimitRequest, Report, TrustTier};
 
-use crate::bot_skills;
 use crate::exit;
 use crate::home;
 use crate::input::{InputSource, read_input};
-use crate::installed::{InstalledMeta, installed_dir};
 use crate::output::{GlobalArgs, MessageFormat};
-use crate::skill_source;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -80,57 +78,41 @@ pub enum SandboxChoice {
 
 pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
     let home = home::home()?;
-    let bot = home::bot_identity(&home, args.bot.as_deref())?;
-    let installed = match args.skill.to_str().filter(|_| !args.skill.exists()) {
-        Some(name) => installed_dir(&home, name),
-        None => None,
+    let mut config = home::runtime_config(!args.no_audit)?;
+    let overrides = Overrides {
+        tier: args.tier,
+        limits: LimitRequest {
+            memory_bytes: args.memory.map(|mb| mb * 1024 * 1024),
+            fuel: args.fuel,
+            timeout: args.timeout.map(Duration::from_millis),
+            output_bytes: None,
+        },
+        grant: args
+            .grant
+            .iter()
+            .map(|g| {
+                g.parse()
+                    .map_err(|(_, e)| anyhow::anyhow!("--grant {g}: {e}"))
+            })
+            .collect::<Result<_>>()?,
+        deny: args
+            .deny
+            .iter()
+            .map(|d| d.parse().map_err(|e| anyhow::anyhow!("--deny: {e}")))
+            .collect::<Result<_>>()?,
     };
-    // An installed skill runs as the bot's settings say (enabled, pin,
-    // limits), and with what was approved at install.
-    let (source, bot_limits) = match installed {
-        Some(dir) => {
-            let meta = InstalledMeta::read(&dir)?;
-            let limits =
-                bot_skills::for_run(&home, &bot.slug, &meta.name, meta.version.as_deref())?;
-            (skill_source::resolve_installed(&dir, meta)?, limits)
-        }
-        None => (skill_source::resolve(&args.skill)?, LimitRequest::default()),
-    };
+    let skill = SkillRef::from_arg(&home, &args.skill);
+    let ready = prepare(&home, &config, skill, args.bot.as_deref(), &overrides)?;
+    if let Some(warning) = ready.tier.raised() {
+        eprintln!("warning: {}: {warning}", ready.name);
+    }
     let input = match (&args.input, &args.input_file) {
         (Some(text), _) => read_input(InputSource::Argument(text))?,
         (None, Some(path)) => read_input(InputSource::File(path))?,
         (None, None) => read_input(InputSource::Stdin)?,
     };
-    let grants = args
-        .grant
-        .iter()
-        .map(|g| {
-            g.parse()
-                .map_err(|(_, e)| anyhow::anyhow!("--grant {g}: {e}"))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let denies = args
-        .deny
-        .iter()
-        .map(|d| d.parse().map_err(|e| anyhow::anyhow!("--deny: {e}")))
-        .collect::<Result<Vec<_>>>()?;
-    let (grants, secrets) = source.grants(&grants, &denies);
-    let policy = Policy {
-        grants,
-        secrets,
-        ..home::host_policy(&home, &bot, &source.name)?
-    };
-    let wasm = std::fs::read(&source.wasm)
-        .with_context(|| format!("could not read {}", source.wasm.display()))?;
-
-    let choice = source.tier(args.tier);
-    if let Some(warning) = choice.raised() {
-        eprintln!("warning: {}: {warning}", source.name);
-    }
-    let tier = choice.tier;
-    let mut config = home::runtime_config(!args.no_audit)?;
     if args.sandbox == SandboxChoice::None {
-        if tier == TrustTier::Untrusted {
+        if ready.tier.tier == TrustTier::Untrusted {
             bail!(
                 "--sandbox none does not apply to untrusted skills: they always run in the sandbox (pass --tier verified if you trust this one)"
             );
@@ -138,41 +120,7 @@ pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
         config.sandbox.sandbox_verified = false;
     }
     let runtime = skill_runtime::Runtime::new(config);
-    // The skill's own request only lowers the tier; flags are the operator's
-    // explicit choice, so they may raise it.
-    let limits = runtime
-        .limits_for(tier)
-        .lowered_by(&source.resources)
-        .lowered_by(&bot_limits)
-        .overridden_by(&LimitRequest {
-            memory_bytes: args.memory.map(|mb| mb * 1024 * 1024),
-            fuel: args.fuel,
-            timeout: args.timeout.map(Duration::from_millis),
-            output_bytes: None,
-        });
-    let invocation = Invocation {
-        input: &input,
-        skill_name: &source.name,
-        skill_version: &source.version,
-        bot: &bot,
-        limits,
-        policy: std::sync::Arc::new(policy),
-    };
-    let report = match runtime.load(&wasm, tier) {
-        Ok(skill) => runtime.invoke(&skill, &invocation),
-        Err(err) => {
-            let mut report = Report::refused(
-                tier,
-                limits,
-                Failure::new(
-                    skill_runtime::ErrorKind::InvalidComponent,
-                    format!("{}: {err}", source.wasm.display()),
-                ),
-            );
-            runtime.record(&mut report, &invocation);
-            report
-        }
-    };
+    let report = ready.run(&runtime, &input);
     if let Some(error) = &report.audit_error {
         eprintln!("warning: this invocation was not recorded in the audit log: {error}");
     }

@@ -5,7 +5,7 @@
 use anyhow::{Result, bail};
 
 use super::{InstallOptions, Pending};
-use crate::installed::capability_name;
+use skill_runtime::installed::capability_name;
 
 /// `--grant WANTED` approves `declared`: the same `cap:scope`, or a bare
 /// `cap` for every scope of it.

@@ -22,9 +22,11 @@ use crate::catalog::{self, Located, Refused, SourceCatalog};
 use crate::compile::Compiler;
 use crate::content::Content;
 use crate::fetch_source::{self, SourceSpec};
-use crate::installed::{self, InstalledMeta, Locked, Lockfile, Verification, capability_name};
 use crate::keys;
 use crate::resolve;
+use skill_runtime::installed::{
+    self, InstalledMeta, Locked, Lockfile, Verification, capability_name,
+};
 
 pub use place::FAILPOINT_ENV;
 pub(crate) use place::{copy_skill, swap_in};

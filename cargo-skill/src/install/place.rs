@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use skill_runtime::Home;
 
-use crate::installed::{InstalledMeta, META_FILE};
 use crate::signing::{self, SIGNATURE, SUMS};
+use skill_runtime::installed::{InstalledMeta, META_FILE};
 
 /// Set by tests to stop an install between staging and swapping it in,
 /// as a crash would.

@@ -4,8 +4,8 @@
 use anyhow::{Result, bail};
 use skill_runtime::manifest::SkillManifest;
 
-use crate::installed::Verification;
 use crate::signing::{self, SUMS, VerifyError};
+use skill_runtime::installed::Verification;
 
 /// Verified by a trusted key, or untrusted (said so); tampering and bad
 /// signatures always refuse.

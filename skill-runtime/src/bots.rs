@@ -1,4 +1,5 @@
-//! Per-bot settings for installed skills: `bots/<bot>/skills.toml`. A skill
+//! Bots: who is invoking (`[bot]` in the home's `config.toml`), and each
+//! bot's settings for installed skills, `bots/<bot>/skills.toml`. A skill
 //! runs for every bot unless that bot disabled it; a bot may pin a version
 //! requirement (runs and updates honour it) and lower the skill's limits.
 //!
@@ -18,9 +19,11 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use semver::{Version, VersionReq};
 use serde::{Deserialize, Serialize};
-use skill_runtime::{Home, LimitRequest};
 
+use crate::home::Home;
 use crate::installed::toml_error;
+use crate::runtime::BotIdentity;
+use crate::tier::LimitRequest;
 
 pub const FILE: &str = "skills.toml";
 
@@ -94,7 +97,7 @@ impl BotSkills {
             "# Written by cargo skill enable/disable.\n{}",
             toml::to_string(self).expect("the settings serialize")
         );
-        skill_runtime::atomic_file::write(&path, text.as_bytes(), 0o644)
+        crate::atomic_file::write(&path, text.as_bytes(), 0o644)
             .with_context(|| format!("could not write {}", path.display()))
     }
 }
@@ -142,4 +145,33 @@ pub fn pins(home: &Home, name: &str) -> Result<Vec<(String, VersionReq)>> {
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
+}
+
+/// The bot invoking skills: `slug` if given, else `[bot] slug` in the home
+/// folder's `config.toml`, else `local`; its name from `[bot] name`.
+pub fn identity(home: &Home, slug: Option<&str>) -> Result<BotIdentity> {
+    let path = home.config_file();
+    let config: toml::Table = match std::fs::read_to_string(&path) {
+        Ok(text) => toml::from_str(&text).map_err(|e| toml_error(&path, &text, e))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => toml::Table::new(),
+        Err(e) => return Err(e).with_context(|| format!("could not read {}", path.display())),
+    };
+    let field = |key: &str| {
+        config
+            .get("bot")
+            .and_then(|b| b.get(key))
+            .and_then(|v| v.as_str())
+    };
+    let slug = slug.or(field("slug")).unwrap_or("local").to_string();
+    if slug.is_empty()
+        || !slug
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+    {
+        bail!(
+            "bot slug `{slug}` must be lowercase letters, digits, `-` and `_` (it names a folder under bots/)"
+        );
+    }
+    let name = field("name").unwrap_or(&slug).to_string();
+    Ok(BotIdentity { name, slug })
 }

@@ -1,0 +1,93 @@
+//! `.boternity-meta.toml`: what install recorded and the operator approved
+//! for one installed skill.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+
+use super::{toml_error, write_atomic};
+
+pub const META_FILE: &str = ".boternity-meta.toml";
+
+/// How an installed skill was checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verification {
+    /// Signed by a key in the trusted-keys file, every file matching.
+    Verified,
+    /// Unsigned, or signed by a key nobody trusts here.
+    Untrusted,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct InstalledMeta {
+    pub name: String,
+    /// `metadata.version`; none for an unversioned skill, which is tracked
+    /// by its source commit and `content-sha256`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    pub trust_tier: String,
+    pub verification: Verification,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sums_sha256: Option<String>,
+    /// sha256 over `sha256  path` lines of every installed file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_sha256: Option<String>,
+    pub installed_at: String,
+    /// What the operator approved: `cap[:scope]`.
+    #[serde(default)]
+    pub grants: Vec<String>,
+    /// Secret names approved with `get-secret`.
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    /// What this version declares (after mixins), approved or not: an
+    /// update asks again only for what is new here.
+    #[serde(default)]
+    pub declared: Vec<String>,
+}
+
+impl InstalledMeta {
+    pub fn read(skill_dir: &Path) -> Result<InstalledMeta> {
+        let path = skill_dir.join(META_FILE);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("could not read {}", path.display()))?;
+        let meta: InstalledMeta = toml::from_str(&text).map_err(|e| toml_error(&path, &text, e))?;
+        crate::skill_name::check(&meta.name).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: {e}; remove the folder and install it again",
+                path.display()
+            )
+        })?;
+        Ok(meta)
+    }
+
+    /// `v1.2.0`, or `unversioned (content 1a2b3c4d)`, for messages.
+    pub fn version_label(&self) -> String {
+        version_label(self.version.as_deref(), self.content_sha256.as_deref())
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("the metadata serializes")
+    }
+
+    /// Rewrites the metadata of an installed skill, atomically.
+    pub fn write(&self, skill_dir: &Path) -> Result<()> {
+        write_atomic(&skill_dir.join(META_FILE), self.to_toml().as_bytes())
+    }
+}
+
+/// `v1.2.0`, or `unversioned (content 1a2b3c4d)`.
+pub fn version_label(version: Option<&str>, content: Option<&str>) -> String {
+    match (version, content) {
+        (Some(v), _) => format!("v{v}"),
+        (None, Some(c)) => format!("unversioned (content {})", &c[..c.len().min(8)]),
+        (None, None) => "unversioned".into(),
+    }
+}

@@ -1,0 +1,93 @@
+//! Installed skills, as `cargo skill install` leaves them and bots read
+//! them: `skills/<name>/` with `.boternity-meta.toml`, and the home
+//! folder's `skills.lock`; both written atomically, both plain TOML.
+
+mod lock;
+mod meta;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+pub use lock::{LOCK_FILE, Locked, Lockfile};
+pub use meta::{InstalledMeta, META_FILE, Verification, version_label};
+
+use crate::home::Home;
+use crate::manifest::SkillManifest;
+
+/// The folder of the installed skill `name`, if there is one: `name` must
+/// be a valid skill name (never a path) with `.boternity-meta.toml` in its folder.
+pub fn installed_dir(home: &Home, name: &str) -> Option<PathBuf> {
+    let dir = home.skill_dir(name).ok()?;
+    dir.join(META_FILE).is_file().then_some(dir)
+}
+
+/// The metadata of the installed skill `name`, or an error saying how to
+/// see what is installed.
+pub fn read_installed(home: &Home, name: &str) -> Result<InstalledMeta> {
+    let Some(dir) = installed_dir(home, name) else {
+        anyhow::bail!("`{name}` is not installed: `cargo skill list` shows what is");
+    };
+    InstalledMeta::read(&dir)
+}
+
+/// The capability a grant or declaration names: `http-get` for both
+/// `http-get` and `http-get:api.example.com`.
+pub fn capability_name(grant: &str) -> &str {
+    grant.split(':').next().unwrap_or(grant)
+}
+
+/// Every installed skill with its manifest, sorted by name; a folder whose
+/// metadata or SKILL.md does not read is an error naming it.
+pub fn all(home: &Home) -> Result<Vec<(InstalledMeta, SkillManifest)>> {
+    let mut out = Vec::new();
+    let entries = match std::fs::read_dir(home.skills_root()) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+        Err(e) => return Err(e).context("could not read the installed skills"),
+    };
+    for entry in entries.flatten() {
+        let dir = entry.path();
+        if entry.file_name().to_string_lossy().starts_with('.') || !dir.join(META_FILE).is_file() {
+            continue;
+        }
+        let meta = InstalledMeta::read(&dir)?;
+        let path = crate::manifest::find_manifest(&dir).with_context(|| {
+            format!(
+                "{} has no SKILL.md: remove it and install it again",
+                dir.display()
+            )
+        })?;
+        let manifest = crate::manifest::parse_file(&path, crate::manifest::Mode::Lenient)
+            .manifest
+            .with_context(|| {
+                format!(
+                    "{} does not parse: remove it and install it again",
+                    path.display()
+                )
+            })?;
+        out.push((meta, manifest));
+    }
+    out.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+    Ok(out)
+}
+
+/// `file:line:column: message` for a TOML file that does not parse.
+pub(crate) fn toml_error(path: &Path, text: &str, e: toml::de::Error) -> anyhow::Error {
+    let (line, column) = e.span().map_or((0, 0), |span| {
+        let before = &text[..span.start.min(text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+        (line, column)
+    });
+    anyhow::anyhow!(
+        "{}:{line}:{column}: {}; fix the file or remove it (the skills it lists must then be installed again)",
+        path.display(),
+        e.message()
+    )
+}
+
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    crate::atomic_file::write(path, bytes, 0o644)
+        .with_context(|| format!("could not write {}", path.display()))
+}

@@ -1,0 +1,329 @@
+//! From "run this skill for this bot" to a ready invocation: the one place
+//! that decides what a skill may do when it runs. `cargo skill run`, `test`,
+//! `bench` and a bot embedding this crate all come through here.
+//!
+//! ```no_run
+//! use skill_runtime::prepare::{prepare, Overrides, SkillRef};
+//! use skill_runtime::{Home, Runtime, RuntimeConfig};
+//! let home = Home::from_env().unwrap();
+//! let runtime = Runtime::new(RuntimeConfig::default());
+//! let ready = prepare(&home, runtime.config(), SkillRef::Installed("weather"), Some("night"), &Overrides::default()).unwrap();
+//! let report = ready.run(&runtime, r#"{"city":"Oslo"}"#);
+//! println!("{}", report.to_json());
+//! ```
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Result, bail};
+
+use crate::discover::{Found, discover};
+use crate::grants::{Capability, Grant, Grants, Policy};
+use crate::home::Home;
+use crate::installed::{self, InstalledMeta};
+use crate::manifest::{self, CapabilityDecl, Mode, SkillManifest};
+use crate::memory::FileMemory;
+use crate::outcome::{ErrorKind, Failure, Report};
+use crate::runtime::{BotIdentity, Invocation, Runtime, RuntimeConfig};
+use crate::secret_store::SecretStore;
+use crate::tier::{LimitRequest, Limits, TierChoice, TrustTier};
+use crate::validate::graph::SkillSet;
+use crate::{bots, skill_name};
+
+/// What to run.
+#[derive(Debug, Clone, Copy)]
+pub enum SkillRef<'a> {
+    /// An installed skill, by name: the tier and grants install recorded.
+    Installed(&'a str),
+    /// A skill folder (its `SKILL.md` and component): an author running
+    /// their own skill, granted what it declares, at the untrusted tier.
+    Folder(&'a Path),
+    /// A bare component: nothing granted, untrusted.
+    Component(&'a Path),
+}
+
+impl<'a> SkillRef<'a> {
+    /// What a command-line argument names: an installed skill when it is
+    /// not a path that exists and a skill of that name is installed, else
+    /// a folder or a component file.
+    pub fn from_arg(home: &Home, arg: &'a Path) -> SkillRef<'a> {
+        let installed = arg
+            .to_str()
+            .filter(|_| !arg.exists())
+            .filter(|name| installed::installed_dir(home, name).is_some());
+        match installed {
+            Some(name) => SkillRef::Installed(name),
+            None if arg.is_dir() => SkillRef::Folder(arg),
+            None => SkillRef::Component(arg),
+        }
+    }
+}
+
+/// The operator's choices for one run; each may raise what the skill asks.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub tier: Option<TrustTier>,
+    pub limits: LimitRequest,
+    pub grant: Vec<Grant>,
+    pub deny: Vec<Capability>,
+}
+
+/// A skill ready to invoke.
+#[derive(Debug)]
+pub struct Prepared {
+    pub name: String,
+    /// `metadata.version`, `unversioned`, or `0.0.0` for a bare component.
+    pub version: String,
+    pub wasm: PathBuf,
+    pub bot: BotIdentity,
+    pub tier: TierChoice,
+    pub limits: Limits,
+    pub policy: Arc<Policy>,
+    /// The manifest, when the skill has one.
+    pub manifest: Option<SkillManifest>,
+}
+
+impl Prepared {
+    /// One invocation of `input` under exactly this preparation.
+    pub fn invocation<'a>(&'a self, input: &'a str) -> Invocation<'a> {
+        Invocation {
+            input,
+            skill_name: &self.name,
+            skill_version: &self.version,
+            bot: &self.bot,
+            limits: self.limits,
+            policy: self.policy.clone(),
+        }
+    }
+
+    /// Loads the component for its tier and invokes it once; a component
+    /// that does not load is an `invalid-component` report, recorded too.
+    pub fn run(&self, runtime: &Runtime, input: &str) -> Report {
+        let invocation = self.invocation(input);
+        let loaded = std::fs::read(&self.wasm)
+            .map_err(|e| format!("could not read {}: {e}", self.wasm.display()))
+            .and_then(|wasm| {
+                runtime
+                    .load(&wasm, self.tier.tier)
+                    .map_err(|e| format!("{}: {e}", self.wasm.display()))
+            });
+        match loaded {
+            Ok(skill) => runtime.invoke(&skill, &invocation),
+            Err(message) => {
+                let failure = Failure::new(ErrorKind::InvalidComponent, message);
+                let mut report = Report::refused(self.tier.tier, self.limits, failure);
+                runtime.record(&mut report, &invocation);
+                report
+            }
+        }
+    }
+}
+
+/// Decides everything about one run of `skill` for `bot` (else the home's
+/// `[bot]`, else `local`): the tier (the source's, lowered by the skill,
+/// raised only by the operator), the limits (the tier's, lowered by the
+/// skill's `resources` and the bot's settings, then the operator's
+/// overrides), and the policy (grants after mixins, approved secrets, the
+/// bot's data folder and memory, the secret store).
+pub fn prepare(
+    home: &Home,
+    config: &RuntimeConfig,
+    skill: SkillRef<'_>,
+    bot: Option<&str>,
+    overrides: &Overrides,
+) -> Result<Prepared> {
+    let bot = bots::identity(home, bot)?;
+    let source = match skill {
+        SkillRef::Installed(name) => installed_source(home, name, &bot.slug)?,
+        SkillRef::Folder(path) | SkillRef::Component(path) => path_source(path)?,
+    };
+    let tier = TrustTier::choose(source.earned, source.declared_tier, overrides.tier);
+    let limits = config.tier_limits[tier.tier.index()]
+        .lowered_by(&source.resources)
+        .lowered_by(&source.bot_limits)
+        .overridden_by(&overrides.limits);
+    let mut grants = Grants::from_declared(&source.capabilities);
+    grants.grant_all(&overrides.grant);
+    for &cap in &overrides.deny {
+        grants.revoke(cap);
+    }
+    let mut secrets: BTreeSet<String> = source.secrets.iter().cloned().collect();
+    // An explicit `--grant get-secret:NAME` approves that secret for this run.
+    secrets.extend(
+        overrides
+            .grant
+            .iter()
+            .filter(|g| g.capability == Capability::GetSecret)
+            .filter_map(|g| g.scope.clone()),
+    );
+    let policy = Policy {
+        grants,
+        secrets,
+        ..host_policy(home, &bot, &source.name)?
+    };
+    Ok(Prepared {
+        name: source.name,
+        version: source.version,
+        wasm: source.wasm,
+        bot,
+        tier,
+        limits,
+        policy: Arc::new(policy),
+        manifest: source.manifest,
+    })
+}
+
+/// What the host provides a skill run by `bot`: its data folder, the bot's
+/// memory file, and the secret store. Grants are added by the caller.
+pub fn host_policy(home: &Home, bot: &BotIdentity, skill: &str) -> Result<Policy> {
+    Ok(Policy {
+        data_dir: Some(home.data_dir(&bot.slug, skill)?),
+        memory: Some(Arc::new(FileMemory::new(home.memory_file(&bot.slug)))),
+        secret_store: Some(SecretStore::new(home.secrets_file())),
+        ..Policy::default()
+    })
+}
+
+/// The capability set a skill runs with when nobody approved one: its own
+/// declarations and its mixin parents', the parents found beside it (the
+/// skills of the folder that holds it). Install approves the same set.
+pub fn declared_capabilities(manifest: &SkillManifest) -> Vec<CapabilityDecl> {
+    let neighbours: Vec<SkillManifest> = match manifest.dir.parent() {
+        Some(parent) if !manifest.ext.parents.is_empty() => discover(parent)
+            .into_iter()
+            .filter_map(|found| match found {
+                Found::Manifest(path) => manifest::parse_file(&path, Mode::Lenient).manifest,
+                Found::OutsideTree { .. } => None,
+            })
+            .filter(|m| m.name != manifest.name)
+            .collect(),
+        _ => Vec::new(),
+    };
+    let set = SkillSet::new(std::iter::once(manifest).chain(neighbours.iter()).collect());
+    set.resolved_capabilities(manifest).into_iter().collect()
+}
+
+/// Where one run's decisions start from.
+struct Source {
+    name: String,
+    version: String,
+    wasm: PathBuf,
+    manifest: Option<SkillManifest>,
+    /// The tier the source earns: install's record, else untrusted.
+    earned: TrustTier,
+    /// `metadata.trust-tier` of a folder: it only lowers `earned`.
+    declared_tier: Option<TrustTier>,
+    resources: LimitRequest,
+    bot_limits: LimitRequest,
+    capabilities: Vec<Grant>,
+    secrets: Vec<String>,
+}
+
+impl Source {
+    fn component(path: &Path) -> Source {
+        Source {
+            name: path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            version: "0.0.0".into(),
+            wasm: path.to_path_buf(),
+            manifest: None,
+            earned: TrustTier::Untrusted,
+            declared_tier: None,
+            resources: LimitRequest::default(),
+            bot_limits: LimitRequest::default(),
+            capabilities: Vec::new(),
+            secrets: Vec::new(),
+        }
+    }
+}
+
+/// An installed skill runs with what was approved at install and as the
+/// bot's settings say (enabled, pin, lowered limits).
+fn installed_source(home: &Home, name: &str, bot: &str) -> Result<Source> {
+    skill_name::check(name)?;
+    let meta = installed::read_installed(home, name)?;
+    let dir = home.skill_dir(name)?;
+    let bot_limits = bots::for_run(home, bot, &meta.name, meta.version.as_deref())?;
+    let mut source = path_source(&dir)?;
+    let InstalledMeta {
+        version,
+        grants,
+        secrets,
+        trust_tier,
+        ..
+    } = meta;
+    source.capabilities = grants
+        .iter()
+        .map(|g| {
+            g.parse()
+                .map_err(|(_, e)| anyhow::anyhow!("{}: grant `{g}`: {e}", dir.display()))
+        })
+        .collect::<Result<_>>()?;
+    source.secrets = secrets;
+    source.earned = trust_tier.parse().map_err(|e| {
+        anyhow::anyhow!(
+            "{}: trust-tier: {e}; install the skill again",
+            dir.display()
+        )
+    })?;
+    source.declared_tier = None;
+    source.version = version.unwrap_or_else(|| "unversioned".into());
+    source.bot_limits = bot_limits;
+    Ok(source)
+}
+
+/// A skill folder, or a component file.
+fn path_source(path: &Path) -> Result<Source> {
+    if !path.is_dir() {
+        if path.is_file() {
+            return Ok(Source::component(path));
+        }
+        bail!(
+            "{} does not exist: pass a skill folder or a .wasm component",
+            path.display()
+        );
+    }
+    let Some(manifest_path) = manifest::find_manifest(path) else {
+        bail!(
+            "{} is not a skill folder: it has no SKILL.md; create one with `cargo skill new`, or pass a .wasm file",
+            path.display()
+        );
+    };
+    // The name and component path come from the manifest when it reads;
+    // `validate` is where its problems are reported.
+    let parsed = manifest::parse_file(&manifest_path, Mode::Lenient);
+    let Some(m) = parsed.manifest.filter(|m| !m.name.is_empty()) else {
+        bail!(
+            "{} cannot be read as a skill manifest: run `cargo skill validate {}` to see why",
+            manifest_path.display(),
+            path.display()
+        );
+    };
+    let wasm = m.wasm_path();
+    if !wasm.is_file() {
+        bail!(
+            "{} does not exist: this is a prompt skill, or a tool skill that is not built yet; run `cargo skill build` in {}",
+            wasm.display(),
+            path.display()
+        );
+    }
+    Ok(Source {
+        name: m.name.clone(),
+        version: m
+            .ext
+            .version
+            .as_ref()
+            .map_or("0.0.0".into(), ToString::to_string),
+        wasm,
+        earned: TrustTier::Untrusted,
+        declared_tier: m.ext.trust_tier,
+        resources: m.ext.resources,
+        bot_limits: LimitRequest::default(),
+        capabilities: declared_capabilities(&m),
+        secrets: m.ext.secrets.clone(),
+        manifest: Some(m),
+    })
+}
