@@ -62,18 +62,18 @@ pub enum Command {
     /// List installed skills
     List(commands::list::ListArgs),
     /// Grant an installed skill a capability
-    Grant(commands::grants::GrantArgs),
+    Grant(commands::grant::GrantArgs),
     /// Revoke a capability from an installed skill
-    Revoke(commands::grants::GrantArgs),
+    Revoke(commands::revoke::RevokeArgs),
     /// Uninstall a skill
-    Remove(commands::grants::RemoveArgs),
+    Remove(commands::remove::RemoveArgs),
     /// Update installed skills: patch releases automatically, minor and major when asked
     Update(commands::update::UpdateArgs),
     /// Enable an installed skill for a bot, optionally pinned and with lowered limits
     #[command(disable_version_flag = true)]
-    Enable(commands::bot_skills::EnableArgs),
+    Enable(commands::enable::EnableArgs),
     /// Disable an installed skill for a bot
-    Disable(commands::bot_skills::DisableArgs),
+    Disable(commands::disable::DisableArgs),
     /// Write SKILL.md for a skill.toml (core-module) skill, so it can be published as a skill folder
     Convert(commands::convert::ConvertArgs),
     /// Check this machine: sandbox (Landlock, seccomp, a real worker), wasm targets, home and cache
@@ -114,12 +114,12 @@ pub fn exec(cli: Cli) -> ExitCode {
         Command::Publish(args) => commands::publish::exec(args, &global),
         Command::Install(args) => commands::install::exec(args, &global),
         Command::List(args) => commands::list::exec(args),
-        Command::Grant(args) => commands::grants::grant(args),
-        Command::Revoke(args) => commands::grants::revoke(args),
-        Command::Remove(args) => commands::grants::remove(args),
+        Command::Grant(args) => commands::grant::exec(args),
+        Command::Revoke(args) => commands::revoke::exec(args),
+        Command::Remove(args) => commands::remove::exec(args),
         Command::Update(args) => commands::update::exec(args, &global),
-        Command::Enable(args) => commands::bot_skills::enable(args),
-        Command::Disable(args) => commands::bot_skills::disable(args),
+        Command::Enable(args) => commands::enable::exec(args),
+        Command::Disable(args) => commands::disable::exec(args),
         Command::Compile(args) => commands::compile::exec(args),
         Command::Doctor(args) => commands::doctor::exec(args),
         Command::Convert(args) => commands::convert::exec(args),

@@ -194,29 +194,31 @@ fn home_checks(home: &Home) -> Vec<Check> {
             )
         });
     }
-    checks.push(match crate::keys::load_trusted(&home.trusted_keys_file()) {
-        Ok(keys) if keys.is_empty() => check(
-            "trusted keys",
-            Status::Warn,
-            format!(
-                "{} lists no key: every install is untrusted",
-                home.trusted_keys_file().display()
+    checks.push(
+        match crate::publish::keys::load_trusted(&home.trusted_keys_file()) {
+            Ok(keys) if keys.is_empty() => check(
+                "trusted keys",
+                Status::Warn,
+                format!(
+                    "{} lists no key: every install is untrusted",
+                    home.trusted_keys_file().display()
+                ),
+                Some("add the publishers' public keys (one per line) to trusted-keys"),
             ),
-            Some("add the publishers' public keys (one per line) to trusted-keys"),
-        ),
-        Ok(keys) => check(
-            "trusted keys",
-            Status::Ok,
-            format!("{} key(s)", keys.len()),
-            None,
-        ),
-        Err(e) => check(
-            "trusted keys",
-            Status::Error,
-            e.to_string(),
-            Some("fix or remove the trusted-keys file"),
-        ),
-    });
+            Ok(keys) => check(
+                "trusted keys",
+                Status::Ok,
+                format!("{} key(s)", keys.len()),
+                None,
+            ),
+            Err(e) => check(
+                "trusted keys",
+                Status::Error,
+                e.to_string(),
+                Some("fix or remove the trusted-keys file"),
+            ),
+        },
+    );
     if home.audit_db().exists() {
         let integrity = skill_runtime::AuditLog::open(&home.audit_db())
             .map_err(|e| e.to_string())

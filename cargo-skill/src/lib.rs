@@ -1,37 +1,19 @@
 //! `cargo skill`: the command-line half of the boternity skill toolchain.
 //! `main.rs` only parses arguments; each verb lives in `commands/<verb>.rs`
-//! and calls library modules that tests can use without the CLI.
+//! as a clap `Args` and a thin `exec` over the domain folders: `author/`
+//! (new, build, test cases), `publish/` (signing, keys, git), `install/`
+//! (sources, resolution, placing, updates). What a bot embeds lives in
+//! the `skill-runtime` crate.
 
-pub mod agents;
-pub mod build;
-pub mod catalog;
+mod author;
 pub mod cli;
-pub mod commands;
-pub mod compile;
-pub mod componentize;
-pub mod content;
-pub mod convert;
-pub mod diagnostics;
-pub mod doctor;
-pub mod exit;
-pub mod fetch_source;
-pub mod git_remote;
-pub mod home;
-pub mod input;
-pub mod inspection;
-pub mod install;
-pub mod junit;
-pub mod keys;
-pub mod output;
-pub mod prompt;
-pub mod publish;
-pub mod repo_index;
-pub mod resolve;
-pub mod scaffold;
-pub mod signing;
-pub mod strip;
-pub mod test_case;
-pub mod test_fixtures;
-pub mod test_runner;
-pub mod tty;
-pub mod update;
+mod commands;
+mod diagnostics;
+mod doctor;
+mod exit;
+mod home;
+mod input;
+mod install;
+mod output;
+mod publish;
+mod tty;

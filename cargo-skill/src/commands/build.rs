@@ -7,8 +7,8 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use skill_runtime::Runtime;
 
-use crate::build::{Artifact, CargoOptions, build_skills, finish};
-use crate::componentize::BuildTarget;
+use crate::author::build::{Artifact, CargoOptions, build_skills, finish};
+use crate::author::componentize::BuildTarget;
 use crate::diagnostics::{DiagnosticFormat, render};
 use crate::exit;
 use crate::home;

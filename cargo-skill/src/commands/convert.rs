@@ -18,7 +18,7 @@ pub struct ConvertArgs {
 }
 
 pub fn exec(args: ConvertArgs) -> Result<u8> {
-    let written = crate::convert::convert(&args.path, args.force)?;
+    let written = crate::author::convert::convert(&args.path, args.force)?;
     eprintln!("       Wrote {}", written.display());
     Ok(exit::SUCCESS)
 }

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use clap::Args;
 
+use crate::author::inspection::{Inspection, inspect};
 use crate::exit;
 use crate::home;
-use crate::inspection::{Inspection, inspect};
 use crate::output::{GlobalArgs, MessageFormat};
 use skill_runtime::installed::InstalledMeta;
 

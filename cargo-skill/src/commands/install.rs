@@ -5,11 +5,11 @@ use anyhow::Result;
 use clap::Args;
 use skill_runtime::TrustTier;
 
-use crate::agents::{self, Agent};
-use crate::compile::Compiler;
 use crate::exit;
-use crate::fetch_source;
 use crate::home;
+use crate::install::agents::{self, Agent};
+use crate::install::compile::Compiler;
+use crate::install::source;
 use crate::install::{InstallOptions, install};
 
 use crate::output::GlobalArgs;
@@ -60,7 +60,7 @@ pub struct InstallArgs {
 
 pub fn exec(args: InstallArgs, global: &GlobalArgs) -> Result<u8> {
     let home = home::home()?;
-    let spec = fetch_source::parse(&args.source)?;
+    let spec = source::parse(&args.source)?;
     let project = std::env::current_dir()?;
     let compiler = Compiler::child_of_current_exe()?;
     let options = InstallOptions {
@@ -93,7 +93,7 @@ pub fn exec(args: InstallArgs, global: &GlobalArgs) -> Result<u8> {
         return Ok(exit::SUCCESS);
     }
     for refused in &report.refused {
-        eprint!("{}", crate::catalog::render(&refused.diagnostics));
+        eprint!("{}", crate::install::catalog::render(&refused.diagnostics));
     }
     eprintln!(
         "error: installed {} skill{}; refused {}: {} (see above; `--skill NAME` installs one at a time)",

@@ -7,7 +7,7 @@ use clap::Args;
 
 use crate::exit;
 use crate::home;
-use crate::keys;
+use crate::publish::keys;
 
 #[derive(Debug, Args)]
 pub struct KeygenArgs {

@@ -2,18 +2,21 @@
 
 pub mod audit;
 pub mod bench;
-pub mod bot_skills;
 pub mod build;
 pub mod compile;
 pub mod convert;
+pub mod disable;
 pub mod doctor;
-pub mod grants;
+pub mod enable;
+pub mod grant;
 pub mod inspect;
 pub mod install;
 pub mod keygen;
 pub mod list;
 pub mod new;
 pub mod publish;
+pub mod remove;
+pub mod revoke;
 pub mod run;
 pub mod secret;
 pub mod sign;

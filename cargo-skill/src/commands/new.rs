@@ -6,9 +6,9 @@ use anyhow::{Result, anyhow};
 use clap::Args;
 use skill_runtime::manifest::CapabilityDecl;
 
+use crate::author::scaffold::{NewSkill, SkillKind, scaffold};
 use crate::exit;
 use crate::output::GlobalArgs;
-use crate::scaffold::{NewSkill, SkillKind, scaffold};
 
 #[derive(Debug, Args)]
 pub struct NewArgs {

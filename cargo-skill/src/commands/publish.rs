@@ -9,17 +9,17 @@ use skill_runtime::manifest::{Diagnostic, Mode, Severity, SkillManifest};
 use skill_runtime::validate::{self, Options};
 use skill_runtime::{Runtime, discover};
 
-use crate::build::{CargoOptions, build_skills};
-use crate::commands::sign::{manifest_version, secret_key_path, signable};
+use crate::author::build::{CargoOptions, build_skills};
+use crate::author::test_runner::{RunOptions, run_skill};
 use crate::diagnostics::{DiagnosticFormat, render};
 use crate::exit;
-use crate::git_remote;
 use crate::home;
-use crate::keys;
 use crate::output::GlobalArgs;
-use crate::publish::{self, Prepared, Target};
-use crate::signing;
-use crate::test_runner::{RunOptions, run_skill};
+use crate::publish::git_remote;
+use crate::publish::keys;
+use crate::publish::release::{self, Prepared, Target};
+use crate::publish::signable::{manifest_version, secret_key_path, signable};
+use crate::publish::signing;
 
 #[derive(Debug, Args)]
 pub struct PublishArgs {
@@ -75,7 +75,7 @@ pub fn exec(args: PublishArgs, global: &GlobalArgs) -> Result<u8> {
         dry_run: args.dry_run,
         quiet: global.quiet,
     };
-    let outcome = match publish::publish(&target, &prepared) {
+    let outcome = match release::publish(&target, &prepared) {
         Ok(outcome) => outcome,
         Err(e) if e.is_refusal() => {
             eprintln!("error: {e}");

@@ -1,15 +1,14 @@
 //! `cargo skill sign [SKILL]`: write `skill.sums` and `skill.sums.minisig`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use clap::Args;
-use skill_runtime::manifest::{self, Mode, SkillManifest};
 
 use crate::exit;
-use crate::home;
-use crate::keys;
-use crate::signing;
+use crate::publish::keys;
+use crate::publish::signable::{manifest_version, secret_key_path, signable};
+use crate::publish::signing;
 
 #[derive(Debug, Args)]
 pub struct SignArgs {
@@ -33,42 +32,4 @@ pub fn exec(args: SignArgs) -> Result<u8> {
         manifest.name, version, signed.files, signed.key_id, signed.claims.sums
     );
     Ok(exit::SUCCESS)
-}
-
-pub fn secret_key_path(key: Option<PathBuf>) -> Result<PathBuf> {
-    match key {
-        Some(key) => Ok(key),
-        None => Ok(keys::key_paths(&home::home()?.keys_dir(), "default").0),
-    }
-}
-
-/// The manifest of a folder about to be signed or verified.
-pub fn signable(dir: &Path) -> Result<SkillManifest> {
-    let path = manifest::find_manifest(dir).with_context(|| {
-        format!(
-            "{} is not a skill folder: it has no SKILL.md",
-            dir.display()
-        )
-    })?;
-    let parsed = manifest::parse_file(&path, Mode::Lenient);
-    parsed
-        .manifest
-        .filter(|m| !m.name.is_empty())
-        .with_context(|| {
-            format!(
-                "{} cannot be read as a skill manifest: run `cargo skill validate {}`",
-                path.display(),
-                dir.display()
-            )
-        })
-}
-
-pub fn manifest_version(manifest: &SkillManifest) -> Result<String> {
-    match &manifest.ext.version {
-        Some(version) => Ok(version.to_string()),
-        None => bail!(
-            "{} has no `metadata.version`: a signature binds a version; add e.g. `version: \"0.1.0\"` under metadata",
-            manifest.path.display()
-        ),
-    }
 }

@@ -8,11 +8,13 @@ use clap::{Args, ValueEnum};
 use skill_runtime::manifest::{self, Mode};
 use skill_runtime::{Runtime, TrustTier};
 
-use crate::build::{CargoOptions, build_skills};
+use crate::author::build::{CargoOptions, build_skills};
+use crate::author::test_runner::{
+    CaseResult, RunOptions, run_skill, save_recordings, update_snapshots,
+};
 use crate::exit;
 use crate::home;
 use crate::output::GlobalArgs;
-use crate::test_runner::{CaseResult, RunOptions, run_skill, save_recordings, update_snapshots};
 
 #[derive(Debug, Args)]
 pub struct TestArgs {
@@ -142,7 +144,7 @@ fn print(results: &[CaseResult], format: TestFormat, global: &GlobalArgs) {
     let passed = results.iter().filter(|r| r.passed).count();
     let failed = results.len() - passed;
     match format {
-        TestFormat::Junit => print!("{}", crate::junit::render(results)),
+        TestFormat::Junit => print!("{}", crate::author::junit::render(results)),
         TestFormat::Json => {
             for r in results {
                 println!("{}", serde_json::to_string(r).expect("results serialize"));

@@ -7,8 +7,8 @@ use anyhow::Result;
 use clap::Args;
 use skill_runtime::validate::{self, Options};
 
+use crate::author::prompt::available_skills;
 use crate::exit;
-use crate::prompt::available_skills;
 
 #[derive(Debug, Args)]
 pub struct ToPromptArgs {

@@ -4,11 +4,11 @@
 use anyhow::Result;
 use clap::Args;
 
-use crate::compile::Compiler;
 use crate::exit;
 use crate::home;
+use crate::install::compile::Compiler;
+use crate::install::update::{Outcome, UpdateOptions, update};
 use crate::output::GlobalArgs;
-use crate::update::{Outcome, UpdateOptions, update};
 
 #[derive(Debug, Args)]
 pub struct UpdateArgs {

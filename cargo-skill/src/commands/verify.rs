@@ -6,12 +6,12 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use clap::Args;
 
-use crate::commands::sign::{manifest_version, signable};
 use crate::exit;
 use crate::home;
-use crate::keys;
 use crate::output::MessageFormat;
-use crate::signing::{self, VerifyError};
+use crate::publish::keys;
+use crate::publish::signable::{manifest_version, signable};
+use crate::publish::signing::{self, VerifyError};
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {

@@ -4,19 +4,19 @@
 
 use anyhow::{Result, bail};
 
-use super::{InstallOptions, Pending};
+use crate::install::plan::{InstallOptions, Pending};
 use skill_runtime::installed::capability_name;
 
 /// `--grant WANTED` approves `declared`: the same `cap:scope`, or a bare
 /// `cap` for every scope of it.
-pub(super) fn grant_covers(wanted: &str, declared: &str) -> bool {
+pub fn grant_covers(wanted: &str, declared: &str) -> bool {
     wanted == declared || capability_name(declared) == wanted
 }
 
 /// Shows the plan and what each skill may do, then takes the approval:
 /// `--grant` approves exactly those capabilities, `--yes` every one, else
 /// a terminal prompt; with nothing new to approve, nothing is asked.
-pub(super) fn approve(plan: &mut [Pending], options: &InstallOptions<'_>) -> Result<()> {
+pub fn approve(plan: &mut [Pending], options: &InstallOptions<'_>) -> Result<()> {
     let none = |v: &[String]| {
         if v.is_empty() {
             "none".to_string()

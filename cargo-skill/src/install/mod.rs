@@ -3,91 +3,37 @@
 //! the operator's approval of what they may do, compile them, and swap them
 //! into `$CARGO_SKILL_HOME/skills/<name>/` atomically.
 
+pub mod agents;
 mod approve;
-mod place;
+pub mod catalog;
+pub mod compile;
+pub mod content;
+pub mod place;
+pub mod plan;
 mod relations;
+pub mod resolve;
+pub mod source;
+pub mod update;
 mod verify;
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use semver::Version;
+
 use skill_runtime::manifest::SkillManifest;
 use skill_runtime::validate::graph::SkillSet;
-use skill_runtime::{Home, TierChoice, TrustTier};
+use skill_runtime::{Home, TrustTier};
 
-use crate::agents::{self, Agent};
-use crate::catalog::{self, Located, Refused, SourceCatalog};
-use crate::compile::Compiler;
-use crate::content::Content;
-use crate::fetch_source::{self, SourceSpec};
-use crate::keys;
-use crate::resolve;
+use crate::install::catalog::{Located, Refused, SourceCatalog};
+use crate::install::content::Content;
+use crate::install::source::SourceSpec;
+use crate::publish::keys;
 use skill_runtime::installed::{
     self, InstalledMeta, Locked, Lockfile, Verification, capability_name,
 };
 
-pub use place::FAILPOINT_ENV;
-pub(crate) use place::{copy_skill, swap_in};
-
-#[derive(Clone, Copy)]
-pub struct InstallOptions<'a> {
-    /// Only these skills (by name); empty installs every skill found.
-    pub skills: &'a [String],
-    pub version: Option<&'a semver::VersionReq>,
-    /// Approve the skills' capabilities without asking.
-    pub yes: bool,
-    /// Approve only these of the declared capabilities (`cap` or `cap:scope`).
-    pub grants: &'a [String],
-    /// The operator's tier; above what the source earns, it is warned about.
-    pub trust_tier: Option<TrustTier>,
-    pub require_signature: bool,
-    /// Install exactly what `skills.lock` records for this source, or fail.
-    pub locked: bool,
-    /// Use the cached clone as it is.
-    pub offline: bool,
-    /// Also place the skills where these agents look, under `project`.
-    pub agents: &'a [Agent],
-    pub project: &'a Path,
-    pub compiler: &'a Compiler,
-    pub quiet: bool,
-}
-
-/// What an install did.
-#[derive(Debug, Default)]
-pub struct InstallReport {
-    pub installed: Vec<InstalledMeta>,
-    /// Skills of the source that were not installed, with the diagnostics
-    /// that refused them (only when every skill of a source was asked for).
-    pub refused: Vec<Refused>,
-}
-
-/// One skill of the plan, checked and ready to place.
-struct Pending {
-    located: Located,
-    /// None for an unversioned skill.
-    version: Option<Version>,
-    content: Content,
-    verification: Verification,
-    signer: Option<String>,
-    sums: Option<String>,
-    tier: TierChoice,
-    /// Approved: carried over from the installed version, plus what is approved now.
-    grants: Vec<String>,
-    /// Declared here and not by the installed version: needs approval.
-    new: Vec<String>,
-    new_secrets: Vec<String>,
-}
-
-impl Pending {
-    fn version_label(&self) -> String {
-        installed::version_label(
-            self.version.as_ref().map(ToString::to_string).as_deref(),
-            Some(&self.content.digest()),
-        )
-    }
-}
+use crate::install::plan::Pending;
+pub use crate::install::plan::{InstallOptions, InstallReport};
 
 /// Installs the skills `spec` names with their dependencies (dependencies
 /// first); returns what was installed and what was refused. Nothing is
@@ -108,7 +54,7 @@ fn install_at(
     spec: &SourceSpec,
     options: &InstallOptions<'_>,
 ) -> Result<InstallReport> {
-    let fetched = fetch_source::fetch(spec, &home.cache_dir(), options.offline, options.quiet)?;
+    let fetched = source::fetch(spec, &home.cache_dir(), options.offline, options.quiet)?;
     let mut catalog = SourceCatalog::new(fetched);
     install_from(home, &mut catalog, spec.skill.as_ref(), options)
 }
@@ -182,7 +128,7 @@ pub fn install_from(
             .find(|m| m.name == step.name);
         plan.push(check(located, previous, &trusted, options)?);
     }
-    relations::check(
+    crate::install::relations::check(
         &installed.iter().map(|(_, m)| m).collect::<Vec<_>>(),
         &plan.iter().map(|p| &p.located.manifest).collect::<Vec<_>>(),
     )?;
@@ -194,7 +140,7 @@ pub fn install_from(
             eprintln!("warning: {}: {warning}", pending.located.manifest.name);
         }
     }
-    approve::approve(&mut plan, options)?;
+    crate::install::approve::approve(&mut plan, options)?;
     for pending in &plan {
         let wasm = pending.located.manifest.wasm_path();
         if wasm.is_file() {
@@ -228,7 +174,7 @@ pub fn install_from(
             secrets: manifest.ext.secrets.clone(),
             declared: pending.located.capabilities.clone(),
         };
-        place::place(home, &manifest.dir, &meta).with_context(|| {
+        crate::install::place::place(home, &manifest.dir, &meta).with_context(|| {
             format!(
                 "could not install {} {} (is the disk full?); the installed version, if any, is untouched",
                 meta.name,
@@ -365,7 +311,7 @@ fn check(
     let content = Content::of_source(&manifest.dir)
         .with_context(|| format!("{} cannot be installed", manifest.name))?;
     let version = manifest.ext.version.clone();
-    let (verification, signer, sums) = verify::verify(
+    let (verification, signer, sums) = crate::install::verify::verify(
         manifest,
         &catalog::version_of(manifest).to_string(),
         trusted,

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use skill_runtime::Home;
 
-use crate::signing::{self, SIGNATURE, SUMS};
+use crate::publish::signing::{self, SIGNATURE, SUMS};
 use skill_runtime::installed::{InstalledMeta, META_FILE};
 
 /// Set by tests to stop an install between staging and swapping it in,
@@ -15,7 +15,7 @@ use skill_runtime::installed::{InstalledMeta, META_FILE};
 pub const FAILPOINT_ENV: &str = "CARGO_SKILL_TEST_FAILPOINT";
 
 /// Copies the skill's files and its metadata into place.
-pub(super) fn place(home: &Home, from: &Path, meta: &InstalledMeta) -> Result<()> {
+pub fn place(home: &Home, from: &Path, meta: &InstalledMeta) -> Result<()> {
     swap_in(&home.skill_dir(&meta.name)?, |staging| {
         copy_skill(from, staging)?;
         skill_runtime::atomic_file::write(

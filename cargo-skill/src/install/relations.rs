@@ -10,11 +10,11 @@ use anyhow::{Result, bail};
 use skill_runtime::manifest::{Code, Diagnostic, Mode, SkillManifest};
 use skill_runtime::validate::{graph, install::RELATIONS};
 
-use crate::catalog::render;
+use crate::install::catalog::render;
 
 /// Refuses the plan when the skills installed after it would have a
 /// relation problem they do not have now.
-pub(super) fn check(installed: &[&SkillManifest], plan: &[&SkillManifest]) -> Result<()> {
+pub fn check(installed: &[&SkillManifest], plan: &[&SkillManifest]) -> Result<()> {
     let before = problems(installed.to_vec());
     let replaced: BTreeSet<&str> = plan.iter().map(|m| m.name.as_str()).collect();
     let after: Vec<&SkillManifest> = installed

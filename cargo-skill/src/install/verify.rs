@@ -4,12 +4,12 @@
 use anyhow::{Result, bail};
 use skill_runtime::manifest::SkillManifest;
 
-use crate::signing::{self, SUMS, VerifyError};
+use crate::publish::signing::{self, SUMS, VerifyError};
 use skill_runtime::installed::Verification;
 
 /// Verified by a trusted key, or untrusted (said so); tampering and bad
 /// signatures always refuse.
-pub(super) fn verify(
+pub fn verify(
     manifest: &SkillManifest,
     version: &str,
     trusted: &[minisign::PublicKey],

@@ -31,6 +31,19 @@ pub fn read_installed(home: &Home, name: &str) -> Result<InstalledMeta> {
     InstalledMeta::read(&dir)
 }
 
+/// Rewrites an installed skill's metadata and its grants in the lock
+/// (each atomically), after `grant` or `revoke`.
+pub fn save_grants(home: &Home, meta: &InstalledMeta) -> Result<()> {
+    meta.write(&home.skill_dir(&meta.name)?)?;
+    let mut lock = Lockfile::read(home.root())?;
+    if let Some(mut locked) = lock.get(&meta.name).cloned() {
+        locked.grants = meta.grants.clone();
+        lock.upsert(locked);
+        lock.write(home.root())?;
+    }
+    Ok(())
+}
+
 /// The capability a grant or declaration names: `http-get` for both
 /// `http-get` and `http-get:api.example.com`.
 pub fn capability_name(grant: &str) -> &str {

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use git2::Repository;
 
-use crate::git_remote;
+use crate::publish::git_remote;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {

@@ -116,8 +116,8 @@ pub fn place(
     meta: &InstalledMeta,
 ) -> Result<()> {
     let shared = skill_runtime::skill_name::join(&project.join(SHARED_DIR), &meta.name)?;
-    crate::install::swap_in(&shared, |staging| {
-        crate::install::copy_skill(installed, staging)?;
+    crate::install::place::swap_in(&shared, |staging| {
+        crate::install::place::copy_skill(installed, staging)?;
         std::fs::remove_file(staging.join(META_FILE)).ok();
         Ok(())
     })?;

@@ -15,11 +15,11 @@ use skill_runtime::manifest::{self, Diagnostic, Mode, Severity, SkillManifest};
 use skill_runtime::validate::component::check_bytes;
 use skill_runtime::{LoadError, Runtime, TrustTier};
 
-use crate::componentize::{BuildTarget, componentize};
+use crate::author::componentize::{BuildTarget, componentize};
+use crate::author::strip::strip;
 use crate::diagnostics::{DiagnosticFormat, render};
 use crate::output::ColorChoice;
 use crate::output::Palette;
-use crate::strip::strip;
 
 /// Cargo's own flags, passed through.
 #[derive(Debug, Clone, Default)]

@@ -1,14 +1,14 @@
-//! `cargo skill enable | disable NAME --bot BOT`: per-bot settings in
+//! `cargo skill enable NAME --bot BOT`: per-bot settings in
 //! `bots/<bot>/skills.toml` (enabled, version pin, lowered limits).
 
 use anyhow::Result;
 use clap::Args;
 use semver::{Version, VersionReq};
+use skill_runtime::bots::{BotSkill, BotSkills};
+use skill_runtime::installed::read_installed;
 
 use crate::exit;
 use crate::home;
-use skill_runtime::bots::{BotSkill, BotSkills};
-use skill_runtime::installed::read_installed;
 
 #[derive(Debug, Args)]
 pub struct EnableArgs {
@@ -31,16 +31,7 @@ pub struct EnableArgs {
     pub memory: Option<u64>,
 }
 
-#[derive(Debug, Args)]
-pub struct DisableArgs {
-    /// An installed skill
-    pub name: String,
-    /// The bot (its slug)
-    #[arg(long, value_name = "BOT")]
-    pub bot: String,
-}
-
-pub fn enable(args: EnableArgs) -> Result<u8> {
+pub fn exec(args: EnableArgs) -> Result<u8> {
     let home = home::home()?;
     let _lock = home::lock_for_writing(&home)?;
     let meta = read_installed(&home, &args.name)?;
@@ -72,21 +63,5 @@ pub fn enable(args: EnableArgs) -> Result<u8> {
     settings.skills.insert(args.name.clone(), skill);
     settings.write(&home, &args.bot)?;
     eprintln!("     Enabled {} for bot `{}`", args.name, args.bot);
-    Ok(exit::SUCCESS)
-}
-
-pub fn disable(args: DisableArgs) -> Result<u8> {
-    let home = home::home()?;
-    let _lock = home::lock_for_writing(&home)?;
-    read_installed(&home, &args.name)?;
-    skill_runtime::bots::identity(&home, Some(&args.bot))?;
-    let mut settings = BotSkills::read(&home, &args.bot)?;
-    settings
-        .skills
-        .entry(args.name.clone())
-        .or_default()
-        .enabled = false;
-    settings.write(&home, &args.bot)?;
-    eprintln!("    Disabled {} for bot `{}`", args.name, args.bot);
     Ok(exit::SUCCESS)
 }

@@ -8,76 +8,85 @@ use skill_runtime::manifest::CapabilityDecl;
 use skill_runtime::manifest::extensions::check_skill_name;
 
 /// The world every tool skill vendors, as this version of cargo-skill knows it.
-pub const WIT: &str = include_str!("../../wit/boternity-skill.wit");
+pub const WIT: &str = include_str!("../../../wit/boternity-skill.wit");
 /// The wit-bindgen the templates pin; the test guests use the same.
 pub const WIT_BINDGEN_VERSION: &str = "0.61";
 
 /// `(path in the new skill, template text)`.
 pub const PROMPT_TEMPLATE: &[(&str, &str)] = &[
-    ("SKILL.md", include_str!("../../templates/prompt/SKILL.md")),
+    (
+        "SKILL.md",
+        include_str!("../../../templates/prompt/SKILL.md"),
+    ),
     (
         "references/REFERENCE.md",
-        include_str!("../../templates/prompt/references/REFERENCE.md"),
+        include_str!("../../../templates/prompt/references/REFERENCE.md"),
     ),
 ];
 
 pub const TOOL_TEMPLATE: &[(&str, &str)] = &[
-    ("SKILL.md", include_str!("../../templates/tool/SKILL.md")),
+    ("SKILL.md", include_str!("../../../templates/tool/SKILL.md")),
     (
         "Cargo.toml",
-        include_str!("../../templates/tool/Cargo.toml"),
+        include_str!("../../../templates/tool/Cargo.toml"),
     ),
     (
         "src/lib.rs",
-        include_str!("../../templates/tool/src/lib.rs"),
+        include_str!("../../../templates/tool/src/lib.rs"),
     ),
     (
         "tests/accepts-an-object.json",
-        include_str!("../../templates/tool/tests/accepts-an-object.json"),
+        include_str!("../../../templates/tool/tests/accepts-an-object.json"),
     ),
     (
         "tests/fetches-a-granted-host.json",
-        include_str!("../../templates/tool/tests/fetches-a-granted-host.json"),
+        include_str!("../../../templates/tool/tests/fetches-a-granted-host.json"),
     ),
     (
         "tests/refuses-other-hosts.json",
-        include_str!("../../templates/tool/tests/refuses-other-hosts.json"),
+        include_str!("../../../templates/tool/tests/refuses-other-hosts.json"),
     ),
     (
         "tests/rejects-a-list.json",
-        include_str!("../../templates/tool/tests/rejects-a-list.json"),
+        include_str!("../../../templates/tool/tests/rejects-a-list.json"),
     ),
-    (".gitignore", include_str!("../../templates/tool/gitignore")),
+    (
+        ".gitignore",
+        include_str!("../../../templates/tool/gitignore"),
+    ),
     ("wit/boternity-skill.wit", WIT),
 ];
 
 pub const CORE_TEMPLATE: &[(&str, &str)] = &[
-    ("SKILL.md", include_str!("../../templates/core/SKILL.md")),
+    ("SKILL.md", include_str!("../../../templates/core/SKILL.md")),
     (
         "skill.toml",
-        include_str!("../../templates/core/skill.toml"),
+        include_str!("../../../templates/core/skill.toml"),
     ),
     (
         "Cargo.toml",
-        include_str!("../../templates/core/Cargo.toml"),
+        include_str!("../../../templates/core/Cargo.toml"),
     ),
     (
         "src/lib.rs",
-        include_str!("../../templates/core/src/lib.rs"),
+        include_str!("../../../templates/core/src/lib.rs"),
     ),
     (
         "tests/accepts-an-object.json",
-        include_str!("../../templates/core/tests/accepts-an-object.json"),
+        include_str!("../../../templates/core/tests/accepts-an-object.json"),
     ),
     (
         "tests/reads-a-granted-variable.json",
-        include_str!("../../templates/core/tests/reads-a-granted-variable.json"),
+        include_str!("../../../templates/core/tests/reads-a-granted-variable.json"),
     ),
     (
         "tests/refuses-other-variables.json",
-        include_str!("../../templates/core/tests/refuses-other-variables.json"),
+        include_str!("../../../templates/core/tests/refuses-other-variables.json"),
     ),
-    (".gitignore", include_str!("../../templates/core/gitignore")),
+    (
+        ".gitignore",
+        include_str!("../../../templates/core/gitignore"),
+    ),
 ];
 
 const RELEASE_PROFILE: &str = "

@@ -31,10 +31,6 @@ impl RepoIndex {
         })
     }
 
-    pub fn get(&self, name: &str) -> Option<&IndexEntry> {
-        self.skills.iter().find(|e| e.name == name)
-    }
-
     /// Adds or replaces the entry for its name; entries stay sorted by name.
     pub fn upsert(&mut self, entry: IndexEntry) {
         self.skills.retain(|e| e.name != entry.name);

@@ -9,11 +9,11 @@ use anyhow::{Context, Result};
 use semver::Version;
 use skill_runtime::Home;
 
-use crate::catalog::{self, SourceCatalog};
-use crate::content::Content;
-use crate::fetch_source;
+use crate::install::catalog::{self, SourceCatalog};
+use crate::install::content::Content;
+use crate::install::resolve::Catalog;
+use crate::install::source;
 use crate::install::{self, InstallOptions};
-use crate::resolve::Catalog;
 use skill_runtime::bots;
 use skill_runtime::installed::{self, InstalledMeta, Verification};
 
@@ -26,7 +26,7 @@ pub struct UpdateOptions<'a> {
     pub dry_run: bool,
     pub offline: bool,
     pub quiet: bool,
-    pub compiler: &'a crate::compile::Compiler,
+    pub compiler: &'a crate::install::compile::Compiler,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -95,9 +95,9 @@ pub fn update(home: &Home, names: &[String], options: &UpdateOptions<'_>) -> Res
         let catalog = match catalogs.entry(meta.source.clone()) {
             std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
             std::collections::btree_map::Entry::Vacant(entry) => {
-                let spec = fetch_source::parse(&meta.source)?;
+                let spec = source::parse(&meta.source)?;
                 let fetched =
-                    fetch_source::fetch(&spec, &home.cache_dir(), options.offline, options.quiet)?;
+                    source::fetch(&spec, &home.cache_dir(), options.offline, options.quiet)?;
                 entry.insert(SourceCatalog::new(fetched))
             }
         };

@@ -14,8 +14,10 @@ use skill_runtime::{
     TrustTier, Values,
 };
 
-use crate::test_case::{Budget, Expectation, TestCase, contains, load_cases};
-use crate::test_fixtures::{FixtureResponder, HttpFixture, Recording, check_files, seed_files};
+use crate::author::test_case::{Budget, Expectation, TestCase, contains, load_cases};
+use crate::author::test_fixtures::{
+    FixtureResponder, HttpFixture, Recording, check_files, seed_files,
+};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CaseResult {

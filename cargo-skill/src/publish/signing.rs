@@ -12,7 +12,7 @@ use minisign::{PublicKey, SecretKey, SignatureBox};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::keys::key_id;
+use crate::publish::keys::key_id;
 
 pub const SUMS: &str = "skill.sums";
 pub const SIGNATURE: &str = "skill.sums.minisig";

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 use git2::{Oid, Repository, Signature, Tree};
 use semver::Version;
 
-use crate::git_remote::{self, GitError};
-use crate::repo_index::{INDEX_PATH, IndexEntry, RepoIndex};
-use crate::signing::{self, SIGNATURE, SUMS};
+use crate::publish::git_remote::{self, GitError};
+use crate::publish::repo_index::{INDEX_PATH, IndexEntry, RepoIndex};
+use crate::publish::signing::{self, SIGNATURE, SUMS};
 
 /// A signed skill folder, ready to publish.
 #[derive(Debug, Clone)]

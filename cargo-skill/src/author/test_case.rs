@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use skill_runtime::{Capability, ErrorKind, Grant, Grants, TrustTier};
 
-use crate::test_fixtures::{HttpFixture, check_file_path};
+use crate::author::test_fixtures::{HttpFixture, check_file_path};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]

@@ -3,15 +3,15 @@
 //! each tagged commit checked out once, when it is first needed.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result};
 use semver::Version;
 use skill_runtime::manifest::{Code, Diagnostic, Mode, SkillManifest};
 use skill_runtime::validate::{self, graph::SkillSet};
 
-use crate::fetch_source::{self, Fetched};
-use crate::resolve::{Catalog, Release};
+use crate::install::resolve::{Catalog, Release};
+use crate::install::source::{self, Fetched};
 
 /// The skills one checkout holds.
 struct Tree {
@@ -24,7 +24,6 @@ struct Tree {
 /// A manifest the installer will not use, with the diagnostics that say why.
 #[derive(Debug, Clone)]
 pub struct Refused {
-    pub manifest_path: PathBuf,
     /// The name it gives, when it could be read.
     pub name: Option<String>,
     /// The folder it stands in.
@@ -132,7 +131,7 @@ impl SourceCatalog {
                 })?;
             if !self.tagged.contains_key(&oid) {
                 let repo = self.repo.as_ref().expect("tags come from a repository");
-                let dir = fetch_source::check_out(repo, oid)?;
+                let dir = source::check_out(repo, oid)?;
                 let (skills, refused) = skills_in(dir.path(), true);
                 self.tagged.insert(
                     oid,
@@ -212,7 +211,7 @@ pub fn release_of(manifest: &SkillManifest) -> Release {
 /// `<name>-vX.Y.Z` tags of the cached clone.
 fn tagged_versions(repo: &git2::Repository) -> BTreeMap<String, BTreeMap<Version, git2::Oid>> {
     let mut tags: BTreeMap<String, BTreeMap<Version, git2::Oid>> = BTreeMap::new();
-    for full in crate::git_remote::ref_names(repo, "refs/remote-tags/") {
+    for full in crate::publish::git_remote::ref_names(repo, "refs/remote-tags/") {
         let short = full.trim_start_matches("refs/remote-tags/");
         let Some((name, version)) = short.rsplit_once("-v") else {
             continue;
@@ -259,7 +258,6 @@ pub fn skills_in(dir: &Path, anonymous_root: bool) -> (Vec<SkillManifest>, Vec<R
                     .and_then(Path::file_name)
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default(),
-                manifest_path: skill.manifest_path,
                 name: manifest.map(|m| m.name).filter(|n| !n.is_empty()),
                 diagnostics: blocking,
             }),

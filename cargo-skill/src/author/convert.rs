@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 use skill_runtime::manifest::extensions::check_skill_name;
 use skill_runtime::manifest::{self, DEFAULT_WASM, Mode, Severity, SkillManifest, skill_toml};
 
-use crate::scaffold::{title_case, yaml_string};
+use crate::author::scaffold::{title_case, yaml_string};
 
 /// Writes `SKILL.md` beside the `skill.toml` in `dir`; returns its path.
 pub fn convert(dir: &Path, force: bool) -> Result<PathBuf> {

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::{Result, bail};
 
-use crate::signing::{self, sha256_hex};
+use crate::publish::signing::{self, sha256_hex};
 use skill_runtime::installed::META_FILE;
 
 /// Relative path → sha256 of the file, for every file a skill installs

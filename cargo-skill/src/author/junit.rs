@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::test_runner::CaseResult;
+use crate::author::test_runner::CaseResult;
 
 pub fn render(results: &[CaseResult]) -> String {
     let failures = results.iter().filter(|r| !r.passed).count();

@@ -1,0 +1,71 @@
+//! What an install is asked to do, and the skills of its plan as they are
+//! checked, approved and placed.
+
+use std::path::Path;
+
+use semver::Version;
+use skill_runtime::installed::{self, InstalledMeta, Verification};
+use skill_runtime::{TierChoice, TrustTier};
+
+use crate::install::agents::Agent;
+use crate::install::catalog::{Located, Refused};
+use crate::install::compile::Compiler;
+use crate::install::content::Content;
+
+#[derive(Clone, Copy)]
+pub struct InstallOptions<'a> {
+    /// Only these skills (by name); empty installs every skill found.
+    pub skills: &'a [String],
+    pub version: Option<&'a semver::VersionReq>,
+    /// Approve the skills' capabilities without asking.
+    pub yes: bool,
+    /// Approve only these of the declared capabilities (`cap` or `cap:scope`).
+    pub grants: &'a [String],
+    /// The operator's tier; above what the source earns, it is warned about.
+    pub trust_tier: Option<TrustTier>,
+    pub require_signature: bool,
+    /// Install exactly what `skills.lock` records for this source, or fail.
+    pub locked: bool,
+    /// Use the cached clone as it is.
+    pub offline: bool,
+    /// Also place the skills where these agents look, under `project`.
+    pub agents: &'a [Agent],
+    pub project: &'a Path,
+    pub compiler: &'a Compiler,
+    pub quiet: bool,
+}
+
+/// What an install did.
+#[derive(Debug, Default)]
+pub struct InstallReport {
+    pub installed: Vec<InstalledMeta>,
+    /// Skills of the source that were not installed, with the diagnostics
+    /// that refused them (only when every skill of a source was asked for).
+    pub refused: Vec<Refused>,
+}
+
+/// One skill of the plan, checked and ready to place.
+pub struct Pending {
+    pub located: Located,
+    /// None for an unversioned skill.
+    pub version: Option<Version>,
+    pub content: Content,
+    pub verification: Verification,
+    pub signer: Option<String>,
+    pub sums: Option<String>,
+    pub tier: TierChoice,
+    /// Approved: carried over from the installed version, plus what is approved now.
+    pub grants: Vec<String>,
+    /// Declared here and not by the installed version: needs approval.
+    pub new: Vec<String>,
+    pub new_secrets: Vec<String>,
+}
+
+impl Pending {
+    pub fn version_label(&self) -> String {
+        installed::version_label(
+            self.version.as_ref().map(ToString::to_string).as_deref(),
+            Some(&self.content.digest()),
+        )
+    }
+}
