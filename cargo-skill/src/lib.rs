@@ -17,3 +17,6 @@ mod install;
 mod output;
 mod publish;
 mod tty;
+
+/// The limited compile child, public for the end-to-end test that limits it.
+pub use install::compile;
