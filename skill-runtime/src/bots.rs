@@ -21,9 +21,9 @@ use semver::{Version, VersionReq};
 use serde::{Deserialize, Serialize};
 
 use crate::home::Home;
-use crate::installed::toml_error;
 use crate::runtime::BotIdentity;
 use crate::tier::LimitRequest;
+use crate::toml_file::{located, toml_error};
 
 pub const FILE: &str = "skills.toml";
 
@@ -152,7 +152,14 @@ pub fn pins(home: &Home, name: &str) -> Result<Vec<(String, VersionReq)>> {
 pub fn identity(home: &Home, slug: Option<&str>) -> Result<BotIdentity> {
     let path = home.config_file();
     let config: toml::Table = match std::fs::read_to_string(&path) {
-        Ok(text) => toml::from_str(&text).map_err(|e| toml_error(&path, &text, e))?,
+        Ok(text) => toml::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: {} is not valid TOML: {}; fix it or remove it",
+                located(&path, &text, &e),
+                path.display(),
+                e.message()
+            )
+        })?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => toml::Table::new(),
         Err(e) => return Err(e).with_context(|| format!("could not read {}", path.display())),
     };

@@ -82,7 +82,7 @@ pub enum LoadError {
     CoreAbi(Vec<String>),
     /// The host could not set up its engine; nothing is wrong with the skill.
     #[error(transparent)]
-    Engine(#[from] crate::runtime::RuntimeError),
+    Engine(#[from] crate::runtime_error::RuntimeError),
     #[error(
         "the component's imports do not link against the boternity:skill host: {0}; rebuild it against wit/boternity-skill.wit"
     )]

@@ -45,13 +45,6 @@ pub const FUNCTIONS: &[(&str, &[ValType], &[ValType])] = &[
 #[error("the module broke the core ABI: {0}")]
 pub struct AbiViolation(pub String);
 
-/// What a core module's input and output are during one invocation.
-#[derive(Debug, Default)]
-pub(crate) struct CoreIo {
-    pub(crate) input: Vec<u8>,
-    pub(crate) output: Option<Vec<u8>>,
-}
-
 fn signature(name: &str) -> Option<(&'static [ValType], &'static [ValType])> {
     FUNCTIONS
         .iter()

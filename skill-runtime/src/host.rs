@@ -8,7 +8,7 @@ use crate::bindings::{SkillContext, SkillPlugin, boternity::skill::host::Host};
 use crate::capability_calls::{
     CallLog, Capabilities, CapabilityCall, CapabilityReply, merge_calls,
 };
-use crate::core_abi::CoreIo;
+use crate::core_io::CoreIo;
 use crate::limiter::Limiter;
 use crate::log::LogSink;
 use crate::outcome::HostCall;

@@ -20,9 +20,12 @@ use crate::engine::{EpochTicker, build_engine, deadline_ticks};
 use crate::grants::{CapabilityDenied, Policy};
 use crate::host::{HostState, StoreData, linker};
 use crate::limiter::{Limiter, MemoryLimitExceeded};
+use crate::loaded_skill::Code;
+pub use crate::loaded_skill::LoadedSkill;
 use crate::log::{LogLimits, LogSink};
 use crate::outcome::{ErrorKind, Failure, Metrics, Report};
 use crate::permits::Permits;
+pub use crate::runtime_error::RuntimeError;
 use crate::sandbox::protocol::{Entry, WorkerCall};
 use crate::sandbox::{Isolation, Pool, ProbeReport, SandboxConfig, SandboxError};
 use crate::tier::{Limits, TrustTier};
@@ -80,99 +83,6 @@ pub struct Invocation<'a> {
     pub limits: Limits,
     /// What the invocation may do; [`Policy::deny_all`] grants nothing.
     pub policy: Arc<Policy>,
-}
-
-/// A component checked and compiled for one tier, ready to instantiate.
-pub struct LoadedSkill {
-    tier: TrustTier,
-    sha256: [u8; 32],
-    /// The compiled form sent to sandbox workers, made on first need.
-    serialized: OnceLock<Result<Arc<Vec<u8>>, String>>,
-    code: Code,
-    host_functions: Vec<String>,
-    source: CompileSource,
-    compile_time: Duration,
-}
-
-/// What runs: a component of the skill world, or a core module of the
-/// core ABI (`docs/core-abi.md`).
-enum Code {
-    Component(SkillPluginPre<StoreData>),
-    Core(wasmtime::InstancePre<StoreData>),
-}
-
-impl LoadedSkill {
-    pub fn tier(&self) -> TrustTier {
-        self.tier
-    }
-
-    /// A core module (core ABI), not a component.
-    pub fn is_core(&self) -> bool {
-        matches!(self.code, Code::Core(_))
-    }
-
-    /// Host functions of the skill world the component imports (for a core
-    /// module, the `env` functions it imports).
-    pub fn host_functions(&self) -> &[String] {
-        &self.host_functions
-    }
-
-    /// Whether this load compiled the wasm or found it in the disk cache.
-    pub fn source(&self) -> CompileSource {
-        self.source
-    }
-
-    /// Time spent compiling or deserializing.
-    pub fn compile_time(&self) -> Duration {
-        self.compile_time
-    }
-
-    pub(crate) fn component(&self) -> Option<&Component> {
-        match &self.code {
-            Code::Component(pre) => Some(pre.instance_pre().component()),
-            Code::Core(_) => None,
-        }
-    }
-
-    pub(crate) fn module(&self) -> Option<&Module> {
-        match &self.code {
-            Code::Core(pre) => Some(pre.module()),
-            Code::Component(_) => None,
-        }
-    }
-
-    fn engine(&self) -> &Engine {
-        match &self.code {
-            Code::Component(pre) => pre.engine(),
-            Code::Core(pre) => pre.module().engine(),
-        }
-    }
-
-    pub(crate) fn sha256(&self) -> &[u8; 32] {
-        &self.sha256
-    }
-
-    pub(crate) fn serialized(&self) -> Result<Arc<Vec<u8>>, String> {
-        self.serialized
-            .get_or_init(|| {
-                let bytes = match &self.code {
-                    Code::Component(pre) => pre.instance_pre().component().serialize(),
-                    Code::Core(pre) => pre.module().serialize(),
-                };
-                bytes.map(Arc::new).map_err(|e| format!("{e:#}"))
-            })
-            .clone()
-    }
-}
-
-/// Errors setting up the runtime itself, not a skill.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "could not set up the wasmtime engine for the {tier} tier: {message}; this is a problem with the host (memory or address-space limits), not with the skill"
-)]
-pub struct RuntimeError {
-    tier: TrustTier,
-    message: String,
 }
 
 /// Loaded skills by tier and wasm sha256.

@@ -13,6 +13,7 @@ use url::{Host, Url};
 
 use super::address;
 use super::fixtures::{Exchange, HttpFixtures, HttpRecorder};
+pub use super::method::Method;
 use super::scope::HostPattern;
 
 /// Caps on what one invocation may do over HTTP.
@@ -34,21 +35,6 @@ impl Default for HttpLimits {
             max_response_bytes: 4 << 20,
             max_requests: 32,
             max_redirects: 5,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    Get,
-    Post,
-}
-
-impl Method {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Get => "GET",
-            Method::Post => "POST",
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::fmt::Debug;
 
-use super::Method;
+use super::method::Method;
 
 /// What one request got back.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,9 +3,11 @@
 mod address;
 mod client;
 mod fixtures;
+mod method;
 mod scope;
 
 pub use address::blocked_reason;
-pub use client::{Context, HttpError, HttpLimits, Method, Request, fetch};
+pub use client::{Context, HttpError, HttpLimits, Request, fetch};
 pub use fixtures::{Exchange, HttpFixtures, HttpRecorder};
+pub use method::Method;
 pub use scope::HostPattern;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use super::{toml_error, write_atomic};
+use crate::toml_file::{toml_error, write_atomic};
 
 pub const LOCK_FILE: &str = "skills.lock";
 

@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
-use super::{toml_error, write_atomic};
+use crate::toml_file::{toml_error, write_atomic};
 
 pub const META_FILE: &str = ".boternity-meta.toml";
 

@@ -5,7 +5,7 @@
 mod lock;
 mod meta;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
@@ -83,24 +83,4 @@ pub fn all(home: &Home) -> Result<Vec<(InstalledMeta, SkillManifest)>> {
     }
     out.sort_by(|a, b| a.0.name.cmp(&b.0.name));
     Ok(out)
-}
-
-/// `file:line:column: message` for a TOML file that does not parse.
-pub(crate) fn toml_error(path: &Path, text: &str, e: toml::de::Error) -> anyhow::Error {
-    let (line, column) = e.span().map_or((0, 0), |span| {
-        let before = &text[..span.start.min(text.len())];
-        let line = before.matches('\n').count() + 1;
-        let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-        (line, column)
-    });
-    anyhow::anyhow!(
-        "{}:{line}:{column}: {}; fix the file or remove it (the skills it lists must then be installed again)",
-        path.display(),
-        e.message()
-    )
-}
-
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    crate::atomic_file::write(path, bytes, 0o644)
-        .with_context(|| format!("could not write {}", path.display()))
 }

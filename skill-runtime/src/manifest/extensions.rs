@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::diagnostic::{Code, Pos, Reporter};
 use super::fields::MetadataValue;
-use crate::grants::Capability;
+use crate::capability::{Capability, UnknownCapability};
 use crate::tier::{LimitRequest, TrustTier};
 
 /// What the frontmatter's `metadata` adds for this toolchain.
@@ -61,11 +61,9 @@ impl FromStr for CapabilityDecl {
             Some((name, scope)) => (name, Some(scope)),
             None => (token, None),
         };
-        let capability: Capability =
-            name.parse()
-                .map_err(|e: crate::grants::UnknownCapability| {
-                    (Code::CapabilityUnknown, e.to_string())
-                })?;
+        let capability: Capability = name
+            .parse()
+            .map_err(|e: UnknownCapability| (Code::CapabilityUnknown, e.to_string()))?;
         if let Some(scope) = scope {
             check_scope(capability, scope).map_err(|e| (Code::CapabilityScopeInvalid, e))?;
         }

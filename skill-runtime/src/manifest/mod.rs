@@ -6,14 +6,13 @@ pub mod body;
 pub mod diagnostic;
 pub mod extensions;
 pub mod fields;
+mod model;
 pub mod outline;
 pub mod skill_toml;
 pub mod source;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
 use serde_yaml_ng::Value;
 
 pub use diagnostic::{Code, Diagnostic, Mode, Pos, Severity};
@@ -21,72 +20,7 @@ pub use extensions::{CapabilityDecl, Dependency, Extensions, SkillType};
 
 use diagnostic::Reporter;
 
-/// Manifest file names, in the order they are looked for.
-pub const MANIFEST_NAMES: [&str; 3] = ["SKILL.md", "skill.md", skill_toml::FILE_NAME];
-/// The component a tool skill ships when `metadata.wasm` does not say otherwise.
-pub const DEFAULT_WASM: &str = "skill.wasm";
-
-/// One skill's manifest as agents and bots see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SkillManifest {
-    /// The `SKILL.md` file.
-    pub path: PathBuf,
-    /// The skill folder.
-    pub dir: PathBuf,
-    pub name: String,
-    pub description: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub license: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub compatibility: Option<String>,
-    #[serde(rename = "allowed-tools", skip_serializing_if = "Option::is_none")]
-    pub allowed_tools: Option<String>,
-    pub metadata: BTreeMap<String, String>,
-    #[serde(rename = "extensions")]
-    pub ext: Extensions,
-    #[serde(skip)]
-    pub body: String,
-    /// Where each field's value stands: `name`, `metadata.capabilities`, ...
-    #[serde(skip)]
-    pub positions: BTreeMap<String, Pos>,
-}
-
-impl SkillManifest {
-    /// The component file, whether or not it exists yet.
-    pub fn wasm_path(&self) -> PathBuf {
-        self.dir
-            .join(self.ext.wasm.as_deref().unwrap_or(DEFAULT_WASM))
-    }
-
-    /// Where a field's value stands in `SKILL.md` (`metadata.parents`), else
-    /// where the name does, else the start of the frontmatter.
-    pub fn pos(&self, field: &str) -> Pos {
-        let found = self
-            .positions
-            .get(field)
-            .or_else(|| self.positions.get("name"));
-        found.copied().unwrap_or(Pos::new(2, 1))
-    }
-
-    /// Declared, else `tool` when the component exists, else `prompt`.
-    pub fn skill_type(&self) -> SkillType {
-        self.ext.skill_type.unwrap_or_else(|| {
-            if self.wasm_path().is_file() {
-                SkillType::Tool
-            } else {
-                SkillType::Prompt
-            }
-        })
-    }
-}
-
-/// The outcome of reading one manifest: the model when the frontmatter
-/// could be read at all, and everything found along the way.
-#[derive(Debug, Clone)]
-pub struct Parsed {
-    pub manifest: Option<SkillManifest>,
-    pub diagnostics: Vec<Diagnostic>,
-}
+pub use model::{DEFAULT_WASM, MANIFEST_NAMES, Parsed, SkillManifest};
 
 /// `SKILL.md`, else `skill.md`, in a folder.
 pub fn find_manifest(dir: &Path) -> Option<PathBuf> {

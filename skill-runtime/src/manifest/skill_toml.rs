@@ -11,12 +11,14 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::diagnostic::Mode;
 use super::diagnostic::{Code, Pos, Reporter};
 use super::extensions::{CapabilityDecl, Extensions, SkillType};
-use super::{Mode, Parsed, SkillManifest, source};
+use super::model::{Parsed, SkillManifest};
+use super::source;
 use crate::tier::LimitRequest;
 
-pub const FILE_NAME: &str = "skill.toml";
+pub const FILE_NAME: &str = super::model::MANIFEST_NAMES[2];
 
 /// That runtime's defaults, applied when `[resources]` leaves them out.
 pub const DEFAULT_FUEL: u64 = 1_000_000_000;

@@ -9,16 +9,16 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::capability_calls::Capabilities;
+use crate::loaded_skill::LoadedSkill;
 use crate::log::LogLimits;
 use crate::outcome::ErrorKind;
-use crate::runtime::LoadedSkill;
+use crate::sandbox::config::{SandboxConfig, WorkerCommand};
 use crate::sandbox::confine::ConfineError;
 use crate::sandbox::probe::ProbeReport;
 use crate::sandbox::protocol::{
     FromWorker, HOST_SPIN, ToWorker, WorkerCall, WorkerOutcome, read_frame, set_nonblocking,
     write_frame,
 };
-use crate::sandbox::{SandboxConfig, WorkerCommand};
 use crate::tier::TrustTier;
 
 /// How long a worker may take past the invocation's deadline to answer.
