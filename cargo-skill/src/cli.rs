@@ -129,7 +129,7 @@ pub fn exec(cli: Cli) -> ExitCode {
         Ok(status) => exit::code(status),
         Err(err) => {
             eprintln!("error: {err:#}");
-            exit::code(exit::USAGE)
+            exit::code(exit::status_of(&err))
         }
     }
 }

@@ -12,7 +12,7 @@ use crate::http::{HttpFixtures, HttpLimits, HttpRecorder};
 use crate::memory::MemoryProvider;
 use crate::secret_store::{SecretStore, SecretStoreError};
 
-pub use crate::capability::{Capability, UnknownCapability};
+pub use crate::capability::Capability;
 
 /// Raised inside a host function to end the invocation: a denied capability is
 /// never an error value the guest could ignore.

@@ -20,19 +20,20 @@
 
 pub mod atomic_file;
 pub mod audit;
+#[cfg(feature = "baseline")]
 pub mod baseline;
 mod bindings;
 pub mod bots;
 mod capability;
-pub mod capability_calls;
+mod capability_calls;
 mod compile_cache;
 pub mod component_check;
-pub mod core_abi;
+mod core_abi;
 mod core_io;
 pub mod discover;
 mod engine;
 pub mod files;
-pub mod grants;
+mod grants;
 pub mod home;
 mod home_lock;
 mod host;
@@ -40,10 +41,10 @@ pub mod http;
 pub mod installed;
 mod limiter;
 mod loaded_skill;
-pub mod log;
+mod log;
 pub mod manifest;
-pub mod memory;
-pub mod outcome;
+mod memory;
+mod outcome;
 mod permits;
 pub mod prepare;
 mod runtime;

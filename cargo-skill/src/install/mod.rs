@@ -24,6 +24,7 @@ use skill_runtime::manifest::SkillManifest;
 use skill_runtime::validate::graph::SkillSet;
 use skill_runtime::{Home, TrustTier};
 
+use crate::exit::Partial;
 use crate::install::catalog::{Located, Refused, SourceCatalog};
 use crate::install::content::Content;
 use crate::install::source::SourceSpec;
@@ -155,7 +156,12 @@ pub fn install_from(
                 })?;
         }
     }
-    let mut done = Vec::new();
+    let mut done: Vec<InstalledMeta> = Vec::new();
+    let placed = |done: &[InstalledMeta]| -> Vec<String> {
+        done.iter()
+            .map(|m| format!("installed {} {}", m.name, m.version_label()))
+            .collect()
+    };
     for pending in plan {
         let manifest = &pending.located.manifest;
         let meta = InstalledMeta {
@@ -174,13 +180,15 @@ pub fn install_from(
             secrets: manifest.ext.secrets.clone(),
             declared: pending.located.capabilities.clone(),
         };
-        crate::install::place::place(home, &manifest.dir, &meta).with_context(|| {
-            format!(
-                "could not install {} {} (is the disk full?); the installed version, if any, is untouched",
-                meta.name,
-                meta.version_label()
-            )
-        })?;
+        crate::install::place::place(home, &manifest.dir, &meta)
+            .with_context(|| {
+                format!(
+                    "could not install {} {} (is the disk full?); the installed version, if any, is untouched",
+                    meta.name,
+                    meta.version_label()
+                )
+            })
+            .map_err(|e| Partial::after(&placed(&done), e))?;
         lock.upsert(Locked {
             name: meta.name.clone(),
             version: meta.version.clone(),
@@ -197,16 +205,19 @@ pub fn install_from(
                 .map(|d| format!("{}@{}", d.name, d.req))
                 .collect(),
         });
-        lock.write(home.root())?;
+        done.push(meta);
+        let meta = done.last().expect("just pushed");
+        lock.write(home.root())
+            .map_err(|e| Partial::after(&placed(&done), e))?;
         if !options.agents.is_empty() {
-            agents::place(
+            crate::install::agents::place(
                 options.project,
                 options.agents,
                 &home.skill_dir(&meta.name)?,
-                &meta,
-            )?;
+                meta,
+            )
+            .map_err(|e| Partial::after(&placed(&done), e))?;
         }
-        done.push(meta);
     }
     Ok(InstallReport {
         installed: done,

@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use semver::Version;
 use skill_runtime::Home;
 
+use crate::exit::Partial;
 use crate::install::catalog::{self, SourceCatalog};
 use crate::install::content::Content;
 use crate::install::resolve::Catalog;
@@ -91,26 +92,36 @@ pub fn update(home: &Home, names: &[String], options: &UpdateOptions<'_>) -> Res
         .iter()
         .filter(|(m, _)| names.is_empty() || names.contains(&m.name))
     {
+        // What was updated before an error makes that error a partial failure.
+        let updated: Vec<String> = outcomes
+            .iter()
+            .filter_map(|o| match o {
+                Outcome::Updated { name, to, .. } if !options.dry_run => {
+                    Some(format!("updated {name} to {to}"))
+                }
+                _ => None,
+            })
+            .collect();
         // Skills published together share one fetch of their source.
         let catalog = match catalogs.entry(meta.source.clone()) {
             std::collections::btree_map::Entry::Occupied(entry) => entry.into_mut(),
             std::collections::btree_map::Entry::Vacant(entry) => {
-                let spec = source::parse(&meta.source)?;
-                let fetched =
-                    source::fetch(&spec, &home.cache_dir(), options.offline, options.quiet)?;
-                entry.insert(SourceCatalog::new(fetched))
+                let fetched = source::parse(&meta.source).and_then(|spec| {
+                    source::fetch(&spec, &home.cache_dir(), options.offline, options.quiet)
+                });
+                entry.insert(SourceCatalog::new(
+                    fetched.map_err(|e| Partial::after(&updated, e))?,
+                ))
             }
         };
         let outcome = match &meta.version {
-            Some(version) => {
-                let current: Version = version
-                    .parse()
-                    .with_context(|| format!("{}: the installed version `{version}`", meta.name))?;
-                update_versioned(home, meta, current, catalog, options)?
-            }
-            None => update_unversioned(home, meta, catalog, options)?,
+            Some(version) => version
+                .parse()
+                .with_context(|| format!("{}: the installed version `{version}`", meta.name))
+                .and_then(|current| update_versioned(home, meta, current, catalog, options)),
+            None => update_unversioned(home, meta, catalog, options),
         };
-        outcomes.extend(outcome);
+        outcomes.extend(outcome.map_err(|e| Partial::after(&updated, e))?);
     }
     Ok(outcomes)
 }
