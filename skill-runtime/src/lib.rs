@@ -34,6 +34,7 @@ pub mod discover;
 mod engine;
 pub mod files;
 mod grants;
+mod guest_call;
 pub mod home;
 mod home_lock;
 mod host;

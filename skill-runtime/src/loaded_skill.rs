@@ -4,8 +4,7 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use wasmtime::component::Component;
-use wasmtime::{Engine, Module};
+use wasmtime::Engine;
 
 use crate::bindings::SkillPluginPre;
 use crate::compile_cache::CompileSource;
@@ -57,14 +56,16 @@ impl LoadedSkill {
         self.compile_time
     }
 
-    pub(crate) fn component(&self) -> Option<&Component> {
+    #[cfg(feature = "baseline")]
+    pub(crate) fn component(&self) -> Option<&wasmtime::component::Component> {
         match &self.code {
             Code::Component(pre) => Some(pre.instance_pre().component()),
             Code::Core(_) => None,
         }
     }
 
-    pub(crate) fn module(&self) -> Option<&Module> {
+    #[cfg(feature = "baseline")]
+    pub(crate) fn module(&self) -> Option<&wasmtime::Module> {
         match &self.code {
             Code::Core(pre) => Some(pre.module()),
             Code::Component(_) => None,

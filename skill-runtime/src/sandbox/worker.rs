@@ -8,8 +8,9 @@ use std::sync::{Arc, Mutex};
 
 use crate::bindings::SkillContext;
 use crate::capability_calls::{Capabilities, CapabilityCall, CapabilityReply, HostTrap};
+use crate::guest_call::run_entry;
 use crate::outcome::HostCall;
-use crate::runtime::{Runtime, RuntimeConfig, run_entry};
+use crate::runtime::{Runtime, RuntimeConfig};
 use crate::sandbox::confine;
 use crate::sandbox::probe;
 use crate::sandbox::protocol::{
