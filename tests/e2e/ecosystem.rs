@@ -123,13 +123,8 @@ fn unversioned_skills_install_like_npx_and_update_by_content() {
 
     let theirs = h.join("npx-project");
     std::fs::create_dir_all(&theirs).unwrap();
-    let npx = crate::npm_skills("skills-lock")
+    let npx = crate::npm_skills_in("skills-lock", &theirs, h)
         .args(["add", repo.to_str().unwrap(), "--yes", "--agent", "codex"])
-        .current_dir(&theirs)
-        .env("HOME", h)
-        .env("DISABLE_TELEMETRY", "1")
-        .env("DO_NOT_TRACK", "1")
-        .stdin(Stdio::null())
         .output()
         .unwrap();
     assert!(

@@ -398,13 +398,8 @@ fn agents_folders_and_skills_lock_json_match_the_npx_installer() {
 
     let theirs = h.join("theirs");
     std::fs::create_dir_all(&theirs).unwrap();
-    let npx = crate::npm_skills("skills-lock")
+    let npx = crate::npm_skills_in("skills-lock", &theirs, h)
         .args(["add", "../src", "--yes", "--agent", "claude-code", "codex"])
-        .current_dir(&theirs)
-        .env("HOME", h)
-        .env("DISABLE_TELEMETRY", "1")
-        .env("DO_NOT_TRACK", "1")
-        .stdin(Stdio::null())
         .output()
         .unwrap();
     assert!(

@@ -54,6 +54,18 @@ pub fn npm_skills(package: &str) -> Command {
     cmd
 }
 
+/// `npm_skills(package)` run in `project`, with `home` as its HOME, no
+/// telemetry and no standard input.
+pub fn npm_skills_in(package: &str, project: &Path, home: &Path) -> Command {
+    let mut cmd = npm_skills(package);
+    cmd.current_dir(project)
+        .env("HOME", home)
+        .env("DISABLE_TELEMETRY", "1")
+        .env("DO_NOT_TRACK", "1")
+        .stdin(std::process::Stdio::null());
+    cmd
+}
+
 pub fn stdout_json(output: &Output) -> serde_json::Value {
     let text = String::from_utf8_lossy(&output.stdout);
     serde_json::from_str(text.trim()).unwrap_or_else(|e| {

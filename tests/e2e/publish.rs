@@ -666,7 +666,7 @@ fn the_npx_skills_installer_installs_what_publish_pushed() {
 
     let project = home.path().join("project");
     std::fs::create_dir_all(&project).unwrap();
-    let installed = crate::npm_skills("skills")
+    let installed = crate::npm_skills_in("skills", &project, home.path())
         .args([
             "add",
             &url,
@@ -676,11 +676,6 @@ fn the_npx_skills_installer_installs_what_publish_pushed() {
             "--skill",
             "*",
         ])
-        .current_dir(&project)
-        .env("HOME", home.path())
-        .env("DISABLE_TELEMETRY", "1")
-        .env("DO_NOT_TRACK", "1")
-        .stdin(Stdio::null())
         .output()
         .unwrap();
     assert!(
