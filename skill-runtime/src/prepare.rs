@@ -136,7 +136,7 @@ pub fn prepare(
     let bot = bots::identity(home, bot)?;
     let source = match skill {
         SkillRef::Installed(name) => installed_source(home, name, &bot.slug)?,
-        SkillRef::Folder(path) | SkillRef::Component(path) => path_source(path)?,
+        SkillRef::Folder(path) | SkillRef::Component(path) => path_source(path, true)?,
     };
     let tier = TrustTier::choose(source.earned, source.declared_tier, overrides.tier);
     let limits = config.tier_limits[tier.tier.index()]
@@ -247,7 +247,8 @@ fn installed_source(home: &Home, name: &str, bot: &str) -> Result<Source> {
     let meta = installed::read_installed(home, name)?;
     let dir = home.skill_dir(name)?;
     let bot_limits = bots::for_run(home, bot, &meta.name, meta.version.as_deref())?;
-    let mut source = path_source(&dir)?;
+    // What it may do is what install approved, not what it declares.
+    let mut source = path_source(&dir, false)?;
     let InstalledMeta {
         version,
         grants,
@@ -275,8 +276,9 @@ fn installed_source(home: &Home, name: &str, bot: &str) -> Result<Source> {
     Ok(source)
 }
 
-/// A skill folder, or a component file.
-fn path_source(path: &Path) -> Result<Source> {
+/// A skill folder, or a component file; with `declared`, granted what the
+/// folder declares after mixins.
+fn path_source(path: &Path, declared: bool) -> Result<Source> {
     if !path.is_dir() {
         if path.is_file() {
             return Ok(Source::component(path));
@@ -322,7 +324,11 @@ fn path_source(path: &Path) -> Result<Source> {
         declared_tier: m.ext.trust_tier,
         resources: m.ext.resources,
         bot_limits: LimitRequest::default(),
-        capabilities: declared_capabilities(&m),
+        capabilities: if declared {
+            declared_capabilities(&m)
+        } else {
+            Vec::new()
+        },
         secrets: m.ext.secrets.clone(),
         manifest: Some(m),
     })
