@@ -11,7 +11,6 @@ use crate::install::agents::{self, Agent};
 use crate::install::compile::Compiler;
 use crate::install::source;
 use crate::install::{InstallOptions, install};
-
 use crate::output::GlobalArgs;
 
 #[derive(Debug, Args)]
