@@ -68,6 +68,26 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
+/// Text from a manifest (a name, a source line) as it may be printed: a
+/// control character (but tab and newline) becomes its escape, so a crafted `name: "\e[2J…"`
+/// cannot drive the operator's terminal.
+fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    let hostile = |c: char| c.is_control() && c != '\t' && c != '\n';
+    if !text.chars().any(hostile) {
+        return text.into();
+    }
+    text.chars()
+        .map(|c| {
+            if hostile(c) {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
 fn human(d: &Diagnostic, palette: Palette) -> String {
     let label = match d.severity {
         Severity::Error => palette.error(&format!("error[{}]", d.code)),
@@ -76,7 +96,7 @@ fn human(d: &Diagnostic, palette: Palette) -> String {
     let mut out = format!(
         "{label}{} {}\n",
         palette.bold(":"),
-        palette.bold(&d.message)
+        palette.bold(&printable(&d.message))
     );
     let location = match d.pos {
         Some(pos) => format!("{}:{}:{}", d.file.display(), pos.line, pos.column),
@@ -86,6 +106,7 @@ fn human(d: &Diagnostic, palette: Palette) -> String {
     if let Some(pos) = d.pos
         && let Some(line) = d.source_line.clone().or_else(|| read_line(d, pos.line))
     {
+        let line = printable(&line).into_owned();
         let number = pos.line.to_string();
         let gutter = " ".repeat(number.len());
         let before: String = line.chars().take(pos.column.saturating_sub(1)).collect();
@@ -110,7 +131,7 @@ fn human(d: &Diagnostic, palette: Palette) -> String {
         let _ = writeln!(out, "{gutter} {} {pad}{caret}", palette.accent("|"));
     }
     if let Some(help) = &d.help {
-        let _ = writeln!(out, "  {} {help}", palette.accent("= help:"));
+        let _ = writeln!(out, "  {} {}", palette.accent("= help:"), printable(help));
     }
     out
 }
@@ -131,9 +152,9 @@ fn github(d: &Diagnostic) -> String {
         let _ = write!(props, ",line={},col={}", pos.line, pos.column);
     }
     let _ = write!(props, ",title={}", escape_property(d.code.as_str()));
-    let mut message = d.message.clone();
+    let mut message = printable(&d.message).into_owned();
     if let Some(help) = &d.help {
-        let _ = write!(message, "\nhelp: {help}");
+        let _ = write!(message, "\nhelp: {}", printable(help));
     }
     format!("::{command} {props}::{}", escape_data(&message))
 }
@@ -152,6 +173,18 @@ fn escape_property(s: &str) -> String {
 mod tests {
     use super::*;
     use skill_runtime::manifest::{Code, Pos};
+
+    #[test]
+    fn control_characters_from_manifests_are_printed_escaped() {
+        let mut d = diagnostic();
+        d.message = "`\u{1b}[2Jevil` contains `\u{1b}`".into();
+        d.source_line = Some("name: \"\u{1b}[2Jevil\"\t# x".into());
+        for format in [DiagnosticFormat::Human, DiagnosticFormat::Github] {
+            let out = render(&d, format, Palette::default());
+            assert!(!out.contains('\u{1b}'), "{out}");
+            assert!(out.contains("\\u{1b}[2Jevil"), "{out}");
+        }
+    }
 
     fn diagnostic() -> Diagnostic {
         Diagnostic {

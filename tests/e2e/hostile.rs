@@ -138,6 +138,11 @@ fn crafted_manifests_are_refused_with_a_position_and_change_nothing() {
             "name-invalid-chars",
         ),
         (
+            "terminal escapes in the name",
+            vec![("skills/escape/SKILL.md", bad_name("\"\\e[2J\\e[31mevil\""))],
+            "\\u{1b}[2J",
+        ),
+        (
             "division slash",
             vec![("skills/escape/SKILL.md", bad_name("\"a\u{2215}b\""))],
             "name-invalid-chars",
@@ -234,6 +239,10 @@ fn crafted_manifests_are_refused_with_a_position_and_change_nothing() {
                 "{what}: `{expected}` missing:\n{err}"
             );
             assert!(!escape.exists(), "{what}: wrote outside the home");
+            assert!(
+                !err.contains('\u{1b}'),
+                "{what}: a raw escape reached the terminal"
+            );
             let after = snapshot(h);
             assert!(
                 after == before,
