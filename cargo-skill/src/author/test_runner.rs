@@ -63,6 +63,9 @@ pub fn run_skill(
         ..
     } = options;
     let wasm = std::fs::read(manifest.wasm_path());
+    // The capability set after mixins, as `run` and install compute it;
+    // read once per skill, not per case.
+    let capabilities = skill_runtime::prepare::declared_capabilities(manifest);
     let mut loaded: HashMap<TrustTier, Result<Arc<LoadedSkill>, String>> = HashMap::new();
     let mut results = Vec::new();
     for file in load_cases(&manifest.dir) {
@@ -97,6 +100,7 @@ pub fn run_skill(
                 Ok(skill) => {
                     let run = CaseRun {
                         manifest,
+                        declared: &capabilities,
                         runtime,
                         skill,
                         tier,
@@ -130,6 +134,8 @@ fn broken(manifest: &SkillManifest, file: &Path, name: &str, failure: String) ->
 /// One case's run: the skill loaded for its tier, and where it came from.
 struct CaseRun<'a> {
     manifest: &'a SkillManifest,
+    /// What the skill declares after mixins: the grants a case gets by default.
+    declared: &'a [skill_runtime::Grant],
     runtime: &'a Runtime,
     skill: &'a LoadedSkill,
     tier: TrustTier,
@@ -159,9 +165,7 @@ impl CaseRun<'_> {
             .runtime
             .limits_for(self.tier)
             .lowered_by(&manifest.ext.resources);
-        // The capability set after mixins, as `run` and install compute it.
-        let declared = skill_runtime::prepare::declared_capabilities(manifest);
-        let grants = match case.grants_for(&declared, &manifest.ext.secrets) {
+        let grants = match case.grants_for(self.declared, &manifest.ext.secrets) {
             Ok(grants) => grants,
             Err(e) => return self.broken(case, e),
         };

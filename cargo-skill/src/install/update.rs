@@ -181,7 +181,7 @@ fn update_versioned(
         }
         return Ok(outcomes);
     };
-    let changes = reinstall(home, meta, catalog, &target, options)?;
+    let changes = reinstall(home, meta, catalog, &target, None, options)?;
     outcomes.push(Outcome::Updated {
         name: meta.name.clone(),
         from: meta.version_label(),
@@ -226,7 +226,7 @@ fn update_unversioned(
             .as_deref(),
         Some(&digest),
     );
-    let changes = reinstall(home, meta, catalog, &target, options)?;
+    let changes = reinstall(home, meta, catalog, &target, Some(content), options)?;
     Ok(vec![Outcome::Updated {
         name: meta.name.clone(),
         from: meta.version_label(),
@@ -236,19 +236,21 @@ fn update_unversioned(
 }
 
 /// Installs `target` of `meta`'s skill from `catalog` as `install` would,
-/// unless this is a dry run; returns the files that change.
+/// unless this is a dry run; returns the files that change. `content` is
+/// the target's, when the caller has already read it.
 fn reinstall(
     home: &Home,
     meta: &InstalledMeta,
     catalog: &mut SourceCatalog,
     target: &Version,
+    content: Option<Content>,
     options: &UpdateOptions<'_>,
 ) -> Result<Vec<String>> {
-    let changes = match catalog.locate(&meta.name, target) {
-        Ok(located) => Content::of_installed(&home.skill_dir(&meta.name)?)?
-            .changes_to(&Content::of_source(&located.manifest.dir)?),
-        Err(_) => Vec::new(),
+    let content = match content {
+        Some(content) => content,
+        None => Content::of_source(&catalog.locate(&meta.name, target)?.manifest.dir)?,
     };
+    let changes = Content::of_installed(&home.skill_dir(&meta.name)?)?.changes_to(&content);
     if options.dry_run {
         return Ok(changes);
     }
