@@ -160,7 +160,7 @@ pub fn prepare(
     let policy = Policy {
         grants,
         secrets,
-        ..host_policy(home, &bot, &source.name)?
+        ..host_policy(home, &bot, &source.name)
     };
     Ok(Prepared {
         name: source.name,
@@ -175,14 +175,16 @@ pub fn prepare(
 }
 
 /// What the host provides a skill run by `bot`: its data folder, the bot's
-/// memory file, and the secret store. Grants are added by the caller.
-pub fn host_policy(home: &Home, bot: &BotIdentity, skill: &str) -> Result<Policy> {
-    Ok(Policy {
-        data_dir: Some(home.data_dir(&bot.slug, skill)?),
+/// memory file, and the secret store. Grants are added by the caller. A
+/// name that is not a valid skill name (a bare `My_Tool.wasm`) gets no data
+/// folder, so its file calls are denied rather than landing anywhere.
+pub fn host_policy(home: &Home, bot: &BotIdentity, skill: &str) -> Policy {
+    Policy {
+        data_dir: home.data_dir(&bot.slug, skill).ok(),
         memory: Some(Arc::new(FileMemory::new(home.memory_file(&bot.slug)))),
         secret_store: Some(SecretStore::new(home.secrets_file())),
         ..Policy::default()
-    })
+    }
 }
 
 /// The capability set a skill runs with when nobody approved one: its own

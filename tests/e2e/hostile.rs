@@ -649,3 +649,28 @@ fn run_test_and_install_grant_the_same_capabilities_after_mixins() {
         assert_eq!(report["host_calls"][0]["allowed"], true, "{report}");
     }
 }
+
+#[test]
+fn a_bare_component_with_any_file_name_still_runs_without_a_data_folder() {
+    let home = tempfile::tempdir().unwrap();
+    let wasm = home.path().join("My_Probe.wasm");
+    std::fs::copy(skill_test_support::guest_wasm_path("probe"), &wasm).unwrap();
+    let run = |input: &str, extra: &[&str]| {
+        cargo_skill(home.path())
+            .args(["run", "--message-format", "json", "--input", input])
+            .arg(&wasm)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = run(r#"{"mode":"echo"}"#, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Its name cannot be a folder, so even a granted file call is denied.
+    let out = run(
+        r#"{"mode":"write-file","path":"x.txt","content":"x"}"#,
+        &["--grant", "write-file"],
+    );
+    let report = stdout_json(&out);
+    assert_eq!(report["kind"], "capability-denied", "{report}");
+    assert!(!home.path().join("bots").exists());
+}
