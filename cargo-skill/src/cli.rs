@@ -44,6 +44,8 @@ pub enum Command {
     ToPrompt(commands::to_prompt::ToPromptArgs),
     /// Run a skill's `execute` once in the sandboxed runtime
     Run(commands::run::RunArgs),
+    /// Serve installed skills to AI agents over MCP (stdio): tools, prompts and skill:// resources
+    Mcp(commands::mcp::McpArgs),
     /// Manage the secret store skills read with `get-secret`
     Secret(commands::secret::SecretArgs),
     /// Show what skills did: every invocation from the audit log
@@ -106,6 +108,7 @@ pub fn exec(cli: Cli) -> ExitCode {
         Command::Inspect(args) => commands::inspect::exec(args, &global),
         Command::ToPrompt(args) => commands::to_prompt::exec(args),
         Command::Run(args) => commands::run::exec(args, &global),
+        Command::Mcp(args) => commands::mcp::exec(args),
         Command::Secret(args) => commands::secret::exec(args),
         Command::Audit(args) => commands::audit::exec(args),
         Command::Keygen(args) => commands::keygen::exec(args),

@@ -16,6 +16,7 @@ mod input;
 mod install;
 mod output;
 mod publish;
+mod serving;
 mod tty;
 
 /// The limited compile child, public for the end-to-end test that limits it.

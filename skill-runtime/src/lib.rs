@@ -40,6 +40,7 @@ mod home_lock;
 mod host;
 pub mod http;
 pub mod installed;
+pub mod io_schema;
 mod limiter;
 mod loaded_skill;
 mod log;

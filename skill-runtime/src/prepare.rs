@@ -25,7 +25,7 @@ use crate::installed::{self, InstalledMeta};
 use crate::manifest::{self, CapabilityDecl, Mode, SkillManifest};
 use crate::memory::FileMemory;
 use crate::outcome::{ErrorKind, Failure, Report};
-use crate::runtime::{BotIdentity, Invocation, Runtime, RuntimeConfig};
+use crate::runtime::{BotIdentity, Invocation, LoadedSkill, Runtime, RuntimeConfig};
 use crate::secret_store::SecretStore;
 use crate::tier::{LimitRequest, Limits, TierChoice, TrustTier};
 use crate::validate::graph::SkillSet;
@@ -97,21 +97,34 @@ impl Prepared {
         }
     }
 
-    /// Loads the component for its tier and invokes it once; a component
-    /// that does not load is an `invalid-component` report, recorded too.
+    /// Loads the component for its tier (compiled once per runtime).
+    pub fn load(&self, runtime: &Runtime) -> Result<Arc<LoadedSkill>, String> {
+        let wasm = std::fs::read(&self.wasm)
+            .map_err(|e| format!("could not read {}: {e}", self.wasm.display()))?;
+        runtime
+            .load(&wasm, self.tier.tier)
+            .map_err(|e| format!("{}: {e}", self.wasm.display()))
+    }
+
+    /// Loads the component and invokes it once: see [`Prepared::run_loaded`].
     pub fn run(&self, runtime: &Runtime, input: &str) -> Report {
+        self.run_loaded(runtime, self.load(runtime).as_deref(), input)
+    }
+
+    /// Invokes `loaded` (what [`Prepared::load`] gave) once with `input`; a
+    /// component that did not load is an `invalid-component` report,
+    /// recorded like any other invocation.
+    pub fn run_loaded(
+        &self,
+        runtime: &Runtime,
+        loaded: Result<&LoadedSkill, &String>,
+        input: &str,
+    ) -> Report {
         let invocation = self.invocation(input);
-        let loaded = std::fs::read(&self.wasm)
-            .map_err(|e| format!("could not read {}: {e}", self.wasm.display()))
-            .and_then(|wasm| {
-                runtime
-                    .load(&wasm, self.tier.tier)
-                    .map_err(|e| format!("{}: {e}", self.wasm.display()))
-            });
         match loaded {
-            Ok(skill) => runtime.invoke(&skill, &invocation),
+            Ok(skill) => runtime.invoke(skill, &invocation),
             Err(message) => {
-                let failure = Failure::new(ErrorKind::InvalidComponent, message);
+                let failure = Failure::new(ErrorKind::InvalidComponent, message.clone());
                 let mut report = Report::refused(self.tier.tier, self.limits, failure);
                 runtime.record(&mut report, &invocation);
                 report

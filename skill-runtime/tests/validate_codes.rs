@@ -476,6 +476,57 @@ fn cases() -> Vec<(Code, Severity, Severity, Tree, Tree)> {
             demo(&meta("  wasm: out/skill.wasm\n")),
         ),
         (
+            Code::SchemaPathInvalid,
+            W,
+            E,
+            demo(&meta("  input-schema: ../input.schema.json\n")),
+            tree(&[
+                (
+                    "demo/SKILL.md",
+                    &meta("  input-schema: input.schema.json\n"),
+                ),
+                ("demo/input.schema.json", r#"{"type":"object"}"#),
+            ]),
+        ),
+        (
+            Code::SchemaMissing,
+            W,
+            E,
+            demo(&meta("  output-schema: output.schema.json\n")),
+            tree(&[
+                (
+                    "demo/SKILL.md",
+                    &meta("  output-schema: output.schema.json\n"),
+                ),
+                ("demo/output.schema.json", r#"{"type":"object"}"#),
+            ]),
+        ),
+        (
+            Code::SchemaInvalid,
+            W,
+            E,
+            tree(&[
+                (
+                    "demo/SKILL.md",
+                    &meta("  input-schema: input.schema.json\n"),
+                ),
+                (
+                    "demo/input.schema.json",
+                    r#"{"type":"object","properties":{"city":{"type":7}}}"#,
+                ),
+            ]),
+            tree(&[
+                (
+                    "demo/SKILL.md",
+                    &meta("  input-schema: input.schema.json\n"),
+                ),
+                (
+                    "demo/input.schema.json",
+                    r#"{"type":"object","properties":{"city":{"type":"string"}}}"#,
+                ),
+            ]),
+        ),
+        (
             Code::ExtensionList,
             W,
             W,

@@ -6,6 +6,7 @@ mod core;
 mod ecosystem;
 mod hostile;
 mod install;
+mod mcp;
 mod publish;
 mod run;
 mod test_cases;

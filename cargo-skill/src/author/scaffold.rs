@@ -47,8 +47,12 @@ pub const TOOL_TEMPLATE: &[(&str, &str)] = &[
         include_str!("../../../templates/tool/tests/refuses-other-hosts.json"),
     ),
     (
-        "tests/rejects-a-list.json",
-        include_str!("../../../templates/tool/tests/rejects-a-list.json"),
+        "input.schema.json",
+        include_str!("../../../templates/tool/input.schema.json"),
+    ),
+    (
+        "output.schema.json",
+        include_str!("../../../templates/tool/output.schema.json"),
     ),
     (
         ".gitignore",

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value;
+use skill_runtime::io_schema::IoSchemas;
 use skill_runtime::manifest::SkillManifest;
 use skill_runtime::{
     BotIdentity, Invocation, LoadedSkill, Metrics, Policy, Report, Runtime, StaticMemory,
@@ -66,6 +67,8 @@ pub fn run_skill(
     // The capability set after mixins, as `run` and install compute it;
     // read once per skill, not per case.
     let capabilities = skill_runtime::prepare::declared_capabilities(manifest);
+    let schemas = IoSchemas::load(manifest)
+        .map_err(|e| format!("{e}; `cargo skill validate` shows every schema problem"));
     let mut loaded: HashMap<TrustTier, Result<Arc<LoadedSkill>, String>> = HashMap::new();
     let mut results = Vec::new();
     for file in load_cases(&manifest.dir) {
@@ -96,11 +99,12 @@ pub fn run_skill(
                 })?;
                 runtime.load(wasm, tier).map_err(|e| e.to_string())
             });
-            let result = match skill {
-                Ok(skill) => {
+            let result = match (&*skill, &schemas) {
+                (Ok(skill), Ok(schemas)) => {
                     let run = CaseRun {
                         manifest,
                         declared: &capabilities,
+                        schemas,
                         runtime,
                         skill,
                         tier,
@@ -109,7 +113,7 @@ pub fn run_skill(
                     };
                     run.run(&case)
                 }
-                Err(e) => broken(manifest, &file.path, &case.name, e.clone()),
+                (Err(e), _) | (_, Err(e)) => broken(manifest, &file.path, &case.name, e.clone()),
             };
             results.push(result);
         }
@@ -136,6 +140,7 @@ struct CaseRun<'a> {
     manifest: &'a SkillManifest,
     /// What the skill declares after mixins: the grants a case gets by default.
     declared: &'a [skill_runtime::Grant],
+    schemas: &'a IoSchemas,
     runtime: &'a Runtime,
     skill: &'a LoadedSkill,
     tier: TrustTier,
@@ -148,6 +153,16 @@ impl CaseRun<'_> {
         broken(self.manifest, self.file, &case.name, failure)
     }
 
+    /// An `ok` output that the declared output schema rejects.
+    fn output_mismatch(&self, output: Option<&Value>) -> Option<String> {
+        let (schema, output) = (self.schemas.output.as_ref()?, output?);
+        let e = schema.check(output).err()?;
+        Some(format!(
+            "the output does not match {}: {e}",
+            schema.path.display()
+        ))
+    }
+
     fn run(&self, case: &TestCase) -> CaseResult {
         let manifest = self.manifest;
         let context = case.fixtures.context.clone().unwrap_or_default();
@@ -155,6 +170,14 @@ impl CaseRun<'_> {
             name: context.bot_name,
             slug: context.bot_slug,
         };
+        if let Some(schema) = &self.schemas.input
+            && let Err(e) = schema.check(&case.input)
+        {
+            return self.broken(
+                case,
+                format!("the input does not match {}: {e}", schema.path.display()),
+            );
+        }
         let input = case.input.to_string();
         let version = manifest
             .ext
@@ -223,6 +246,7 @@ impl CaseRun<'_> {
             .map(|o| serde_json::from_str(o).unwrap_or_else(|_| Value::String(o.clone())));
         let unmatched = responder.unmatched();
         let failure = check(&expectation, &report, output.as_ref())
+            .or_else(|| self.output_mismatch(output.as_ref().filter(|_| report.is_ok())))
             .or_else(|| {
                 (!unmatched.is_empty()).then(|| {
                     format!(

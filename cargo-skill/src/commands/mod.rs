@@ -13,6 +13,7 @@ pub mod inspect;
 pub mod install;
 pub mod keygen;
 pub mod list;
+pub mod mcp;
 pub mod new;
 pub mod publish;
 pub mod remove;

@@ -122,6 +122,7 @@ codes! {
     TrustTierInvalid = "trust-tier-invalid", Ours, "`metadata.trust-tier` is not untrusted, verified or local";
     ResourcesInvalid = "resources-invalid", Ours, "`metadata.resources` is not `fuel=N memory=SIZE timeout=DURATION`";
     WasmPathInvalid = "wasm-path-invalid", Ours, "`metadata.wasm` is not a relative path inside the skill folder";
+    SchemaPathInvalid = "schema-path-invalid", Ours, "`metadata.input-schema` or `metadata.output-schema` is not a relative path inside the skill folder";
     ExtensionList = "extension-list", Warning, "an extension field is a YAML list; write it as a space-separated string";
     // Across skills.
     DependencyCycle = "dependency-cycle", Ours, "skills depend on each other in a cycle";
@@ -137,6 +138,8 @@ codes! {
     WorldMismatch = "world-mismatch", Ours, "the component does not match the boternity:skill world";
     CapabilityUndeclared = "capability-undeclared", Ours, "the component imports a capability the manifest does not declare";
     CapabilityUnused = "capability-unused", Warning, "the manifest declares a capability the component never imports";
+    SchemaMissing = "schema-missing", Ours, "a declared input or output schema file does not exist or cannot be read";
+    SchemaInvalid = "schema-invalid", Ours, "a declared input or output schema is not JSON, or not a valid JSON Schema object";
     ComponentNameMismatch = "component-name-mismatch", Ours, "the component's `get-name` differs from the manifest's name";
     // The Markdown body.
     BodyTooLong = "body-too-long", Warning, "SKILL.md is longer than 500 lines";

@@ -28,6 +28,9 @@ pub struct Extensions {
     #[serde(skip)]
     pub resources: LimitRequest,
     pub wasm: Option<String>,
+    /// JSON Schema files for `execute`'s input and output (see `io_schema`).
+    pub input_schema: Option<String>,
+    pub output_schema: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -86,7 +89,7 @@ fn serialize_display<S: serde::Serializer>(v: &VersionReq, s: S) -> Result<S::Ok
     s.collect_str(v)
 }
 
-pub const EXTENSION_KEYS: [&str; 10] = [
+pub const EXTENSION_KEYS: [&str; 12] = [
     "version",
     "skill-type",
     "capabilities",
@@ -97,6 +100,8 @@ pub const EXTENSION_KEYS: [&str; 10] = [
     "trust-tier",
     "resources",
     "wasm",
+    "input-schema",
+    "output-schema",
 ];
 
 pub fn read(metadata: &BTreeMap<String, MetadataValue>, r: &mut Reporter<'_>) -> Extensions {
@@ -161,6 +166,18 @@ pub fn read(metadata: &BTreeMap<String, MetadataValue>, r: &mut Reporter<'_>) ->
                     "a relative path such as `skill.wasm`",
                     |t| check_relative_path(t).map(|()| t.to_string()),
                 )
+            }
+            "input-schema" | "output-schema" => {
+                let path = tokens.one(
+                    r,
+                    Code::SchemaPathInvalid,
+                    "a relative path such as `input.schema.json`",
+                    |t| check_relative_path(t).map(|()| t.to_string()),
+                );
+                match key.as_str() {
+                    "input-schema" => ext.input_schema = path,
+                    _ => ext.output_schema = path,
+                }
             }
             "capabilities" => ext.capabilities = tokens.each_coded(r, str::parse),
             "secrets" => {
@@ -240,6 +257,7 @@ fn scalar_code(key: &str) -> Code {
         "skill-type" => Code::SkillTypeInvalid,
         "trust-tier" => Code::TrustTierInvalid,
         "resources" => Code::ResourcesInvalid,
+        "input-schema" | "output-schema" => Code::SchemaPathInvalid,
         _ => Code::WasmPathInvalid,
     }
 }

@@ -40,6 +40,10 @@ pub const BLOCKING: &[Code] = &[
     Code::TrustTierInvalid,
     Code::ResourcesInvalid,
     Code::WasmPathInvalid,
+    // `mcp` and `test` check values against them.
+    Code::SchemaPathInvalid,
+    Code::SchemaMissing,
+    Code::SchemaInvalid,
     Code::TomlInvalid,
     Code::CoreNameInvalid,
     Code::CoreCapabilityInvalid,

@@ -4,6 +4,7 @@
 pub mod component;
 pub mod graph;
 pub mod install;
+pub mod schema;
 
 use std::path::PathBuf;
 
@@ -104,7 +105,10 @@ pub fn validate(paths: &[PathBuf], options: Options, runtime: Option<&Runtime>) 
 fn read_one(found: Found, mode: Mode) -> SkillReport {
     match found {
         Found::Manifest(path) => {
-            let parsed = manifest::parse_file(&path, mode);
+            let mut parsed = manifest::parse_file(&path, mode);
+            if let Some(manifest) = &parsed.manifest {
+                parsed.diagnostics.extend(schema::check(manifest, mode));
+            }
             SkillReport {
                 manifest_path: path,
                 manifest: parsed.manifest,

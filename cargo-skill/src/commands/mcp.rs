@@ -1,0 +1,48 @@
+//! `cargo skill mcp`: serve installed skills to an MCP client over stdio.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::exit;
+use crate::serving::{ServeOptions, serve_stdio};
+
+#[derive(Debug, Args)]
+pub struct McpArgs {
+    /// The bot whose grants, settings, data folder and memory apply
+    /// [default: `[bot] slug` in $CARGO_SKILL_HOME/config.toml, else `local`]
+    #[arg(long, value_name = "SLUG")]
+    pub bot: Option<String>,
+
+    /// Serve only this installed skill (repeatable) [default: every skill enabled for the bot]
+    #[arg(long = "skill", value_name = "NAME")]
+    pub skills: Vec<String>,
+
+    /// Calls that run at once; as many sandbox workers per tier are kept warm
+    /// [default: the number of CPUs]
+    #[arg(short = 'j', long, value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// Do not record calls in the audit log
+    #[arg(long)]
+    pub no_audit: bool,
+
+    /// How often to look for installs, updates, grants and revokes, in milliseconds
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub poll_ms: u64,
+}
+
+pub fn exec(args: McpArgs) -> Result<u8> {
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, std::num::NonZero::get));
+    serve_stdio(ServeOptions {
+        bot: args.bot,
+        only: args.skills,
+        jobs,
+        audit: !args.no_audit,
+        poll: Duration::from_millis(args.poll_ms.max(50)),
+    })?;
+    Ok(exit::SUCCESS)
+}
