@@ -112,7 +112,7 @@ fn a_new_tool_skill_builds_validates_and_runs() {
         Some(0),
         "the template's own cases pass: {stdout}"
     );
-    assert!(stdout.contains(r#""passed":4"#), "{stdout}");
+    assert!(stdout.contains(r#""passed":3"#), "{stdout}");
     assert!(
         stdout.contains(r#""function":"http-get","allowed":false"#),
         "the template asserts a denied capability: {stdout}"

@@ -97,6 +97,43 @@ fn failures_say_what_differed_and_exit_one() {
 }
 
 #[test]
+fn inputs_and_ok_outputs_are_checked_against_the_declared_schemas() {
+    let root = tempfile::tempdir().unwrap();
+    let manifest = "---\nname: probe\ndescription: The probe.\nmetadata:\n  skill-type: tool\n  input-schema: in.json\n  output-schema: out.json\n---\n";
+    let dir = probe_skill_folder(root.path(), "probe", manifest);
+    std::fs::write(
+        dir.join("in.json"),
+        r#"{"type":"object","properties":{"mode":{"enum":["echo","fail","env"]}},"required":["mode"]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("out.json"),
+        r#"{"type":"object","properties":{"mode":{"const":"echo"}},"required":["mode"]}"#,
+    )
+    .unwrap();
+    let cases = r#"[
+      {"name": "fits both", "input": {"mode": "echo"}, "expect": {"output-contains": {"mode": "echo"}}},
+      {"name": "errors are not outputs", "input": {"mode": "fail"}, "expect": {"skill-error": "asked to fail"}},
+      {"name": "input outside the schema", "input": {"mode": "loop"}, "expect": {"error": "fuel-exhausted"}},
+      {"name": "output outside the schema", "input": {"mode": "env"}, "expect": {"output-contains": {}}}
+    ]"#;
+    std::fs::write(dir.join("tests/schemas.json"), cases).unwrap();
+    let out = test(&dir, &["--color", "never"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("2 passed; 2 failed"), "{text}");
+    assert!(
+        text.contains("the input does not match") && text.contains("/mode: \"loop\" is not one of"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the output does not match")
+            && text.contains("/: \"mode\" is a required property"),
+        "{text}"
+    );
+}
+
+#[test]
 fn a_broken_case_file_fails_only_its_own_cases() {
     let root = tempfile::tempdir().unwrap();
     let broken = "{\"name\": \"typo\",\n \"expect\": {\"outptu\": 1}}";

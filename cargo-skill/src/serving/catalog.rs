@@ -5,16 +5,18 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use skill_runtime::Home;
 use skill_runtime::bots;
 use skill_runtime::installed::{self, InstalledMeta};
 use skill_runtime::io_schema::IoSchemas;
 use skill_runtime::manifest::{self, Mode, SkillManifest, SkillType};
+use skill_runtime::{Home, TrustTier};
 
 /// A tool skill: what `tools/list` advertises and `tools/call` checks.
 #[derive(Debug)]
 pub struct ToolSkill {
     pub description: String,
+    /// The tier install recorded: which sandbox workers to keep warm.
+    pub tier: TrustTier,
     pub schemas: IoSchemas,
 }
 
@@ -60,6 +62,7 @@ impl Catalog {
                     self.tools.insert(
                         meta.name,
                         ToolSkill {
+                            tier: meta.trust_tier.parse().unwrap_or(TrustTier::Untrusted),
                             description: manifest.description,
                             schemas,
                         },

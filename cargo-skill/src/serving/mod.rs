@@ -49,7 +49,7 @@ pub fn serve_stdio(options: ServeOptions) -> Result<()> {
     let calls = Calls::new(home.clone(), bot.clone(), runtime.clone());
     let state = Arc::new(State::new(home, bot, options.only, calls));
     // Workers start in the background so the first calls do not wait for them.
-    for tier in skill_runtime::TrustTier::ALL {
+    for tier in state.tool_tiers() {
         runtime.prewarm(tier, jobs);
     }
     tokio::runtime::Builder::new_multi_thread()

@@ -7,7 +7,7 @@ use rmcp::handler::server::skill_catalog::SkillCatalog;
 use rmcp::model::*;
 use rmcp::service::{RequestContext, SubscriptionContext};
 use rmcp::{ErrorData, RoleServer, ServerHandler};
-use skill_runtime::Home;
+use skill_runtime::{Home, TrustTier};
 use tokio::sync::watch;
 
 use crate::serving::calls::Calls;
@@ -78,6 +78,15 @@ impl State {
             refreshing: Mutex::new(()),
             changes: watch::Sender::new(0),
         }
+    }
+
+    /// The tiers the served tools run at.
+    pub fn tool_tiers(&self) -> Vec<TrustTier> {
+        let mut tiers: Vec<TrustTier> =
+            self.view().catalog.tools.values().map(|t| t.tier).collect();
+        tiers.sort();
+        tiers.dedup();
+        tiers
     }
 
     fn view(&self) -> Arc<View> {
