@@ -57,11 +57,11 @@ fn install(home: &Path, work: &Path) {
 }
 
 /// The runtime `cargo skill mcp -j 8` builds: the binary's own worker, the audit log.
-fn runtime(home: &Home) -> Runtime {
+fn runtime(home: &Home, audit: bool) -> Runtime {
     let mut config = RuntimeConfig {
         cache_dir: Some(home.compiled_cache_dir()),
         concurrency: IN_FLIGHT as u32,
-        audit: Some(Arc::new(AuditLog::open(&home.audit_db()).unwrap())),
+        audit: audit.then(|| Arc::new(AuditLog::open(&home.audit_db()).unwrap())),
         ..RuntimeConfig::default()
     };
     config.sandbox.worker = Some(WorkerCommand {
@@ -72,8 +72,8 @@ fn runtime(home: &Home) -> Runtime {
     Runtime::new(config)
 }
 
-fn in_process(home: &Home) -> (Vec<Duration>, f64) {
-    let runtime = runtime(home);
+fn in_process(home: &Home, audit: bool) -> (Vec<Duration>, f64) {
+    let runtime = runtime(home, audit);
     let ready = prepare(
         home,
         runtime.config(),
@@ -111,11 +111,14 @@ fn in_process(home: &Home) -> (Vec<Duration>, f64) {
     (times, CONCURRENT as f64 / start.elapsed().as_secs_f64())
 }
 
-async fn over_mcp(home: &Path) -> (Vec<Duration>, f64) {
+async fn over_mcp(home: &Path, audit: bool) -> (Vec<Duration>, f64) {
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_cargo-skill"));
     cmd.env("CARGO_SKILL_HOME", home)
         .args(["mcp", "--bot", "bench", "-j"])
         .arg(IN_FLIGHT.to_string());
+    if !audit {
+        cmd.arg("--no-audit");
+    }
     let client = Arc::new(
         ().serve(TokioChildProcess::new(cmd).unwrap())
             .await
@@ -134,6 +137,20 @@ async fn over_mcp(home: &Path) -> (Vec<Duration>, f64) {
     for _ in 0..200 {
         call(client.clone(), arguments.clone()).await;
     }
+    let mut pings = Vec::with_capacity(SEQUENTIAL);
+    for _ in 0..SEQUENTIAL {
+        let start = Instant::now();
+        client
+            .send_request(rmcp::model::ClientRequest::PingRequest(Default::default()))
+            .await
+            .unwrap();
+        pings.push(start.elapsed());
+    }
+    pings.sort();
+    println!(
+        "  (protocol floor: ping round trip p50 {:.1} µs)",
+        micros(percentile(&pings, 0.5))
+    );
     let mut times = Vec::with_capacity(SEQUENTIAL);
     for _ in 0..SEQUENTIAL {
         let start = Instant::now();
@@ -162,34 +179,38 @@ fn main() {
     let home_dir = work.path().join("home");
     install(&home_dir, work.path());
     let home = Home::new(&home_dir);
-    let (floor, floor_rate) = in_process(&home);
-    let (mcp, mcp_rate) = tokio::runtime::Builder::new_multi_thread()
+    let tokio = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .unwrap()
-        .block_on(over_mcp(&home_dir));
-    let (f50, f99) = (percentile(&floor, 0.5), percentile(&floor, 0.99));
-    let (m50, m99) = (percentile(&mcp, 0.5), percentile(&mcp, 0.99));
+        .unwrap();
     println!(
-        "trivial execute, untrusted tier (sandbox worker), audited; {SEQUENTIAL} sequential calls"
+        "trivial execute, untrusted tier (sandbox worker); {SEQUENTIAL} sequential calls, then {CONCURRENT} with {IN_FLIGHT} in flight"
     );
-    println!(
-        "  in process (floor)   p50 {:>8.1} µs   p99 {:>8.1} µs",
-        micros(f50),
-        micros(f99)
-    );
-    println!(
-        "  tools/call over MCP  p50 {:>8.1} µs   p99 {:>8.1} µs   (+{:.1} µs p50, {:.2}x)",
-        micros(m50),
-        micros(m99),
-        micros(m50) - micros(f50),
-        m50.as_secs_f64() / f50.as_secs_f64()
-    );
-    println!("{IN_FLIGHT} in flight, {CONCURRENT} calls");
-    println!("  in process (floor)   {floor_rate:>8.0} calls/s");
-    println!(
-        "  tools/call over MCP  {mcp_rate:>8.0} calls/s   ({:.2}x the floor)",
-        mcp_rate / floor_rate
-    );
+    for audit in [false, true] {
+        let (floor, floor_rate) = in_process(&home, audit);
+        let (mcp, mcp_rate) = tokio.block_on(over_mcp(&home_dir, audit));
+        let (f50, f99) = (percentile(&floor, 0.5), percentile(&floor, 0.99));
+        let (m50, m99) = (percentile(&mcp, 0.5), percentile(&mcp, 0.99));
+        println!(
+            "{}",
+            if audit {
+                "audited (one durable record per call)"
+            } else {
+                "not audited"
+            }
+        );
+        println!(
+            "  in process (floor)   p50 {:>8.1} µs   p99 {:>8.1} µs   {floor_rate:>7.0} calls/s",
+            micros(f50),
+            micros(f99)
+        );
+        println!(
+            "  tools/call over MCP  p50 {:>8.1} µs   p99 {:>8.1} µs   {mcp_rate:>7.0} calls/s   (p50 +{:.1} µs; {:.2}x the floor's calls/s)",
+            micros(m50),
+            micros(m99),
+            micros(m50) - micros(f50),
+            mcp_rate / floor_rate
+        );
+    }
 }

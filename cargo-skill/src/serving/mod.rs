@@ -53,7 +53,7 @@ pub fn serve_stdio(options: ServeOptions) -> Result<()> {
         runtime.prewarm(tier, jobs);
     }
     tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads(1)
         .enable_all()
         .build()
         .context("could not start the async runtime")?
