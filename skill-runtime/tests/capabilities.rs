@@ -581,34 +581,49 @@ fn audit_child_writer() {
         return;
     };
     let count: usize = std::env::var("AUDIT_CHILD_COUNT").unwrap().parse().unwrap();
+    // With several threads, appends arrive together and share commits.
+    let threads: usize = std::env::var("AUDIT_CHILD_THREADS").map_or(1, |t| t.parse().unwrap());
     let log = AuditLog::open(Path::new(&db)).unwrap();
     let report = Report::refused(
         TrustTier::Untrusted,
         TrustTier::Untrusted.default_limits(),
         skill_runtime::Failure::new(ErrorKind::Trap, "x"),
     );
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    for i in 0..count {
-        let record = AuditRecord {
-            invocation_id: format!("{}-{i}", std::process::id()),
-            ..AuditRecord::new(
-                &report,
-                skill_runtime::audit::Subject {
-                    bot: "child",
-                    skill: "writer",
-                    version: "1.0.0",
-                    input: "{}",
-                },
-            )
-        };
-        log.append(&record).unwrap();
-        writeln!(stdout, "committed {}", record.invocation_id).unwrap();
-        stdout.flush().unwrap();
-    }
+    let stdout = std::sync::Mutex::new(std::io::stdout());
+    std::thread::scope(|s| {
+        for t in 0..threads {
+            let (log, report, stdout) = (&log, &report, &stdout);
+            s.spawn(move || {
+                use std::io::Write;
+                for i in 0..count {
+                    let record = AuditRecord {
+                        invocation_id: format!("{}-{t}-{i}", std::process::id()),
+                        ..AuditRecord::new(
+                            report,
+                            skill_runtime::audit::Subject {
+                                bot: "child",
+                                skill: "writer",
+                                version: "1.0.0",
+                                input: "{}",
+                            },
+                        )
+                    };
+                    log.append(&record).unwrap();
+                    let mut out = stdout.lock().unwrap();
+                    writeln!(out, "committed {}", record.invocation_id).unwrap();
+                    out.flush().unwrap();
+                }
+            });
+        }
+    });
 }
 
 fn child_writer(db: &Path, count: usize) -> std::process::Child {
+    child_writers(db, count, 1)
+}
+
+/// `threads` writers in one child process, `count` records each.
+fn child_writers(db: &Path, count: usize, threads: usize) -> std::process::Child {
     std::process::Command::new(std::env::current_exe().unwrap())
         .args([
             "--ignored",
@@ -619,6 +634,7 @@ fn child_writer(db: &Path, count: usize) -> std::process::Child {
         ])
         .env("AUDIT_CHILD_DB", db)
         .env("AUDIT_CHILD_COUNT", count.to_string())
+        .env("AUDIT_CHILD_THREADS", threads.to_string())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -660,14 +676,25 @@ fn concurrent_writers_from_several_processes_lose_nothing() {
 
 #[test]
 fn a_killed_writer_loses_no_committed_record_and_corrupts_nothing() {
+    killed_mid_stream(1);
+}
+
+/// Eight threads share commits; the kill lands while batches are written:
+/// every record whose append returned is there.
+#[test]
+fn a_writer_killed_while_a_batch_is_written_loses_no_returned_record() {
+    killed_mid_stream(8);
+}
+
+fn killed_mid_stream(threads: usize) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("audit.db");
-    let mut child = child_writer(&db, 1_000_000);
+    let mut child = child_writers(&db, 1_000_000, threads);
     let mut stdout = child.stdout.take().unwrap();
     // Wait until some records are committed, then kill mid-stream.
     let mut seen = Vec::new();
     let mut buf = [0u8; 4096];
-    while committed_ids(&seen).len() < 20 {
+    while committed_ids(&seen).len() < 20 * threads {
         let n = std::io::Read::read(&mut stdout, &mut buf).unwrap();
         assert!(n > 0, "the writer stopped early");
         seen.extend_from_slice(&buf[..n]);

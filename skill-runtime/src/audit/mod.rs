@@ -1,6 +1,7 @@
 //! The audit log: one SQLite row per invocation in the home folder's
 //! `audit.db` (WAL, fully synced commits, schema versioned by
-//! `user_version` and migrated on open). Records hold hashes of input and
+//! `user_version` and migrated on open). Concurrent appends share a
+//! commit (`batch.rs`); each returns once its own record is durable. Records hold hashes of input and
 //! output and names of capabilities, never values: nothing a skill read or
 //! wrote (secrets included) reaches the log.
 
@@ -13,6 +14,10 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::outcome::Report;
+
+mod batch;
+
+use batch::Batches;
 
 /// Each entry moves the schema one version up; never edit a shipped one.
 const MIGRATIONS: &[&str] = &["
@@ -55,6 +60,8 @@ pub enum AuditError {
         found: u32,
         known: u32,
     },
+    #[error("the audit log {path}: the record was not written: {message}")]
+    Write { path: PathBuf, message: String },
     #[error("the audit log {path}: {source}")]
     Sql {
         path: PathBuf,
@@ -157,6 +164,7 @@ pub struct AuditQuery {
 pub struct AuditLog {
     path: PathBuf,
     conn: Mutex<Connection>,
+    batches: Batches<AuditRecord>,
 }
 
 /// WAL is persistent: only the first opener of a new log switches to it.
@@ -206,6 +214,7 @@ impl AuditLog {
         let log = AuditLog {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
+            batches: Batches::new(),
         };
         log.migrate()?;
         Ok(log)
@@ -252,12 +261,29 @@ impl AuditLog {
         tx.commit().map_err(|e| self.sql_error(e))
     }
 
+    /// Appends `record` durably: it returns once the record is committed,
+    /// in one transaction with the records of concurrent appends.
     pub fn append(&self, record: &AuditRecord) -> Result<(), AuditError> {
+        self.batches
+            .submit(record.clone(), |records| {
+                self.write(&records).map_err(|e| e.to_string())
+            })
+            .map_err(|message| AuditError::Write {
+                path: self.path.clone(),
+                message,
+            })
+    }
+
+    fn write(&self, records: &[AuditRecord]) -> rusqlite::Result<()> {
         let json = |list: &[String]| serde_json::to_string(list).expect("strings serialize");
-        self.lock()
-            .execute(
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        {
+            let mut insert = tx.prepare_cached(
                 "INSERT INTO invocations VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-                params![
+            )?;
+            for record in records {
+                insert.execute(params![
                     record.invocation_id,
                     record.time_ms,
                     record.bot,
@@ -272,10 +298,10 @@ impl AuditLog {
                     record.peak_memory_bytes as i64,
                     record.duration_us as i64,
                     record.outcome,
-                ],
-            )
-            .map_err(|e| self.sql_error(e))?;
-        Ok(())
+                ])?;
+            }
+        }
+        tx.commit()
     }
 
     pub fn query(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, AuditError> {
