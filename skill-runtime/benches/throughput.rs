@@ -1,0 +1,119 @@
+//! Invocations per second with many calls in flight, against the floor.
+//!
+//! `cargo bench -p skill-runtime --features baseline --bench throughput`
+//! runs a trivial `execute` (verified tier) from 1, 2, 8 and 64 threads for
+//! `SECONDS` each: plain wasmtime on the same engine (the floor), the runtime
+//! in process, in process with the audit log (durable records, group commit),
+//! and in sandbox workers. It prints calls/s, calls/s per core, p50 latency
+//! and the ratio to the floor at the same concurrency.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use skill_runtime::audit::AuditLog;
+use skill_runtime::baseline::Floor;
+use skill_runtime::sandbox::{SandboxConfig, WorkerCommand};
+use skill_runtime::{BotIdentity, Invocation, Runtime, RuntimeConfig, TrustTier};
+
+const TIER: TrustTier = TrustTier::Verified;
+const SECONDS: f64 = 1.5;
+const CONCURRENCY: [usize; 4] = [1, 2, 8, 64];
+
+/// Calls/s and p50 latency of `call` run from `threads` threads at once.
+fn measure(threads: usize, call: &(dyn Fn() + Sync)) -> (f64, Duration) {
+    let stop = AtomicBool::new(false);
+    let started = Instant::now();
+    let latencies: Vec<Vec<Duration>> = std::thread::scope(|s| {
+        let lanes: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    let mut times = Vec::new();
+                    while !stop.load(Ordering::Relaxed) {
+                        let t = Instant::now();
+                        call();
+                        times.push(t.elapsed());
+                    }
+                    times
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_secs_f64(SECONDS));
+        stop.store(true, Ordering::Relaxed);
+        lanes.into_iter().map(|l| l.join().unwrap()).collect()
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    let mut all: Vec<Duration> = latencies.into_iter().flatten().collect();
+    all.sort();
+    (all.len() as f64 / elapsed, all[all.len() / 2])
+}
+
+fn runtime(threads: usize, audit: Option<Arc<AuditLog>>, in_workers: bool) -> Runtime {
+    Runtime::new(RuntimeConfig {
+        concurrency: threads as u32,
+        audit,
+        sandbox: SandboxConfig {
+            worker: Some(WorkerCommand {
+                program: env!("CARGO_BIN_EXE_skill-worker").into(),
+                args: vec![],
+            }),
+            sandbox_verified: in_workers,
+            pool_size: threads.min(8),
+            ..SandboxConfig::default()
+        },
+        ..RuntimeConfig::default()
+    })
+}
+
+fn main() {
+    let wasm = skill_test_support::guest_wasm("probe");
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    let bot = BotIdentity::default();
+    let dir = tempfile::tempdir().unwrap();
+    let log = Arc::new(AuditLog::open(&dir.path().join("audit.db")).unwrap());
+    println!("trivial execute, {TIER} tier, {SECONDS} s per point, {cores} cores");
+    println!(
+        "{:>9} {:<22} {:>10} {:>12} {:>10} {:>8}",
+        "in flight", "", "calls/s", "per core", "p50 µs", "floor ×"
+    );
+    for threads in CONCURRENCY {
+        let invoke_with = |runtime: &Runtime| {
+            let skill = runtime.load(&wasm, TIER).unwrap();
+            let invocation = Invocation {
+                input: "{}",
+                skill_name: "probe",
+                skill_version: "0.1.0",
+                bot: &bot,
+                limits: runtime.limits_for(TIER),
+                policy: Default::default(),
+            };
+            runtime.prewarm(TIER, threads);
+            std::thread::sleep(Duration::from_millis(200));
+            measure(threads, &|| assert!(runtime.invoke(&skill, &invocation).is_ok()))
+        };
+        let plain = runtime(threads, None, false);
+        let floor = Floor::new(&plain, &plain.load(&wasm, TIER).unwrap()).unwrap();
+        let (floor_rate, floor_p50) = measure(threads, &|| {
+            floor.invoke("{}").unwrap().unwrap();
+        });
+        let rows = [
+            ("floor (plain wasmtime)", (floor_rate, floor_p50)),
+            ("in process", invoke_with(&plain)),
+            ("in process, audited", invoke_with(&runtime(threads, Some(log.clone()), false))),
+            ("sandboxed", invoke_with(&runtime(threads, None, true))),
+        ];
+        for (name, (rate, p50)) in rows {
+            println!(
+                "{threads:>9} {name:<22} {rate:>10.0} {:>12.0} {:>10.1} {:>8.2}",
+                rate / cores,
+                p50.as_secs_f64() * 1e6,
+                rate / floor_rate
+            );
+        }
+        let (audited, unaudited) = (rows[2].1, rows[1].1);
+        println!(
+            "{threads:>9} audited p50 / unaudited p50: {:.2}x",
+            audited.1.as_secs_f64() / unaudited.1.as_secs_f64()
+        );
+    }
+}
