@@ -65,8 +65,50 @@ fn runtime(threads: usize, audit: Option<Arc<AuditLog>>, in_workers: bool) -> Ru
     })
 }
 
+/// Context switches so far of this process's epoch threads (`/proc`).
+fn epoch_thread_switches() -> u64 {
+    let mut total = 0;
+    for task in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let comm = std::fs::read_to_string(task.path().join("comm")).unwrap_or_default();
+        if comm.trim() != "skill-epoch" {
+            continue;
+        }
+        let status = std::fs::read_to_string(task.path().join("status")).unwrap_or_default();
+        total += status
+            .lines()
+            .filter(|l| l.contains("ctxt_switches"))
+            .filter_map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
+            .sum::<u64>();
+    }
+    total
+}
+
+/// Wake-ups per second of an idle runtime's epoch thread, after one call.
+fn idle_wakeups(wasm: &[u8]) -> f64 {
+    let runtime = runtime(1, None, false);
+    let skill = runtime.load(wasm, TIER).unwrap();
+    let bot = BotIdentity::default();
+    let invocation = Invocation {
+        input: "{}",
+        skill_name: "probe",
+        skill_version: "0.1.0",
+        bot: &bot,
+        limits: runtime.limits_for(TIER),
+        policy: Default::default(),
+    };
+    assert!(runtime.invoke(&skill, &invocation).is_ok());
+    std::thread::sleep(Duration::from_millis(100));
+    let before = epoch_thread_switches();
+    std::thread::sleep(Duration::from_secs(1));
+    (epoch_thread_switches() - before) as f64
+}
+
 fn main() {
     let wasm = skill_test_support::guest_wasm("probe");
+    println!(
+        "idle runtime: {:.0} epoch-thread context switches per second (a ticker that never parks: about 1000)",
+        idle_wakeups(&wasm)
+    );
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
     let bot = BotIdentity::default();
     let dir = tempfile::tempdir().unwrap();
@@ -89,7 +131,9 @@ fn main() {
             };
             runtime.prewarm(TIER, threads);
             std::thread::sleep(Duration::from_millis(200));
-            measure(threads, &|| assert!(runtime.invoke(&skill, &invocation).is_ok()))
+            measure(threads, &|| {
+                assert!(runtime.invoke(&skill, &invocation).is_ok())
+            })
         };
         let plain = runtime(threads, None, false);
         let floor = Floor::new(&plain, &plain.load(&wasm, TIER).unwrap()).unwrap();
@@ -99,7 +143,10 @@ fn main() {
         let rows = [
             ("floor (plain wasmtime)", (floor_rate, floor_p50)),
             ("in process", invoke_with(&plain)),
-            ("in process, audited", invoke_with(&runtime(threads, Some(log.clone()), false))),
+            (
+                "in process, audited",
+                invoke_with(&runtime(threads, Some(log.clone()), false)),
+            ),
             ("sandboxed", invoke_with(&runtime(threads, None, true))),
         ];
         for (name, (rate, p50)) in rows {

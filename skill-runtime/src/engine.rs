@@ -1,6 +1,6 @@
 //! One wasmtime `Engine` per trust tier, and the ticker that drives deadlines.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -62,21 +62,38 @@ pub(crate) fn build_engine(tier: TrustTier, concurrency: u32) -> wasmtime::Resul
     Engine::new(&config)
 }
 
-/// Advances the epoch of every engine a runtime owns, once per [`EPOCH_TICK`].
-/// Stops when the runtime is dropped.
+/// Advances the epoch of every engine a runtime owns, once per
+/// [`EPOCH_TICK`], while at least one guest runs in this process; an idle
+/// runtime's ticker is parked and makes no wake-ups.
 pub(crate) struct EpochTicker {
-    stop: Arc<AtomicBool>,
+    shared: Arc<TickerState>,
     thread: Option<JoinHandle<()>>,
 }
 
+struct TickerState {
+    stop: AtomicBool,
+    running: AtomicUsize,
+}
+
+/// Held while a guest runs: the epoch advances as long as one exists.
+pub(crate) struct Ticking<'a>(&'a EpochTicker);
+
 impl EpochTicker {
     pub(crate) fn start(engines: Weak<[std::sync::OnceLock<Engine>; 3]>) -> EpochTicker {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
+        let shared = Arc::new(TickerState {
+            stop: AtomicBool::new(false),
+            running: AtomicUsize::new(0),
+        });
+        let state = shared.clone();
         let thread = std::thread::Builder::new()
             .name("skill-epoch".into())
             .spawn(move || {
-                while !flag.load(Ordering::Relaxed) {
+                while !state.stop.load(Ordering::Acquire) {
+                    if state.running.load(Ordering::Acquire) == 0 {
+                        // `ticking` unparks; an unpark before this park makes it return at once.
+                        std::thread::park();
+                        continue;
+                    }
                     std::thread::sleep(EPOCH_TICK);
                     let Some(engines) = engines.upgrade() else {
                         return;
@@ -88,16 +105,34 @@ impl EpochTicker {
             })
             .expect("spawning the epoch thread");
         EpochTicker {
-            stop,
+            shared,
             thread: Some(thread),
         }
+    }
+
+    /// Keeps the epoch advancing until the guard drops; take it before a
+    /// store sets its deadline.
+    pub(crate) fn ticking(&self) -> Ticking<'_> {
+        if self.shared.running.fetch_add(1, Ordering::AcqRel) == 0
+            && let Some(thread) = &self.thread
+        {
+            thread.thread().unpark();
+        }
+        Ticking(self)
+    }
+}
+
+impl Drop for Ticking<'_> {
+    fn drop(&mut self) {
+        self.0.shared.running.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
 impl Drop for EpochTicker {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        self.shared.stop.store(true, Ordering::Release);
         if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
             let _ = thread.join();
         }
     }

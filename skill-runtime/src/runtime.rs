@@ -16,7 +16,7 @@ use crate::capability_calls::{Capabilities, PolicyHost, merge_calls};
 use crate::compile_cache::{CompileCache, CompileSource, Compiled};
 use crate::component_check::{self, LoadError};
 use crate::core_abi;
-use crate::engine::{EpochTicker, build_engine};
+use crate::engine::{EpochTicker, Ticking, build_engine};
 use crate::grants::Policy;
 pub(crate) use crate::guest_call::{Ran, run_entry};
 use crate::host::{StoreData, linker};
@@ -97,7 +97,7 @@ pub struct Runtime {
     loaded: Mutex<LoadedMap>,
     cache: Option<CompileCache>,
     pool: Option<Arc<Pool>>,
-    _ticker: EpochTicker,
+    ticker: EpochTicker,
 }
 
 impl Runtime {
@@ -118,8 +118,13 @@ impl Runtime {
             loaded: Mutex::default(),
             engines,
             config,
-            _ticker: ticker,
+            ticker,
         }
+    }
+
+    /// Keeps deadlines moving while a guest runs in this process.
+    pub(crate) fn ticking(&self) -> Ticking<'_> {
+        self.ticker.ticking()
     }
 
     pub fn config(&self) -> &RuntimeConfig {
@@ -375,6 +380,7 @@ impl Runtime {
             Isolation::Refused(why) => Ran::failed(Failure::new(ErrorKind::SandboxFailure, why)),
             Isolation::InProcess => {
                 let _permit = self.permits[skill.tier.index()].acquire();
+                let _ticking = self.ticking();
                 run_entry(
                     skill,
                     entry,

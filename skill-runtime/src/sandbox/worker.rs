@@ -120,6 +120,7 @@ pub fn main() -> i32 {
                     invocation_id: call.invocation_id,
                 };
                 let broker = Box::new(BrokerHost(Arc::clone(&channel)));
+                let _ticking = runtime.ticking();
                 let ran = run_entry(
                     &skill,
                     call.entry,
