@@ -65,6 +65,18 @@ fn runtime(threads: usize, audit: Option<Arc<AuditLog>>, in_workers: bool) -> Ru
     })
 }
 
+/// One trivial call of the probe under the tier's limits.
+fn invocation<'a>(runtime: &Runtime, bot: &'a BotIdentity) -> Invocation<'a> {
+    Invocation {
+        input: "{}",
+        skill_name: "probe",
+        skill_version: "0.1.0",
+        bot,
+        limits: runtime.limits_for(TIER),
+        policy: Default::default(),
+    }
+}
+
 /// Context switches so far of this process's epoch threads (`/proc`).
 fn epoch_thread_switches() -> u64 {
     let mut total = 0;
@@ -88,14 +100,7 @@ fn idle_wakeups(wasm: &[u8]) -> f64 {
     let runtime = runtime(1, None, false);
     let skill = runtime.load(wasm, TIER).unwrap();
     let bot = BotIdentity::default();
-    let invocation = Invocation {
-        input: "{}",
-        skill_name: "probe",
-        skill_version: "0.1.0",
-        bot: &bot,
-        limits: runtime.limits_for(TIER),
-        policy: Default::default(),
-    };
+    let invocation = invocation(&runtime, &bot);
     assert!(runtime.invoke(&skill, &invocation).is_ok());
     std::thread::sleep(Duration::from_millis(100));
     let before = epoch_thread_switches();
@@ -121,14 +126,7 @@ fn main() {
     for threads in CONCURRENCY {
         let invoke_with = |runtime: &Runtime| {
             let skill = runtime.load(&wasm, TIER).unwrap();
-            let invocation = Invocation {
-                input: "{}",
-                skill_name: "probe",
-                skill_version: "0.1.0",
-                bot: &bot,
-                limits: runtime.limits_for(TIER),
-                policy: Default::default(),
-            };
+            let invocation = invocation(runtime, &bot);
             runtime.prewarm(TIER, threads);
             std::thread::sleep(Duration::from_millis(200));
             measure(threads, &|| {
