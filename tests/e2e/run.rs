@@ -234,6 +234,41 @@ fn a_module_off_the_core_abi_is_an_invalid_component_outcome() {
 }
 
 #[test]
+fn verbose_prints_where_the_time_went_and_stdout_stays_the_result() {
+    let home = tempfile::tempdir().unwrap();
+    let out = cargo_skill(home.path())
+        .args([
+            "run",
+            "-v",
+            "--message-format",
+            "json",
+            "--input",
+            r#"{"mode":"echo"}"#,
+        ])
+        .arg(probe_wasm())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout_json(&out)["output"], json!({"mode": "echo"}));
+    let err = stderr(&out);
+    for step in [
+        "home and audit log opened",
+        "prepared (tier, grants, limits)",
+        "component loaded (compile cache)",
+        "invoked (sandbox worker; guest",
+        "in all, from the start of `run`",
+    ] {
+        assert!(err.contains(step), "{step}: {err}");
+    }
+    let quiet = cargo_skill(home.path())
+        .args(["run", "--message-format", "json", "--input", "{}"])
+        .arg(probe_wasm())
+        .output()
+        .unwrap();
+    assert!(!stderr(&quiet).contains(" ms  "), "{}", stderr(&quiet));
+}
+
+#[test]
 fn human_output_prints_the_result_and_a_summary() {
     let home = tempfile::tempdir().unwrap();
     let out = cargo_skill(home.path())

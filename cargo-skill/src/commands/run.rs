@@ -1,7 +1,7 @@
 //! `cargo skill run SKILL`: one invocation through the runtime bots use.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
@@ -77,8 +77,10 @@ pub enum SandboxChoice {
 }
 
 pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
+    let mut steps = Steps::new(global.verbose > 0);
     let home = home::home()?;
     let mut config = home::runtime_config(!args.no_audit)?;
+    steps.done("home and audit log opened");
     let overrides = Overrides {
         tier: args.tier,
         limits: LimitRequest {
@@ -103,6 +105,7 @@ pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
     };
     let skill = SkillRef::from_arg(&home, &args.skill);
     let ready = prepare(&home, &config, skill, args.bot.as_deref(), &overrides)?;
+    steps.done("prepared (tier, grants, limits)");
     if let Some(warning) = ready.tier.raised() {
         eprintln!("warning: {}: {warning}", ready.name);
     }
@@ -111,6 +114,7 @@ pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
         (None, Some(path)) => read_input(InputSource::File(path))?,
         (None, None) => read_input(InputSource::Stdin)?,
     };
+    steps.done("input read");
     if args.sandbox == SandboxChoice::None {
         if ready.tier.tier == TrustTier::Untrusted {
             bail!(
@@ -120,7 +124,20 @@ pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
         config.sandbox.sandbox_verified = false;
     }
     let runtime = skill_runtime::Runtime::new(config);
-    let report = ready.run(&runtime, &input);
+    // An untrusted or verified skill needs a worker: start it while loading.
+    runtime.prewarm(ready.tier.tier, 1);
+    let loaded = ready.load(&runtime);
+    steps.done("component loaded (compile cache)");
+    let report = ready.run_loaded(&runtime, loaded.as_deref(), &input);
+    steps.done(&format!(
+        "invoked ({}; guest {:.2} ms) and audited",
+        if report.sandboxed {
+            "sandbox worker"
+        } else {
+            "in process"
+        },
+        report.metrics.duration.as_secs_f64() * 1000.0
+    ));
     if let Some(error) = &report.audit_error {
         eprintln!("warning: this invocation was not recorded in the audit log: {error}");
     }
@@ -129,11 +146,53 @@ pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
         MessageFormat::Json => println!("{}", report.to_json()),
         MessageFormat::Human => print_human(&report, global.quiet),
     }
+    steps.print();
     Ok(if report.is_ok() {
         exit::SUCCESS
     } else {
         exit::FAILURE
     })
+}
+
+/// Where the time of one `run` goes, printed with `-v`.
+struct Steps {
+    on: bool,
+    started: Instant,
+    last: Instant,
+    done: Vec<(String, Duration)>,
+}
+
+impl Steps {
+    fn new(on: bool) -> Steps {
+        let now = Instant::now();
+        Steps {
+            on,
+            started: now,
+            last: now,
+            done: Vec::new(),
+        }
+    }
+
+    fn done(&mut self, step: &str) {
+        if self.on {
+            let now = Instant::now();
+            self.done.push((step.to_string(), now - self.last));
+            self.last = now;
+        }
+    }
+
+    fn print(&self) {
+        if !self.on {
+            return;
+        }
+        for (step, took) in &self.done {
+            eprintln!("{:>9.3} ms  {step}", took.as_secs_f64() * 1000.0);
+        }
+        eprintln!(
+            "{:>9.3} ms  in all, from the start of `run`",
+            self.started.elapsed().as_secs_f64() * 1000.0
+        );
+    }
 }
 
 fn print_human(report: &Report, quiet: bool) {

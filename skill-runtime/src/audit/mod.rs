@@ -211,6 +211,15 @@ impl AuditLog {
         set_wal(&conn).map_err(open_error)?;
         conn.pragma_update(None, "synchronous", "FULL")
             .map_err(open_error)?;
+        // A one-shot `cargo skill run` closes the log after one record; the
+        // checkpoint SQLite runs on close would cost it four more fsyncs and
+        // recreate the WAL (a folder fsync) next time. Committed records are
+        // durable in the WAL already; writers checkpoint it as it grows.
+        conn.set_db_config(
+            rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+            true,
+        )
+        .map_err(open_error)?;
         let log = AuditLog {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
@@ -236,6 +245,11 @@ impl AuditLog {
     }
 
     fn migrate(&self) -> Result<(), AuditError> {
+        // Up to date is the common case: a read, no write transaction (whose
+        // commit would cost an fsync on every open).
+        if self.schema_version()? == MIGRATIONS.len() as u32 {
+            return Ok(());
+        }
         let mut conn = self.lock();
         // IMMEDIATE takes the write lock first, so two processes opening a
         // new log do not both migrate it.
