@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Map, Value};
 use skill_runtime::io_schema::IoSchemas;
 use skill_runtime::prepare::{Overrides, Prepared, SkillRef, prepare};
-use skill_runtime::{Home, LoadedSkill, Report, Runtime};
+use skill_runtime::{Home, LoadedSkill, Runtime};
 
 use crate::serving::stamp::skill_stamp;
 
@@ -61,11 +61,7 @@ impl Calls {
 
     /// Runs installed `name` once with `arguments` as its JSON input. The
     /// output is checked against the output schema when one is declared.
-    pub fn call(
-        &self,
-        name: &str,
-        arguments: Map<String, Value>,
-    ) -> Result<(String, Report), CallError> {
+    pub fn call(&self, name: &str, arguments: Map<String, Value>) -> Result<String, CallError> {
         let arguments = Value::Object(arguments);
         let ready = self.ready(name)?;
         let schemas = &ready.schemas;
@@ -82,9 +78,9 @@ impl Calls {
         if let Some(error) = &report.audit_error {
             eprintln!("warning: {name}: this call was not recorded in the audit log: {error}");
         }
-        let output = match &report.result {
-            Ok(output) => output.clone(),
-            Err(failure) => return Err(call_error(failure.kind.as_str(), &failure.message)),
+        let output = match report.result {
+            Ok(output) => output,
+            Err(failure) => return Err(call_error(failure.kind.as_str(), failure.message)),
         };
         if let Some(schema) = &schemas.output {
             let value: Value = serde_json::from_str(&output).map_err(|e| {
@@ -97,7 +93,7 @@ impl Calls {
                 )
             })?;
         }
-        Ok((output, report))
+        Ok(output)
     }
 
     /// The skill prepared as its files are now: reused while they are

@@ -28,14 +28,14 @@ impl View {
         for why in &catalog.skipped {
             eprintln!("warning: not served: {why}");
         }
-        let files = match SkillCatalog::from_dir(home.skills_root()) {
-            Ok(files) => Some(files),
-            Err(e) => {
-                if home.skills_root().exists() {
-                    eprintln!("warning: skill files are not served: {e}");
-                }
-                None
-            }
+        // The catalog reads every installed skill's files: only when some
+        // prompt skill is served.
+        let files = if catalog.prompts.is_empty() {
+            None
+        } else {
+            SkillCatalog::from_dir(home.skills_root())
+                .inspect_err(|e| eprintln!("warning: skill files are not served: {e}"))
+                .ok()
         };
         View {
             stamp,
@@ -44,8 +44,8 @@ impl View {
         }
     }
 
-    /// The skill a `skill://NAME/...` URI belongs to, when it is a prompt
-    /// skill this bot is served.
+    /// Whether a `skill://NAME/...` URI belongs to a prompt skill this bot
+    /// is served.
     fn serves(&self, uri: &str) -> bool {
         uri.strip_prefix("skill://")
             .and_then(|rest| rest.split_once('/'))
@@ -199,7 +199,7 @@ impl ServerHandler for Server {
         // per call; the runtime moves other tasks off it meanwhile.
         let outcome = tokio::task::block_in_place(|| self.state.calls.call(&name, arguments));
         let result = match outcome {
-            Ok((output, _report)) => {
+            Ok(output) => {
                 let mut result = CallToolResult::success(vec![ContentBlock::text(output.clone())]);
                 if let Ok(object @ serde_json::Value::Object(_)) = serde_json::from_str(&output) {
                     result.structured_content = Some(object);
