@@ -105,26 +105,32 @@ impl BotSkills {
 /// What a run of installed `name` v`version` for `bot` may use: refused when
 /// the bot disabled it or pins another version; else the bot's limits.
 pub fn for_run(home: &Home, bot: &str, name: &str, version: Option<&str>) -> Result<LimitRequest> {
-    let settings = BotSkills::read(home, bot)?;
-    let Some(skill) = settings.skills.get(name) else {
-        return Ok(LimitRequest::default());
-    };
-    if !skill.enabled {
-        bail!(
-            "{name} is disabled for bot `{bot}`: `cargo skill enable {name} --bot {bot}` enables it"
-        );
+    BotSkills::read(home, bot)?.for_run(bot, name, version)
+}
+
+impl BotSkills {
+    /// [`for_run`] on settings already read, for callers asking about many skills.
+    pub fn for_run(&self, bot: &str, name: &str, version: Option<&str>) -> Result<LimitRequest> {
+        let Some(skill) = self.skills.get(name) else {
+            return Ok(LimitRequest::default());
+        };
+        if !skill.enabled {
+            bail!(
+                "{name} is disabled for bot `{bot}`: `cargo skill enable {name} --bot {bot}` enables it"
+            );
+        }
+        if let Some(pin) = skill.pin()
+            && !version
+                .and_then(|v| Version::parse(v).ok())
+                .is_some_and(|v| pin.matches(&v))
+        {
+            let installed = version.map_or("an unversioned copy".into(), |v| format!("v{v}"));
+            bail!(
+                "bot `{bot}` pins {name} to {pin}, and {installed} is installed: install a matching version (`cargo skill install SOURCE --skill {name} --version '{pin}'`) or change the pin"
+            );
+        }
+        Ok(skill.limits())
     }
-    if let Some(pin) = skill.pin()
-        && !version
-            .and_then(|v| Version::parse(v).ok())
-            .is_some_and(|v| pin.matches(&v))
-    {
-        let installed = version.map_or("an unversioned copy".into(), |v| format!("v{v}"));
-        bail!(
-            "bot `{bot}` pins {name} to {pin}, and {installed} is installed: install a matching version (`cargo skill install SOURCE --skill {name} --version '{pin}'`) or change the pin"
-        );
-    }
-    Ok(skill.limits())
 }
 
 /// Every bot's pin on `name`: (bot, requirement).

@@ -56,16 +56,6 @@ pub enum SchemaError {
     NotSchema { path: PathBuf, message: String },
 }
 
-impl SchemaError {
-    pub fn path(&self) -> &Path {
-        match self {
-            SchemaError::Unreadable { path, .. }
-            | SchemaError::NotJson { path, .. }
-            | SchemaError::NotSchema { path, .. } => path,
-        }
-    }
-}
-
 impl Schema {
     /// Reads and compiles a schema file; a symlink is refused, since it
     /// could point outside the skill folder.

@@ -6,7 +6,7 @@ use clap::Args;
 use crate::exit;
 use crate::home;
 use crate::output::MessageFormat;
-use skill_runtime::installed::InstalledMeta;
+use skill_runtime::installed::{self, InstalledMeta};
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
@@ -15,13 +15,9 @@ pub struct ListArgs {
 }
 
 pub fn exec(args: ListArgs) -> Result<u8> {
-    let skills_dir = home::home()?.root().join("skills");
-    let mut installed: Vec<InstalledMeta> = std::fs::read_dir(&skills_dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-        .filter_map(|e| InstalledMeta::read(&e.path()).ok())
+    let mut installed: Vec<InstalledMeta> = installed::dirs(&home::home()?)?
+        .iter()
+        .filter_map(|(_, dir)| InstalledMeta::read(dir).ok())
         .collect();
     installed.sort_by(|a, b| a.name.cmp(&b.name));
     match args.message_format {

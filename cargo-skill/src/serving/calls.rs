@@ -89,7 +89,9 @@ impl Calls {
             schema.check(&value).map_err(|e| {
                 call_error(
                     "invalid-output",
-                    format!("the output does not match the skill's output schema: {e}"),
+                    format!(
+                        "the output does not match the skill's output schema: {e}; the skill's author must fix the skill or its `metadata.output-schema`"
+                    ),
                 )
             })?;
         }

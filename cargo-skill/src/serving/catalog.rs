@@ -3,12 +3,11 @@
 //! read from the home folder as it is now.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
-use skill_runtime::bots;
+use skill_runtime::bots::BotSkills;
 use skill_runtime::installed::{self, InstalledMeta};
 use skill_runtime::io_schema::IoSchemas;
-use skill_runtime::manifest::{self, Mode, SkillManifest, SkillType};
+use skill_runtime::manifest::{SkillManifest, SkillType};
 use skill_runtime::{Home, TrustTier};
 
 /// A tool skill: what `tools/list` advertises and `tools/call` checks.
@@ -42,14 +41,25 @@ impl Catalog {
     /// folder must not take every other tool away.
     pub fn read(home: &Home, bot: &str, only: &[String]) -> Catalog {
         let mut catalog = Catalog::default();
-        for (name, dir) in installed_folders(home) {
+        let (folders, settings) = match (installed::dirs(home), BotSkills::read(home, bot)) {
+            (Ok(folders), Ok(settings)) => (folders, settings),
+            (Err(e), _) | (_, Err(e)) => {
+                catalog.skipped.push(format!("every skill: {e:#}"));
+                return catalog;
+            }
+        };
+        for (name, dir) in folders {
             if !only.is_empty() && !only.contains(&name) {
                 continue;
             }
-            match read_one(home, bot, &dir) {
-                Ok(Some((meta, manifest))) => catalog.add(meta, manifest),
-                Ok(None) => {}
-                Err(why) => catalog.skipped.push(format!("{name}: {why}")),
+            match installed::read_with_manifest(&dir) {
+                // Disabled for this bot, or pinned to another version: not its to run.
+                Ok((meta, _))
+                    if settings
+                        .for_run(bot, &meta.name, meta.version.as_deref())
+                        .is_err() => {}
+                Ok((meta, manifest)) => catalog.add(meta, manifest),
+                Err(e) => catalog.skipped.push(format!("{name}: {e:#}")),
             }
         }
         catalog
@@ -81,39 +91,4 @@ impl Catalog {
             }
         }
     }
-}
-
-/// Installed skill folders by name, sorted; names that are not valid skill
-/// names are not installed skills.
-pub fn installed_folders(home: &Home) -> Vec<(String, PathBuf)> {
-    let mut out: Vec<(String, PathBuf)> = std::fs::read_dir(home.skills_root())
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|entry| {
-            let name = entry.file_name().into_string().ok()?;
-            let dir = installed::installed_dir(home, &name)?;
-            Some((name, dir))
-        })
-        .collect();
-    out.sort();
-    out
-}
-
-/// One installed skill, or `None` when the bot disabled it or pins another
-/// version (it is not this bot's to run).
-fn read_one(
-    home: &Home,
-    bot: &str,
-    dir: &std::path::Path,
-) -> Result<Option<(InstalledMeta, SkillManifest)>, String> {
-    let meta = InstalledMeta::read(dir).map_err(|e| format!("{e:#}"))?;
-    if bots::for_run(home, bot, &meta.name, meta.version.as_deref()).is_err() {
-        return Ok(None);
-    }
-    let path = manifest::find_manifest(dir).ok_or("it has no SKILL.md; install it again")?;
-    let manifest = manifest::parse_file(&path, Mode::Lenient)
-        .manifest
-        .ok_or_else(|| format!("{} does not parse; install it again", path.display()))?;
-    Ok(Some((meta, manifest)))
 }

@@ -354,12 +354,9 @@ fn listed_files(skill: &Skill) -> Vec<Resource> {
     let mut out: Vec<Resource> = files
         .iter()
         .map(|file| {
-            let path = file
-                .uri
-                .rsplit_once(&format!("{}/", skill.name()))
-                .map_or(file.uri.as_str(), |(_, p)| p);
-            let resource = Resource::new(file.uri.clone(), format!("{}/{path}", skill.name()))
-                .with_size(file.size);
+            // `skill://guide/references/REF.md` is named `guide/references/REF.md`.
+            let name = file.uri.strip_prefix("skill://").unwrap_or(&file.uri);
+            let resource = Resource::new(file.uri.clone(), name).with_size(file.size);
             if file.uri == skill.uri {
                 resource
                     .with_description(skill.frontmatter.description.clone())

@@ -11,13 +11,11 @@ use std::path::Path;
 use skill_runtime::Home;
 use skill_runtime::installed::META_FILE;
 
-use crate::serving::catalog::installed_folders;
-
 /// Everything that decides what `bot` is served.
 pub fn home_stamp(home: &Home, bot: &str) -> u64 {
     let mut h = DefaultHasher::new();
     shared_files(home, bot, &mut h);
-    for (name, dir) in installed_folders(home) {
+    for (name, dir) in skill_runtime::installed::dirs(home).unwrap_or_default() {
         name.hash(&mut h);
         skill_files(&dir, &mut h);
     }

@@ -5,7 +5,7 @@
 mod lock;
 mod meta;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
@@ -50,37 +50,51 @@ pub fn capability_name(grant: &str) -> &str {
     grant.split(':').next().unwrap_or(grant)
 }
 
+/// The installed skills' folders by name, sorted: entries of `skills/`
+/// whose name is a valid skill name and that hold `.boternity-meta.toml`.
+pub fn dirs(home: &Home) -> Result<Vec<(String, PathBuf)>> {
+    let entries = match std::fs::read_dir(home.skills_root()) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).context("could not read the installed skills"),
+    };
+    let mut out: Vec<(String, PathBuf)> = entries
+        .flatten()
+        .filter_map(|entry| {
+            let name = entry.file_name().into_string().ok()?;
+            let dir = installed_dir(home, &name)?;
+            Some((name, dir))
+        })
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+/// One installed skill's metadata and manifest; an error says to reinstall.
+pub fn read_with_manifest(dir: &Path) -> Result<(InstalledMeta, SkillManifest)> {
+    let meta = InstalledMeta::read(dir)?;
+    let path = crate::manifest::find_manifest(dir).with_context(|| {
+        format!(
+            "{} has no SKILL.md: remove it and install it again",
+            dir.display()
+        )
+    })?;
+    let manifest = crate::manifest::parse_file(&path, crate::manifest::Mode::Lenient)
+        .manifest
+        .with_context(|| {
+            format!(
+                "{} does not parse: remove it and install it again",
+                path.display()
+            )
+        })?;
+    Ok((meta, manifest))
+}
+
 /// Every installed skill with its manifest, sorted by name; a folder whose
 /// metadata or SKILL.md does not read is an error naming it.
 pub fn all(home: &Home) -> Result<Vec<(InstalledMeta, SkillManifest)>> {
-    let mut out = Vec::new();
-    let entries = match std::fs::read_dir(home.skills_root()) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(e).context("could not read the installed skills"),
-    };
-    for entry in entries.flatten() {
-        let dir = entry.path();
-        if entry.file_name().to_string_lossy().starts_with('.') || !dir.join(META_FILE).is_file() {
-            continue;
-        }
-        let meta = InstalledMeta::read(&dir)?;
-        let path = crate::manifest::find_manifest(&dir).with_context(|| {
-            format!(
-                "{} has no SKILL.md: remove it and install it again",
-                dir.display()
-            )
-        })?;
-        let manifest = crate::manifest::parse_file(&path, crate::manifest::Mode::Lenient)
-            .manifest
-            .with_context(|| {
-                format!(
-                    "{} does not parse: remove it and install it again",
-                    path.display()
-                )
-            })?;
-        out.push((meta, manifest));
-    }
-    out.sort_by(|a, b| a.0.name.cmp(&b.0.name));
-    Ok(out)
+    dirs(home)?
+        .iter()
+        .map(|(_, dir)| read_with_manifest(dir))
+        .collect()
 }
