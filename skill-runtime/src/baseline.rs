@@ -17,7 +17,7 @@ pub struct Floor {
 
 enum FloorKind {
     Component(SkillPluginPre<FloorData>),
-    /// A core module: `env` functions that only move input and output.
+    /// A core module: `blufio` functions that only move input and output.
     Core(wasmtime::InstancePre<CoreFloorData>),
 }
 
@@ -146,8 +146,8 @@ fn invoke_core(
     ))
 }
 
-/// The core ABI with nothing but input and output: gated calls fail
-/// (status 1, no buffer), as the component floor's do.
+/// The core ABI with nothing but input and output: gated calls answer
+/// nothing (status 0, `get_env` -1), as the component floor's fail.
 fn core_linker(engine: &wasmtime::Engine) -> wasmtime::Result<wasmtime::Linker<CoreFloorData>> {
     use wasmtime::{Caller, Extern};
     type C<'a> = Caller<'a, CoreFloorData>;
@@ -158,33 +158,33 @@ fn core_linker(engine: &wasmtime::Engine) -> wasmtime::Result<wasmtime::Linker<C
         }
     }
     let mut l = wasmtime::Linker::new(engine);
-    let env = crate::core_abi::IMPORT_MODULE;
-    l.func_wrap(env, "log", |_: C<'_>, _: i32, _: i32| {})?;
-    l.func_wrap(env, "get_input_len", |c: C<'_>| c.data().input.len() as i32)?;
-    l.func_wrap(env, "get_input", |mut c: C<'_>, ptr: i32| {
+    let m = crate::core_abi::IMPORT_MODULE;
+    l.func_wrap(m, "log", |_: C<'_>, _: i32, _: i32, _: i32| {})?;
+    l.func_wrap(m, "get_input_len", |c: C<'_>| c.data().input.len() as i32)?;
+    l.func_wrap(m, "get_input", |mut c: C<'_>, ptr: i32| {
         let input = std::mem::take(&mut c.data_mut().input);
         memory(&mut c)?.write(&mut c, ptr as u32 as usize, &input)?;
         c.data_mut().input = input;
         Ok(())
     })?;
-    l.func_wrap(env, "set_output", |mut c: C<'_>, ptr: i32, len: i32| {
+    l.func_wrap(m, "set_output", |mut c: C<'_>, ptr: i32, len: i32| {
         let mut output = vec![0; len as u32 as usize];
         memory(&mut c)?.read(&c, ptr as u32 as usize, &mut output)?;
         c.data_mut().output = output;
         Ok(())
     })?;
     l.func_wrap(
-        env,
+        m,
         "http_request",
-        |_: C<'_>, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32, _: i32| 1,
+        |_: C<'_>, _: i32, _: i32, _: i32, _: i32, _: i32| 0,
     )?;
-    l.func_wrap(env, "read_file", |_: C<'_>, _: i32, _: i32, _: i32| 1)?;
+    l.func_wrap(m, "read_file", |_: C<'_>, _: i32, _: i32, _: i32, _: i32| 0)?;
     l.func_wrap(
-        env,
+        m,
         "write_file",
-        |_: C<'_>, _: i32, _: i32, _: i32, _: i32, _: i32| 1,
+        |_: C<'_>, _: i32, _: i32, _: i32, _: i32| 0,
     )?;
-    l.func_wrap(env, "get_env", |_: C<'_>, _: i32, _: i32, _: i32| 1)?;
+    l.func_wrap(m, "get_env", |_: C<'_>, _: i32, _: i32, _: i32, _: i32| -1)?;
     Ok(l)
 }
 

@@ -4,12 +4,13 @@
 //! [`Policy`]; it runs in the host process both for in-process invocations
 //! and, through the broker, for sandboxed workers, which hold no authority.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::files::{self, FileError};
+use crate::files::{self, FileError, Root};
 use crate::grants::{Capability, CapabilityDenied, Policy};
 use crate::http::{self, HostPattern, HttpError, Method};
 use crate::outcome::HostCall;
@@ -20,13 +21,37 @@ const MAX_DETAIL: usize = 200;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "call")]
 pub enum CapabilityCall {
-    RecallMemory { query: String, limit: u32 },
-    HttpGet { url: String },
-    HttpPost { url: String, body: String },
-    ReadFile { path: String },
-    WriteFile { path: String, content: String },
-    GetSecret { name: String },
-    ReadEnv { name: String },
+    RecallMemory {
+        query: String,
+        limit: u32,
+    },
+    HttpGet {
+        url: String,
+    },
+    HttpPost {
+        url: String,
+        body: String,
+    },
+    /// A core module's `http_request`: any final status comes back, with its
+    /// body; the capability is `http-get` or `http-post` by method.
+    HttpExchange {
+        method: Method,
+        url: String,
+        body: Option<String>,
+    },
+    ReadFile {
+        path: String,
+    },
+    WriteFile {
+        path: String,
+        content: String,
+    },
+    GetSecret {
+        name: String,
+    },
+    ReadEnv {
+        name: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +66,14 @@ pub enum CapabilityReply {
     Text(Result<String, String>),
     /// `write-file`.
     Written(Result<(), String>),
+    /// [`CapabilityCall::HttpExchange`]: the response, or why none came.
+    Response(Result<HttpResponse, String>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub body: String,
 }
 
 /// Ends the invocation from inside a host call.
@@ -183,6 +216,20 @@ impl PolicyHost {
         url: &str,
         body: Option<&str>,
     ) -> Result<CapabilityReply, HostTrap> {
+        let text = |r: Result<HttpResponse, String>| CapabilityReply::Text(r.map(|r| r.body));
+        self.exchange(capability, url, body, false, text)
+    }
+
+    /// One request under the grants and limits; `any_status` keeps a non-2xx
+    /// answer as a response (core modules see the status) rather than an error.
+    fn exchange(
+        &mut self,
+        capability: Capability,
+        url: &str,
+        body: Option<&str>,
+        any_status: bool,
+        reply: impl FnOnce(Result<HttpResponse, String>) -> CapabilityReply,
+    ) -> Result<CapabilityReply, HostTrap> {
         let scopes: Vec<HostPattern> = self
             .policy
             .grants
@@ -200,7 +247,7 @@ impl PolicyHost {
         if self.http_requests >= limits.max_requests {
             return Ok(self.allowed(
                 capability,
-                CapabilityReply::Text(Err(format!(
+                reply(Err(format!(
                     "request limit reached: at most {} HTTP requests per invocation",
                     limits.max_requests
                 ))),
@@ -219,11 +266,16 @@ impl PolicyHost {
             fixtures: self.policy.http_fixtures.as_deref(),
             recorder: self.policy.http_recorder.as_deref(),
         };
-        match http::fetch(&cx, request) {
-            Ok(text) => Ok(self.allowed(capability, CapabilityReply::Text(Ok(text)))),
-            Err(HttpError::Failed(message)) => {
-                Ok(self.allowed(capability, CapabilityReply::Text(Err(message))))
-            }
+        let answered = http::exchange(&cx, request).and_then(|(status, body)| {
+            let body = match any_status {
+                true => body,
+                false => http::success_body(status, body)?,
+            };
+            Ok(HttpResponse { status, body })
+        });
+        match answered {
+            Ok(response) => Ok(self.allowed(capability, reply(Ok(response)))),
+            Err(HttpError::Failed(message)) => Ok(self.allowed(capability, reply(Err(message)))),
             Err(HttpError::Denied(why)) => Err(self.deny(capability, url, Some(why))),
             Err(HttpError::Deadline) => {
                 self.calls.record(capability.as_str(), true);
@@ -234,18 +286,24 @@ impl PolicyHost {
         }
     }
 
-    /// Checks a file call against the grants and the data folder.
+    /// Checks a file call against the grants: the folder it lies beneath,
+    /// whether that folder may be created (the data folder), and the path
+    /// relative to it.
     fn file_path(
         &mut self,
         capability: Capability,
         path: &str,
-    ) -> Result<(std::path::PathBuf, std::path::PathBuf), HostTrap> {
+    ) -> Result<(PathBuf, bool, PathBuf), HostTrap> {
         let scopes: Vec<Option<&str>> = self.policy.grants.scopes(capability).collect();
-        let (Some(root), false) = (self.policy.data_dir.clone(), scopes.is_empty()) else {
+        if scopes.is_empty() {
             return Err(self.deny(capability, path, None));
-        };
+        }
         match files::checked_path(path, &scopes) {
-            Ok(relative) => Ok((root, relative)),
+            Ok((Root::HostFolder(folder), relative)) => Ok((folder, false, relative)),
+            Ok((Root::DataFolder, relative)) => match self.policy.data_dir.clone() {
+                Some(root) => Ok((root, true, relative)),
+                None => Err(self.deny(capability, path, None)),
+            },
             Err(FileError::Denied(why) | FileError::Failed(why)) => {
                 Err(self.deny(capability, path, Some(why)))
             }
@@ -267,7 +325,7 @@ impl PolicyHost {
     }
 
     fn write(&mut self, path: &str, content: &str) -> Result<CapabilityReply, HostTrap> {
-        let (root, relative) = self.file_path(Capability::WriteFile, path)?;
+        let (root, create_root, relative) = self.file_path(Capability::WriteFile, path)?;
         let limits = self.policy.files;
         let size = content.len() as u64;
         let written = if size > limits.max_write_bytes {
@@ -282,7 +340,7 @@ impl PolicyHost {
             )))
         } else {
             self.written_bytes += size;
-            files::write(&root, &relative, content)
+            files::write(&root, create_root, &relative, content)
         };
         self.file_result(
             Capability::WriteFile,
@@ -323,8 +381,21 @@ impl Capabilities for PolicyHost {
             CapabilityCall::HttpPost { url, body } => {
                 self.http(Capability::HttpPost, &url, Some(&body))
             }
+            CapabilityCall::HttpExchange { method, url, body } => {
+                let capability = match method {
+                    Method::Get => Capability::HttpGet,
+                    Method::Post => Capability::HttpPost,
+                };
+                self.exchange(
+                    capability,
+                    &url,
+                    body.as_deref(),
+                    true,
+                    CapabilityReply::Response,
+                )
+            }
             CapabilityCall::ReadFile { path } => {
-                let (root, relative) = self.file_path(Capability::ReadFile, &path)?;
+                let (root, _, relative) = self.file_path(Capability::ReadFile, &path)?;
                 let read = files::read(&root, &relative, &self.policy.files);
                 self.file_result(Capability::ReadFile, &path, read, CapabilityReply::Text)
             }

@@ -1,49 +1,66 @@
-//! Core-module skills: a plain WebAssembly module exporting `run()` and
-//! `memory`, importing from module `env` (see `docs/core-abi.md`). The host
-//! functions here only move bytes in and out of the guest's memory, every
-//! pointer and length checked; capability calls go to the same
-//! [`Capabilities`](crate::capability_calls::Capabilities) as components'.
+//! Core-module skills in the other agent runtime's ABI (blufio's
+//! `crates/blufio-skill/src/sandbox.rs`): a plain WebAssembly module
+//! exporting `run()` and `memory`, importing its host functions from module
+//! `blufio` (see `docs/core-abi.md`). The functions here only move bytes in
+//! and out of the guest's memory, every pointer and length checked; gated
+//! calls go to the same [`Capabilities`](crate::capability_calls::Capabilities)
+//! as components', so the policy, the broker and the audit are shared.
 
 use wasmtime::{Caller, Engine, Extern, ExternType, FuncType, Linker, Module, ValType};
 
-use crate::capability_calls::{CapabilityCall, CapabilityReply};
+use crate::capability_calls::{CapabilityCall, CapabilityReply, HostTrap};
 use crate::grants::Capability;
 use crate::host::StoreData;
+use crate::http::Method;
 
 /// The import module every ABI function comes from.
-pub const IMPORT_MODULE: &str = "env";
+pub const IMPORT_MODULE: &str = "blufio";
 /// Called once per invocation.
 pub const RUN: &str = "run";
-/// `alloc(len: i32) -> i32`: where the host writes results of gated calls.
-pub const ALLOC: &str = "alloc";
 pub const MEMORY: &str = "memory";
 
-/// Gated calls return this: the result buffer holds the value.
-pub const STATUS_OK: i32 = 0;
-/// Gated calls return this: the result buffer holds an error message.
-pub const STATUS_ERROR: i32 = 1;
+/// `http_request`'s `method` argument for POST. blufio ignores the argument
+/// and always sends GET; every other value is GET here too.
+pub const METHOD_POST: i32 = 1;
+/// `get_env`: the variable is not granted, or not set.
+pub const ENV_UNAVAILABLE: i32 = -1;
+/// `get_env`: the value is longer than the guest's buffer.
+pub const ENV_BUFFER_TOO_SMALL: i32 = -2;
+/// What the result is when `run()` neither set an output nor logged.
+pub const NO_OUTPUT: &str = "Skill completed successfully (no output)";
 
 const I32: ValType = ValType::I32;
 
-/// Every function of the ABI: name, parameters, results; the gated ones
-/// take a pointer to 8 bytes last, where the host writes the result
-/// buffer's pointer and length (u32, little endian).
+/// Every function of the ABI: name, parameters, results.
 pub const FUNCTIONS: &[(&str, &[ValType], &[ValType])] = &[
-    ("log", &[I32, I32], &[]),
+    ("log", &[I32, I32, I32], &[]),
     ("get_input_len", &[], &[I32]),
     ("get_input", &[I32], &[]),
     ("set_output", &[I32, I32], &[]),
-    ("http_request", &[I32, I32, I32, I32, I32, I32, I32], &[I32]),
-    ("read_file", &[I32, I32, I32], &[I32]),
-    ("write_file", &[I32, I32, I32, I32, I32], &[I32]),
-    ("get_env", &[I32, I32, I32], &[I32]),
+    ("http_request", &[I32, I32, I32, I32, I32], &[I32]),
+    ("read_file", &[I32, I32, I32, I32], &[I32]),
+    ("write_file", &[I32, I32, I32, I32], &[I32]),
+    ("get_env", &[I32, I32, I32, I32], &[I32]),
 ];
 
-/// The guest broke the ABI (a pointer outside its memory, a missing
-/// export): the invocation ends as a trap with this message.
+/// `log`'s levels 0 to 4; any other is `info`, as in blufio.
+const LEVELS: [&str; 5] = ["trace", "debug", "info", "warn", "error"];
+
+/// The guest broke the ABI (a pointer outside its memory, no memory): the
+/// invocation ends as a trap with this message.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("the module broke the core ABI: {0}")]
 pub struct AbiViolation(pub String);
+
+/// A granted call that failed (a missing file, a refused connection). blufio
+/// ends the run there, and so does this host: the invocation is a
+/// `skill-error` with this message.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{function} failed: {message}")]
+pub struct HostCallFailed {
+    pub function: &'static str,
+    pub message: String,
+}
 
 fn signature(name: &str) -> Option<(&'static [ValType], &'static [ValType])> {
     FUNCTIONS
@@ -70,20 +87,27 @@ fn func_matches(ty: &FuncType, params: &[ValType], results: &[ValType]) -> bool 
     same_types(ty.params(), params) && same_types(ty.results(), results)
 }
 
+/// Why a WASI import is refused, with what usually pulls it in.
+fn wasi_problem(name: &str) -> String {
+    format!(
+        "imports `{name}` (WASI): core-module skills get only the `blufio` functions, no WASI (blufio links none either, so this module fails there too); std's I/O pulls it in (println!, a panic message, std::env, std::fs): build for wasm32-unknown-unknown, or avoid those calls"
+    )
+}
+
 /// Every way a module departs from the ABI, one sentence each.
 pub fn check(module: &Module) -> Vec<String> {
     let mut problems = Vec::new();
+    let mut needs_memory = false;
     for import in module.imports() {
         let name = format!("{}.{}", import.module(), import.name());
         let expected = (import.module() == IMPORT_MODULE)
             .then(|| signature(import.name()))
             .flatten();
+        needs_memory |= expected.is_some() && import.name() != "get_input_len";
         match (expected, import.ty()) {
-            (None, _) if import.module().starts_with("wasi") => problems.push(format!(
-                "imports `{name}` (WASI): core skills get only the `env` functions; build for wasm32-unknown-unknown, or build a component with `cargo skill build`"
-            )),
+            (None, _) if import.module().starts_with("wasi") => problems.push(wasi_problem(&name)),
             (None, _) => problems.push(format!(
-                "imports `{name}`, which the core ABI does not provide (it has: {})",
+                "imports `{name}`, which the core ABI does not provide (module `{IMPORT_MODULE}` has: {})",
                 FUNCTIONS.iter().map(|f| f.0).collect::<Vec<_>>().join(", ")
             )),
             (Some((params, results)), ExternType::Func(ty)) if !func_matches(&ty, params, results) => {
@@ -97,27 +121,20 @@ pub fn check(module: &Module) -> Vec<String> {
             (Some(_), other) => problems.push(format!("imports `{name}` as a {other:?}, not a function")),
         }
     }
-    let export = |name: &str| module.get_export(name);
-    match export(RUN) {
+    match module.get_export(RUN) {
         Some(ExternType::Func(ty)) if func_matches(&ty, &[], &[]) => {}
         Some(_) => problems.push("exports `run`, but not as `run() -> ()`".into()),
         None => problems
             .push("exports no `run` function: the host calls `run()` once per invocation".into()),
     }
-    if !matches!(export(MEMORY), Some(ExternType::Memory(_))) {
+    if needs_memory && !matches!(module.get_export(MEMORY), Some(ExternType::Memory(_))) {
         problems
             .push("exports no `memory`: the host reads input, output and arguments there".into());
-    }
-    match export(ALLOC) {
-        Some(ExternType::Func(ty)) if !func_matches(&ty, &[I32], &[I32]) => {
-            problems.push("exports `alloc`, but not as `alloc(i32) -> i32`".into())
-        }
-        _ => {}
     }
     problems
 }
 
-/// The capabilities a gated `env` function needs (none for the others).
+/// The capabilities a gated `blufio` function needs (none for the others).
 pub fn capabilities_of(function: &str) -> &'static [Capability] {
     match function {
         "http_request" => &[Capability::HttpGet, Capability::HttpPost],
@@ -128,7 +145,7 @@ pub fn capabilities_of(function: &str) -> &'static [Capability] {
     }
 }
 
-/// The `env` imports a module uses (for reports and capability lint).
+/// The `blufio` imports a module uses (for reports and capability lint).
 pub fn imported_functions(module: &Module) -> Vec<String> {
     let mut names: Vec<String> = module
         .imports()
@@ -138,6 +155,18 @@ pub fn imported_functions(module: &Module) -> Vec<String> {
     names.sort();
     names.dedup();
     names
+}
+
+/// The result of a run that set no output: its log lines as blufio joins
+/// them (`[INFO] message`), else [`NO_OUTPUT`].
+pub(crate) fn output_without_set_output(logs: &[crate::log::LogLine]) -> String {
+    if logs.is_empty() {
+        return NO_OUTPUT.to_string();
+    }
+    logs.iter()
+        .map(|l| format!("[{}] {}", l.level.to_ascii_uppercase(), l.message))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn memory(caller: &mut Caller<'_, StoreData>) -> wasmtime::Result<wasmtime::Memory> {
@@ -183,155 +212,156 @@ fn write(caller: &mut Caller<'_, StoreData>, ptr: i32, bytes: &[u8]) -> wasmtime
     Ok(())
 }
 
-/// Puts `bytes` in a buffer from the guest's `alloc`, writes where it is at
-/// `out`, and returns `status`.
-fn give(
-    caller: &mut Caller<'_, StoreData>,
-    out: i32,
-    status: i32,
-    bytes: &[u8],
-) -> wasmtime::Result<i32> {
-    let len = i32::try_from(bytes.len()).map_err(|_| AbiViolation("a result over 2 GiB".into()))?;
-    let alloc = match caller.get_export(ALLOC).and_then(Extern::into_func) {
-        Some(f) => f.typed::<i32, i32>(&caller)?,
-        None => {
-            return Err(AbiViolation(
-                "it calls a gated function but exports no `alloc(i32) -> i32` for the result"
-                    .into(),
-            )
-            .into());
-        }
-    };
-    let ptr = alloc.call(&mut *caller, len)?;
-    write(caller, ptr, bytes)?;
-    let mut place = [0u8; 8];
-    place[..4].copy_from_slice(&(ptr as u32).to_le_bytes());
-    place[4..].copy_from_slice(&(len as u32).to_le_bytes());
-    write(caller, out, &place)?;
-    Ok(status)
-}
-
-/// Asks the capability provider and hands the text result to the guest.
-fn gated(
-    caller: &mut Caller<'_, StoreData>,
-    call: CapabilityCall,
-    out: i32,
-) -> wasmtime::Result<i32> {
-    let reply = caller.data_mut().host.caps.call(call)?;
-    let (status, bytes) = match reply {
-        CapabilityReply::Text(Ok(text)) => (STATUS_OK, text.into_bytes()),
-        CapabilityReply::Written(Ok(())) => (STATUS_OK, Vec::new()),
-        CapabilityReply::Text(Err(e)) | CapabilityReply::Written(Err(e)) => {
-            (STATUS_ERROR, e.into_bytes())
-        }
-        CapabilityReply::Memories { .. } => {
-            return Err(wasmtime::Error::msg(
-                "the host answered a core call with memories",
-            ));
-        }
-    };
-    give(caller, out, status, &bytes)
-}
-
 fn local(caller: &mut Caller<'_, StoreData>, name: &str) {
     caller.data_mut().host.calls.record(name, true);
 }
 
-/// The linker for core skills: exactly the `env` functions above.
+fn call(
+    caller: &mut Caller<'_, StoreData>,
+    call: CapabilityCall,
+) -> Result<CapabilityReply, HostTrap> {
+    caller.data_mut().host.caps.call(call)
+}
+
+fn unexpected(reply: CapabilityReply) -> wasmtime::Error {
+    wasmtime::Error::msg(format!("the host answered a core call with {reply:?}"))
+}
+
+fn failed(function: &'static str, message: String) -> wasmtime::Error {
+    HostCallFailed { function, message }.into()
+}
+
+/// The body (or file) a gated call returned becomes the run's result, as in
+/// blufio, until `set_output` or another such call replaces it.
+fn set_result(caller: &mut Caller<'_, StoreData>, text: String) {
+    caller.data_mut().core.output = Some(text.into_bytes());
+}
+
+fn http_request(
+    c: &mut Caller<'_, StoreData>,
+    (url, url_len, method, body, body_len): (i32, i32, i32, i32, i32),
+) -> wasmtime::Result<i32> {
+    let url = read_text(c, url, url_len, "URL")?;
+    // blufio never reads the body; here it is read only for a POST.
+    let (method, body) = match method {
+        METHOD_POST => (Method::Post, Some(read_text(c, body, body_len, "body")?)),
+        _ => (Method::Get, None),
+    };
+    match call(c, CapabilityCall::HttpExchange { method, url, body })? {
+        CapabilityReply::Response(Ok(response)) => {
+            set_result(c, response.body);
+            Ok(i32::from(response.status))
+        }
+        CapabilityReply::Response(Err(message)) => Err(failed("http_request", message)),
+        other => Err(unexpected(other)),
+    }
+}
+
+fn read_file(c: &mut Caller<'_, StoreData>, path: i32, path_len: i32) -> wasmtime::Result<i32> {
+    let path = read_text(c, path, path_len, "path")?;
+    match call(c, CapabilityCall::ReadFile { path })? {
+        CapabilityReply::Text(Ok(content)) => {
+            let len = i32::try_from(content.len()).unwrap_or(i32::MAX);
+            set_result(c, content);
+            Ok(len)
+        }
+        CapabilityReply::Text(Err(message)) => Err(failed("read_file", message)),
+        other => Err(unexpected(other)),
+    }
+}
+
+fn write_file(
+    c: &mut Caller<'_, StoreData>,
+    (path, path_len, data, data_len): (i32, i32, i32, i32),
+) -> wasmtime::Result<i32> {
+    let path = read_text(c, path, path_len, "path")?;
+    let content = read_text(c, data, data_len, "data")?;
+    match call(c, CapabilityCall::WriteFile { path, content })? {
+        CapabilityReply::Written(Ok(())) => Ok(0),
+        CapabilityReply::Written(Err(message)) => Err(failed("write_file", message)),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// blufio's `get_env` never ends the run: a variable it may not read, or
+/// that is unset, is -1. The denial is still recorded as a denied call.
+fn get_env(
+    c: &mut Caller<'_, StoreData>,
+    (name, name_len, buf, buf_len): (i32, i32, i32, i32),
+) -> wasmtime::Result<i32> {
+    let name = read_text(c, name, name_len, "name")?;
+    let value = match call(c, CapabilityCall::ReadEnv { name }) {
+        Ok(CapabilityReply::Text(Ok(value))) => value,
+        Ok(CapabilityReply::Text(Err(_))) | Err(HostTrap::Denied { .. }) => {
+            return Ok(ENV_UNAVAILABLE);
+        }
+        Ok(other) => return Err(unexpected(other)),
+        Err(trap) => return Err(trap.into()),
+    };
+    if value.len() > buf_len.max(0) as usize {
+        return Ok(ENV_BUFFER_TOO_SMALL);
+    }
+    write(c, buf, value.as_bytes())?;
+    Ok(value.len() as i32)
+}
+
+/// The linker for core skills: exactly the `blufio` functions above.
 pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<StoreData>> {
+    type C<'a> = Caller<'a, StoreData>;
     let mut linker = Linker::new(engine);
-    let env = IMPORT_MODULE;
-    linker.func_wrap(
-        env,
-        "log",
-        |mut c: Caller<'_, StoreData>, ptr: i32, len: i32| {
-            let bytes = read(&mut c, ptr, len)?;
-            local(&mut c, "log");
-            c.data()
-                .host
-                .log
-                .log("info", &String::from_utf8_lossy(&bytes));
-            Ok(())
-        },
-    )?;
-    linker.func_wrap(env, "get_input_len", |mut c: Caller<'_, StoreData>| {
+    let m = IMPORT_MODULE;
+    linker.func_wrap(m, "log", |mut c: C<'_>, level: i32, ptr: i32, len: i32| {
+        let bytes = read(&mut c, ptr, len)?;
+        local(&mut c, "log");
+        let level = usize::try_from(level)
+            .ok()
+            .and_then(|l| LEVELS.get(l))
+            .unwrap_or(&"info");
+        c.data()
+            .host
+            .log
+            .log(level, &String::from_utf8_lossy(&bytes));
+        Ok(())
+    })?;
+    linker.func_wrap(m, "get_input_len", |mut c: C<'_>| {
         local(&mut c, "get_input_len");
         Ok(c.data().core.input.len() as i32)
     })?;
+    linker.func_wrap(m, "get_input", |mut c: C<'_>, ptr: i32| {
+        local(&mut c, "get_input");
+        let input = std::mem::take(&mut c.data_mut().core.input);
+        let written = write(&mut c, ptr, &input);
+        c.data_mut().core.input = input;
+        written
+    })?;
+    linker.func_wrap(m, "set_output", |mut c: C<'_>, ptr: i32, len: i32| {
+        let output = read(&mut c, ptr, len)?;
+        local(&mut c, "set_output");
+        c.data_mut().core.output = Some(output);
+        Ok(())
+    })?;
     linker.func_wrap(
-        env,
-        "get_input",
-        |mut c: Caller<'_, StoreData>, ptr: i32| {
-            local(&mut c, "get_input");
-            let input = std::mem::take(&mut c.data_mut().core.input);
-            let written = write(&mut c, ptr, &input);
-            c.data_mut().core.input = input;
-            written
-        },
-    )?;
-    linker.func_wrap(
-        env,
-        "set_output",
-        |mut c: Caller<'_, StoreData>, ptr: i32, len: i32| {
-            let output = read(&mut c, ptr, len)?;
-            local(&mut c, "set_output");
-            c.data_mut().core.output = Some(output);
-            Ok(())
-        },
-    )?;
-    linker.func_wrap(
-        env,
+        m,
         "http_request",
-        |mut c: Caller<'_, StoreData>,
-         m: i32,
-         ml: i32,
-         u: i32,
-         ul: i32,
-         b: i32,
-         bl: i32,
-         out: i32| {
-            let method = read_text(&mut c, m, ml, "method")?;
-            let url = read_text(&mut c, u, ul, "URL")?;
-            let body = read_text(&mut c, b, bl, "body")?;
-            let call = match method.to_ascii_uppercase().as_str() {
-                "GET" => CapabilityCall::HttpGet { url },
-                "POST" => CapabilityCall::HttpPost { url, body },
-                _ => {
-                    return give(
-                        &mut c,
-                        out,
-                        STATUS_ERROR,
-                        format!("method `{method}` is not supported: GET or POST").as_bytes(),
-                    );
-                }
-            };
-            gated(&mut c, call, out)
+        |mut c: C<'_>, u: i32, ul: i32, method: i32, b: i32, bl: i32| {
+            http_request(&mut c, (u, ul, method, b, bl))
         },
     )?;
+    // blufio ignores the buffer arguments: the content becomes the result.
     linker.func_wrap(
-        env,
+        m,
         "read_file",
-        |mut c: Caller<'_, StoreData>, p: i32, pl: i32, out: i32| {
-            let path = read_text(&mut c, p, pl, "path")?;
-            gated(&mut c, CapabilityCall::ReadFile { path }, out)
-        },
+        |mut c: C<'_>, p: i32, pl: i32, _buf: i32, _buf_len: i32| read_file(&mut c, p, pl),
     )?;
     linker.func_wrap(
-        env,
+        m,
         "write_file",
-        |mut c: Caller<'_, StoreData>, p: i32, pl: i32, d: i32, dl: i32, out: i32| {
-            let path = read_text(&mut c, p, pl, "path")?;
-            let content = read_text(&mut c, d, dl, "content")?;
-            gated(&mut c, CapabilityCall::WriteFile { path, content }, out)
-        },
+        |mut c: C<'_>, p: i32, pl: i32, d: i32, dl: i32| write_file(&mut c, (p, pl, d, dl)),
     )?;
     linker.func_wrap(
-        env,
+        m,
         "get_env",
-        |mut c: Caller<'_, StoreData>, n: i32, nl: i32, out: i32| {
-            let name = read_text(&mut c, n, nl, "name")?;
-            gated(&mut c, CapabilityCall::ReadEnv { name }, out)
-        },
+        |mut c: C<'_>, n: i32, nl: i32, v: i32, vl: i32| get_env(&mut c, (n, nl, v, vl)),
     )?;
     Ok(linker)
 }

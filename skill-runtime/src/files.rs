@@ -35,9 +35,21 @@ pub enum FileError {
     Failed(String),
 }
 
-/// Checks a guest path and returns it relative to the data folder. Scopes
-/// (`None` for an unscoped grant) are subfolders the path must lie in.
-pub fn checked_path(path: &str, scopes: &[Option<&str>]) -> Result<PathBuf, FileError> {
+/// Where a checked path lies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Root {
+    /// The skill's data folder for this bot (relative paths).
+    DataFolder,
+    /// A host folder the operator granted as an absolute scope
+    /// (`read-file:/srv/cache`, from `skill.toml`'s filesystem paths).
+    HostFolder(PathBuf),
+}
+
+/// Checks a guest path and returns the folder it lies beneath and the path
+/// relative to it. Relative paths lie in the data folder, inside a relative
+/// scope (or anywhere there for an unscoped grant, `None`); absolute paths
+/// lie strictly beneath an absolute scope, compared by whole components.
+pub fn checked_path(path: &str, scopes: &[Option<&str>]) -> Result<(Root, PathBuf), FileError> {
     let deny = |why: &str| Err(FileError::Denied(format!("path `{path}` refused: {why}")));
     if path.is_empty() {
         return deny("it is empty");
@@ -45,34 +57,65 @@ pub fn checked_path(path: &str, scopes: &[Option<&str>]) -> Result<PathBuf, File
     if path.contains('\0') {
         return deny("it contains NUL");
     }
-    if path.starts_with('/') {
-        return deny("absolute paths are refused; use a path relative to the data folder");
-    }
     if path.ends_with('/') {
         return deny("a trailing slash is refused");
     }
     if path.contains('\\') {
         return deny("backslashes are refused");
     }
-    let parts: Vec<&str> = path.split('/').collect();
+    let absolute = path.starts_with('/');
+    let parts: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
     if parts.iter().any(|p| matches!(*p, "" | "." | "..")) {
         return deny("empty, `.` and `..` components are refused");
     }
-    let inside = |scope: &Option<&str>| match scope {
-        None => true,
-        Some(scope) => {
-            let scope: Vec<&str> = scope.trim_matches('/').split('/').collect();
-            parts.len() > scope.len() && parts[..scope.len()] == scope[..]
-        }
+    let host_folders: Vec<&str> = scopes
+        .iter()
+        .flatten()
+        .copied()
+        .filter(|s| s.starts_with('/'))
+        .collect();
+    let under = |scope: &str| {
+        let scope: Vec<&str> = scope.trim_matches('/').split('/').collect();
+        (parts.len() > scope.len() && parts[..scope.len()] == scope[..]).then_some(scope.len())
     };
-    if !scopes.iter().any(inside) {
-        let names: Vec<&str> = scopes.iter().flatten().copied().collect();
+    if absolute {
+        if host_folders.is_empty() {
+            return deny(
+                "absolute paths are refused; use a path relative to the data folder (a host folder must be granted as `read-file:/folder`)",
+            );
+        }
+        return match host_folders.iter().find_map(|f| under(f).map(|n| (f, n))) {
+            Some((folder, depth)) => Ok((
+                Root::HostFolder(PathBuf::from(folder)),
+                parts[depth..].iter().collect(),
+            )),
+            None => deny(&format!(
+                "it is outside the granted host folders ({})",
+                host_folders.join(", ")
+            )),
+        };
+    }
+    let data_scopes: Vec<&Option<&str>> = scopes
+        .iter()
+        .filter(|s| s.is_none_or(|s| !s.starts_with('/')))
+        .collect();
+    if data_scopes.is_empty() {
+        return deny(&format!(
+            "only the host folders {} are granted: use an absolute path beneath one",
+            host_folders.join(", ")
+        ));
+    }
+    if !data_scopes
+        .iter()
+        .any(|s| s.is_none_or(|s| under(s).is_some()))
+    {
+        let names: Vec<&str> = data_scopes.iter().copied().flatten().copied().collect();
         return deny(&format!(
             "it is outside the granted folders ({})",
             names.join(", ")
         ));
     }
-    Ok(parts.iter().collect())
+    Ok((Root::DataFolder, parts.iter().collect()))
 }
 
 fn open_root(root: &Path, create: bool) -> Result<Dir, FileError> {
@@ -80,8 +123,12 @@ fn open_root(root: &Path, create: bool) -> Result<Dir, FileError> {
         std::fs::create_dir_all(root)
             .map_err(|e| FileError::Failed(format!("could not create the data folder: {e}")))?;
     }
-    Dir::open_ambient_dir(root, cap_std::ambient_authority())
-        .map_err(|e| FileError::Failed(format!("the data folder is not available: {e}")))
+    Dir::open_ambient_dir(root, cap_std::ambient_authority()).map_err(|e| {
+        FileError::Failed(format!(
+            "the folder `{}` is not available: {e}",
+            root.display()
+        ))
+    })
 }
 
 /// What `O_NOFOLLOW` reports for a symlink on Linux.
@@ -172,9 +219,10 @@ fn create_parents(dir: &Dir, parent: &Path) -> Result<(), FileError> {
 }
 
 /// Writes through a temporary file in the same folder, then renames it into
-/// place: readers see the old content or the new, never part of it.
-pub fn write(root: &Path, path: &Path, content: &str) -> Result<(), FileError> {
-    let dir = open_root(root, true)?;
+/// place: readers see the old content or the new, never part of it. The data
+/// folder is created on first write (`create_root`); a host folder must exist.
+pub fn write(root: &Path, create_root: bool, path: &Path, content: &str) -> Result<(), FileError> {
+    let dir = open_root(root, create_root)?;
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
     if let Some(parent) = parent {
         create_parents(&dir, parent)?;
@@ -225,14 +273,45 @@ mod tests {
         }
         assert_eq!(
             checked_path("a/b.txt", &[None]).unwrap(),
-            Path::new("a/b.txt")
+            (Root::DataFolder, PathBuf::from("a/b.txt"))
         );
+    }
+
+    #[test]
+    fn absolute_paths_need_a_host_folder_and_stay_beneath_it() {
+        let scopes = [Some("/srv/cache")];
+        assert_eq!(
+            checked_path("/srv/cache/a/b.txt", &scopes).unwrap(),
+            (
+                Root::HostFolder(PathBuf::from("/srv/cache")),
+                PathBuf::from("a/b.txt")
+            )
+        );
+        for path in [
+            "/srv/cache",
+            "/srv/cache-evil/x",
+            "/srv/cache/../etc/passwd",
+            "/srv/cache/./x",
+            "//srv/cache/x",
+            "/srv/cache//x",
+            "/etc/passwd",
+            "srv/cache/x",
+        ] {
+            assert!(
+                matches!(checked_path(path, &scopes), Err(FileError::Denied(_))),
+                "{path:?}"
+            );
+        }
+        // An unscoped grant is the data folder only.
+        assert!(checked_path("/srv/cache/x", &[None]).is_err());
+        assert!(checked_path("notes/x", &[None, Some("/srv/cache")]).is_ok());
     }
 
     #[test]
     fn scopes_are_subfolders() {
         let scopes = [Some("reports")];
         assert!(checked_path("reports/x.json", &scopes).is_ok());
+        assert!(checked_path("/reports/x.json", &scopes).is_err());
         assert!(checked_path("reports", &scopes).is_err());
         assert!(checked_path("reportsx/y", &scopes).is_err());
         assert!(checked_path("notes/x", &scopes).is_err());

@@ -98,7 +98,8 @@ pub(crate) fn run_entry(
     }
 }
 
-/// `run()` once; what it passed to `set_output` is the result.
+/// `run()` once; what it passed to `set_output` (or the last gated call's
+/// answer) is the result, else its log as blufio joins it.
 fn run_core(
     pre: &wasmtime::InstancePre<StoreData>,
     store: &mut Store<StoreData>,
@@ -110,7 +111,9 @@ fn run_core(
     Ok(match store.data_mut().core.output.take() {
         Some(bytes) => String::from_utf8(bytes)
             .map_err(|_| "the output passed to set_output is not UTF-8".to_string()),
-        None => Err("run() returned without calling set_output".to_string()),
+        None => Ok(core_abi::output_without_set_output(
+            &store.data().host.log.lines(),
+        )),
     })
 }
 
@@ -135,6 +138,9 @@ fn check_output(returned: Result<String, String>, limits: &Limits) -> Result<Str
 fn classify(err: &wasmtime::Error, limits: &Limits) -> Failure {
     if let Some(violation) = err.downcast_ref::<core_abi::AbiViolation>() {
         return Failure::new(ErrorKind::Trap, violation.to_string());
+    }
+    if let Some(failed) = err.downcast_ref::<core_abi::HostCallFailed>() {
+        return Failure::new(ErrorKind::SkillError, failed.to_string());
     }
     if let Some(denied) = err.downcast_ref::<CapabilityDenied>() {
         return Failure::new(ErrorKind::CapabilityDenied, denied.to_string());

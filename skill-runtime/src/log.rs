@@ -97,6 +97,11 @@ impl LogSink {
         }
     }
 
+    /// The lines kept so far.
+    pub(crate) fn lines(&self) -> Vec<LogLine> {
+        self.lock().lines.clone()
+    }
+
     /// Ends the invocation's log: flushes partial output lines and hands back
     /// the lines kept and the number dropped.
     pub fn finish(&self) -> (Vec<LogLine>, u64) {

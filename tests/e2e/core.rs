@@ -1,9 +1,10 @@
 //! Core-module skills through the real binary: `new --core`, `build` (kept a
 //! core module), `validate`, `test`, `run`, `sign`, `publish`, `install`,
-//! `convert`, and `skill.toml` errors with their positions.
+//! `convert`, `skill.toml` errors with their positions, and projects in the
+//! shape the other runtime's own `skill init` writes, built with its command.
 
-use std::path::Path;
-use std::process::{Output, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
@@ -144,7 +145,7 @@ fn skill_toml_errors_point_at_the_line_and_convert_writes_an_agreeing_skill_md()
     std::fs::create_dir_all(&skill).unwrap();
     std::fs::write(
         skill.join("skill.toml"),
-        "[skill]\nname = \"weather_lookup\"\nversion = \"1.0.0\"\ndescription = \"Weather.\"\n\n[capabilities]\nnetwork = [\"api.example.com\", \"bad host!\"]\n\n[resources]\nfuel = 0\ncolour = 1\n",
+        "[skill]\nname = \"weather_lookup\"\nversion = \"1.0.0\"\ndescription = \"Weather.\"\n\n[capabilities.network]\ndomains = [\"api.example.com\", \"bad host!\"]\n\n[resources]\nfuel = 0\ncolour = 1\n",
     )
     .unwrap();
     let out = run_in(
@@ -175,7 +176,7 @@ fn skill_toml_errors_point_at_the_line_and_convert_writes_an_agreeing_skill_md()
 
     std::fs::write(
         skill.join("skill.toml"),
-        "[skill]\nname = \"weather_lookup\"\nversion = \"1.0.0\"\ndescription = \"Weather.\"\n\n[capabilities]\nnetwork = [\"api.example.com\", \"bad host!\"]\n\n[resources]\nfuel = 0\n",
+        "[skill]\nname = \"weather_lookup\"\nversion = \"1.0.0\"\ndescription = \"Weather.\"\n\n[capabilities.network]\ndomains = [\"api.example.com\", \"bad host!\"]\n\n[resources]\nfuel = 0\n",
     )
     .unwrap();
     let out = run_in(
@@ -201,7 +202,7 @@ fn skill_toml_errors_point_at_the_line_and_convert_writes_an_agreeing_skill_md()
     // A clean skill.toml converts to a SKILL.md that agrees with it.
     std::fs::write(
         skill.join("skill.toml"),
-        "[skill]\nname = \"weather_lookup\"\nversion = \"1.0.0\"\ndescription = \"Looks up the weather. Use it for forecasts.\"\nauthor = \"Ada\"\n\n[capabilities]\nnetwork = [\"api.example.com\"]\nenv = [\"TZ\"]\n",
+        "[skill]\nname = \"weather_lookup\"\nversion = \"1.0.0\"\ndescription = \"Looks up the weather. Use it for forecasts.\"\nauthor = \"Ada\"\n\n[capabilities]\nenv = [\"TZ\"]\n\n[capabilities.network]\ndomains = [\"api.example.com\"]\n\n[capabilities.filesystem]\nread = [\"/srv/weather\"]\n\n[wasm]\nentry = \"weather_lookup.wasm\"\n",
     )
     .unwrap();
     ok(&run_in(h, h, &["convert", "weather_lookup"]));
@@ -209,7 +210,7 @@ fn skill_toml_errors_point_at_the_line_and_convert_writes_an_agreeing_skill_md()
     assert!(md.contains("name: weather-lookup"), "{md}");
     assert!(
         md.contains(
-            "capabilities: \"http-get:api.example.com http-post:api.example.com read-env:TZ\""
+            "capabilities: \"http-get:*.api.example.com http-get:api.example.com http-post:*.api.example.com http-post:api.example.com read-file:/srv/weather read-env:TZ\""
         ),
         "{md}"
     );
@@ -241,4 +242,152 @@ fn skill_toml_errors_point_at_the_line_and_convert_writes_an_agreeing_skill_md()
         &["validate", "--message-format", "json", "weather_lookup"],
     );
     assert!(!String::from_utf8_lossy(&out.stdout).contains("manifests-disagree"));
+}
+
+/// What the other runtime's `skill init NAME` writes
+/// (`crates/blufio-skill/src/scaffold.rs`): its Cargo.toml, a `run()` with
+/// `body`, and its skill.toml with `extra` sections. One change: Rust 2024
+/// refuses its `#[no_mangle]` ("unsafe attribute used without unsafe"), so
+/// this writes the fix rustc suggests, as its users must.
+fn blufio_init(parent: &Path, name: &str, body: &str, extra: &str) -> PathBuf {
+    let dir = parent.join(name);
+    let underscored = name.replace('-', "_");
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[lib]\ncrate-type = [\"cdylib\"]\n\n[dependencies]\n# Add skill SDK dependencies here\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("src/lib.rs"),
+        format!(
+            "//! {name} - A Blufio skill\n//!\n//! Build: cargo build --target wasm32-wasip1 --release\n\n#[unsafe(no_mangle)]\npub extern \"C\" fn run() {{\n{body}\n}}\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("skill.toml"),
+        format!(
+            "[skill]\nname = \"{name}\"\nversion = \"0.1.0\"\ndescription = \"A Blufio skill\"\n\n# Capabilities this skill needs (all empty = no permissions).\n[capabilities]\n# network.domains = [\"api.example.com\"]\n# env = [\"MY_API_KEY\"]\n\n# Resource limits for the WASM sandbox.\n[resources]\n{extra}\n[wasm]\nentry = \"{underscored}.wasm\"\n"
+        ),
+    )
+    .unwrap();
+    // `cargo build --target wasm32-wasip1 --release`, then the module where
+    // `[wasm] entry` says.
+    let target = skill_test_support::repo_root().join("target/e2e-skills/blufio");
+    let built = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args([
+            "build",
+            "--target",
+            "wasm32-wasip1",
+            "--release",
+            "--target-dir",
+        ])
+        .arg(&target)
+        .current_dir(&dir)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET")
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{}", stderr(&built));
+    std::fs::copy(
+        target.join(format!("wasm32-wasip1/release/{underscored}.wasm")),
+        dir.join(format!("{underscored}.wasm")),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn a_skill_made_by_the_other_runtimes_skill_init_runs_unchanged() {
+    skill_test_support::ensure_wasm_target("wasm32-wasip1");
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let hello = blufio_init(
+        h,
+        "hello-blufio",
+        "    // Skill implementation here.",
+        "# fuel = 1_000_000_000\n",
+    );
+    ok(&run_in(h, h, &["validate", "--strict", "hello-blufio"]));
+    let ran = run_in(
+        h,
+        h,
+        &[
+            "run",
+            "hello-blufio",
+            "--message-format",
+            "json",
+            "--input",
+            "{}",
+        ],
+    );
+    let report = stdout_json(&ran);
+    assert_eq!(report["outcome"], "ok", "{report}");
+    assert_eq!(report["output"], "Skill completed successfully (no output)");
+    assert_eq!(report["sandboxed"], true);
+    let inspected = run_in(&hello, h, &["inspect", "."]);
+    ok(&inspected);
+
+    // Its limits come from skill.toml: an endless loop under `fuel = 10_000`.
+    blufio_init(
+        h,
+        "spin-blufio",
+        "    loop {}",
+        "fuel = 10_000\nepoch_timeout_secs = 1\n",
+    );
+    let ran = run_in(
+        h,
+        h,
+        &[
+            "run",
+            "spin-blufio",
+            "--message-format",
+            "json",
+            "--input",
+            "{}",
+        ],
+    );
+    let report = stdout_json(&ran);
+    assert_eq!(report["kind"], "fuel-exhausted", "{report}");
+    assert_eq!(report["limits"]["fuel"], 10_000);
+    // With fuel out of the way (the operator's --fuel), the 1 s deadline ends it.
+    let started = std::time::Instant::now();
+    let ran = run_in(
+        h,
+        h,
+        &[
+            "run",
+            "spin-blufio",
+            "--fuel",
+            "1000000000000",
+            "--message-format",
+            "json",
+            "--input",
+            "{}",
+        ],
+    );
+    let report = stdout_json(&ran);
+    assert_eq!(report["kind"], "timeout", "{report}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+
+    // std's I/O pulls WASI in, which neither runtime links: refused, naming it.
+    blufio_init(h, "noisy-blufio", "    println!(\"hello\");", "");
+    let ran = run_in(h, h, &["run", "noisy-blufio", "--input", "{}"]);
+    assert_eq!(ran.status.code(), Some(2), "{}", stderr(&ran));
+    let says = stderr(&ran);
+    assert!(
+        says.contains("`wasi_snapshot_preview1.fd_write` (WASI)")
+            && says.contains("wasm32-unknown-unknown"),
+        "{says}"
+    );
+    let validated = run_in(h, h, &["validate", "noisy-blufio"]);
+    assert_eq!(validated.status.code(), Some(1));
+    assert!(
+        stderr(&validated).contains("fd_write")
+            || String::from_utf8_lossy(&validated.stdout).contains("fd_write")
+    );
 }

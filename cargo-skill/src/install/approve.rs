@@ -13,6 +13,14 @@ pub fn grant_covers(wanted: &str, declared: &str) -> bool {
     wanted == declared || capability_name(declared) == wanted
 }
 
+/// `read-file:/srv/cache`: a host folder (from `skill.toml`'s filesystem
+/// paths), not one inside the skill's data folder.
+fn reaches_host_folder(declared: &str) -> bool {
+    declared.split_once(':').is_some_and(|(cap, scope)| {
+        matches!(cap, "read-file" | "write-file") && scope.starts_with('/')
+    })
+}
+
 /// Shows the plan and what each skill may do, then takes the approval:
 /// `--grant` approves exactly those capabilities, `--yes` every one, else
 /// a terminal prompt; with nothing new to approve, nothing is asked.
@@ -40,6 +48,20 @@ pub fn approve(plan: &mut [Pending], options: &InstallOptions<'_>) -> Result<()>
             },
             none(&m.ext.secrets)
         );
+        let host_folders: Vec<&str> = p
+            .located
+            .capabilities
+            .iter()
+            .filter(|c| reaches_host_folder(c))
+            .map(String::as_str)
+            .collect();
+        if !host_folders.is_empty() {
+            eprintln!(
+                "    warning: {} asks for folders of this machine, outside its data folder: {}",
+                m.name,
+                host_folders.join(", ")
+            );
+        }
     }
     if !options.grants.is_empty() {
         for wanted in options.grants {

@@ -64,8 +64,18 @@ pub struct Context<'a> {
     pub recorder: Option<&'a dyn HttpRecorder>,
 }
 
-/// Performs a request; returns the body of a 2xx response.
-pub fn fetch(cx: &Context<'_>, request: Request<'_>) -> Result<String, HttpError> {
+/// The body of a 2xx answer; any other status is a failure the guest sees.
+pub fn success_body(status: u16, body: String) -> Result<String, HttpError> {
+    if (200..300).contains(&status) {
+        return Ok(body);
+    }
+    let shown: String = body.chars().take(200).collect();
+    Err(HttpError::Failed(format!("HTTP {status}: {shown}")))
+}
+
+/// Performs a request, following redirects within the origin; returns the
+/// final status and body, whatever the status.
+pub fn exchange(cx: &Context<'_>, request: Request<'_>) -> Result<(u16, String), HttpError> {
     let mut url = Url::parse(request.url)
         .map_err(|e| HttpError::Failed(format!("`{}` is not a valid URL: {e}", request.url)))?;
     let origin = (
@@ -114,14 +124,7 @@ pub fn fetch(cx: &Context<'_>, request: Request<'_>) -> Result<String, HttpError
             }
             continue;
         }
-        if !(200..300).contains(&exchange.status) {
-            let shown: String = exchange.body.chars().take(200).collect();
-            return Err(HttpError::Failed(format!(
-                "HTTP {}: {shown}",
-                exchange.status
-            )));
-        }
-        return Ok(exchange.body);
+        return Ok((exchange.status, exchange.body));
     }
     Err(HttpError::Failed(format!(
         "more than {} redirects",

@@ -7,7 +7,7 @@ mod method;
 mod scope;
 
 pub use address::blocked_reason;
-pub use client::{Context, HttpError, HttpLimits, Request, fetch};
+pub use client::{Context, HttpError, HttpLimits, Request, exchange, success_body};
 pub use fixtures::{Exchange, HttpFixtures, HttpRecorder};
 pub use method::Method;
 pub use scope::HostPattern;

@@ -369,7 +369,7 @@ fn check_scope(capability: Capability, scope: &str) -> Result<(), String> {
     }
     match capability {
         Capability::HttpGet | Capability::HttpPost => check_host_pattern(scope),
-        Capability::ReadFile | Capability::WriteFile => check_relative_path(scope),
+        Capability::ReadFile | Capability::WriteFile => check_file_scope(scope),
         Capability::GetSecret => check_upper_snake(scope),
         Capability::ReadEnv => {
             if scope.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
@@ -398,6 +398,27 @@ fn check_relative_path(path: &str) -> Result<(), String> {
         .any(|c| matches!(c, std::path::Component::ParentDir))
     {
         return Err(format!("`{path}` leaves the skill folder with `..`"));
+    }
+    Ok(())
+}
+
+/// A folder inside the data folder (relative), or a host folder (absolute,
+/// approved by the operator like any grant): no `.`, `..` or empty parts.
+fn check_file_scope(path: &str) -> Result<(), String> {
+    if path.contains(['\0', '\\']) {
+        return Err(format!("`{path}` must be a plain path"));
+    }
+    let inner = path.strip_prefix('/').unwrap_or(path).trim_end_matches('/');
+    if inner.is_empty() {
+        return Err(format!(
+            "`{path}` would grant the whole filesystem: name the folder the skill needs"
+        ));
+    }
+    if inner.split('/').any(|p| p == "..") {
+        return Err(format!("`{path}` leaves its folder with `..`"));
+    }
+    if inner.split('/').any(|p| p.is_empty() || p == ".") {
+        return Err(format!("`{path}` has empty or `.` parts"));
     }
     Ok(())
 }
@@ -516,6 +537,7 @@ mod tests {
             "http-get:127.0.0.1:8080",
             "http-get:localhost",
             "read-file:cache/data",
+            "read-file:/srv/cache",
             "get-secret:API_KEY",
             "read-env:HOME",
         ] {
@@ -527,8 +549,10 @@ mod tests {
             "http-get:ftp://x.com",
             "http-get:example.com/path",
             "http-get:bad_host",
-            "read-file:/etc",
+            "read-file:/",
+            "read-file:/srv/../etc",
             "read-file:../up",
+            "write-file:a//b",
             "get-secret:lower",
             "recall-memory:x",
             "http-get:x.com:99999",

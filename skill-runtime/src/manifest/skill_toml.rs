@@ -1,8 +1,10 @@
 //! `skill.toml`, the manifest of the other agent runtime's core-module
-//! skills, read into the same [`SkillManifest`] as `SKILL.md`: `[skill]`
-//! name, version, description, author; `[capabilities]` network domains,
-//! filesystem read and write paths, env names; `[resources]` fuel, memory
-//! in MB, epoch timeout in seconds; `[wasm]` the module's path.
+//! skills (blufio's `crates/blufio-skill/src/manifest.rs`), read into the
+//! same [`SkillManifest`] as `SKILL.md`: `[skill]` name, version,
+//! description, author; `[capabilities]` env names,
+//! `[capabilities.network]` domains, `[capabilities.filesystem]` read and
+//! write paths; `[resources]` fuel, memory in MB, epoch timeout in seconds;
+//! `[wasm]` the module's entry file. Unlike blufio, unknown fields are errors.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -49,11 +51,18 @@ struct Skill {
 #[serde(deny_unknown_fields)]
 struct Capabilities {
     #[serde(default)]
-    network: Vec<Spanned<String>>,
+    network: Network,
     #[serde(default)]
     filesystem: Filesystem,
     #[serde(default)]
     env: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Network {
+    #[serde(default)]
+    domains: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -76,7 +85,8 @@ struct Resources {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Wasm {
-    path: Spanned<String>,
+    /// blufio's default when left out: `skill.wasm`.
+    entry: Option<Spanned<String>>,
 }
 
 /// Line and column of a byte offset.
@@ -195,28 +205,31 @@ fn parse_text(text: &str, path: &Path, r: &mut Reporter<'_>) -> Option<SkillMani
     };
     let capabilities = capabilities(&file.capabilities, text, r, &mut positions);
     let resources = resources(&file.resources, text, r);
-    let wasm = file.wasm.as_ref().map(|w| {
-        let p = &w.get_ref().path;
-        positions.insert("metadata.wasm".into(), pos_at(text, p.span().start));
-        let relative = Path::new(p.get_ref());
-        let inside = !p.get_ref().is_empty()
-            && relative.is_relative()
-            && !relative
-                .components()
-                .any(|c| matches!(c, std::path::Component::ParentDir));
-        if !inside {
-            r.report(
-                Code::WasmPathInvalid,
-                at(p.span()),
-                format!(
-                    "`[wasm] path` `{}` is not a relative path inside the skill folder",
-                    p.get_ref()
-                ),
-                Some("e.g. `path = \"skill.wasm\"`".into()),
-            );
-        }
-        p.get_ref().clone()
-    });
+    let wasm = file
+        .wasm
+        .as_ref()
+        .and_then(|w| w.get_ref().entry.as_ref())
+        .map(|p| {
+            positions.insert("metadata.wasm".into(), pos_at(text, p.span().start));
+            let relative = Path::new(p.get_ref());
+            let inside = !p.get_ref().is_empty()
+                && relative.is_relative()
+                && !relative
+                    .components()
+                    .any(|c| matches!(c, std::path::Component::ParentDir));
+            if !inside {
+                r.report(
+                    Code::WasmPathInvalid,
+                    at(p.span()),
+                    format!(
+                        "`[wasm] entry` `{}` is not a relative path inside the skill folder",
+                        p.get_ref()
+                    ),
+                    Some("e.g. `entry = \"skill.wasm\"`".into()),
+                );
+            }
+            p.get_ref().clone()
+        });
     let mut metadata = BTreeMap::new();
     if let Some(author) = &skill.author {
         metadata.insert("author".to_string(), author.get_ref().clone());
@@ -243,12 +256,65 @@ fn parse_text(text: &str, path: &Path, r: &mut Reporter<'_>) -> Option<SkillMani
     })
 }
 
-/// Entries of one `[capabilities]` list, the capabilities each becomes, and
-/// the list's name.
-type Group<'a> = (&'a [Spanned<String>], &'static [&'static str], &'static str);
+/// What one `[capabilities]` entry grants, as `SKILL.md` capabilities.
+fn entry_grants(field: &str, entry: &str) -> Vec<String> {
+    let entry = entry.trim();
+    match field {
+        // blufio allows a domain and its subdomains, for any method.
+        "network.domains" => {
+            let hosts = match entry.parse::<std::net::IpAddr>() {
+                Ok(std::net::IpAddr::V6(v6)) => vec![format!("[{v6}]")],
+                Ok(_) => vec![entry.to_string()],
+                Err(_) => vec![entry.to_string(), format!("*.{entry}")],
+            };
+            ["http-get", "http-post"]
+                .iter()
+                .flat_map(|cap| hosts.iter().map(move |h| format!("{cap}:{h}")))
+                .collect()
+        }
+        "filesystem.read" => vec![format!("read-file:{}", file_scope(entry))],
+        "filesystem.write" => vec![format!("write-file:{}", file_scope(entry))],
+        _ => vec![format!("read-env:{entry}")],
+    }
+}
 
-/// `network` → `http-get`/`http-post` per domain, `filesystem` → `read-file`
-/// and `write-file` per path (inside the skill's data folder), `env` →
+/// A folder as a scope: no trailing slash, but `/` stays itself (and is refused).
+fn file_scope(entry: &str) -> &str {
+    match entry.trim_end_matches('/') {
+        "" => entry,
+        trimmed => trimmed,
+    }
+}
+
+/// Why a `network.domains` entry cannot be a grant. Addresses that the
+/// HTTP client refuses (loopback, private, link-local, metadata) are refused
+/// here too, as blufio's SSRF check does: only the operator can grant one.
+fn domain_problem(domain: &str) -> Option<String> {
+    if domain.contains([':', '/', '*']) && domain.parse::<std::net::IpAddr>().is_err() {
+        return Some(format!("`{domain}` is not a bare domain name"));
+    }
+    let blocked = match domain.parse::<std::net::IpAddr>() {
+        Ok(ip) => crate::http::blocked_reason(ip),
+        Err(_) => (domain.eq_ignore_ascii_case("localhost")).then_some("loopback"),
+    };
+    blocked.map(|why| {
+        format!(
+            "`{domain}` is a {why} address, which skills may not name for themselves; an operator who means it grants it with `cargo skill grant NAME http-get:{domain}`"
+        )
+    })
+}
+
+fn entry_help(field: &str) -> String {
+    match field {
+        "network.domains" => "list bare domain names, e.g. `domains = [\"api.example.com\"]` (subdomains are included)".into(),
+        "env" => "list variable names, e.g. `env = [\"TZ\"]`".into(),
+        _ => "list absolute host folders (`read = [\"/srv/cache\"]`, approved by the operator at install) or folders inside the skill's data folder (`read = [\"notes\"]`)".into(),
+    }
+}
+
+/// `network.domains` → `http-get`/`http-post` for each domain and its
+/// subdomains, `filesystem` → `read-file` and `write-file` per folder (an
+/// absolute host folder, or one inside the data folder), `env` →
 /// `read-env` per name; each checked as a `SKILL.md` scope would be.
 fn capabilities(
     caps: &Capabilities,
@@ -256,36 +322,38 @@ fn capabilities(
     r: &mut Reporter<'_>,
     positions: &mut BTreeMap<String, Pos>,
 ) -> Vec<CapabilityDecl> {
-    let groups: [Group<'_>; 4] = [
-        (&caps.network, &["http-get", "http-post"], "network"),
-        (&caps.filesystem.read, &["read-file"], "filesystem.read"),
-        (&caps.filesystem.write, &["write-file"], "filesystem.write"),
-        (&caps.env, &["read-env"], "env"),
+    let groups: [(&[Spanned<String>], &str); 4] = [
+        (&caps.network.domains, "network.domains"),
+        (&caps.filesystem.read, "filesystem.read"),
+        (&caps.filesystem.write, "filesystem.write"),
+        (&caps.env, "env"),
     ];
     let mut decls = Vec::new();
-    for (entries, names, field) in groups {
+    for (entries, field) in groups {
         for entry in entries {
+            let at = pos_at(text, entry.span().start);
             positions
                 .entry("metadata.capabilities".into())
-                .or_insert_with(|| pos_at(text, entry.span().start));
-            let scope = entry.get_ref().trim_end_matches('/');
-            for name in names {
-                match format!("{name}:{scope}").parse::<CapabilityDecl>() {
-                    Ok(decl) => decls.push(decl),
-                    Err((_, why)) => {
-                        r.report(
-                            Code::CoreCapabilityInvalid,
-                            Some(pos_at(text, entry.span().start)),
-                            format!("`[capabilities] {field}` entry `{}`: {why}", entry.get_ref()),
-                            Some(match field {
-                                "network" => "list host names, e.g. `network = [\"api.example.com\"]`".into(),
-                                "env" => "list variable names, e.g. `env = [\"TZ\"]`".into(),
-                                _ => "list paths relative to the skill's data folder, e.g. `read = [\"notes/\"]`".into(),
-                            }),
-                        );
-                        break;
-                    }
-                }
+                .or_insert(at);
+            let value = entry.get_ref();
+            let parsed: Result<Vec<CapabilityDecl>, String> = if field == "network.domains"
+                && let Some(why) = domain_problem(value)
+            {
+                Err(why)
+            } else {
+                entry_grants(field, value)
+                    .iter()
+                    .map(|g| g.parse::<CapabilityDecl>().map_err(|(_, why)| why))
+                    .collect()
+            };
+            match parsed {
+                Ok(mut list) => decls.append(&mut list),
+                Err(why) => r.report(
+                    Code::CoreCapabilityInvalid,
+                    Some(at),
+                    format!("`[capabilities] {field}` entry `{value}`: {why}"),
+                    Some(entry_help(field)),
+                ),
             }
         }
     }

@@ -1,27 +1,19 @@
-//! The `{{name}}` skill: a core WebAssembly module of the core ABI
-//! (docs/core-abi.md). The host calls `run()`; input, output and host
-//! functions go through the `env` imports below.
+//! The `{{name}}` skill: a core WebAssembly module of the `blufio` host ABI
+//! (docs/core-abi.md), the one the other agent runtime runs too. The host
+//! calls `run()`; input, output and host functions are the imports below.
 
 use serde_json::{Value, json};
 
-#[link(wasm_import_module = "env")]
+#[link(wasm_import_module = "blufio")]
 unsafe extern "C" {
+    fn log(level: i32, ptr: *const u8, len: i32);
     fn get_input_len() -> i32;
     fn get_input(ptr: *mut u8);
     fn set_output(ptr: *const u8, len: i32);
-    fn log(ptr: *const u8, len: i32);
-    fn get_env(name: *const u8, name_len: i32, out: *mut u32) -> i32;
+    fn get_env(key: *const u8, key_len: i32, buf: *mut u8, buf_len: i32) -> i32;
 }
 
-/// Where the host writes results of gated calls. Each invocation gets a
-/// fresh instance, so nothing needs freeing.
-#[unsafe(no_mangle)]
-pub extern "C" fn alloc(len: i32) -> *mut u8 {
-    let mut buffer = Vec::<u8>::with_capacity(len.max(0) as usize);
-    let ptr = buffer.as_mut_ptr();
-    std::mem::forget(buffer);
-    ptr
-}
+const INFO: i32 = 2;
 
 fn input() -> Result<Value, String> {
     // SAFETY: the buffer is exactly as long as the host says the input is.
@@ -41,19 +33,22 @@ fn output(value: &Value) {
 
 fn info(message: &str) {
     // SAFETY: a live buffer and its length.
-    unsafe { log(message.as_ptr(), message.len() as i32) }
+    unsafe { log(INFO, message.as_ptr(), message.len() as i32) }
 }
 
-/// `get_env`: the host writes the result buffer's pointer and length.
+/// `get_env` writes the value into our buffer and returns its length, or
+/// -1 (not granted, or unset) or -2 (the buffer is too small).
 fn env(name: &str) -> Result<String, String> {
-    let mut place = [0u32; 2];
-    // SAFETY: `place` has room for the two u32 the host writes.
-    let (status, bytes) = unsafe {
-        let status = get_env(name.as_ptr(), name.len() as i32, place.as_mut_ptr());
-        (status, std::slice::from_raw_parts(place[0] as *const u8, place[1] as usize))
+    let mut buffer = vec![0u8; 4096];
+    // SAFETY: both buffers are live, with their lengths.
+    let len = unsafe {
+        get_env(name.as_ptr(), name.len() as i32, buffer.as_mut_ptr(), buffer.len() as i32)
     };
-    let text = String::from_utf8_lossy(bytes).into_owned();
-    if status == 0 { Ok(text) } else { Err(text) }
+    match len {
+        -2 => Err(format!("`{name}` is longer than 4096 bytes")),
+        n if n < 0 => Err(format!("`{name}` is not granted to this skill, or not set")),
+        n => Ok(String::from_utf8_lossy(&buffer[..n as usize]).into_owned()),
+    }
 }
 
 #[unsafe(no_mangle)]

@@ -1,25 +1,17 @@
-//! A core-module skill: `run()` reads the JSON input, does what `mode`
-//! says through the core ABI's `env` imports, and sets the JSON output.
+//! A core-module skill of the `blufio` host ABI: `run()` reads the JSON
+//! input and does what `mode` says through the imports.
 
 use serde_json::{Value, json};
 
-#[link(wasm_import_module = "env")]
+#[link(wasm_import_module = "blufio")]
 unsafe extern "C" {
+    fn log(level: i32, ptr: *const u8, len: i32);
     fn get_input_len() -> i32;
     fn get_input(ptr: *mut u8);
     fn set_output(ptr: *const u8, len: i32);
-    fn log(ptr: *const u8, len: i32);
-    fn get_env(name: *const u8, name_len: i32, out: *mut u32) -> i32;
-}
-
-/// Buffers the host writes gated results into; they are leaked, which is
-/// fine for a module instantiated once per invocation.
-#[unsafe(no_mangle)]
-pub extern "C" fn alloc(len: i32) -> *mut u8 {
-    let mut buffer = Vec::<u8>::with_capacity(len.max(0) as usize);
-    let ptr = buffer.as_mut_ptr();
-    std::mem::forget(buffer);
-    ptr
+    fn get_env(key: *const u8, key_len: i32, buf: *mut u8, buf_len: i32) -> i32;
+    fn http_request(url: *const u8, url_len: i32, method: i32, body: *const u8, body_len: i32)
+    -> i32;
 }
 
 fn input() -> Value {
@@ -38,14 +30,15 @@ fn output(value: &Value) {
     unsafe { set_output(text.as_ptr(), text.len() as i32) }
 }
 
-fn env(name: &str) -> Result<String, String> {
-    let mut place = [0u32; 2];
-    // SAFETY: the host writes the result buffer's pointer and length to `place`.
-    unsafe {
-        let status = get_env(name.as_ptr(), name.len() as i32, place.as_mut_ptr());
-        let bytes = std::slice::from_raw_parts(place[0] as *const u8, place[1] as usize);
-        let text = String::from_utf8_lossy(bytes).into_owned();
-        if status == 0 { Ok(text) } else { Err(text) }
+fn env(name: &str) -> Value {
+    let mut buffer = vec![0u8; 256];
+    // SAFETY: live buffers with their lengths.
+    let n = unsafe {
+        get_env(name.as_ptr(), name.len() as i32, buffer.as_mut_ptr(), buffer.len() as i32)
+    };
+    match n {
+        n if n < 0 => json!({"status": n}),
+        n => json!({"value": String::from_utf8_lossy(&buffer[..n as usize])}),
     }
 }
 
@@ -54,13 +47,24 @@ pub extern "C" fn run() {
     let input = input();
     let message = format!("mode {}", input["mode"]);
     // SAFETY: a live buffer and its length.
-    unsafe { log(message.as_ptr(), message.len() as i32) };
-    let result = match input["mode"].as_str().unwrap_or("echo") {
-        "env" => match env(input["name"].as_str().unwrap_or("")) {
-            Ok(value) => json!({"value": value}),
-            Err(error) => json!({"error": error}),
-        },
-        _ => input,
-    };
-    output(&result);
+    unsafe { log(1, message.as_ptr(), message.len() as i32) };
+    match input["mode"].as_str().unwrap_or("echo") {
+        "env" => output(&env(input["name"].as_str().unwrap_or(""))),
+        // The response body becomes the result; the status is logged.
+        "http" => {
+            let url = input["url"].as_str().unwrap_or("");
+            let body = input["body"].as_str().unwrap_or("");
+            let method = if body.is_empty() { 0 } else { 1 };
+            // SAFETY: live buffers with their lengths.
+            let status = unsafe {
+                http_request(url.as_ptr(), url.len() as i32, method, body.as_ptr(), body.len() as i32)
+            };
+            let line = format!("status {status}");
+            // SAFETY: a live buffer and its length.
+            unsafe { log(2, line.as_ptr(), line.len() as i32) };
+        }
+        // Logs only: the result is the log, as blufio joins it.
+        "quiet" => {}
+        _ => output(&input),
+    }
 }
