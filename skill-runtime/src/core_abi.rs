@@ -87,16 +87,19 @@ fn func_matches(ty: &FuncType, params: &[ValType], results: &[ValType]) -> bool 
     same_types(ty.params(), params) && same_types(ty.results(), results)
 }
 
-/// Why a WASI import is refused, with what usually pulls it in.
-fn wasi_problem(name: &str) -> String {
+/// Why WASI imports are refused, with what usually pulls them in.
+fn wasi_problem(names: &[String]) -> String {
+    let list: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
     format!(
-        "imports `{name}` (WASI): core-module skills get only the `blufio` functions, no WASI (blufio links none either, so this module fails there too); std's I/O pulls it in (println!, a panic message, std::env, std::fs): build for wasm32-unknown-unknown, or avoid those calls"
+        "imports {} (WASI): core-module skills get only the `blufio` functions, no WASI (blufio links none either, so the module fails there too); std's I/O pulls these in (println!, a panic message, std::env, std::fs): build for wasm32-unknown-unknown, or avoid those calls",
+        list.join(", ")
     )
 }
 
 /// Every way a module departs from the ABI, one sentence each.
 pub fn check(module: &Module) -> Vec<String> {
     let mut problems = Vec::new();
+    let mut wasi = Vec::new();
     let mut needs_memory = false;
     for import in module.imports() {
         let name = format!("{}.{}", import.module(), import.name());
@@ -105,7 +108,7 @@ pub fn check(module: &Module) -> Vec<String> {
             .flatten();
         needs_memory |= expected.is_some() && import.name() != "get_input_len";
         match (expected, import.ty()) {
-            (None, _) if import.module().starts_with("wasi") => problems.push(wasi_problem(&name)),
+            (None, _) if import.module().starts_with("wasi") => wasi.push(name),
             (None, _) => problems.push(format!(
                 "imports `{name}`, which the core ABI does not provide (module `{IMPORT_MODULE}` has: {})",
                 FUNCTIONS.iter().map(|f| f.0).collect::<Vec<_>>().join(", ")
@@ -120,6 +123,9 @@ pub fn check(module: &Module) -> Vec<String> {
             (Some(_), ExternType::Func(_)) => {}
             (Some(_), other) => problems.push(format!("imports `{name}` as a {other:?}, not a function")),
         }
+    }
+    if !wasi.is_empty() {
+        problems.insert(0, wasi_problem(&wasi));
     }
     match module.get_export(RUN) {
         Some(ExternType::Func(ty)) if func_matches(&ty, &[], &[]) => {}

@@ -67,6 +67,25 @@ fn a_core_skill_goes_from_new_to_an_installed_run() {
         wasmparser::Parser::is_core_wasm(&wasm),
         "kept a core module"
     );
+    // The other runtime's format: its `[wasm] entry`, its import module.
+    let toml = std::fs::read_to_string(skill.join("skill.toml")).unwrap();
+    assert!(toml.contains("[wasm]\nentry = \"skill.wasm\""), "{toml}");
+    let modules: Vec<String> = wasmparser::Parser::new(0)
+        .parse_all(&wasm)
+        .filter_map(|p| match p.unwrap() {
+            wasmparser::Payload::ImportSection(s) => Some(s),
+            _ => None,
+        })
+        .flat_map(|s| {
+            s.into_imports()
+                .map(|i| i.unwrap().module.to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(
+        !modules.is_empty() && modules.iter().all(|m| m == "blufio"),
+        "{modules:?}"
+    );
 
     ok(&run_in(&skill, h, &["validate", "--strict", "."]));
     let tested = run_in(
@@ -377,17 +396,25 @@ fn a_skill_made_by_the_other_runtimes_skill_init_runs_unchanged() {
     // std's I/O pulls WASI in, which neither runtime links: refused, naming it.
     blufio_init(h, "noisy-blufio", "    println!(\"hello\");", "");
     let ran = run_in(h, h, &["run", "noisy-blufio", "--input", "{}"]);
-    assert_eq!(ran.status.code(), Some(2), "{}", stderr(&ran));
+    assert_eq!(ran.status.code(), Some(1), "{}", stderr(&ran));
     let says = stderr(&ran);
     assert!(
-        says.contains("`wasi_snapshot_preview1.fd_write` (WASI)")
+        says.contains("error[invalid-component]")
+            && says.contains("`wasi_snapshot_preview1.fd_write`")
+            && says.contains("println!")
             && says.contains("wasm32-unknown-unknown"),
         "{says}"
     );
+    assert_eq!(says.matches("(WASI)").count(), 1, "one sentence: {says}");
     let validated = run_in(h, h, &["validate", "noisy-blufio"]);
     assert_eq!(validated.status.code(), Some(1));
+    let said = format!(
+        "{}{}",
+        stderr(&validated),
+        String::from_utf8_lossy(&validated.stdout)
+    );
     assert!(
-        stderr(&validated).contains("fd_write")
-            || String::from_utf8_lossy(&validated.stdout).contains("fd_write")
+        said.contains("noisy_blufio.wasm") && said.contains("fd_write"),
+        "{said}"
     );
 }
