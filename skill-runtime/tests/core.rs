@@ -28,12 +28,17 @@ fn module(imports: &str, data: &str, run: &str) -> Vec<u8> {
     .unwrap()
 }
 
-/// The grants and resources a `skill.toml` gives, read by the real parser.
-fn manifest(toml: &str) -> (Policy, LimitRequest) {
+/// `skill.toml` text read by the real parser.
+fn parse(toml: &str) -> skill_runtime::manifest::Parsed {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("skill.toml");
     std::fs::write(&path, toml).unwrap();
-    let parsed = skill_toml::parse_file(&path, Mode::Lenient);
+    skill_toml::parse_file(&path, Mode::Lenient)
+}
+
+/// The grants and resources a `skill.toml` gives.
+fn manifest(toml: &str) -> (Policy, LimitRequest) {
+    let parsed = parse(toml);
     assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
     let m = parsed.manifest.unwrap();
     let policy = Policy {
@@ -45,14 +50,10 @@ fn manifest(toml: &str) -> (Policy, LimitRequest) {
 
 /// The diagnostics' messages for a `skill.toml`.
 fn problems(toml: &str) -> Vec<String> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("skill.toml");
-    std::fs::write(&path, toml).unwrap();
-    let parsed = skill_toml::parse_file(&path, Mode::Lenient);
-    parsed
+    parse(toml)
         .diagnostics
-        .iter()
-        .map(|d| d.message.clone())
+        .into_iter()
+        .map(|d| d.message)
         .collect()
 }
 

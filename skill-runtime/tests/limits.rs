@@ -280,7 +280,10 @@ fn load_error(wasm: &[u8]) -> LoadError {
 
 #[test]
 fn a_core_module_off_the_core_abi_is_refused_with_how_to_fix_it() {
-    let module = wat::parse_str("(module (func (export \"run\")))").unwrap();
+    let module = wat::parse_str(
+        "(module (import \"blufio\" \"log\" (func (param i32 i32 i32))) (func (export \"run\")))",
+    )
+    .unwrap();
     let err = load_error(&module);
     let LoadError::CoreAbi(problems) = &err else {
         panic!("{err:?}")

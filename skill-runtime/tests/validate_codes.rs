@@ -730,9 +730,11 @@ fn cases() -> Vec<(Code, Severity, Severity, Tree, Tree)> {
             Code::CoreCapabilityInvalid,
             W,
             E,
-            core(&core_toml("[capabilities]\nnetwork = [\"not a host!\"]\n")),
             core(&core_toml(
-                "[capabilities]\nnetwork = [\"api.example.com\"]\n",
+                "[capabilities.network]\ndomains = [\"not a host!\"]\n",
+            )),
+            core(&core_toml(
+                "[capabilities.network]\ndomains = [\"api.example.com\"]\n",
             )),
         ),
         (

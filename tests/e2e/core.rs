@@ -418,3 +418,87 @@ fn a_skill_made_by_the_other_runtimes_skill_init_runs_unchanged() {
         "{said}"
     );
 }
+
+#[test]
+fn host_folders_are_approved_at_install_with_a_warning_and_reached_beneath_only() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let cache = tempfile::tempdir().unwrap();
+    let folder = cache.path().join("forecasts");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("oslo.json"), r#"{"temp":-3}"#).unwrap();
+    std::fs::write(cache.path().join("private.txt"), "not for skills").unwrap();
+    let skill = h.join("src/cache-reader");
+    std::fs::create_dir_all(&skill).unwrap();
+    std::fs::write(
+        skill.join("skill.toml"),
+        format!(
+            "[skill]\nname = \"cache_reader\"\nversion = \"1.0.0\"\ndescription = \"Reads cached forecasts. Use it for the weather.\"\n\n[capabilities.filesystem]\nread = [\"{}/\"]\n",
+            folder.display()
+        ),
+    )
+    .unwrap();
+    // `{}` (two bytes of input) reads inside the folder; anything else tries beside it.
+    let inside = folder.join("oslo.json").display().to_string();
+    let beside = cache.path().join("private.txt").display().to_string();
+    let wasm = wat::parse_str(format!(
+        r#"(module
+            (import "blufio" "get_input_len" (func $len (result i32)))
+            (import "blufio" "read_file" (func $read (param i32 i32 i32 i32) (result i32)))
+            (memory (export "memory") 1)
+            (data (i32.const 0) "{inside}")
+            (data (i32.const 1024) "{beside}")
+            (func (export "run")
+              (if (i32.eq (call $len) (i32.const 2))
+                (then (drop (call $read (i32.const 0) (i32.const {}) (i32.const 0) (i32.const 0))))
+                (else (drop (call $read (i32.const 1024) (i32.const {}) (i32.const 0) (i32.const 0)))))))"#,
+        inside.len(),
+        beside.len()
+    ))
+    .unwrap();
+    std::fs::write(skill.join("skill.wasm"), wasm).unwrap();
+    ok(&run_in(h, h, &["convert", "src/cache-reader"]));
+    let installed = run_in(h, h, &["install", skill.to_str().unwrap(), "--yes"]);
+    ok(&installed);
+    let said = stderr(&installed);
+    assert!(
+        said.contains(&format!(
+            "warning: cache-reader asks for folders of this machine, outside its data folder: read-file:{}",
+            folder.display()
+        )),
+        "{said}"
+    );
+    let run = |input: &str| {
+        stdout_json(&run_in(
+            h,
+            h,
+            &[
+                "run",
+                "cache-reader",
+                "--message-format",
+                "json",
+                "--input",
+                input,
+            ],
+        ))
+    };
+    let report = run("{}");
+    assert_eq!(
+        report["output"],
+        serde_json::json!({"temp": -3}),
+        "{report}"
+    );
+    assert_eq!(report["sandboxed"], true);
+    let report = run(r#"{"x":1}"#);
+    assert_eq!(report["kind"], "capability-denied", "{report}");
+    assert!(
+        report["message"]
+            .as_str()
+            .unwrap()
+            .contains("outside the granted host folders"),
+        "{report}"
+    );
+    // The operator takes it back: the next run is denied.
+    ok(&run_in(h, h, &["revoke", "cache-reader", "read-file"]));
+    assert_eq!(run("{}")["kind"], "capability-denied");
+}
