@@ -38,6 +38,8 @@ pub enum Command {
     Bench(commands::bench::BenchArgs),
     /// Check skills: the agentskills.io spec, extensions, components, relations
     Validate(commands::validate::ValidateArgs),
+    /// Find the malicious and the risky in skill folders (offline; SARIF for code scanning)
+    Scan(commands::scan::ScanArgs),
     /// Show a skill's resolved manifest and capability set
     Inspect(commands::inspect::InspectArgs),
     /// Print the <available_skills> block for agent system prompts
@@ -105,6 +107,7 @@ pub fn exec(cli: Cli) -> ExitCode {
         Command::Test(args) => commands::test::exec(args, &global),
         Command::Bench(args) => commands::bench::exec(args),
         Command::Validate(args) => commands::validate::exec(args, &global),
+        Command::Scan(args) => commands::scan::exec(args, &global),
         Command::Inspect(args) => commands::inspect::exec(args, &global),
         Command::ToPrompt(args) => commands::to_prompt::exec(args),
         Command::Run(args) => commands::run::exec(args, &global),

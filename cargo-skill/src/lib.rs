@@ -2,7 +2,8 @@
 //! `main.rs` only parses arguments; each verb lives in `commands/<verb>.rs`
 //! as a clap `Args` and a thin `exec` over the domain folders: `author/`
 //! (new, build, test cases), `publish/` (signing, keys, git), `install/`
-//! (sources, resolution, placing, updates). What a bot embeds lives in
+//! (sources, resolution, placing, updates), `scanning/` (scan output and
+//! the install gate). What a bot embeds lives in
 //! the `skill-runtime` crate.
 
 mod author;
@@ -16,6 +17,7 @@ mod input;
 mod install;
 mod output;
 mod publish;
+mod scanning;
 mod serving;
 mod tty;
 

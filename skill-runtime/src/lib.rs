@@ -52,6 +52,7 @@ pub mod prepare;
 mod runtime;
 mod runtime_error;
 pub mod sandbox;
+pub mod scan;
 pub mod secret_store;
 pub mod skill_name;
 pub mod tier;

@@ -49,6 +49,7 @@ fn install_probe(home: &Path) {
         grants: vec![],
         secrets: vec![],
         declared: vec![],
+        allowed_findings: vec![],
     }
     .write(&dir)
     .unwrap();

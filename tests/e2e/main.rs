@@ -9,6 +9,7 @@ mod install;
 mod mcp;
 mod publish;
 mod run;
+mod scan;
 mod test_cases;
 mod validate;
 

@@ -45,6 +45,8 @@ pub fn exec(args: InspectArgs, global: &GlobalArgs) -> Result<u8> {
             };
             if let Some(meta) = &installed {
                 value["installed"] = serde_json::to_value(meta)?;
+                value["installed"]["findings"] =
+                    serde_json::to_value(skill_runtime::scan::scan_skill(&path).findings)?;
                 value["installed"]["dependency_tree"] =
                     serde_json::to_value(dependency_tree(&home::home()?, &meta.name)?)?;
             }
@@ -55,6 +57,7 @@ pub fn exec(args: InspectArgs, global: &GlobalArgs) -> Result<u8> {
             for inspection in &inspections {
                 if let Some(meta) = &installed {
                     print_installed(meta, &palette);
+                    print_findings(&skill_runtime::scan::scan_skill(&path), meta, &palette);
                     let tree = dependency_tree(&home::home()?, &meta.name)?;
                     if !tree.is_empty() {
                         println!("{}", palette.bold("  dependencies:"));
@@ -146,6 +149,29 @@ fn print_tree(nodes: &[Node], depth: usize) {
 }
 
 /// What install recorded: where from, how verified, and what was approved.
+/// What `scan` finds in the installed files, and what the operator allowed.
+fn print_findings(
+    scan: &skill_runtime::scan::SkillScan,
+    meta: &InstalledMeta,
+    palette: &crate::output::Palette,
+) {
+    let label = palette.bold(&format!("{:>14}:", "scan"));
+    if scan.findings.is_empty() {
+        println!("{label} no findings");
+    }
+    for f in &scan.findings {
+        let allowed = if meta.allowed_findings.iter().any(|a| a == f.rule) {
+            " (allowed at install)"
+        } else {
+            ""
+        };
+        println!(
+            "{label} {}[{}] {}:{}:{}{allowed}: {}",
+            f.severity, f.rule, f.path, f.line, f.column, f.message
+        );
+    }
+}
+
 fn print_installed(meta: &InstalledMeta, palette: &crate::output::Palette) {
     let rows = [
         (

@@ -55,6 +55,11 @@ pub struct InstallArgs {
     /// record them in `skills-lock.json`
     #[arg(long, value_name = "AGENT,...", value_delimiter = ',', value_parser = agents::parse)]
     pub agents: Vec<Agent>,
+
+    /// Accept the findings of these scan rules (docs/scan.md) for the skills
+    /// installed now; recorded in their install metadata and skills.lock
+    #[arg(long, value_name = "RULE,...", value_delimiter = ',')]
+    pub allow: Vec<String>,
 }
 
 pub fn exec(args: InstallArgs, global: &GlobalArgs) -> Result<u8> {
@@ -75,6 +80,7 @@ pub fn exec(args: InstallArgs, global: &GlobalArgs) -> Result<u8> {
         project: &project,
         compiler: &compiler,
         quiet: global.quiet,
+        allow: &args.allow,
     };
     let _lock = home::lock_for_writing(&home)?;
     let report = install(&home, &spec, &options)?;

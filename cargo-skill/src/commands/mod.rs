@@ -19,6 +19,7 @@ pub mod publish;
 pub mod remove;
 pub mod revoke;
 pub mod run;
+pub mod scan;
 pub mod secret;
 pub mod sign;
 pub mod test;

@@ -189,6 +189,11 @@ fn prepare(
         );
         return Ok(None);
     }
+    // What agents will read and run is scanned too: high and above refuses.
+    if let Err(refused) = crate::scanning::gate::pass(dir, &manifest.name, "published", &[]) {
+        eprintln!("error: {refused:#}");
+        return Ok(None);
+    }
     // The name becomes `skills/<name>/` in the published tree; validation
     // refused every invalid one, and this says so again where it matters.
     skill_runtime::skill_name::check(&manifest.name)

@@ -29,6 +29,11 @@ pub struct UpdateArgs {
     /// Use the cached clones of the sources; no network
     #[arg(long)]
     pub offline: bool,
+
+    /// Accept the findings of these scan rules (docs/scan.md) for the skills
+    /// installed now; recorded in their install metadata and skills.lock
+    #[arg(long, value_name = "RULE,...", value_delimiter = ',')]
+    pub allow: Vec<String>,
 }
 
 pub fn exec(args: UpdateArgs, global: &GlobalArgs) -> Result<u8> {
@@ -42,6 +47,7 @@ pub fn exec(args: UpdateArgs, global: &GlobalArgs) -> Result<u8> {
         offline: args.offline,
         quiet: global.quiet,
         compiler: &compiler,
+        allow: &args.allow,
     };
     let _lock = if args.dry_run {
         None

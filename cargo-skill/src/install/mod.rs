@@ -179,6 +179,7 @@ pub fn install_from(
             grants: pending.grants.clone(),
             secrets: manifest.ext.secrets.clone(),
             declared: pending.located.capabilities.clone(),
+            allowed_findings: pending.allowed_findings.clone(),
         };
         crate::install::place::place(home, &manifest.dir, &meta)
             .with_context(|| {
@@ -204,6 +205,7 @@ pub fn install_from(
                 .iter()
                 .map(|d| format!("{}@{}", d.name, d.req))
                 .collect(),
+            allowed_findings: meta.allowed_findings.clone(),
         });
         done.push(meta);
         let meta = done.last().expect("just pushed");
@@ -321,6 +323,11 @@ fn check(
     let manifest = &located.manifest;
     let content = Content::of_source(&manifest.dir)
         .with_context(|| format!("{} cannot be installed", manifest.name))?;
+    // An update keeps what the operator allowed for the installed version.
+    let mut allow = options.allow.to_vec();
+    allow.extend(previous.iter().flat_map(|p| p.allowed_findings.clone()));
+    let allowed_findings =
+        crate::scanning::gate::pass(&manifest.dir, &manifest.name, "installed", &allow)?;
     let version = manifest.ext.version.clone();
     let (verification, signer, sums) = crate::install::verify::verify(
         manifest,
@@ -373,6 +380,7 @@ fn check(
         grants,
         new,
         new_secrets,
+        allowed_findings,
     })
 }
 

@@ -33,6 +33,8 @@ pub struct InstallOptions<'a> {
     pub project: &'a Path,
     pub compiler: &'a Compiler,
     pub quiet: bool,
+    /// Scan rules whose findings the operator accepts (`--allow`).
+    pub allow: &'a [String],
 }
 
 /// What an install did.
@@ -59,6 +61,8 @@ pub struct Pending {
     /// Declared here and not by the installed version: needs approval.
     pub new: Vec<String>,
     pub new_secrets: Vec<String>,
+    /// The `--allow`ed scan rules that excused a finding here.
+    pub allowed_findings: Vec<String>,
 }
 
 impl Pending {

@@ -28,6 +28,8 @@ pub struct UpdateOptions<'a> {
     pub offline: bool,
     pub quiet: bool,
     pub compiler: &'a crate::install::compile::Compiler,
+    /// Scan rules whose findings the operator accepts (`--allow`).
+    pub allow: &'a [String],
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -272,6 +274,7 @@ fn reinstall(
         project: home.root(),
         compiler: options.compiler,
         quiet: options.quiet,
+        allow: options.allow,
     };
     install::install_from(home, catalog, None, &install_options)?;
     Ok(changes)

@@ -30,6 +30,9 @@ pub struct Locked {
     pub grants: Vec<String>,
     #[serde(default)]
     pub dependencies: Vec<String>,
+    /// Scan rules the operator allowed for this skill (`install --allow`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_findings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,6 +103,7 @@ mod tests {
             signer: None,
             grants: vec!["read-env:TZ".into()],
             dependencies: vec![],
+            allowed_findings: vec![],
         };
         let mut lock = Lockfile::default();
         lock.upsert(entry("b"));

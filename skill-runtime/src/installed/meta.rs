@@ -51,6 +51,9 @@ pub struct InstalledMeta {
     /// update asks again only for what is new here.
     #[serde(default)]
     pub declared: Vec<String>,
+    /// Scan rules whose findings the operator accepted at install (`--allow`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_findings: Vec<String>,
 }
 
 impl InstalledMeta {

@@ -1,0 +1,112 @@
+//! `cargo skill scan [PATHS]`: the malicious and the risky in skill folders.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use clap::{Args, ValueEnum};
+use skill_runtime::scan::{self, Severity};
+
+use crate::exit;
+use crate::output::GlobalArgs;
+use crate::scanning::report::{self, Totals};
+use crate::scanning::sarif;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScanFormat {
+    Human,
+    Json,
+    Sarif,
+    Github,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Critical,
+    High,
+    Medium,
+    Low,
+}
+
+impl FailOn {
+    fn severity(self) -> Severity {
+        match self {
+            FailOn::Critical => Severity::Critical,
+            FailOn::High => Severity::High,
+            FailOn::Medium => Severity::Medium,
+            FailOn::Low => Severity::Low,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Skill folders, SKILL.md files or repository roots [default: .]
+    pub paths: Vec<PathBuf>,
+
+    #[arg(long, value_enum, default_value_t = ScanFormat::Human)]
+    pub message_format: ScanFormat,
+
+    /// Exit 1 when a finding is at this severity or above
+    #[arg(long, value_enum, default_value_t = FailOn::High)]
+    pub fail_on: FailOn,
+}
+
+pub fn exec(args: ScanArgs, global: &GlobalArgs) -> Result<u8> {
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths
+    };
+    let (scans, empty) = scan::scan_paths(&paths);
+    let fail_on = args.fail_on.severity();
+    let totals = Totals::of(&scans);
+    match args.message_format {
+        ScanFormat::Sarif => {
+            let rooted: Vec<(&Path, &scan::SkillScan)> =
+                scans.iter().map(|s| (root_of(&paths, &s.dir), s)).collect();
+            println!("{}", sarif::log(&rooted)?);
+        }
+        format => {
+            for s in &scans {
+                for f in &s.findings {
+                    println!(
+                        "{}",
+                        match format {
+                            ScanFormat::Json => report::json_line(s, f),
+                            ScanFormat::Github => report::github(s, f),
+                            _ => report::human(s, f),
+                        }
+                    );
+                }
+            }
+            match format {
+                ScanFormat::Json => println!("{}", report::summary_json(&totals, fail_on)),
+                _ if !global.quiet => eprintln!("{}", report::summary_human(&totals, fail_on)),
+                _ => {}
+            }
+        }
+    }
+    for path in &empty {
+        eprintln!("{}", report::no_skill(path));
+    }
+    Ok(if !empty.is_empty() {
+        exit::USAGE
+    } else if totals.at_least(fail_on) > 0 {
+        exit::FAILURE
+    } else {
+        exit::SUCCESS
+    })
+}
+
+/// The path given that `dir` was found under (a SKILL.md given stands for its folder).
+fn root_of<'a>(paths: &'a [PathBuf], dir: &Path) -> &'a Path {
+    paths
+        .iter()
+        .map(|p| match p.is_file() {
+            true => p.parent().unwrap_or(Path::new(".")),
+            false => p.as_path(),
+        })
+        .filter(|p| dir.starts_with(p))
+        .max_by_key(|p| p.components().count())
+        .unwrap_or(Path::new("."))
+}

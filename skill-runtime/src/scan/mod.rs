@@ -1,0 +1,195 @@
+//! `scan`: the malicious and the risky in skill folders, found offline by
+//! reading them (nothing is run): hidden text, prompt injection, dangerous
+//! commands, credential access and exfiltration, committed secrets,
+//! obfuscation and embedded binaries, and a manifest that does not fit the
+//! scripts. One pass over each file, rules compiled once, skills in parallel.
+
+mod files;
+pub mod rules;
+mod text;
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use crate::discover::{Found, discover};
+use crate::manifest::{self, Mode, SkillManifest};
+pub use rules::{RULES, Rule, Severity, rule};
+
+/// One thing found, where, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub severity: Severity,
+    /// Relative to the skill folder, `/`-separated.
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+    pub fix: &'static str,
+}
+
+impl Finding {
+    fn new(rule: &'static Rule, path: &str, line: usize, column: usize, detail: &str) -> Finding {
+        Finding {
+            rule: rule.id,
+            severity: rule.severity,
+            path: path.to_string(),
+            line,
+            column,
+            message: format!("{}: {detail}", rule.message),
+            fix: rule.fix,
+        }
+    }
+}
+
+/// What one skill folder holds that a rule flags.
+#[derive(Debug, Clone, Serialize)]
+pub struct SkillScan {
+    pub dir: PathBuf,
+    /// The manifest's name, when it could be read.
+    pub name: Option<String>,
+    pub files: usize,
+    pub findings: Vec<Finding>,
+}
+
+impl SkillScan {
+    /// The findings at `threshold` or above that `allowed` rules do not excuse.
+    pub fn blocking<'a>(
+        &'a self,
+        threshold: Severity,
+        allowed: &'a [String],
+    ) -> impl Iterator<Item = &'a Finding> {
+        self.findings
+            .iter()
+            .filter(move |f| f.severity >= threshold && !allowed.iter().any(|a| a == f.rule))
+    }
+}
+
+/// Every skill under `paths` (the same discovery as `validate`), scanned in
+/// parallel; the second list names paths that hold no skill.
+pub fn scan_paths(paths: &[PathBuf]) -> (Vec<SkillScan>, Vec<PathBuf>) {
+    let mut dirs = Vec::new();
+    let mut empty = Vec::new();
+    for path in paths {
+        let found = discover(path);
+        if found.is_empty() {
+            empty.push(path.clone());
+        }
+        for f in found {
+            let manifest = match f {
+                Found::Manifest(m) => m,
+                Found::OutsideTree { manifest, .. } => manifest,
+            };
+            if let Some(dir) = manifest.parent() {
+                dirs.push(dir.to_path_buf());
+            }
+        }
+    }
+    dirs.sort();
+    dirs.dedup();
+    (dirs.par_iter().map(|d| scan_skill(d)).collect(), empty)
+}
+
+/// Scans one skill folder.
+pub fn scan_skill(dir: &Path) -> SkillScan {
+    let mut findings = Vec::new();
+    let mut walked = Walk::default();
+    walked.walk(dir, dir, &mut findings);
+    if walked.files > files::MAX_FILES {
+        findings.push(files::too_many_files(walked.files));
+    }
+    let manifest = read_manifest(dir);
+    if let Some((manifest, file)) = &manifest {
+        findings.extend(files::confusable_name(manifest, file));
+        let text = std::fs::read_to_string(dir.join(file)).unwrap_or_default();
+        findings.extend(files::allowed_tools(manifest, file, &text, &walked.scripts));
+    }
+    findings.sort_by(|a, b| {
+        (b.severity, &a.path, a.line, a.column, a.rule)
+            .cmp(&(a.severity, &b.path, b.line, b.column, b.rule))
+    });
+    SkillScan {
+        dir: dir.to_path_buf(),
+        name: manifest.map(|(m, _)| m.name),
+        files: walked.files,
+        findings,
+    }
+}
+
+fn read_manifest(dir: &Path) -> Option<(SkillManifest, &'static str)> {
+    manifest::MANIFEST_NAMES.iter().find_map(|name| {
+        let path = dir.join(name);
+        path.is_file()
+            .then(|| manifest::parse_file(&path, Mode::Lenient).manifest)
+            .flatten()
+            .map(|m| (m, *name))
+    })
+}
+
+#[derive(Default)]
+struct Walk {
+    files: usize,
+    /// Shell, Python, JavaScript and other scripts, for `allowed-tools`.
+    scripts: Vec<String>,
+}
+
+const SCRIPT_ENDINGS: [&str; 8] = [".sh", ".bash", ".py", ".js", ".mjs", ".ts", ".rb", ".pl"];
+
+impl Walk {
+    /// Every entry beneath `dir`, links never followed, `.git` skipped.
+    fn walk(&mut self, root: &Path, dir: &Path, findings: &mut Vec<Finding>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut entries: Vec<_> = entries.flatten().collect();
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let path = entry.path();
+            let relative = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            let Ok(meta) = entry.file_type() else {
+                continue;
+            };
+            if meta.is_symlink() {
+                let target = std::fs::read_link(&path).unwrap_or_default();
+                findings.push(files::symlink(&relative, &target));
+            } else if meta.is_dir() {
+                if entry.file_name() != ".git" {
+                    self.walk(root, &path, findings);
+                }
+            } else if meta.is_file() {
+                self.files += 1;
+                self.file(&path, &relative, findings);
+            }
+        }
+    }
+
+    fn file(&mut self, path: &Path, relative: &str, findings: &mut Vec<Finding>) {
+        if SCRIPT_ENDINGS.iter().any(|e| relative.ends_with(e)) {
+            self.scripts.push(relative.to_string());
+        }
+        let size = std::fs::metadata(path).map_or(0, |m| m.len());
+        if size > files::MAX_FILE_BYTES {
+            findings.push(files::oversize(relative, size));
+            return;
+        }
+        let Ok(bytes) = std::fs::read(path) else {
+            return;
+        };
+        if let Some(found) = files::magic(relative, &bytes[..bytes.len().min(512)]) {
+            findings.push(found);
+            return;
+        }
+        if bytes.contains(&0) {
+            return;
+        }
+        if let Ok(text) = std::str::from_utf8(&bytes) {
+            text::check(relative, text, findings);
+        }
+    }
+}

@@ -1,0 +1,265 @@
+//! The checks on one text file: every pattern rule in one pass (a regex set
+//! over the whole text picks the rules worth a line-by-line look), then the
+//! character checks (tags, zero-width runs, bidi controls) and hidden HTML
+//! comments in Markdown.
+
+use std::sync::OnceLock;
+
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+
+use super::Finding;
+use super::rules::{Check, RULES, Rule, rule};
+
+/// At most this many findings of one rule in one file: past it, the file is
+/// plainly full of it and more lines say nothing new.
+const MAX_PER_RULE: usize = 20;
+
+struct Compiled {
+    set: RegexSet,
+    /// The rules of `set`, in its order, each with its own regex.
+    rules: Vec<(&'static Rule, Regex)>,
+    /// Words that make an HTML comment an instruction.
+    comment_words: Regex,
+    /// A negation before a phrase turns it into the opposite advice.
+    negation: Regex,
+}
+
+fn compiled() -> &'static Compiled {
+    static COMPILED: OnceLock<Compiled> = OnceLock::new();
+    COMPILED.get_or_init(|| {
+        let patterns: Vec<(&'static Rule, &'static str)> = RULES
+            .iter()
+            .filter_map(|r| match r.check {
+                Check::Pattern(p) => Some((r, p)),
+                Check::Code => None,
+            })
+            .collect();
+        let build = |p: &str| {
+            RegexBuilder::new(p)
+                .case_insensitive(true)
+                .size_limit(64 << 20)
+                .build()
+                .unwrap_or_else(|e| panic!("rule pattern {p}: {e}"))
+        };
+        Compiled {
+            set: RegexSetBuilder::new(patterns.iter().map(|(_, p)| *p))
+                .case_insensitive(true)
+                .size_limit(256 << 20)
+                .build()
+                .expect("rule patterns compile"),
+            rules: patterns.iter().map(|(r, p)| (*r, build(p))).collect(),
+            negation: build(r"\b(never|not|don't|must\s+not|no)\b"),
+            comment_words: build(
+                r"\b(always|never|must|ignore|run|execute|send|upload|delete|do\s+not|don't|secretly|instead|assistant|agent|claude|model)\b",
+            ),
+        }
+    })
+}
+
+fn finding(rule: &'static Rule, path: &str, line: usize, column: usize, detail: &str) -> Finding {
+    Finding::new(rule, path, line, column, detail)
+}
+
+/// Column (1-based, in characters) of byte offset `at` in `line`.
+fn column(line: &str, at: usize) -> usize {
+    line[..at].chars().count() + 1
+}
+
+/// A short, printable excerpt of what matched.
+fn excerpt(text: &str) -> String {
+    let shown: String = text.chars().filter(|c| !c.is_control()).take(80).collect();
+    if shown.chars().count() < text.chars().count() {
+        format!("{shown}…")
+    } else {
+        shown
+    }
+}
+
+pub(super) fn check(path: &str, text: &str, findings: &mut Vec<Finding>) {
+    let c = compiled();
+    for index in c.set.matches(text).iter() {
+        let (rule, regex) = &c.rules[index];
+        let mut count = 0;
+        let lines: Vec<&str> = text.lines().collect();
+        for (n, line) in lines.iter().enumerate() {
+            if let Some(m) = regex.find(line)
+                && meant(rule.id, line, &m, lines.get(n + 1).copied())
+            {
+                findings.push(finding(
+                    rule,
+                    path,
+                    n + 1,
+                    column(line, m.start()),
+                    &format!("`{}`", excerpt(m.as_str())),
+                ));
+                count += 1;
+                if count == MAX_PER_RULE {
+                    break;
+                }
+            }
+        }
+    }
+    characters(path, text, findings);
+    if path.ends_with(".md") || path.ends_with(".markdown") {
+        comments(path, text, findings);
+    }
+}
+
+/// Whether a match is the thing itself rather than talk about it: a quoted
+/// or code-spanned phrase, a negated one ("never … without asking"),
+/// AWS's documented example key, a key header with no key under it.
+fn meant(rule: &str, line: &str, m: &regex::Match<'_>, next: Option<&str>) -> bool {
+    let before = &line[..m.start()];
+    let quoted = before
+        .trim_end()
+        .ends_with(['"', '\'', '`', '\u{201C}', '\u{2018}']);
+    match rule {
+        "ignore-instructions" | "jailbreak-mode" | "reveal-system-prompt" => !quoted,
+        "disable-confirmation" => !quoted && !compiled().negation.is_match(before),
+        "hardcoded-secret" => !m.as_str().contains("EXAMPLE"),
+        "private-key" => next.is_some_and(|l| {
+            let l = l.trim();
+            l.len() >= 40
+                && l.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '='))
+        }),
+        _ => true,
+    }
+}
+
+fn is_tag(c: char) -> bool {
+    ('\u{E0000}'..='\u{E007F}').contains(&c)
+}
+
+fn is_zero_width(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{180E}'
+    )
+}
+
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Tag characters, runs of two or more zero-width characters (emoji
+/// sequences join with single ones), and bidi controls: one finding per
+/// rule per line.
+fn characters(path: &str, text: &str, findings: &mut Vec<Finding>) {
+    let ids = ["hidden-unicode-tags", "zero-width-run", "bidi-control"];
+    let mut counts = [0usize; 3];
+    for (n, line) in text.lines().enumerate() {
+        let mut seen = [false; 3];
+        let mut previous_zero_width: Option<usize> = None;
+        for (col, ch) in line.chars().enumerate() {
+            let hit = if is_tag(ch) {
+                Some(0)
+            } else if is_zero_width(ch) && !(n == 0 && col == 0 && ch == '\u{FEFF}') {
+                let run_start = previous_zero_width.unwrap_or(col);
+                previous_zero_width = Some(run_start);
+                (run_start < col).then_some(1)
+            } else {
+                previous_zero_width = None;
+                is_bidi_control(ch).then_some(2)
+            };
+            if let Some(i) = hit
+                && !seen[i]
+                && counts[i] < MAX_PER_RULE
+            {
+                seen[i] = true;
+                counts[i] += 1;
+                let at = if i == 1 {
+                    previous_zero_width.unwrap_or(col)
+                } else {
+                    col
+                };
+                let hidden: String = line
+                    .chars()
+                    .filter(|c| is_tag(*c))
+                    .map(|c| char::from_u32(c as u32 - 0xE0000).unwrap_or('?'))
+                    .collect();
+                let detail = match i {
+                    0 => format!("hidden text `{}`", excerpt(&hidden)),
+                    _ => format!("U+{:04X}", ch as u32),
+                };
+                findings.push(finding(
+                    rule(ids[i]).expect("a rule"),
+                    path,
+                    n + 1,
+                    at + 1,
+                    &detail,
+                ));
+            }
+        }
+    }
+}
+
+/// Byte ranges of fenced code blocks (``` or ~~~), where a comment is
+/// shown as written rather than hidden.
+fn fences(text: &str) -> Vec<std::ops::Range<usize>> {
+    let mut ranges = Vec::new();
+    let mut open: Option<(usize, &str)> = None;
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let fence = ["```", "~~~"].into_iter().find(|f| trimmed.starts_with(f));
+        match (open, fence) {
+            (None, Some(f)) => open = Some((at, f)),
+            (Some((start, f)), Some(g)) if f == g => {
+                ranges.push(start..at + line.len());
+                open = None;
+            }
+            _ => {}
+        }
+        at += line.len();
+    }
+    if let Some((start, _)) = open {
+        ranges.push(start..text.len());
+    }
+    ranges
+}
+
+/// `<!-- … -->` outside code blocks whose text reads as an instruction.
+fn comments(path: &str, text: &str, findings: &mut Vec<Finding>) {
+    let words = &compiled().comment_words;
+    let rule = rule("hidden-html-comment").expect("a rule");
+    let code = fences(text);
+    let mut from = 0;
+    let mut count = 0;
+    while let Some(start) = text[from..].find("<!--").map(|i| i + from) {
+        let end = text[start..]
+            .find("-->")
+            .map_or(text.len(), |i| start + i + 3);
+        let inner = &text[start + 4..end.saturating_sub(3).max(start + 4)];
+        let shown = code.iter().any(|r| r.contains(&start));
+        if !shown && words.is_match(inner) && count < MAX_PER_RULE {
+            count += 1;
+            let before = &text[..start];
+            let line = before.matches('\n').count() + 1;
+            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+            findings.push(finding(
+                rule,
+                path,
+                line,
+                column(&text[line_start..], start - line_start),
+                &format!("`{}`", excerpt(inner.trim())),
+            ));
+        }
+        from = end.max(start + 4);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comments_in_code_blocks_are_shown_not_hidden() {
+        let text =
+            "Intro\n\n```xml\n<!-- always a child of w:p -->\n```\n\n<!-- always run it -->\n";
+        let mut findings = Vec::new();
+        comments("SKILL.md", text, &mut findings);
+        assert_eq!(findings.len(), 1);
+        assert_eq!((findings[0].line, findings[0].column), (7, 1));
+    }
+}
