@@ -16,8 +16,7 @@ use crate::publish::keys::key_id;
 
 pub const SUMS: &str = "skill.sums";
 pub const SIGNATURE: &str = "skill.sums.minisig";
-/// Build leftovers and tool folders a signature never covers.
-const SKIPPED: [&str; 3] = ["target", ".git", "node_modules"];
+use skill_runtime::installed::NOT_SHIPPED as SKIPPED;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SignError {

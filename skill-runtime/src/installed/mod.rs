@@ -15,6 +15,10 @@ pub use meta::{InstalledMeta, META_FILE, Verification, version_label};
 use crate::home::Home;
 use crate::manifest::SkillManifest;
 
+/// Folders of a skill that are never signed, published or installed:
+/// build leftovers and tool folders.
+pub const NOT_SHIPPED: [&str; 3] = ["target", ".git", "node_modules"];
+
 /// The folder of the installed skill `name`, if there is one: `name` must
 /// be a valid skill name (never a path) with `.boternity-meta.toml` in its folder.
 pub fn installed_dir(home: &Home, name: &str) -> Option<PathBuf> {

@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::discover::{Found, discover};
+use crate::installed::NOT_SHIPPED;
 use crate::manifest::{self, Mode, SkillManifest};
 pub use rules::{RULES, Rule, Severity, rule};
 
@@ -138,7 +139,7 @@ struct Walk {
 const SCRIPT_ENDINGS: [&str; 8] = [".sh", ".bash", ".py", ".js", ".mjs", ".ts", ".rb", ".pl"];
 
 impl Walk {
-    /// Every entry beneath `dir`, links never followed, `.git` skipped.
+    /// Every entry beneath `dir` that would be shipped, links never followed.
     fn walk(&mut self, root: &Path, dir: &Path, findings: &mut Vec<Finding>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
@@ -159,7 +160,8 @@ impl Walk {
                 let target = std::fs::read_link(&path).unwrap_or_default();
                 findings.push(files::symlink(&relative, &target));
             } else if meta.is_dir() {
-                if entry.file_name() != ".git" {
+                let name = entry.file_name();
+                if !NOT_SHIPPED.iter().any(|n| name == *n) {
                     self.walk(root, &path, findings);
                 }
             } else if meta.is_file() {
