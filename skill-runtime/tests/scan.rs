@@ -103,6 +103,7 @@ fn the_documented_table_is_the_rule_set() {
         .collect();
     let code: BTreeSet<(String, String)> = RULES
         .iter()
+        .chain([&skill_runtime::scan::COMPONENT_RULE])
         .map(|r| (r.id.to_string(), r.severity.to_string()))
         .collect();
     assert_eq!(documented, code, "docs/scan.md and RULES differ");

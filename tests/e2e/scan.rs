@@ -198,7 +198,11 @@ fn sarif_validates_against_the_2_1_0_schema_with_repository_paths() {
         .collect();
     assert_eq!(levels, ["error", "error", "warning"]);
     let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
-    assert_eq!(rules.len(), skill_runtime::scan::RULES.len());
+    assert_eq!(
+        rules.len(),
+        skill_runtime::scan::RULES.len() + 1,
+        "and capability-undeclared"
+    );
     assert!(rules.iter().all(|r| r["help"]["text"].is_string()));
 }
 
@@ -307,4 +311,55 @@ fn installs_and_publishes_are_gated_and_the_operator_allows_by_rule() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn a_component_importing_what_its_manifest_does_not_declare_is_named() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let declared = "capabilities: read-env:PROBE_ZONE http-get http-post get-secret read-file write-file recall-memory";
+    let full = format!(
+        "---\nname: probe\ndescription: The probe. Use it in tests.\nmetadata:\n  version: \"1.0.0\"\n  skill-type: tool\n  {declared}\n---\n"
+    );
+    let dir = crate::probe_skill_folder(h, "probe", &full);
+    let clean = scan(h, h, &["probe", "--message-format", "json"]);
+    assert_eq!(
+        json_lines(&clean).len(),
+        1,
+        "{}",
+        String::from_utf8_lossy(&clean.stdout)
+    );
+
+    std::fs::write(
+        dir.join("SKILL.md"),
+        full.replace(declared, "capabilities: read-env:PROBE_ZONE"),
+    )
+    .unwrap();
+    let out = scan(h, h, &["probe", "--message-format", "json"]);
+    let lines = json_lines(&out);
+    let undeclared: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["rule"] == "capability-undeclared")
+        .collect();
+    assert!(
+        undeclared.len() >= 2
+            && undeclared
+                .iter()
+                .all(|f| f["severity"] == "medium" && f["path"] == "SKILL.md")
+            && undeclared
+                .iter()
+                .any(|f| f["message"].as_str().unwrap().contains("`http-get`")),
+        "{lines:#?}"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "medium is below the default --fail-on"
+    );
+    let skipped = scan(
+        h,
+        h,
+        &["probe", "--no-components", "--message-format", "json"],
+    );
+    assert_eq!(json_lines(&skipped).len(), 1);
 }

@@ -7,6 +7,7 @@ use clap::{Args, ValueEnum};
 use skill_runtime::scan::{self, Severity};
 
 use crate::exit;
+use crate::home;
 use crate::output::GlobalArgs;
 use crate::scanning::report::{self, Totals};
 use crate::scanning::sarif;
@@ -49,6 +50,10 @@ pub struct ScanArgs {
     /// Exit 1 when a finding is at this severity or above
     #[arg(long, value_enum, default_value_t = FailOn::High)]
     pub fail_on: FailOn,
+
+    /// Do not load tool skills' components (skips `capability-undeclared`)
+    #[arg(long)]
+    pub no_components: bool,
 }
 
 pub fn exec(args: ScanArgs, global: &GlobalArgs) -> Result<u8> {
@@ -57,7 +62,13 @@ pub fn exec(args: ScanArgs, global: &GlobalArgs) -> Result<u8> {
     } else {
         args.paths
     };
-    let (scans, empty) = scan::scan_paths(&paths);
+    let (mut scans, empty) = scan::scan_paths(&paths);
+    if !args.no_components {
+        let runtime = home::runtime();
+        for s in &mut scans {
+            scan::lint_component(s, &runtime);
+        }
+    }
     let fail_on = args.fail_on.severity();
     let totals = Totals::of(&scans);
     match args.message_format {

@@ -16,6 +16,7 @@ pub fn check_allowed(allowed: &[String]) -> Result<()> {
     for id in allowed {
         if scan::rule(id).is_none() {
             let all: Vec<&str> = scan::RULES.iter().map(|r| r.id).collect();
+            // capability-undeclared is medium: it never refuses an install.
             bail!(
                 "--allow {id}: no such scan rule; the rules are: {}",
                 all.join(", ")

@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use serde_json::{Value, json};
-use skill_runtime::scan::{RULES, Severity, SkillScan};
+use skill_runtime::scan::{COMPONENT_RULE, RULES, Severity, SkillScan};
 
 pub fn level(severity: Severity) -> &'static str {
     match severity {
@@ -31,6 +31,7 @@ fn relative_uri(root: &Path, path: &Path) -> String {
 pub fn log(scans: &[(&Path, &SkillScan)]) -> anyhow::Result<String> {
     let rules: Vec<Value> = RULES
         .iter()
+        .chain([&COMPONENT_RULE])
         .map(|r| {
             json!({
                 "id": r.id,
@@ -49,7 +50,10 @@ pub fn log(scans: &[(&Path, &SkillScan)]) -> anyhow::Result<String> {
     let mut results = Vec::new();
     for (root, scan) in scans {
         for f in &scan.findings {
-            let index = RULES.iter().position(|r| r.id == f.rule).unwrap_or(0);
+            let index = RULES
+                .iter()
+                .position(|r| r.id == f.rule)
+                .unwrap_or(RULES.len());
             results.push(json!({
                 "ruleId": f.rule,
                 "ruleIndex": index,

@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::discover::{Found, discover};
 use crate::installed::NOT_SHIPPED;
 use crate::manifest::{self, Mode, SkillManifest};
-pub use rules::{RULES, Rule, Severity, rule};
+pub use rules::{COMPONENT_RULE, RULES, Rule, Severity, rule};
 
 /// One thing found, where, and what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -116,6 +116,34 @@ pub fn scan_skill(dir: &Path) -> SkillScan {
         name: manifest.map(|(m, _)| m.name),
         files: walked.files,
         findings,
+    }
+}
+
+/// Adds validate's capability lint for a tool skill's component: each
+/// capability it imports that the manifest does not declare. Loading the
+/// component compiles it (through the runtime's cache), so this is separate
+/// from [`scan_skill`].
+pub fn lint_component(scan: &mut SkillScan, runtime: &crate::runtime::Runtime) {
+    let Some((manifest, _)) = read_manifest(&scan.dir) else {
+        return;
+    };
+    for d in crate::validate::component::check(&manifest, runtime, Mode::Lenient) {
+        if d.code == crate::manifest::Code::CapabilityUndeclared {
+            let file = d
+                .file
+                .strip_prefix(&scan.dir)
+                .unwrap_or(&d.file)
+                .to_string_lossy()
+                .replace('\\', "/");
+            let (line, column) = d.pos.map_or((1, 1), |p| (p.line, p.column));
+            scan.findings.push(Finding::new(
+                &COMPONENT_RULE,
+                &file,
+                line,
+                column,
+                &d.message,
+            ));
+        }
     }
 }
 

@@ -455,6 +455,27 @@ pub const RULES: &[Rule] = &[
     },
 ];
 
+/// `capability-undeclared` needs the component loaded; [`RULES`] runs the
+/// rest without one.
+pub const COMPONENT_RULE: Rule = Rule {
+    id: "capability-undeclared",
+    severity: Medium,
+    message: "the tool skill's component imports a capability its manifest does not declare (validate's lint)",
+    fix: "declare it in `metadata.capabilities` if the skill needs it, or rebuild without it",
+    check: Code,
+    hit: (
+        "skill.wasm",
+        "(a component importing `read-env`, declaring nothing)",
+    ),
+    miss: (
+        "skill.wasm",
+        "(a component importing `read-env`, declaring `read-env:TZ`)",
+    ),
+};
+
 pub fn rule(id: &str) -> Option<&'static Rule> {
+    if id == COMPONENT_RULE.id {
+        return Some(&COMPONENT_RULE);
+    }
     RULES.iter().find(|r| r.id == id)
 }
