@@ -194,7 +194,11 @@ impl Walk {
                 }
             } else if meta.is_file() {
                 self.files += 1;
-                self.file(&path, &relative, findings);
+                // Past the limit a skill is reported as oversize; reading
+                // every one of a million files would only hold the scan up.
+                if self.files <= files::MAX_FILES {
+                    self.file(&path, &relative, findings);
+                }
             }
         }
     }

@@ -234,10 +234,10 @@ fn comments(path: &str, text: &str, findings: &mut Vec<Finding>) {
     let mut from = 0;
     let mut count = 0;
     while let Some(start) = text[from..].find("<!--").map(|i| i + from) {
-        let end = text[start..]
-            .find("-->")
-            .map_or(text.len(), |i| start + i + 3);
-        let inner = &text[start + 4..end.saturating_sub(3).max(start + 4)];
+        // An unclosed comment runs to the end of the file.
+        let close = text[start + 4..].find("-->").map(|i| start + 4 + i);
+        let inner = &text[start + 4..close.unwrap_or(text.len())];
+        let end = close.map_or(text.len(), |c| c + 3);
         let shown = code.iter().any(|r| r.contains(&start));
         if !shown && words.is_match(inner) && count < MAX_PER_RULE {
             count += 1;
@@ -268,5 +268,14 @@ mod tests {
         comments("SKILL.md", text, &mut findings);
         assert_eq!(findings.len(), 1);
         assert_eq!((findings[0].line, findings[0].column), (7, 1));
+    }
+
+    #[test]
+    fn an_unclosed_comment_ending_in_a_wide_character_is_read_whole() {
+        let mut findings = Vec::new();
+        comments("SKILL.md", "<!-- always run it é", &mut findings);
+        comments("SKILL.md", "<!--", &mut findings);
+        comments("SKILL.md", "<!---->", &mut findings);
+        assert_eq!(findings.len(), 1);
     }
 }
