@@ -106,13 +106,13 @@ fn human(d: &Diagnostic, palette: Palette) -> String {
     if let Some(pos) = d.pos
         && let Some(line) = d.source_line.clone().or_else(|| read_line(d, pos.line))
     {
-        let line = printable(&line).into_owned();
+        let (line, column) = excerpt(&printable(&line), pos.column);
         let number = pos.line.to_string();
         let gutter = " ".repeat(number.len());
-        let before: String = line.chars().take(pos.column.saturating_sub(1)).collect();
+        let before: String = line.chars().take(column.saturating_sub(1)).collect();
         let width = line
             .chars()
-            .skip(pos.column.saturating_sub(1))
+            .skip(column.saturating_sub(1))
             .take_while(|c| !c.is_whitespace())
             .count()
             .max(1);
@@ -134,6 +134,31 @@ fn human(d: &Diagnostic, palette: Palette) -> String {
         let _ = writeln!(out, "  {} {}", palette.accent("= help:"), printable(help));
     }
     out
+}
+
+/// Characters of a source line shown around the column.
+const EXCERPT: usize = 100;
+
+/// The part of `line` around `column` (1-based, in characters), cut with
+/// `…` where it goes on, and the column within that part: a 200 KB line
+/// prints as one screen line.
+fn excerpt(line: &str, column: usize) -> (String, usize) {
+    let length = line.chars().count();
+    if length <= EXCERPT {
+        return (line.to_string(), column);
+    }
+    let at = column.saturating_sub(1).min(length);
+    let start = at.saturating_sub(EXCERPT / 2).min(length - EXCERPT);
+    let end = start + EXCERPT;
+    let mut out = String::new();
+    if start > 0 {
+        out.push('…');
+    }
+    out.extend(line.chars().skip(start).take(EXCERPT));
+    if end < length {
+        out.push('…');
+    }
+    (out, at - start + 1 + usize::from(start > 0))
 }
 
 /// Diagnostics raised away from the source text carry no line; read it.
@@ -184,6 +209,24 @@ mod tests {
             assert!(!out.contains('\u{1b}'), "{out}");
             assert!(out.contains("\\u{1b}[2Jevil"), "{out}");
         }
+    }
+
+    #[test]
+    fn a_long_line_is_shown_around_its_column() {
+        let mut d = diagnostic();
+        let line = format!("{}key = @{}", "a".repeat(200_000), "b".repeat(200_000));
+        d.pos = Some(Pos::new(1, 200_007));
+        d.source_line = Some(line);
+        let out = render(&d, DiagnosticFormat::Human, Palette::default());
+        assert!(out.len() < 1_000, "{} bytes", out.len());
+        let shown = out.lines().find(|l| l.contains("key = @")).unwrap();
+        let caret = out.lines().find(|l| l.contains('^')).unwrap();
+        assert!(shown.contains("…a") && shown.ends_with("b…"), "{shown}");
+        // The caret stands under the `@` the column names.
+        let at = shown.chars().position(|c| c == '@').unwrap();
+        assert_eq!(caret.chars().position(|c| c == '^'), Some(at), "{out}");
+        // Short lines are left whole.
+        assert_eq!(excerpt("name: x", 7), ("name: x".to_string(), 7));
     }
 
     fn diagnostic() -> Diagnostic {

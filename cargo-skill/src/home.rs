@@ -18,15 +18,25 @@ pub fn home() -> Result<Home> {
 const LOCK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// The home's write lock, for commands that change installed state; says
-/// so once when another cargo skill holds it.
+/// so once when another cargo skill holds it. What a killed writer left
+/// half done is finished first.
 pub fn lock_for_writing(home: &Home) -> Result<skill_runtime::WriteLock> {
     let timeout = std::env::var("CARGO_SKILL_LOCK_TIMEOUT")
         .ok()
         .and_then(|s| s.parse().ok())
         .map_or(LOCK_TIMEOUT, std::time::Duration::from_secs);
-    Ok(home.lock_for_writing(timeout, || {
+    let lock = home.lock_for_writing(timeout, || {
         eprintln!("waiting for another cargo skill to finish…");
-    })?)
+    })?;
+    let stale_git_locks = crate::publish::git_remote::clear_stale_locks(&home.cache_dir())
+        .context("could not clear the lock files a killed fetch left in the git cache")?;
+    if skill_runtime::installed::journal::recover(home)? || stale_git_locks > 0 {
+        eprintln!(
+            "note: finished what an interrupted cargo skill left in {}",
+            home.root().display()
+        );
+    }
+    Ok(lock)
 }
 
 /// The hidden verb of this binary that serves as a sandbox worker.

@@ -395,8 +395,8 @@ impl Capabilities for PolicyHost {
                 )
             }
             CapabilityCall::ReadFile { path } => {
-                let (root, _, relative) = self.file_path(Capability::ReadFile, &path)?;
-                let read = files::read(&root, &relative, &self.policy.files);
+                let (root, data_folder, relative) = self.file_path(Capability::ReadFile, &path)?;
+                let read = files::read(&root, data_folder, &relative, &self.policy.files);
                 self.file_result(Capability::ReadFile, &path, read, CapabilityReply::Text)
             }
             CapabilityCall::WriteFile { path, content } => self.write(&path, &content),

@@ -118,17 +118,64 @@ pub fn checked_path(path: &str, scopes: &[Option<&str>]) -> Result<(Root, PathBu
     Ok((Root::DataFolder, parts.iter().collect()))
 }
 
-fn open_root(root: &Path, create: bool) -> Result<Dir, FileError> {
-    if create {
+/// Opens the folder calls resolve beneath. The data folder is made on
+/// first write. A host folder is never made, and is opened without
+/// following a symbolic link anywhere on its path: a granted folder
+/// swapped for a link after approval leads nowhere.
+fn open_root(root: &Path, data_folder: bool, create: bool) -> Result<Dir, FileError> {
+    if data_folder && create {
         std::fs::create_dir_all(root)
             .map_err(|e| FileError::Failed(format!("could not create the data folder: {e}")))?;
     }
-    Dir::open_ambient_dir(root, cap_std::ambient_authority()).map_err(|e| {
+    let unavailable = |e: std::io::Error| {
         FileError::Failed(format!(
             "the folder `{}` is not available: {e}",
             root.display()
         ))
-    })
+    };
+    if data_folder {
+        return Dir::open_ambient_dir(root, cap_std::ambient_authority()).map_err(unavailable);
+    }
+    match open_no_symlinks(root) {
+        Ok(folder) => Ok(Dir::from_std_file(folder)),
+        Err(e) if e.raw_os_error() == Some(ELOOP) => Err(FileError::Denied(format!(
+            "the granted folder `{}`, or a folder above it, is now a symbolic link; links are never followed to a granted folder: grant its real path (`cargo skill grant SKILL read-file:/real/path`)",
+            root.display()
+        ))),
+        Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => Err(FileError::Denied(format!(
+            "the granted folder `{}` is no longer a folder",
+            root.display()
+        ))),
+        Err(e) => Err(unavailable(e)),
+    }
+}
+
+/// `openat2(RESOLVE_NO_SYMLINKS)`: no component of `path` may be a link.
+#[cfg(target_os = "linux")]
+fn open_no_symlinks(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::fd::FromRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    // SAFETY: `open_how` is plain integers; all zero is its empty value.
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = (libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64;
+    how.resolve = libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
+    // SAFETY: a valid C string and an `open_how` of the size passed.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            libc::AT_FDCWD,
+            c_path.as_ptr(),
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: a descriptor the kernel just returned, owned from here on.
+    Ok(unsafe { std::fs::File::from_raw_fd(fd as i32) })
 }
 
 /// What `O_NOFOLLOW` reports for a symlink on Linux.
@@ -151,8 +198,15 @@ fn io_error(path: &Path, e: std::io::Error) -> FileError {
     }
 }
 
-pub fn read(root: &Path, path: &Path, limits: &FileLimits) -> Result<String, FileError> {
-    let dir = open_root(root, false)?;
+/// Reads `path` beneath `root` (the data folder when `data_folder`, else a
+/// granted host folder).
+pub fn read(
+    root: &Path,
+    data_folder: bool,
+    path: &Path,
+    limits: &FileLimits,
+) -> Result<String, FileError> {
+    let dir = open_root(root, data_folder, false)?;
     let mut options = OpenOptions::new();
     options.read(true).follow(FollowSymlinks::No);
     let file = dir
@@ -220,9 +274,9 @@ fn create_parents(dir: &Dir, parent: &Path) -> Result<(), FileError> {
 
 /// Writes through a temporary file in the same folder, then renames it into
 /// place: readers see the old content or the new, never part of it. The data
-/// folder is created on first write (`create_root`); a host folder must exist.
-pub fn write(root: &Path, create_root: bool, path: &Path, content: &str) -> Result<(), FileError> {
-    let dir = open_root(root, create_root)?;
+/// folder is created on first write; a host folder must exist.
+pub fn write(root: &Path, data_folder: bool, path: &Path, content: &str) -> Result<(), FileError> {
+    let dir = open_root(root, data_folder, true)?;
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
     if let Some(parent) = parent {
         create_parents(&dir, parent)?;

@@ -409,6 +409,60 @@ fn files_are_reached_beneath_the_declared_host_folders_only() {
 }
 
 #[test]
+fn a_granted_folder_swapped_for_a_link_after_approval_leads_nowhere() {
+    let root = tempfile::tempdir().unwrap();
+    let granted = root.path().join("granted");
+    let elsewhere = root.path().join("elsewhere");
+    for dir in [&granted, &elsewhere] {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("test.txt"), dir.display().to_string()).unwrap();
+    }
+    let folder = granted.display().to_string();
+    let (policy, request) = manifest(&toml(&format!(
+        "[capabilities.filesystem]\nread = [\"{folder}\"]\nwrite = [\"{folder}\"]\n"
+    )));
+    let read = read_call(&format!("{folder}/test.txt"));
+    let write = write_call(&format!("{folder}/new.txt"), "landed");
+    for tier in TIERS {
+        let report = run_as(&read, tier, policy.clone(), request);
+        assert_eq!(output(&report), folder, "{tier}");
+    }
+    // The folder itself, not something beneath it, becomes a link.
+    std::fs::rename(&granted, root.path().join("granted.old")).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &granted).unwrap();
+    for tier in TIERS {
+        for wasm in [&read, &write] {
+            let report = run_as(wasm, tier, policy.clone(), request);
+            assert_kind(&report, ErrorKind::CapabilityDenied);
+            assert!(
+                message(&report).contains("symbolic link"),
+                "{tier}: {}",
+                message(&report)
+            );
+        }
+    }
+    assert!(!elsewhere.join("new.txt").exists());
+    // A link on the way to it is refused the same way.
+    std::fs::remove_file(&granted).unwrap();
+    std::fs::rename(root.path().join("granted.old"), &granted).unwrap();
+    let via = root.path().join("via");
+    std::os::unix::fs::symlink(root.path(), &via).unwrap();
+    let linked = via.join("granted").display().to_string();
+    let (policy, request) = manifest(&toml(&format!(
+        "[capabilities.filesystem]\nread = [\"{linked}\"]\n"
+    )));
+    for tier in TIERS {
+        let report = run_as(
+            &read_call(&format!("{linked}/test.txt")),
+            tier,
+            policy.clone(),
+            request,
+        );
+        assert_kind(&report, ErrorKind::CapabilityDenied);
+    }
+}
+
+#[test]
 fn get_env_hands_over_granted_variables_and_minus_one_otherwise() {
     let get = |name: &str, buf_len: i32| {
         module(

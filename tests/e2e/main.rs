@@ -3,10 +3,12 @@
 mod build;
 mod capabilities;
 mod core;
+mod crash;
 mod ecosystem;
 mod hostile;
 mod install;
 mod mcp;
+mod mcp_edge;
 mod publish;
 mod run;
 mod scan;

@@ -102,7 +102,7 @@ const INPUT_SCHEMA: &str =
 
 /// A source folder with the probe as a tool skill (schemas, `read-env:TZ`)
 /// and a prompt skill with a reference file.
-fn source(root: &Path) -> std::path::PathBuf {
+pub(crate) fn source(root: &Path) -> std::path::PathBuf {
     let src = root.join("src");
     let probe = probe_skill_folder(
         &src,

@@ -761,7 +761,7 @@ fn a_remote_that_refuses_the_push_is_named_and_left_as_it_was() {
 }
 
 /// The probe component as a signed-and-published tool skill `probe` vVERSION.
-fn publish_probe(home: &Path, work: &Path, url: &str, version: &str) {
+pub(crate) fn publish_probe(home: &Path, work: &Path, url: &str, version: &str) {
     let manifest = format!(
         "---\nname: probe\ndescription: The probe. Use it in tests.\nmetadata:\n  version: \"{version}\"\n  skill-type: tool\n  capabilities: read-env:PROBE_ZONE http-get http-post get-secret read-file write-file recall-memory\n---\n"
     );
@@ -779,7 +779,7 @@ pub(crate) fn install(home: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn run_installed(home: &Path) -> Output {
+pub(crate) fn run_installed(home: &Path) -> Output {
     cargo_skill(home)
         .env("PROBE_ZONE", "Europe/Oslo")
         .args([

@@ -6,6 +6,7 @@ use anyhow::Result;
 use clap::Args;
 
 use crate::exit;
+use crate::serving::edge::Limits;
 use crate::serving::{ServeOptions, serve_stdio};
 
 #[derive(Debug, Args)]
@@ -31,6 +32,15 @@ pub struct McpArgs {
     /// How often to look for installs, updates, grants and revokes, in milliseconds
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     pub poll_ms: u64,
+
+    /// Requests read and not yet answered; the server stops reading its
+    /// input at this many, so a client that floods it pauses instead
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_in_flight)]
+    pub max_in_flight: usize,
+
+    /// The longest request line, in bytes; a longer one gets a JSON-RPC error
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_request_bytes)]
+    pub max_request_bytes: usize,
 }
 
 pub fn exec(args: McpArgs) -> Result<u8> {
@@ -43,6 +53,10 @@ pub fn exec(args: McpArgs) -> Result<u8> {
         jobs,
         audit: !args.no_audit,
         poll: Duration::from_millis(args.poll_ms.max(50)),
+        limits: Limits {
+            max_in_flight: args.max_in_flight.max(1),
+            max_request_bytes: args.max_request_bytes.max(1024),
+        },
     })?;
     Ok(exit::SUCCESS)
 }

@@ -45,6 +45,7 @@ pub fn exec(args: RemoveArgs) -> Result<u8> {
         );
     }
     let dir = home.skill_dir(&meta.name)?;
+    let change = skill_runtime::installed::journal::begin(&home, std::slice::from_ref(&meta.name))?;
     // Out of sight first (one rename), then deleted: never half a skill in place.
     let parent = dir.parent().expect("skills/<name> has a parent");
     let trash = tempfile::Builder::new()
@@ -52,9 +53,9 @@ pub fn exec(args: RemoveArgs) -> Result<u8> {
         .tempdir_in(parent)?;
     std::fs::rename(&dir, trash.path().join(&meta.name))
         .with_context(|| format!("could not remove {}", dir.display()))?;
-    let mut lock = Lockfile::read(home.root())?;
-    lock.skills.retain(|s| s.name != meta.name);
-    lock.write(home.root())?;
+    // The lock as read already leaves the pending, now absent, skill out.
+    Lockfile::read(home.root())?.write(home.root())?;
+    change.finish()?;
     eprintln!("     Removed {} {}", meta.name, meta.version_label());
     Ok(exit::SUCCESS)
 }

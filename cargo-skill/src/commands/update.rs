@@ -49,11 +49,8 @@ pub fn exec(args: UpdateArgs, global: &GlobalArgs) -> Result<u8> {
         compiler: &compiler,
         allow: &args.allow,
     };
-    let _lock = if args.dry_run {
-        None
-    } else {
-        Some(home::lock_for_writing(&home)?)
-    };
+    // A dry run fetches into the shared git cache too: one writer at a time.
+    let _lock = home::lock_for_writing(&home)?;
     let would = if args.dry_run {
         "Would update"
     } else {

@@ -162,6 +162,11 @@ pub fn install_from(
             .map(|m| format!("installed {} {}", m.name, m.version_label()))
             .collect()
     };
+    let names: Vec<String> = plan
+        .iter()
+        .map(|p| p.located.manifest.name.clone())
+        .collect();
+    let change = installed::journal::begin(home, &names)?;
     for pending in plan {
         let manifest = &pending.located.manifest;
         let meta = InstalledMeta {
@@ -190,23 +195,7 @@ pub fn install_from(
                 )
             })
             .map_err(|e| Partial::after(&placed(&done), e))?;
-        lock.upsert(Locked {
-            name: meta.name.clone(),
-            version: meta.version.clone(),
-            source: meta.source.clone(),
-            commit: meta.commit.clone(),
-            sums_sha256: meta.sums_sha256.clone(),
-            content_sha256: meta.content_sha256.clone(),
-            signer: meta.signer.clone(),
-            grants: meta.grants.clone(),
-            dependencies: manifest
-                .ext
-                .dependencies
-                .iter()
-                .map(|d| format!("{}@{}", d.name, d.req))
-                .collect(),
-            allowed_findings: meta.allowed_findings.clone(),
-        });
+        lock.upsert(Locked::of(&meta, manifest));
         done.push(meta);
         let meta = done.last().expect("just pushed");
         lock.write(home.root())
@@ -221,6 +210,7 @@ pub fn install_from(
             .map_err(|e| Partial::after(&placed(&done), e))?;
         }
     }
+    change.finish()?;
     Ok(InstallReport {
         installed: done,
         refused,

@@ -192,7 +192,12 @@ pub fn fetch(spec: &SourceSpec, cache_dir: &Path, offline: bool, quiet: bool) ->
 pub fn check_out(repo: &Repository, commit: git2::Oid) -> Result<tempfile::TempDir> {
     let checkout = tempfile::tempdir()?;
     let mut builder = git2::build::CheckoutBuilder::new();
-    builder.target_dir(checkout.path()).force();
+    // The cache is bare: writing its index only leaves an `index.lock`
+    // behind when a kill lands mid-checkout.
+    builder
+        .target_dir(checkout.path())
+        .force()
+        .update_index(false);
     let object = repo.find_object(commit, None)?;
     repo.checkout_tree(&object, Some(&mut builder))
         .with_context(|| format!("could not check out {commit}"))?;

@@ -59,6 +59,37 @@ pub fn open_cache(cache_dir: &Path, url: &str) -> Result<Repository, GitError> {
     }
 }
 
+/// Deletes the lock files a killed fetch left in the cached clones
+/// (`packed-refs.lock`, `refs/…/x.lock`, …), which would fail every later
+/// fetch. Call it only under the home's write lock: then no fetch is live.
+pub fn clear_stale_locks(cache_dir: &Path) -> std::io::Result<usize> {
+    /// `*.lock` files in `dir`, and beneath it when `deep`.
+    fn sweep(dir: &Path, deep: bool, removed: &mut usize) -> std::io::Result<()> {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Ok(());
+        };
+        for entry in entries.flatten() {
+            let kind = entry.file_type()?;
+            if kind.is_file() && entry.file_name().to_string_lossy().ends_with(".lock") {
+                std::fs::remove_file(entry.path())?;
+                *removed += 1;
+            } else if kind.is_dir() && deep {
+                sweep(&entry.path(), deep, removed)?;
+            }
+        }
+        Ok(())
+    }
+    let mut removed = 0;
+    let Ok(repos) = std::fs::read_dir(cache_dir.join("git")) else {
+        return Ok(0);
+    };
+    for repo in repos.flatten() {
+        sweep(&repo.path(), false, &mut removed)?;
+        sweep(&repo.path().join("refs"), true, &mut removed)?;
+    }
+    Ok(removed)
+}
+
 /// Remote branches land in `refs/remotes/origin/`, remote tags in
 /// `refs/remote-tags/`; both pruned, so they mirror the remote exactly.
 pub fn fetch(repo: &Repository, url: &str, quiet: bool) -> Result<(), GitError> {

@@ -4,6 +4,7 @@
 
 mod calls;
 mod catalog;
+pub mod edge;
 mod server;
 mod stamp;
 
@@ -29,6 +30,8 @@ pub struct ServeOptions {
     pub audit: bool,
     /// How often the home is checked for installs, updates and grants.
     pub poll: Duration,
+    /// What a client may have the server hold at once.
+    pub limits: edge::Limits,
 }
 
 /// Serves until the client closes stdin.
@@ -57,15 +60,16 @@ pub fn serve_stdio(options: ServeOptions) -> Result<()> {
         .enable_all()
         .build()
         .context("could not start the async runtime")?
-        .block_on(serve(state, options.poll))
+        .block_on(serve(state, options.poll, options.limits))
 }
 
-async fn serve(state: Arc<State>, poll: Duration) -> Result<()> {
+async fn serve(state: Arc<State>, poll: Duration, limits: edge::Limits) -> Result<()> {
     let server = Server {
         state: state.clone(),
     };
+    let (stdin, stdout) = rmcp::transport::io::stdio_pipes();
     let running = server
-        .serve(rmcp::transport::io::stdio_pipes())
+        .serve(edge::start(stdin, stdout, limits))
         .await
         .context("the MCP client did not complete the handshake")?;
     let peer = running.peer().clone();

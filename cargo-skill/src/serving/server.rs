@@ -37,6 +37,20 @@ impl View {
                 .inspect_err(|e| eprintln!("warning: skill files are not served: {e}"))
                 .ok()
         };
+        // The SDK skips a skill it cannot read whole, silently; say which.
+        if let Some(files) = &files {
+            let read: Vec<String> = files.skills().into_iter().map(|s| s.uri).collect();
+            for name in catalog.prompts.keys() {
+                if !read
+                    .iter()
+                    .any(|uri| uri.starts_with(&format!("skill://{name}/")))
+                {
+                    eprintln!(
+                        "warning: the files of {name} are not served as skill:// resources: one of them is a symbolic link, a special file or unreadable (its prompt still is); `cargo skill install` it again to restore them"
+                    );
+                }
+            }
+        }
         View {
             stamp,
             catalog,

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::installed::InstalledMeta;
+use crate::manifest::SkillManifest;
 use crate::toml_file::{toml_error, write_atomic};
 
 pub const LOCK_FILE: &str = "skills.lock";
@@ -35,6 +37,29 @@ pub struct Locked {
     pub allowed_findings: Vec<String>,
 }
 
+impl Locked {
+    /// The entry for a skill installed with this metadata and manifest.
+    pub fn of(meta: &InstalledMeta, manifest: &SkillManifest) -> Locked {
+        Locked {
+            name: meta.name.clone(),
+            version: meta.version.clone(),
+            source: meta.source.clone(),
+            commit: meta.commit.clone(),
+            sums_sha256: meta.sums_sha256.clone(),
+            content_sha256: meta.content_sha256.clone(),
+            signer: meta.signer.clone(),
+            grants: meta.grants.clone(),
+            dependencies: manifest
+                .ext
+                .dependencies
+                .iter()
+                .map(|d| format!("{}@{}", d.name, d.req))
+                .collect(),
+            allowed_findings: meta.allowed_findings.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lockfile {
     #[serde(default, rename = "skill")]
@@ -46,8 +71,17 @@ impl Lockfile {
         home.join(LOCK_FILE)
     }
 
-    /// The lock in `home`; none yet is an empty lock.
+    /// The lock in `home`, agreeing with the installed folders even while
+    /// a writer is at work or after one was killed (see `journal`); none
+    /// yet is an empty lock.
     pub fn read(home: &Path) -> Result<Lockfile> {
+        let mut lock = Lockfile::read_file(home)?;
+        crate::installed::journal::apply_pending(home, &mut lock)?;
+        Ok(lock)
+    }
+
+    /// The lock file as written, pending changes not applied.
+    fn read_file(home: &Path) -> Result<Lockfile> {
         let path = Lockfile::path(home);
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,

@@ -2,6 +2,7 @@
 //! them: `skills/<name>/` with `.boternity-meta.toml`, and the home
 //! folder's `skills.lock`; both written atomically, both plain TOML.
 
+pub mod journal;
 mod lock;
 mod meta;
 
@@ -36,16 +37,14 @@ pub fn read_installed(home: &Home, name: &str) -> Result<InstalledMeta> {
 }
 
 /// Rewrites an installed skill's metadata and its grants in the lock
-/// (each atomically), after `grant` or `revoke`.
+/// (each atomically, a crash between them recovered), after `grant` or
+/// `revoke`. Call it under the home's write lock.
 pub fn save_grants(home: &Home, meta: &InstalledMeta) -> Result<()> {
+    let change = journal::begin(home, std::slice::from_ref(&meta.name))?;
     meta.write(&home.skill_dir(&meta.name)?)?;
-    let mut lock = Lockfile::read(home.root())?;
-    if let Some(mut locked) = lock.get(&meta.name).cloned() {
-        locked.grants = meta.grants.clone();
-        lock.upsert(locked);
-        lock.write(home.root())?;
-    }
-    Ok(())
+    // The lock as read already carries the pending skill's new grants.
+    Lockfile::read(home.root())?.write(home.root())?;
+    change.finish()
 }
 
 /// The capability a grant or declaration names: `http-get` for both

@@ -198,6 +198,9 @@ impl Pos {
     }
 }
 
+/// The longest source line a diagnostic carries (JSON output included).
+const MAX_SOURCE_LINE: usize = 1000;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
     pub code: Code,
@@ -262,10 +265,12 @@ impl<'a> Reporter<'a> {
         message: impl Into<String>,
         help: Option<String>,
     ) {
+        // A line too long to carry is read again by whoever shows it.
         let source_line = match (pos, self.text) {
             (Some(pos), Some(text)) => text
                 .lines()
                 .nth(pos.line.saturating_sub(1))
+                .filter(|line| line.len() <= MAX_SOURCE_LINE)
                 .map(str::to_string),
             _ => None,
         };
