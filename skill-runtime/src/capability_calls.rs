@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::files::{self, FileError, Root};
+use crate::files::{self, FileError, Root, RootKind};
 use crate::grants::{Capability, CapabilityDenied, Policy};
 use crate::http::{self, HostPattern, HttpError, Method};
 use crate::outcome::HostCall;
@@ -287,21 +287,23 @@ impl PolicyHost {
     }
 
     /// Checks a file call against the grants: the folder it lies beneath,
-    /// whether that folder may be created (the data folder), and the path
-    /// relative to it.
+    /// what kind of folder that is, and the path relative to it.
     fn file_path(
         &mut self,
         capability: Capability,
         path: &str,
-    ) -> Result<(PathBuf, bool, PathBuf), HostTrap> {
+    ) -> Result<(PathBuf, RootKind, PathBuf), HostTrap> {
         let scopes: Vec<Option<&str>> = self.policy.grants.scopes(capability).collect();
         if scopes.is_empty() {
             return Err(self.deny(capability, path, None));
         }
         match files::checked_path(path, &scopes) {
-            Ok((Root::HostFolder(folder), relative)) => Ok((folder, false, relative)),
+            Ok((Root::HostFolder(folder), relative)) => {
+                let pinned = self.policy.pinned_folders.get(&folder).copied();
+                Ok((folder, RootKind::Host(pinned), relative))
+            }
             Ok((Root::DataFolder, relative)) => match self.policy.data_dir.clone() {
-                Some(root) => Ok((root, true, relative)),
+                Some(root) => Ok((root, RootKind::Data, relative)),
                 None => Err(self.deny(capability, path, None)),
             },
             Err(FileError::Denied(why) | FileError::Failed(why)) => {
@@ -325,7 +327,7 @@ impl PolicyHost {
     }
 
     fn write(&mut self, path: &str, content: &str) -> Result<CapabilityReply, HostTrap> {
-        let (root, create_root, relative) = self.file_path(Capability::WriteFile, path)?;
+        let (root, kind, relative) = self.file_path(Capability::WriteFile, path)?;
         let limits = self.policy.files;
         let size = content.len() as u64;
         let written = if size > limits.max_write_bytes {
@@ -340,7 +342,7 @@ impl PolicyHost {
             )))
         } else {
             self.written_bytes += size;
-            files::write(&root, create_root, &relative, content)
+            files::write(&root, kind, &relative, content)
         };
         self.file_result(
             Capability::WriteFile,
@@ -395,8 +397,8 @@ impl Capabilities for PolicyHost {
                 )
             }
             CapabilityCall::ReadFile { path } => {
-                let (root, data_folder, relative) = self.file_path(Capability::ReadFile, &path)?;
-                let read = files::read(&root, data_folder, &relative, &self.policy.files);
+                let (root, kind, relative) = self.file_path(Capability::ReadFile, &path)?;
+                let read = files::read(&root, kind, &relative, &self.policy.files);
                 self.file_result(Capability::ReadFile, &path, read, CapabilityReply::Text)
             }
             CapabilityCall::WriteFile { path, content } => self.write(&path, &content),

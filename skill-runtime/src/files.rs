@@ -45,6 +45,55 @@ pub enum Root {
     HostFolder(PathBuf),
 }
 
+/// The folder a checked call resolves beneath, as the host opens it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootKind {
+    /// The skill's data folder: made on first write.
+    Data,
+    /// A granted host folder, with the identity it had when approved
+    /// (none for a grant not pinned yet).
+    Host(Option<FolderId>),
+}
+
+/// A folder's identity on this machine (device and inode): a folder put in
+/// place of the approved one, even a real one, has another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FolderId {
+    dev: u64,
+    ino: u64,
+}
+
+impl std::fmt::Display for FolderId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.dev, self.ino)
+    }
+}
+
+impl std::str::FromStr for FolderId {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<FolderId, String> {
+        let (dev, ino) = s
+            .split_once(':')
+            .and_then(|(d, i)| Some((d.parse().ok()?, i.parse().ok()?)))
+            .ok_or_else(|| format!("`{s}` is not a folder identity (`device:inode`)"))?;
+        Ok(FolderId { dev, ino })
+    }
+}
+
+/// The identity of the host folder `path`, which must be a real folder with
+/// no symbolic link anywhere on its path.
+pub fn pin_folder(path: &Path) -> Result<FolderId, FileError> {
+    let folder = open_host_folder(path)?;
+    let meta = folder
+        .metadata()
+        .map_err(|e| FileError::Failed(format!("`{}`: {e}", path.display())))?;
+    Ok(FolderId {
+        dev: std::os::unix::fs::MetadataExt::dev(&meta),
+        ino: std::os::unix::fs::MetadataExt::ino(&meta),
+    })
+}
+
 /// Checks a guest path and returns the folder it lies beneath and the path
 /// relative to it. Relative paths lie in the data folder, inside a relative
 /// scope (or anywhere there for an unscoped grant, `None`); absolute paths
@@ -119,35 +168,60 @@ pub fn checked_path(path: &str, scopes: &[Option<&str>]) -> Result<(Root, PathBu
 }
 
 /// Opens the folder calls resolve beneath. The data folder is made on
-/// first write. A host folder is never made, and is opened without
-/// following a symbolic link anywhere on its path: a granted folder
-/// swapped for a link after approval leads nowhere.
-fn open_root(root: &Path, data_folder: bool, create: bool) -> Result<Dir, FileError> {
-    if data_folder && create {
-        std::fs::create_dir_all(root)
-            .map_err(|e| FileError::Failed(format!("could not create the data folder: {e}")))?;
+/// first write. A host folder is never made, is opened without following a
+/// symbolic link anywhere on its path, and must be the folder approved: a
+/// granted folder swapped for a link or another folder leads nowhere.
+fn open_root(root: &Path, kind: RootKind, create: bool) -> Result<Dir, FileError> {
+    let pinned = match kind {
+        RootKind::Data => {
+            if create {
+                std::fs::create_dir_all(root).map_err(|e| {
+                    FileError::Failed(format!("could not create the data folder: {e}"))
+                })?;
+            }
+            return Dir::open_ambient_dir(root, cap_std::ambient_authority()).map_err(|e| {
+                FileError::Failed(format!(
+                    "the folder `{}` is not available: {e}",
+                    root.display()
+                ))
+            });
+        }
+        RootKind::Host(pinned) => pinned,
+    };
+    let folder = open_host_folder(root)?;
+    if let Some(pinned) = pinned {
+        let meta = folder
+            .metadata()
+            .map_err(|e| FileError::Failed(format!("`{}`: {e}", root.display())))?;
+        let now = FolderId {
+            dev: std::os::unix::fs::MetadataExt::dev(&meta),
+            ino: std::os::unix::fs::MetadataExt::ino(&meta),
+        };
+        if now != pinned {
+            return Err(FileError::Denied(format!(
+                "the granted folder `{0}` is not the folder that was approved (it was replaced since); if the folder there now is meant, approve it again with `cargo skill grant SKILL read-file:{0}` (or write-file)",
+                root.display()
+            )));
+        }
     }
-    let unavailable = |e: std::io::Error| {
-        FileError::Failed(format!(
+    Ok(Dir::from_std_file(folder))
+}
+
+fn open_host_folder(root: &Path) -> Result<std::fs::File, FileError> {
+    open_no_symlinks(root).map_err(|e| match e.raw_os_error() {
+        Some(ELOOP) => FileError::Denied(format!(
+            "the granted folder `{}`, or a folder above it, is a symbolic link; links are never followed to a granted folder: grant its real path",
+            root.display()
+        )),
+        Some(libc::ENOTDIR) => FileError::Denied(format!(
+            "the granted folder `{}` is not a folder",
+            root.display()
+        )),
+        _ => FileError::Failed(format!(
             "the folder `{}` is not available: {e}",
             root.display()
-        ))
-    };
-    if data_folder {
-        return Dir::open_ambient_dir(root, cap_std::ambient_authority()).map_err(unavailable);
-    }
-    match open_no_symlinks(root) {
-        Ok(folder) => Ok(Dir::from_std_file(folder)),
-        Err(e) if e.raw_os_error() == Some(ELOOP) => Err(FileError::Denied(format!(
-            "the granted folder `{}`, or a folder above it, is now a symbolic link; links are never followed to a granted folder: grant its real path (`cargo skill grant SKILL read-file:/real/path`)",
-            root.display()
-        ))),
-        Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => Err(FileError::Denied(format!(
-            "the granted folder `{}` is no longer a folder",
-            root.display()
-        ))),
-        Err(e) => Err(unavailable(e)),
-    }
+        )),
+    })
 }
 
 /// `openat2(RESOLVE_NO_SYMLINKS)`: no component of `path` may be a link.
@@ -198,15 +272,14 @@ fn io_error(path: &Path, e: std::io::Error) -> FileError {
     }
 }
 
-/// Reads `path` beneath `root` (the data folder when `data_folder`, else a
-/// granted host folder).
+/// Reads `path` beneath `root`.
 pub fn read(
     root: &Path,
-    data_folder: bool,
+    kind: RootKind,
     path: &Path,
     limits: &FileLimits,
 ) -> Result<String, FileError> {
-    let dir = open_root(root, data_folder, false)?;
+    let dir = open_root(root, kind, false)?;
     let mut options = OpenOptions::new();
     options.read(true).follow(FollowSymlinks::No);
     let file = dir
@@ -275,8 +348,8 @@ fn create_parents(dir: &Dir, parent: &Path) -> Result<(), FileError> {
 /// Writes through a temporary file in the same folder, then renames it into
 /// place: readers see the old content or the new, never part of it. The data
 /// folder is created on first write; a host folder must exist.
-pub fn write(root: &Path, data_folder: bool, path: &Path, content: &str) -> Result<(), FileError> {
-    let dir = open_root(root, data_folder, true)?;
+pub fn write(root: &Path, kind: RootKind, path: &Path, content: &str) -> Result<(), FileError> {
+    let dir = open_root(root, kind, true)?;
     let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
     if let Some(parent) = parent {
         create_parents(&dir, parent)?;

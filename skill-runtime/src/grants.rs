@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use std::fmt;
 
-use crate::files::FileLimits;
+use crate::files::{FileLimits, FolderId};
 use crate::http::{HttpFixtures, HttpLimits, HttpRecorder};
 use crate::memory::MemoryProvider;
 use crate::secret_store::{SecretStore, SecretStoreError};
@@ -129,6 +129,9 @@ pub struct Policy {
     /// Sees every real HTTP exchange (recording fixtures).
     pub http_recorder: Option<Arc<dyn HttpRecorder>>,
     pub files: FileLimits,
+    /// Host folders as approved: a call beneath one that is no longer that
+    /// folder is denied. A granted folder absent here is checked for links only.
+    pub pinned_folders: BTreeMap<PathBuf, FolderId>,
 }
 
 impl Policy {

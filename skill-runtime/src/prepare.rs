@@ -12,13 +12,14 @@
 //! println!("{}", report.to_json());
 //! ```
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Result, bail};
 
 use crate::discover::{Found, discover};
+use crate::files::FolderId;
 use crate::grants::{Capability, Grant, Grants, Policy};
 use crate::home::Home;
 use crate::installed::{self, InstalledMeta};
@@ -173,6 +174,7 @@ pub fn prepare(
     let policy = Policy {
         grants,
         secrets,
+        pinned_folders: source.pinned,
         ..host_policy(home, &bot, &source.name)
     };
     Ok(Prepared {
@@ -233,6 +235,8 @@ struct Source {
     bot_limits: LimitRequest,
     capabilities: Vec<Grant>,
     secrets: Vec<String>,
+    /// Installed host folders' identities when approved.
+    pinned: BTreeMap<PathBuf, FolderId>,
 }
 
 impl Source {
@@ -251,6 +255,7 @@ impl Source {
             bot_limits: LimitRequest::default(),
             capabilities: Vec::new(),
             secrets: Vec::new(),
+            pinned: BTreeMap::new(),
         }
     }
 }
@@ -259,11 +264,15 @@ impl Source {
 /// bot's settings say (enabled, pin, lowered limits).
 fn installed_source(home: &Home, name: &str, bot: &str) -> Result<Source> {
     skill_name::check(name)?;
-    let meta = installed::read_installed(home, name)?;
+    let mut meta = installed::read_installed(home, name)?;
     let dir = home.skill_dir(name)?;
+    if !meta.pin_host_folders().is_empty() {
+        meta = pin_on_first_use(home, name).unwrap_or(meta);
+    }
     let bot_limits = bots::for_run(home, bot, &meta.name, meta.version.as_deref())?;
     // What it may do is what install approved, not what it declares.
     let mut source = path_source(&dir, false)?;
+    source.pinned = meta.pinned();
     let InstalledMeta {
         version,
         grants,
@@ -289,6 +298,21 @@ fn installed_source(home: &Home, name: &str, bot: &str) -> Result<Source> {
     source.version = version.unwrap_or_else(|| "unversioned".into());
     source.bot_limits = bot_limits;
     Ok(source)
+}
+
+/// A granted host folder not pinned yet (approved before folders were
+/// pinned, or absent then) is pinned at its first use, if it is a real
+/// folder then; the record is kept when the home's write lock is free
+/// within a moment, else the pin holds for this run only.
+fn pin_on_first_use(home: &Home, name: &str) -> Option<InstalledMeta> {
+    let _lock = home
+        .lock_for_writing(std::time::Duration::from_millis(500), || {})
+        .ok()?;
+    // Read again under the lock: a writer may have changed it since.
+    let mut meta = installed::read_installed(home, name).ok()?;
+    meta.pin_host_folders();
+    meta.write(&home.skill_dir(name).ok()?).ok()?;
+    Some(meta)
 }
 
 /// A skill folder, or a component file; with `declared`, granted what the
@@ -345,6 +369,7 @@ fn path_source(path: &Path, declared: bool) -> Result<Source> {
             Vec::new()
         },
         secrets: m.ext.secrets.clone(),
+        pinned: BTreeMap::new(),
         manifest: Some(m),
     })
 }

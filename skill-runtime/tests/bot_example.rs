@@ -46,6 +46,7 @@ fn install_probe(home: &Path) {
         sums_sha256: None,
         content_sha256: None,
         installed_at: "2026-11-29T00:00:00Z".into(),
+        pinned_folders: Default::default(),
         grants: vec![],
         secrets: vec![],
         declared: vec![],

@@ -442,9 +442,36 @@ fn a_granted_folder_swapped_for_a_link_after_approval_leads_nowhere() {
         }
     }
     assert!(!elsewhere.join("new.txt").exists());
-    // A link on the way to it is refused the same way.
+    // Pinned at approval, the folder cannot be swapped for a real one either.
     std::fs::remove_file(&granted).unwrap();
     std::fs::rename(root.path().join("granted.old"), &granted).unwrap();
+    let mut pinned = policy.clone();
+    pinned.pinned_folders.insert(
+        granted.clone(),
+        skill_runtime::files::pin_folder(&granted).unwrap(),
+    );
+    for tier in TIERS {
+        let report = run_as(&read, tier, pinned.clone(), request);
+        assert_eq!(output(&report), folder, "{tier}");
+    }
+    std::fs::rename(&granted, root.path().join("granted.pinned")).unwrap();
+    std::fs::rename(&elsewhere, &granted).unwrap();
+    for tier in TIERS {
+        for wasm in [&read, &write] {
+            let report = run_as(wasm, tier, pinned.clone(), request);
+            assert_kind(&report, ErrorKind::CapabilityDenied);
+            assert!(
+                message(&report).contains("not the folder that was approved"),
+                "{tier}: {}",
+                message(&report)
+            );
+        }
+    }
+    assert!(!granted.join("new.txt").exists());
+    std::fs::rename(&granted, &elsewhere).unwrap();
+    std::fs::rename(root.path().join("granted.pinned"), &granted).unwrap();
+
+    // A link on the way to it is refused the same way.
     let via = root.path().join("via");
     std::os::unix::fs::symlink(root.path(), &via).unwrap();
     let linked = via.join("granted").display().to_string();

@@ -498,6 +498,53 @@ fn host_folders_are_approved_at_install_with_a_warning_and_reached_beneath_only(
             .contains("outside the granted host folders"),
         "{report}"
     );
+    // The folder's identity was pinned at approval.
+    let meta_file = h.join("skills/cache-reader/.boternity-meta.toml");
+    let meta = std::fs::read_to_string(&meta_file).unwrap();
+    assert!(meta.contains("[pinned-folders]"), "{meta}");
+
+    // Another real folder put in its place after approval is refused, with
+    // the command that approves it.
+    std::fs::rename(&folder, cache.path().join("forecasts.old")).unwrap();
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("oslo.json"), r#"{"temp":99}"#).unwrap();
+    let report = run("{}");
+    assert_eq!(report["kind"], "capability-denied", "{report}");
+    let message = report["message"].as_str().unwrap();
+    assert!(
+        message.contains("not the folder that was approved")
+            && message.contains("cargo skill grant"),
+        "{report}"
+    );
+    // The operator approves the folder there now.
+    let granted = run_in(
+        h,
+        h,
+        &[
+            "grant",
+            "cache-reader",
+            &format!("read-file:{}", folder.display()),
+        ],
+    );
+    ok(&granted);
+    assert!(stderr(&granted).contains("Pinned"), "{}", stderr(&granted));
+    assert_eq!(run("{}")["output"], serde_json::json!({"temp": 99}));
+
+    // A grant recorded before folders were pinned is pinned at its first use.
+    let unpinned: String = std::fs::read_to_string(&meta_file)
+        .unwrap()
+        .split("[pinned-folders]")
+        .next()
+        .unwrap()
+        .to_string();
+    std::fs::write(&meta_file, &unpinned).unwrap();
+    assert_eq!(run("{}")["output"], serde_json::json!({"temp": 99}));
+    assert!(
+        std::fs::read_to_string(&meta_file)
+            .unwrap()
+            .contains("[pinned-folders]")
+    );
+
     // The operator takes it back: the next run is denied.
     ok(&run_in(h, h, &["revoke", "cache-reader", "read-file"]));
     assert_eq!(run("{}")["kind"], "capability-denied");

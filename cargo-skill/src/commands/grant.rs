@@ -30,7 +30,17 @@ pub fn exec(args: GrantArgs) -> Result<u8> {
         meta.grants.push(text.clone());
         meta.grants.sort();
     }
+    // Granting a host folder again approves the folder there now.
+    if let Some(folder) = grant.scope.as_deref().filter(|s| s.starts_with('/')) {
+        meta.pinned_folders.remove(folder);
+    }
+    let pinned = meta.pin_host_folders();
     installed::save_grants(&home, &meta)?;
     eprintln!("     Granted {text} to {}", meta.name);
+    for folder in pinned {
+        eprintln!(
+            "      Pinned {folder} as the folder approved: a folder put in its place is refused"
+        );
+    }
     Ok(exit::SUCCESS)
 }

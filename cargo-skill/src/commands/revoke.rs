@@ -35,6 +35,7 @@ pub fn exec(args: RevokeArgs) -> Result<u8> {
             meta.grants.join(", ")
         );
     }
+    meta.pin_host_folders();
     installed::save_grants(&home, &meta)?;
     eprintln!("     Revoked {} from {}", args.capability, meta.name);
     Ok(exit::SUCCESS)

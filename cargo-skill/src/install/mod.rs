@@ -169,7 +169,13 @@ pub fn install_from(
     let change = installed::journal::begin(home, &names)?;
     for pending in plan {
         let manifest = &pending.located.manifest;
-        let meta = InstalledMeta {
+        // Folders approved before keep the identity they had then.
+        let pinned_folders = installed
+            .iter()
+            .find(|(m, _)| m.name == manifest.name)
+            .map(|(m, _)| m.pinned_folders.clone())
+            .unwrap_or_default();
+        let mut meta = InstalledMeta {
             name: manifest.name.clone(),
             version: pending.version.as_ref().map(ToString::to_string),
             source: catalog.source().to_string(),
@@ -185,7 +191,9 @@ pub fn install_from(
             secrets: manifest.ext.secrets.clone(),
             declared: pending.located.capabilities.clone(),
             allowed_findings: pending.allowed_findings.clone(),
+            pinned_folders,
         };
+        meta.pin_host_folders();
         crate::install::place::place(home, &manifest.dir, &meta)
             .with_context(|| {
                 format!(

@@ -1,7 +1,8 @@
 //! `.boternity-meta.toml`: what install recorded and the operator approved
 //! for one installed skill.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -54,6 +55,10 @@ pub struct InstalledMeta {
     /// Scan rules whose findings the operator accepted at install (`--allow`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_findings: Vec<String>,
+    /// Granted host folders and their identity when approved (`device:inode`):
+    /// a call beneath one that has been replaced since is denied.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pinned_folders: BTreeMap<String, String>,
 }
 
 impl InstalledMeta {
@@ -78,6 +83,44 @@ impl InstalledMeta {
 
     pub fn to_toml(&self) -> String {
         toml::to_string(self).expect("the metadata serializes")
+    }
+
+    /// Pins every granted host folder not pinned yet that is a real folder
+    /// now, and forgets pins of folders no longer granted; returns the
+    /// folders pinned now. A folder not there yet is pinned on its first use.
+    pub fn pin_host_folders(&mut self) -> Vec<String> {
+        let granted: Vec<&str> = self
+            .grants
+            .iter()
+            .filter_map(|g| g.split_once(':'))
+            .filter(|(cap, scope)| {
+                matches!(*cap, "read-file" | "write-file") && scope.starts_with('/')
+            })
+            .map(|(_, scope)| scope)
+            .collect();
+        self.pinned_folders
+            .retain(|folder, _| granted.contains(&folder.as_str()));
+        let mut pinned = Vec::new();
+        for folder in granted {
+            if self.pinned_folders.contains_key(folder) {
+                continue;
+            }
+            if let Ok(id) = crate::files::pin_folder(Path::new(folder)) {
+                self.pinned_folders
+                    .insert(folder.to_string(), id.to_string());
+                pinned.push(folder.to_string());
+            }
+        }
+        pinned
+    }
+
+    /// The pinned folders as the runtime's policy takes them; a pin that
+    /// does not read is left out (its folder is then checked for links only).
+    pub fn pinned(&self) -> BTreeMap<PathBuf, crate::files::FolderId> {
+        self.pinned_folders
+            .iter()
+            .filter_map(|(folder, id)| Some((PathBuf::from(folder), id.parse().ok()?)))
+            .collect()
     }
 
     /// Rewrites the metadata of an installed skill, atomically.
