@@ -177,12 +177,16 @@ impl PolicyHost {
         skill_name: &str,
         deadline: Instant,
     ) -> PolicyHost {
+        let mut calls = CallLog::default();
+        for folder in &policy.pinned_now {
+            calls.record(&format!("pinned-folder:{}", folder.display()), true);
+        }
         PolicyHost {
             policy,
             bot_slug: bot_slug.to_string(),
             skill_name: skill_name.to_string(),
             deadline,
-            calls: CallLog::default(),
+            calls,
             http_requests: 0,
             written_bytes: 0,
         }

@@ -132,6 +132,10 @@ pub struct Policy {
     /// Host folders as approved: a call beneath one that is no longer that
     /// folder is denied. A granted folder absent here is checked for links only.
     pub pinned_folders: BTreeMap<PathBuf, FolderId>,
+    /// Host folders pinned while this run was prepared (a grant's first use
+    /// since it was approved): each is a `pinned-folder:/path` host call of
+    /// the invocation, so the audit log shows when a folder was pinned.
+    pub pinned_now: BTreeSet<PathBuf>,
 }
 
 impl Policy {

@@ -175,6 +175,7 @@ pub fn prepare(
         grants,
         secrets,
         pinned_folders: source.pinned,
+        pinned_now: source.pinned_now,
         ..host_policy(home, &bot, &source.name)
     };
     Ok(Prepared {
@@ -237,6 +238,8 @@ struct Source {
     secrets: Vec<String>,
     /// Installed host folders' identities when approved.
     pinned: BTreeMap<PathBuf, FolderId>,
+    /// Those pinned while this run was prepared.
+    pinned_now: BTreeSet<PathBuf>,
 }
 
 impl Source {
@@ -256,6 +259,7 @@ impl Source {
             capabilities: Vec::new(),
             secrets: Vec::new(),
             pinned: BTreeMap::new(),
+            pinned_now: BTreeSet::new(),
         }
     }
 }
@@ -266,13 +270,15 @@ fn installed_source(home: &Home, name: &str, bot: &str) -> Result<Source> {
     skill_name::check(name)?;
     let mut meta = installed::read_installed(home, name)?;
     let dir = home.skill_dir(name)?;
-    if !meta.pin_host_folders().is_empty() {
+    let pinned_now = meta.pin_host_folders();
+    if !pinned_now.is_empty() {
         meta = pin_on_first_use(home, name).unwrap_or(meta);
     }
     let bot_limits = bots::for_run(home, bot, &meta.name, meta.version.as_deref())?;
     // What it may do is what install approved, not what it declares.
     let mut source = path_source(&dir, false)?;
     source.pinned = meta.pinned();
+    source.pinned_now = pinned_now.into_iter().map(PathBuf::from).collect();
     let InstalledMeta {
         version,
         grants,
@@ -370,6 +376,7 @@ fn path_source(path: &Path, declared: bool) -> Result<Source> {
         },
         secrets: m.ext.secrets.clone(),
         pinned: BTreeMap::new(),
+        pinned_now: BTreeSet::new(),
         manifest: Some(m),
     })
 }

@@ -544,6 +544,27 @@ fn host_folders_are_approved_at_install_with_a_warning_and_reached_beneath_only(
             .unwrap()
             .contains("[pinned-folders]")
     );
+    // The audit log shows the run that pinned it, and only that one.
+    assert_eq!(run("{}")["output"], serde_json::json!({"temp": 99}));
+    let audit = stdout_json(&run_in(
+        h,
+        h,
+        &[
+            "audit",
+            "--skill",
+            "cache-reader",
+            "--message-format",
+            "json",
+        ],
+    ));
+    let pinned = format!("pinned-folder:{}", folder.display());
+    let pinning = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r.to_string().contains(&pinned))
+        .count();
+    assert_eq!(pinning, 1, "{audit:#}");
 
     // The operator takes it back: the next run is denied.
     ok(&run_in(h, h, &["revoke", "cache-reader", "read-file"]));
