@@ -4,7 +4,7 @@
 //! (`skills.lock.pending`), then changes folders and lock, then deletes the
 //! record. Whoever finds a record left by a killed writer rebuilds those
 //! skills' lock entries from the folders, which are the truth: readers in
-//! memory ([`Lockfile::read`]), the next writer on disk ([`recover`]).
+//! memory (`Lockfile::read`, defined here), the next writer on disk ([`recover`]).
 //! A kill at any point leaves the old folder or the new one, and a lock
 //! that agrees with it once read.
 
@@ -81,19 +81,24 @@ pub fn locked_entry(home: &Home, name: &str) -> Result<Option<Locked>> {
     Ok(Some(Locked::of(&meta, &manifest)))
 }
 
-/// The lock as the folders of pending skills say it must be, in memory.
-pub(crate) fn apply_pending(home_root: &Path, lock: &mut Lockfile) -> Result<()> {
-    let Some(record) = read_record(home_root)? else {
-        return Ok(());
-    };
-    let home = Home::new(home_root);
-    for name in &record.skills {
-        match locked_entry(&home, name)? {
-            Some(entry) => lock.upsert(entry),
-            None => lock.skills.retain(|s| &s.name != name),
+impl Lockfile {
+    /// The lock in `home`, agreeing with the installed folders even while
+    /// a writer is at work or after one was killed: the entries of pending
+    /// skills as their folders say; none yet is an empty lock.
+    pub fn read(home_root: &Path) -> Result<Lockfile> {
+        let mut lock = Lockfile::read_file(home_root)?;
+        let Some(record) = read_record(home_root)? else {
+            return Ok(lock);
+        };
+        let home = Home::new(home_root);
+        for name in &record.skills {
+            match locked_entry(&home, name)? {
+                Some(entry) => lock.upsert(entry),
+                None => lock.skills.retain(|s| &s.name != name),
+            }
         }
+        Ok(lock)
     }
-    Ok(())
 }
 
 /// Finishes what a killed writer left: the lock rewritten from the folders

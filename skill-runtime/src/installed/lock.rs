@@ -71,17 +71,9 @@ impl Lockfile {
         home.join(LOCK_FILE)
     }
 
-    /// The lock in `home`, agreeing with the installed folders even while
-    /// a writer is at work or after one was killed (see `journal`); none
-    /// yet is an empty lock.
-    pub fn read(home: &Path) -> Result<Lockfile> {
-        let mut lock = Lockfile::read_file(home)?;
-        crate::installed::journal::apply_pending(home, &mut lock)?;
-        Ok(lock)
-    }
-
-    /// The lock file as written, pending changes not applied.
-    fn read_file(home: &Path) -> Result<Lockfile> {
+    /// The lock file as written; `Lockfile::read` (in `journal.rs`) is the
+    /// lock as every command sees it, pending changes applied.
+    pub(crate) fn read_file(home: &Path) -> Result<Lockfile> {
         let path = Lockfile::path(home);
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
