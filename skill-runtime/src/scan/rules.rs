@@ -217,7 +217,7 @@ pub const RULES: &[Rule] = &[
         message: "downloads code and runs it at once, so whoever controls the URL controls the machine",
         fix: "ship the script in the skill, or download, verify a checksum, then run",
         check: Pattern(
-            r"\b(curl|wget|fetch)\b[^|\n]*\|\s*(sudo\s+)?(ba|z|k|da|fi)?sh\b|\b(iwr|irm|invoke-webrequest|invoke-restmethod)\b[^|\n]*\|\s*(iex|invoke-expression)\b|\b(ba|z)?sh\s+<\(\s*(curl|wget)|\b(ba|z)?sh\s+-c\s+\W*\$\(\s*(curl|wget)",
+            r"\b(curl|wget|fetch)\b[^|\n]*\|\s*(sudo\s+)?(ba|z|k|da|fi)?sh\b|\b(iwr|irm|invoke-webrequest|invoke-restmethod)\b[^|\n]*\|\s*(iex|invoke-expression)\b|\b(ba|z)?sh\s+<\(\s*(curl|wget)|\b(ba|z)?sh\s+-c\s+\W*\$\(\s*(curl|wget)|\b(iex|invoke-expression)\s*\(?\s*\(?\s*(iwr|irm|invoke-webrequest|invoke-restmethod|new-object\s+(system\.)?net\.webclient)\b",
         ),
         hit: (
             "scripts/install.sh",
@@ -276,7 +276,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "persistence",
         severity: High,
-        message: "installs itself to run again later (cron, shell start-up files, launch agents, systemd units)",
+        message: "installs something to run again later (a command in a shell start-up file, cron, launch agents, systemd units)",
         fix: "do the work now; leave scheduling to the user",
         check: Pattern(
             r#"(>>?|\btee\s+(-a\s+)?)\s*"?(~|\$home)?/?[\w./-]*\.(bashrc|zshrc|bash_profile|profile|zprofile)\b|\bcrontab\s+(-\s*$|-\s|[^-l\s])|\|\s*crontab\b|library/launchagents|/etc/systemd/system/|\bsystemctl\s+(--user\s+)?enable\b|\.config/autostart/"#,

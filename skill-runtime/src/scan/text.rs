@@ -22,6 +22,8 @@ struct Compiled {
     comment_words: Regex,
     /// A negation before a phrase turns it into the opposite advice.
     negation: Regex,
+    /// What `echo`/`printf` writes when it only sets a variable.
+    variable_only: Regex,
 }
 
 fn compiled() -> &'static Compiled {
@@ -56,6 +58,11 @@ fn compiled() -> &'static Compiled {
                 .expect("rule patterns compile"),
             rules: patterns.iter().map(|(r, p)| (*r, build(p))).collect(),
             negation: build(r"\b(never|not|don't|must\s+not|no)\b"),
+            // `export NAME=value`, quoted or not; `$NAME` may appear in the
+            // value, a command (`$(…)`, backticks, `;`, `&`, `|`) may not.
+            variable_only: build(
+                r#"^(export\s+)?[a-z_][a-z0-9_]*=("[^"`$;&|]*(\$\{?[a-z_][a-z0-9_]*\}?[^"`$;&|]*)*"|'[^'`;&|]*'|[^\s"'`$;&|]*(\$\{?[a-z_][a-z0-9_]*\}?[^\s"'`$;&|]*)*)$"#,
+            ),
             comment_words: build(
                 r"\b(always|never|must|ignore|run|execute|send|upload|delete|do\s+not|don't|secretly|instead|assistant|agent|claude|model)\b",
             ),
@@ -112,6 +119,30 @@ pub(super) fn check(path: &str, text: &str, findings: &mut Vec<Finding>) {
     }
 }
 
+/// Whether the command before a redirection into a start-up file writes
+/// only `export NAME=value` (`echo 'export KEY="…"' >> ~/.bashrc`).
+fn sets_a_variable_only(before: &str) -> bool {
+    let Some(at) = before.rfind("echo ").or_else(|| before.rfind("printf ")) else {
+        return false;
+    };
+    let mut written = before[at..]
+        .split_once(' ')
+        .map_or("", |(_, rest)| rest)
+        .trim();
+    while let Some(rest) = written
+        .strip_prefix("-e ")
+        .or_else(|| written.strip_prefix("-n "))
+    {
+        written = rest.trim_start();
+    }
+    let unquoted = ['\'', '"']
+        .iter()
+        .find_map(|q| written.strip_prefix(*q)?.strip_suffix(*q))
+        .unwrap_or(written)
+        .replace("\\\"", "\"");
+    compiled().variable_only.is_match(unquoted.trim())
+}
+
 /// Whether a match is the thing itself rather than talk about it: a quoted
 /// or code-spanned phrase, a negated one ("never … without asking"),
 /// AWS's documented example key, a key header with no key under it.
@@ -124,6 +155,8 @@ fn meant(rule: &str, line: &str, m: &regex::Match<'_>, next: Option<&str>) -> bo
         "ignore-instructions" | "jailbreak-mode" | "reveal-system-prompt" => !quoted,
         "disable-confirmation" => !quoted && !compiled().negation.is_match(before),
         "hardcoded-secret" => !m.as_str().contains("EXAMPLE"),
+        // A variable in a start-up file is setup; a command there runs again.
+        "persistence" => !sets_a_variable_only(before),
         "private-key" => next.is_some_and(|l| {
             let l = l.trim();
             l.len() >= 40
