@@ -28,9 +28,7 @@ pub fn lock_for_writing(home: &Home) -> Result<skill_runtime::WriteLock> {
     let lock = home.lock_for_writing(timeout, || {
         eprintln!("waiting for another cargo skill to finish…");
     })?;
-    let stale_git_locks = crate::publish::git_remote::clear_stale_locks(&home.cache_dir())
-        .context("could not clear the lock files a killed fetch left in the git cache")?;
-    if skill_runtime::installed::journal::recover(home)? || stale_git_locks > 0 {
+    if skill_runtime::installed::journal::recover(home)? {
         eprintln!(
             "note: finished what an interrupted cargo skill left in {}",
             home.root().display()

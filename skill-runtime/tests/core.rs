@@ -430,17 +430,20 @@ fn a_granted_folder_swapped_for_a_link_after_approval_leads_nowhere() {
     // The folder itself, not something beneath it, becomes a link.
     std::fs::rename(&granted, root.path().join("granted.old")).unwrap();
     std::os::unix::fs::symlink(&elsewhere, &granted).unwrap();
-    for tier in TIERS {
-        for wasm in [&read, &write] {
-            let report = run_as(wasm, tier, policy.clone(), request);
-            assert_kind(&report, ErrorKind::CapabilityDenied);
-            assert!(
-                message(&report).contains("symbolic link"),
-                "{tier}: {}",
-                message(&report)
-            );
+    let denied = |policy: &Policy, why: &str| {
+        for tier in TIERS {
+            for wasm in [&read, &write] {
+                let report = run_as(wasm, tier, policy.clone(), request);
+                assert_kind(&report, ErrorKind::CapabilityDenied);
+                assert!(
+                    message(&report).contains(why),
+                    "{tier}: {}",
+                    message(&report)
+                );
+            }
         }
-    }
+    };
+    denied(&policy, "symbolic link");
     assert!(!elsewhere.join("new.txt").exists());
     // Pinned at approval, the folder cannot be swapped for a real one either.
     std::fs::remove_file(&granted).unwrap();
@@ -456,17 +459,7 @@ fn a_granted_folder_swapped_for_a_link_after_approval_leads_nowhere() {
     }
     std::fs::rename(&granted, root.path().join("granted.pinned")).unwrap();
     std::fs::rename(&elsewhere, &granted).unwrap();
-    for tier in TIERS {
-        for wasm in [&read, &write] {
-            let report = run_as(wasm, tier, pinned.clone(), request);
-            assert_kind(&report, ErrorKind::CapabilityDenied);
-            assert!(
-                message(&report).contains("not the folder that was approved"),
-                "{tier}: {}",
-                message(&report)
-            );
-        }
-    }
+    denied(&pinned, "not the folder that was approved");
     assert!(!granted.join("new.txt").exists());
     std::fs::rename(&granted, &elsewhere).unwrap();
     std::fs::rename(root.path().join("granted.pinned"), &granted).unwrap();

@@ -92,7 +92,7 @@ async fn next_change(changes: &mut mpsc::UnboundedReceiver<&'static str>) -> &'s
         .expect("the session is open")
 }
 
-fn cli(home: &Path, args: &[&str]) {
+pub(crate) fn cli(home: &Path, args: &[&str]) {
     let out = cargo_skill(home).args(args).output().unwrap();
     assert!(out.status.success(), "{args:?}: {}", crate::stderr(&out));
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::cargo_skill;
-use crate::mcp::source;
+use crate::mcp::{cli, source};
 
 const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}"#;
 const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
@@ -23,12 +23,10 @@ const CEILING_KIB: u64 = 256 << 10;
 fn installed_home(root: &std::path::Path, extra: &[&str]) -> std::path::PathBuf {
     let home = root.join("home");
     let src = source(root);
-    let out = cargo_skill(&home)
-        .args(["install", src.to_str().unwrap(), "--yes"])
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", crate::stderr(&out));
+    cli(
+        &home,
+        &[&["install", src.to_str().unwrap(), "--yes"], extra].concat(),
+    );
     home
 }
 
@@ -207,15 +205,14 @@ fn a_link_inside_one_prompt_skill_leaves_the_others_served_and_says_so() {
         )
         .unwrap();
     }
-    let out = cargo_skill(&home)
-        .args([
+    cli(
+        &home,
+        &[
             "install",
             root.path().join("src").to_str().unwrap(),
             "--yes",
-        ])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", crate::stderr(&out));
+        ],
+    );
     // An operator's link inside one installed skill.
     std::os::unix::fs::symlink("/etc/passwd", home.join("skills/alpha/link.txt")).unwrap();
     let mut child = cargo_skill(&home)

@@ -31,7 +31,7 @@ pub fn exec(args: GrantArgs) -> Result<u8> {
         meta.grants.sort();
     }
     // Granting a host folder again approves the folder there now.
-    if let Some(folder) = grant.scope.as_deref().filter(|s| s.starts_with('/')) {
+    if let Some(folder) = installed::host_folder(&text) {
         meta.pinned_folders.remove(folder);
     }
     let pinned = meta.pin_host_folders();

@@ -49,8 +49,11 @@ pub fn exec(args: UpdateArgs, global: &GlobalArgs) -> Result<u8> {
         compiler: &compiler,
         allow: &args.allow,
     };
-    // A dry run fetches into the shared git cache too: one writer at a time.
-    let _lock = home::lock_for_writing(&home)?;
+    let _lock = if args.dry_run {
+        None
+    } else {
+        Some(home::lock_for_writing(&home)?)
+    };
     let would = if args.dry_run {
         "Would update"
     } else {

@@ -5,20 +5,12 @@
 use anyhow::{Result, bail};
 
 use crate::install::plan::{InstallOptions, Pending};
-use skill_runtime::installed::capability_name;
+use skill_runtime::installed::{self, capability_name};
 
 /// `--grant WANTED` approves `declared`: the same `cap:scope`, or a bare
 /// `cap` for every scope of it.
 pub fn grant_covers(wanted: &str, declared: &str) -> bool {
     wanted == declared || capability_name(declared) == wanted
-}
-
-/// `read-file:/srv/cache`: a host folder (from `skill.toml`'s filesystem
-/// paths), not one inside the skill's data folder.
-fn reaches_host_folder(declared: &str) -> bool {
-    declared.split_once(':').is_some_and(|(cap, scope)| {
-        matches!(cap, "read-file" | "write-file") && scope.starts_with('/')
-    })
 }
 
 /// Shows the plan and what each skill may do, then takes the approval:
@@ -52,7 +44,7 @@ pub fn approve(plan: &mut [Pending], options: &InstallOptions<'_>) -> Result<()>
             .located
             .capabilities
             .iter()
-            .filter(|c| reaches_host_folder(c))
+            .filter(|c| installed::host_folder(c).is_some())
             .map(String::as_str)
             .collect();
         if !host_folders.is_empty() {

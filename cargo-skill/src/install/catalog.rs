@@ -12,6 +12,7 @@ use skill_runtime::validate::{self, graph::SkillSet};
 
 use crate::install::resolve::{Catalog, Release};
 use crate::install::source::{self, Fetched};
+use crate::publish::git_remote::CachedRepo;
 
 /// The skills one checkout holds.
 struct Tree {
@@ -50,7 +51,7 @@ pub fn version_of(manifest: &SkillManifest) -> Version {
 pub struct SourceCatalog {
     source: String,
     head: Tree,
-    repo: Option<git2::Repository>,
+    repo: Option<CachedRepo>,
     /// name → version → tagged commit.
     tags: BTreeMap<String, BTreeMap<Version, git2::Oid>>,
     tagged: HashMap<git2::Oid, Tree>,
@@ -74,7 +75,7 @@ impl SourceCatalog {
             repo,
             checkout,
         } = fetched;
-        let tags = repo.as_ref().map(tagged_versions).unwrap_or_default();
+        let tags = repo.as_deref().map(tagged_versions).unwrap_or_default();
         // A checkout's own folder has a temporary name: a skill at the root
         // of a repository is named by its manifest alone.
         let anonymous_root = checkout.as_ref().is_some_and(|c| c.path() == dir);

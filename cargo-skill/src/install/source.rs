@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use git2::Repository;
 
-use crate::publish::git_remote;
+use crate::publish::git_remote::{self, CachedRepo};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
@@ -136,7 +136,7 @@ pub struct Fetched {
     pub source: String,
     pub commit: Option<String>,
     /// The cached clone, for other versions (tags) of a git source.
-    pub repo: Option<Repository>,
+    pub repo: Option<CachedRepo>,
     /// Keeps the checked-out folder alive.
     pub checkout: Option<tempfile::TempDir>,
 }

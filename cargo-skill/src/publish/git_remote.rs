@@ -46,25 +46,76 @@ pub fn repo_url(repo: &str) -> String {
     format!("{}/{repo}.git", base.trim_end_matches('/'))
 }
 
-/// The bare cache repository for a remote under `cache_dir`.
-pub fn open_cache(cache_dir: &Path, url: &str) -> Result<Repository, GitError> {
-    let key = hex::encode(&Sha256::digest(url.as_bytes())[..8]);
-    let path: PathBuf = cache_dir.join("git").join(key);
-    match Repository::open_bare(&path) {
-        Ok(repo) => Ok(repo),
-        Err(_) => {
-            std::fs::create_dir_all(&path).map_err(|e| git2::Error::from_str(&e.to_string()))?;
-            Ok(Repository::init_bare(&path)?)
-        }
+/// A cached bare clone, used by this process alone while it lives: `install`,
+/// `update` and `publish` share the home's clones, and a flock on
+/// `<clone>.in-use` beside each one serialises them. Git's own lock files
+/// inside the clone can then only be a killed process's, and are cleared on
+/// opening, or every later fetch would fail on them.
+pub struct CachedRepo {
+    repo: Repository,
+    _in_use: std::fs::File,
+}
+
+impl std::ops::Deref for CachedRepo {
+    type Target = Repository;
+
+    fn deref(&self) -> &Repository {
+        &self.repo
     }
 }
 
-/// Deletes the lock files a killed fetch left in the cached clones
-/// (`packed-refs.lock`, `refs/…/x.lock`, …), which would fail every later
-/// fetch. Call it only under the home's write lock: then no fetch is live.
-pub fn clear_stale_locks(cache_dir: &Path) -> std::io::Result<usize> {
+/// The bare cache repository for a remote under `cache_dir`, waiting while
+/// another cargo skill uses it.
+pub fn open_cache(cache_dir: &Path, url: &str) -> Result<CachedRepo, GitError> {
+    let key = hex::encode(&Sha256::digest(url.as_bytes())[..8]);
+    let path: PathBuf = cache_dir.join("git").join(&key);
+    let io = |e: std::io::Error| git2::Error::from_str(&format!("{}: {e}", path.display()));
+    std::fs::create_dir_all(&path).map_err(io)?;
+    let in_use = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(cache_dir.join("git").join(format!("{key}.in-use")))
+        .map_err(io)?;
+    hold(&in_use, url).map_err(io)?;
+    clear_stale_locks(&path).map_err(io)?;
+    let repo = match Repository::open_bare(&path) {
+        Ok(repo) => repo,
+        Err(_) => Repository::init_bare(&path)?,
+    };
+    Ok(CachedRepo {
+        repo,
+        _in_use: in_use,
+    })
+}
+
+/// Takes the flock on `file`, saying once that it waits for another user;
+/// the kernel releases it when that process ends, however it ends.
+fn hold(file: &std::fs::File, url: &str) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let mut said = false;
+    loop {
+        // SAFETY: a valid open descriptor for the whole call.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            return Ok(());
+        }
+        let error = std::io::Error::last_os_error();
+        if error.raw_os_error() != Some(libc::EWOULDBLOCK) {
+            return Err(error);
+        }
+        if !said {
+            eprintln!("waiting for another cargo skill to finish with its clone of {url}…");
+            said = true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Deletes git's lock files (`index.lock`, `packed-refs.lock`,
+/// `refs/…/x.lock`) in a clone nobody else is using.
+fn clear_stale_locks(clone: &Path) -> std::io::Result<()> {
     /// `*.lock` files in `dir`, and beneath it when `deep`.
-    fn sweep(dir: &Path, deep: bool, removed: &mut usize) -> std::io::Result<()> {
+    fn sweep(dir: &Path, deep: bool) -> std::io::Result<()> {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return Ok(());
         };
@@ -72,22 +123,14 @@ pub fn clear_stale_locks(cache_dir: &Path) -> std::io::Result<usize> {
             let kind = entry.file_type()?;
             if kind.is_file() && entry.file_name().to_string_lossy().ends_with(".lock") {
                 std::fs::remove_file(entry.path())?;
-                *removed += 1;
             } else if kind.is_dir() && deep {
-                sweep(&entry.path(), deep, removed)?;
+                sweep(&entry.path(), deep)?;
             }
         }
         Ok(())
     }
-    let mut removed = 0;
-    let Ok(repos) = std::fs::read_dir(cache_dir.join("git")) else {
-        return Ok(0);
-    };
-    for repo in repos.flatten() {
-        sweep(&repo.path(), false, &mut removed)?;
-        sweep(&repo.path().join("refs"), true, &mut removed)?;
-    }
-    Ok(removed)
+    sweep(clone, false)?;
+    sweep(&clone.join("refs"), true)
 }
 
 /// Remote branches land in `refs/remotes/origin/`, remote tags in

@@ -318,12 +318,12 @@ fn check(line: &[u8]) -> Result<Kind, Vec<u8>> {
         return Err(invalid("\"jsonrpc\" must be \"2.0\""));
     }
     if let Some(id) = &id
-        && !(id.is_string() || id.is_i64() || id.is_u64())
+        && !(id.is_string() || id.is_i64())
     {
-        return Err(invalid("\"id\" must be a string or an integer"));
+        return Err(invalid("\"id\" must be a string or a 64-bit integer"));
     }
-    match (object.get("method"), &id) {
-        (Some(Value::String(method)), Some(id)) if known_method(method) => {
+    match (object.get("method"), &id, parsed) {
+        (Some(Value::String(method)), Some(id), parsed) if known_method(method) => {
             let why = match parsed {
                 Err(e) => e.to_string(),
                 Ok(_) => "they do not fit the method".into(),
@@ -334,15 +334,19 @@ fn check(line: &[u8]) -> Result<Kind, Vec<u8>> {
                 format!("invalid params for {method}: {why}"),
             ))
         }
-        // The SDK answers an unknown method with -32601 itself.
-        (Some(Value::String(_)), Some(id)) => Ok(Kind::Request(id.to_string())),
+        // The SDK answers an unknown method it can read with -32601 itself.
+        (Some(Value::String(_)), Some(id), Ok(_)) => Ok(Kind::Request(id.to_string())),
+        // One it cannot read it would never answer, holding a place forever.
+        (Some(Value::String(_)), Some(_), Err(e)) => {
+            Err(invalid(&format!("not a request the server can read: {e}")))
+        }
         // A notification the SDK cannot read gets no answer, as JSON-RPC says.
-        (Some(Value::String(_)), None) => Ok(Kind::Other),
-        (Some(_), _) => Err(invalid("\"method\" must be a string")),
-        (None, Some(_)) if object.contains_key("result") || object.contains_key("error") => {
+        (Some(Value::String(_)), None, _) => Ok(Kind::Other),
+        (Some(_), _, _) => Err(invalid("\"method\" must be a string")),
+        (None, Some(_), _) if object.contains_key("result") || object.contains_key("error") => {
             Ok(Kind::Other)
         }
-        (None, _) => Err(invalid("a request needs a \"method\"")),
+        (None, _, _) => Err(invalid("a request needs a \"method\"")),
     }
 }
 
@@ -379,7 +383,7 @@ fn id_in_prefix(prefix: &[u8]) -> Value {
         .trim_start();
     let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<Value>();
     match stream.next() {
-        Some(Ok(id)) if id.is_string() || id.is_i64() || id.is_u64() => id,
+        Some(Ok(id)) if id.is_string() || id.is_i64() => id,
         _ => Value::Null,
     }
 }
@@ -424,6 +428,15 @@ mod tests {
         assert_eq!(
             bad(r#"{"jsonrpc":"2.0","id":"a"}"#),
             (json!("a"), INVALID_REQUEST)
+        );
+        // An unknown method the SDK cannot read, an id beyond its integers.
+        assert_eq!(
+            bad(r#"{"jsonrpc":"2.0","id":6,"method":"no/such","params":"x"}"#),
+            (json!(6), INVALID_REQUEST)
+        );
+        assert_eq!(
+            bad(r#"{"jsonrpc":"2.0","id":18446744073709551615,"method":"ping"}"#).1,
+            INVALID_REQUEST
         );
         // A known method whose params do not fit.
         assert_eq!(

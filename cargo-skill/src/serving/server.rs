@@ -46,7 +46,8 @@ impl View {
                     .any(|uri| uri.starts_with(&format!("skill://{name}/")))
                 {
                     eprintln!(
-                        "warning: the files of {name} are not served as skill:// resources: one of them is a symbolic link, a special file or unreadable (its prompt still is); `cargo skill install` it again to restore them"
+                        "warning: the files of {name} are not served as skill:// resources: one of them is a symbolic link, a special file or unreadable (its prompt still is); remove that entry from {}, or `cargo skill remove {name}` and install it again",
+                        home.skills_root().join(name).display()
                     );
                 }
             }

@@ -92,11 +92,7 @@ impl InstalledMeta {
         let granted: Vec<&str> = self
             .grants
             .iter()
-            .filter_map(|g| g.split_once(':'))
-            .filter(|(cap, scope)| {
-                matches!(*cap, "read-file" | "write-file") && scope.starts_with('/')
-            })
-            .map(|(_, scope)| scope)
+            .filter_map(|g| super::host_folder(g))
             .collect();
         self.pinned_folders
             .retain(|folder, _| granted.contains(&folder.as_str()));

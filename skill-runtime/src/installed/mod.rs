@@ -53,6 +53,16 @@ pub fn capability_name(grant: &str) -> &str {
     grant.split(':').next().unwrap_or(grant)
 }
 
+/// The host folder a grant or declaration reaches: `read-file:/srv/cache`
+/// (from `skill.toml`'s filesystem paths) gives `/srv/cache`; a scope inside
+/// the data folder, or another capability, gives none.
+pub fn host_folder(grant: &str) -> Option<&str> {
+    grant
+        .split_once(':')
+        .filter(|(cap, scope)| matches!(*cap, "read-file" | "write-file") && scope.starts_with('/'))
+        .map(|(_, scope)| scope)
+}
+
 /// The installed skills' folders by name, sorted: entries of `skills/`
 /// whose name is a valid skill name and that hold `.boternity-meta.toml`.
 pub fn dirs(home: &Home) -> Result<Vec<(String, PathBuf)>> {
