@@ -87,6 +87,7 @@ fn findings_come_out_in_every_format_with_exit_statuses_ci_can_trust() {
     for key in ["message", "fix", "skill"] {
         assert!(first[key].is_string(), "{key}: {first}");
     }
+    assert_eq!(first["context"], "instruction", "how the line was read");
     let rules: Vec<&str> = findings
         .iter()
         .map(|f| f["rule"].as_str().unwrap())

@@ -50,8 +50,13 @@ fn location(scan: &SkillScan, f: &Finding) -> String {
 }
 
 pub fn human(scan: &SkillScan, f: &Finding) -> String {
+    let read_as = if f.context == "file" {
+        String::new()
+    } else {
+        format!("\n  = read as: {}", f.context)
+    };
     format!(
-        "{}[{}]: {}: {}\n  = fix: {}",
+        "{}[{}]: {}: {}{read_as}\n  = fix: {}",
         f.severity,
         f.rule,
         location(scan, f),

@@ -59,6 +59,7 @@ pub fn log(scans: &[(&Path, &SkillScan)]) -> anyhow::Result<String> {
                 "ruleIndex": index,
                 "level": level(f.severity),
                 "message": {"text": format!("{} Fix: {}", f.message, f.fix)},
+                "properties": {"context": f.context},
                 "locations": [{
                     "physicalLocation": {
                         "artifactLocation": {"uri": relative_uri(root, &scan.dir.join(&f.path))},

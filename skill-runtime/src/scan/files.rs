@@ -10,10 +10,81 @@ use super::Finding;
 use super::rules::rule;
 use crate::manifest::SkillManifest;
 
-/// Larger files are reported (and not read as text).
+/// Larger files are reported as `oversize`.
 pub(super) const MAX_FILE_BYTES: u64 = 5 << 20;
-/// More files than this in one skill are reported.
+/// More files than this in one skill are reported as `oversize`.
 pub(super) const MAX_FILES: usize = 1000;
+/// Files up to this size are read whole; larger ones at their start and
+/// end, and the middle is reported as `unscannable`.
+pub(super) const MAX_READ_BYTES: u64 = 16 << 20;
+const HEAD_AND_TAIL: u64 = 1 << 20;
+/// The files of one skill past this many are not read (`unscannable`).
+pub(super) const MAX_READ_FILES: usize = 5000;
+/// Bytes read from one skill at most, so a flood of large files cannot
+/// hold the scan; past it, files are `unscannable`.
+pub(super) const MAX_SKILL_BYTES: u64 = 256 << 20;
+
+/// What was read of a file, and how many of its bytes were not.
+pub(super) struct Read {
+    pub bytes: Vec<u8>,
+    pub unread: u64,
+}
+
+/// The whole file when it is small enough and the skill's budget allows,
+/// else its first and last MiB (as much as the budget allows).
+pub(super) fn read(path: &Path, size: u64, budget: &mut u64) -> std::io::Result<Read> {
+    use std::io::{Read as _, Seek, SeekFrom};
+    if size <= MAX_READ_BYTES && size <= *budget {
+        let bytes = std::fs::read(path)?;
+        *budget -= size.min(*budget);
+        return Ok(Read { bytes, unread: 0 });
+    }
+    let part = HEAD_AND_TAIL.min(*budget / 2).min(size / 2);
+    let mut file = std::fs::File::open(path)?;
+    let mut bytes = Vec::with_capacity(2 * part as usize + 1);
+    (&mut file).take(part).read_to_end(&mut bytes)?;
+    bytes.push(b'\n');
+    file.seek(SeekFrom::End(-(part as i64)))?;
+    file.take(part).read_to_end(&mut bytes)?;
+    *budget -= (2 * part).min(*budget);
+    Ok(Read {
+        bytes,
+        unread: size - 2 * part,
+    })
+}
+
+pub(super) fn unread(path: &str, size: u64, unread: u64) -> Finding {
+    found(
+        "unscannable",
+        path,
+        format!(
+            "{:.1} MiB of {:.1} MiB not read (files are read whole up to {} MiB, and {} MiB per skill)",
+            unread as f64 / (1 << 20) as f64,
+            size as f64 / (1 << 20) as f64,
+            MAX_READ_BYTES >> 20,
+            MAX_SKILL_BYTES >> 20
+        ),
+    )
+}
+
+pub(super) fn undecodable(path: &str) -> Finding {
+    found(
+        "unscannable",
+        path,
+        "named as text, but its bytes read as neither UTF-8 nor UTF-16".to_string(),
+    )
+}
+
+pub(super) fn unread_files(count: usize) -> Finding {
+    found(
+        "unscannable",
+        ".",
+        format!(
+            "{count} {} past the first {MAX_READ_FILES} not read",
+            if count == 1 { "file" } else { "files" }
+        ),
+    )
+}
 
 fn found(id: &str, path: &str, detail: String) -> Finding {
     Finding::new(rule(id).expect("a rule"), path, 1, 1, &detail)

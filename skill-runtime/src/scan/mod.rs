@@ -4,6 +4,8 @@
 //! obfuscation and embedded binaries, and a manifest that does not fit the
 //! scripts. One pass over each file, rules compiled once, skills in parallel.
 
+mod context;
+mod decode;
 mod files;
 pub mod rules;
 mod text;
@@ -16,7 +18,8 @@ use serde::Serialize;
 use crate::discover::{Found, discover};
 use crate::installed::NOT_SHIPPED;
 use crate::manifest::{self, Mode, SkillManifest};
-pub use rules::{COMPONENT_RULE, RULES, Rule, Severity, rule};
+pub use context::Context;
+pub use rules::{COMPONENT_RULE, Family, RULES, Rule, Severity, rule};
 
 /// One thing found, where, and what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -29,6 +32,9 @@ pub struct Finding {
     pub column: usize,
     pub message: String,
     pub fix: &'static str,
+    /// How the text was read: `instruction`, `script`, `reference`,
+    /// `data`, or `file` for what a file is rather than what it says.
+    pub context: &'static str,
 }
 
 impl Finding {
@@ -41,6 +47,7 @@ impl Finding {
             column,
             message: format!("{}: {detail}", rule.message),
             fix: rule.fix,
+            context: "file",
         }
     }
 }
@@ -101,6 +108,9 @@ pub fn scan_skill(dir: &Path) -> SkillScan {
     if walked.files > files::MAX_FILES {
         findings.push(files::too_many_files(walked.files));
     }
+    if walked.unread > 0 {
+        findings.push(files::unread_files(walked.unread));
+    }
     let manifest = read_manifest(dir);
     if let Some((manifest, file)) = &manifest {
         findings.extend(files::confusable_name(manifest, file));
@@ -157,11 +167,25 @@ fn read_manifest(dir: &Path) -> Option<(SkillManifest, &'static str)> {
     })
 }
 
-#[derive(Default)]
 struct Walk {
     files: usize,
+    /// Files past [`files::MAX_READ_FILES`], counted and not read.
+    unread: usize,
+    /// Bytes this skill may still have read.
+    budget: u64,
     /// Shell, Python, JavaScript and other scripts, for `allowed-tools`.
     scripts: Vec<String>,
+}
+
+impl Default for Walk {
+    fn default() -> Walk {
+        Walk {
+            files: 0,
+            unread: 0,
+            budget: files::MAX_SKILL_BYTES,
+            scripts: Vec::new(),
+        }
+    }
 }
 
 const SCRIPT_ENDINGS: [&str; 8] = [".sh", ".bash", ".py", ".js", ".mjs", ".ts", ".rb", ".pl"];
@@ -194,10 +218,12 @@ impl Walk {
                 }
             } else if meta.is_file() {
                 self.files += 1;
-                // Past the limit a skill is reported as oversize; reading
-                // every one of a million files would only hold the scan up.
-                if self.files <= files::MAX_FILES {
+                // Reading every one of a million files would only hold the
+                // scan up; what is not read is reported.
+                if self.files <= files::MAX_READ_FILES {
                     self.file(&path, &relative, findings);
+                } else {
+                    self.unread += 1;
                 }
             }
         }
@@ -210,20 +236,25 @@ impl Walk {
         let size = std::fs::metadata(path).map_or(0, |m| m.len());
         if size > files::MAX_FILE_BYTES {
             findings.push(files::oversize(relative, size));
-            return;
         }
-        let Ok(bytes) = std::fs::read(path) else {
+        let Ok(read) = files::read(path, size, &mut self.budget) else {
             return;
         };
-        if let Some(found) = files::magic(relative, &bytes[..bytes.len().min(512)]) {
+        if let Some(found) = files::magic(relative, &read.bytes[..read.bytes.len().min(512)]) {
             findings.push(found);
             return;
         }
-        if bytes.contains(&0) {
-            return;
-        }
-        if let Ok(text) = std::str::from_utf8(&bytes) {
-            text::check(relative, text, findings);
+        match decode::decode(&read.bytes) {
+            decode::Decoded::Text(text) => {
+                text::check(relative, &text, findings);
+                if read.unread > 0 {
+                    findings.push(files::unread(relative, size, read.unread));
+                }
+            }
+            decode::Decoded::Binary if Context::named_as_text(relative) => {
+                findings.push(files::undecodable(relative));
+            }
+            decode::Decoded::Binary => {}
         }
     }
 }

@@ -44,6 +44,17 @@ impl fmt::Display for Severity {
     }
 }
 
+/// Rules that weigh the same in the same context.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    /// Text that steers the agent: weighed wherever the agent reads it.
+    Injection,
+    /// What runs, or reaches secrets: full weight where it runs.
+    Execution,
+    /// Hidden text, committed secrets, what files are: the same everywhere.
+    Always,
+}
+
 /// How a rule looks for what it finds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Check {
@@ -58,6 +69,8 @@ pub enum Check {
 pub struct Rule {
     pub id: &'static str,
     pub severity: Severity,
+    /// Which contexts weigh it down (see `context.rs`).
+    pub family: Family,
     /// What was found and why it matters.
     pub message: &'static str,
     pub fix: &'static str,
@@ -69,6 +82,7 @@ pub struct Rule {
 }
 
 use Check::{Code, Pattern};
+use Family::{Always, Execution, Injection};
 use Severity::{Critical, High, Low, Medium};
 
 pub const RULES: &[Rule] = &[
@@ -76,6 +90,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "hidden-unicode-tags",
         severity: Critical,
+        family: Always,
         message: "Unicode tag characters (U+E0000–U+E007F) hide text that agents read but people do not see",
         fix: "delete the invisible characters; write instructions in plain text",
         check: Code,
@@ -88,6 +103,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "zero-width-run",
         severity: High,
+        family: Always,
         message: "a run of zero-width characters can smuggle hidden text or split words past reviewers",
         fix: "delete the zero-width characters",
         check: Code,
@@ -97,6 +113,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "bidi-control",
         severity: High,
+        family: Always,
         message: "bidirectional control characters make text read differently from how it runs (Trojan Source)",
         fix: "delete the bidirectional override and isolate characters",
         check: Code,
@@ -109,6 +126,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "hidden-html-comment",
         severity: Medium,
+        family: Always,
         message: "an HTML comment in Markdown carries instructions that rendered views hide from people",
         fix: "move the text out of the comment, or delete it",
         check: Code,
@@ -121,6 +139,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "confusable-name",
         severity: High,
+        family: Always,
         message: "the skill name mixes scripts or uses look-alike characters, imitating another name",
         fix: "name the skill with lowercase ASCII letters, digits and hyphens",
         check: Code,
@@ -137,6 +156,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "ignore-instructions",
         severity: High,
+        family: Injection,
         message: "tells the agent to ignore the instructions it was given, the usual opening of a prompt injection",
         fix: "delete the override; a skill adds instructions, it does not cancel the user's",
         check: Pattern(
@@ -154,6 +174,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "jailbreak-mode",
         severity: High,
+        family: Injection,
         message: "asks the agent to switch into an unrestricted or jailbreak mode that drops its safeguards",
         fix: "delete the mode switch",
         check: Pattern(
@@ -171,6 +192,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "reveal-system-prompt",
         severity: High,
+        family: Injection,
         message: "asks the agent to disclose its system prompt or hidden instructions",
         fix: "delete the request",
         check: Pattern(
@@ -185,6 +207,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "conceal-from-user",
         severity: High,
+        family: Injection,
         message: "tells the agent to hide what it does from the user",
         fix: "delete the instruction; everything a skill does must be visible to the user",
         check: Pattern(
@@ -196,6 +219,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "disable-confirmation",
         severity: High,
+        family: Injection,
         message: "tells the agent to act without the user's confirmation, or to turn safety prompts off",
         fix: "let the agent ask before it acts",
         check: Pattern(
@@ -214,6 +238,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "download-exec",
         severity: Critical,
+        family: Execution,
         message: "downloads code and runs it at once, so whoever controls the URL controls the machine",
         fix: "ship the script in the skill, or download, verify a checksum, then run",
         check: Pattern(
@@ -231,6 +256,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "eval-fetched",
         severity: High,
+        family: Execution,
         message: "evaluates text fetched from the network or given by the model as code",
         fix: "parse the data instead of executing it",
         check: Pattern(
@@ -248,6 +274,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "shell-injection",
         severity: Medium,
+        family: Execution,
         message: "runs a shell command built from interpolated text with `shell=True`, open to injection",
         fix: "pass an argument list without `shell=True` (subprocess.run([\"cmd\", arg]))",
         check: Pattern(
@@ -265,10 +292,11 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "destructive-delete",
         severity: Critical,
+        family: Execution,
         message: "deletes the home folder, the filesystem root or everything beneath one",
         fix: "delete only paths the skill created, named explicitly",
         check: Pattern(
-            r#"\brm\s+(-[a-z]*r[a-z]*f?[a-z]*|-[a-z]*f[a-z]*r[a-z]*|--recursive)\s+(--no-preserve-root\s+)?("?(/|~|\$home|\$\{home\})/?\*?"?)(\s|$|;)|--no-preserve-root|shutil\.rmtree\(\s*(os\.path\.expanduser\(\s*["']~["']\s*\)|["']/["']|["']~)"#,
+            r#"\brm\s+(-[a-z]*r[a-z]*f?[a-z]*|-[a-z]*f[a-z]*r[a-z]*|--recursive)\s+(--no-preserve-root\s+)?(["']?(/|~|\$home|\$\{home\})/?\*?["']?)(\s|$|;|\)|&|\|)|--no-preserve-root|shutil\.rmtree\(\s*(os\.path\.expanduser\(\s*["']~["']\s*\)|["']/["']|["']~)"#,
         ),
         hit: ("scripts/clean.sh", "rm -rf ~/\n"),
         miss: ("scripts/clean.sh", "rm -rf ./build\n"),
@@ -276,10 +304,11 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "persistence",
         severity: High,
-        message: "installs something to run again later (a command in a shell start-up file, cron, launch agents, systemd units)",
+        family: Execution,
+        message: "installs something to run again later (a command written into a shell start-up file, cron, launch agents, systemd units)",
         fix: "do the work now; leave scheduling to the user",
         check: Pattern(
-            r#"(>>?|\btee\s+(-a\s+)?)\s*"?(~|\$home)?/?[\w./-]*\.(bashrc|zshrc|bash_profile|profile|zprofile)\b|\bcrontab\s+(-\s*$|-\s|[^-l\s])|\|\s*crontab\b|library/launchagents|/etc/systemd/system/|\bsystemctl\s+(--user\s+)?enable\b|\.config/autostart/"#,
+            r#"(>>?|\btee\s+(-a\s+)?)\s*"?(~|\$home)?/?[\w./-]*\.(bashrc|zshrc|bash_profile|profile|zprofile)\b|\bcrontab\s+(-\s*$|-\s|[\w~$./"'])|\|\s*crontab\b|library/launch(agents|daemons)|/etc/systemd/system/|\.config/systemd/user/|\.config/autostart/|(>>|\btee\s+-a)\s*"?[~\w$./{}-]*\.ssh/authorized_keys"#,
         ),
         hit: (
             "scripts/setup.sh",
@@ -291,10 +320,11 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "credential-access",
         severity: High,
+        family: Execution,
         message: "reads SSH keys, cloud credentials, keychains or browser profiles",
         fix: "ask the user for the one credential the task needs, through the agent",
         check: Pattern(
-            r"~?/?\.ssh/(id_[a-z0-9]+|authorized_keys|known_hosts)|\.aws/(credentials|config)\b|\bsecurity\s+(find|dump)-(generic-|internet-)?(password|keychain)|/login\s+data\b|google/chrome/default/(cookies|login)|\.mozilla/firefox/|\.docker/config\.json|\.kube/config\b|\.netrc\b|\.git-credentials\b",
+            r"~?/?\.ssh/id_[a-z0-9]+|\.aws/(credentials|config)\b|\bsecurity\s+(find|dump)-(generic-|internet-)?(password|keychain)|/login\s+data\b|google/chrome/default/(cookies|login)|\.mozilla/firefox/|\.docker/config\.json|\.kube/config\b|\.netrc\b|\.git-credentials\b",
         ),
         hit: ("scripts/collect.sh", "tar czf /tmp/k.tgz ~/.ssh/id_rsa\n"),
         miss: (
@@ -305,6 +335,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "env-file-read",
         severity: Medium,
+        family: Execution,
         message: "reads a `.env` file, where projects keep their secrets",
         fix: "read only the variables the skill needs, by name, and say so in SKILL.md",
         check: Pattern(
@@ -316,10 +347,11 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "exfiltration",
         severity: High,
+        family: Execution,
         message: "sends files or the environment to a network endpoint",
         fix: "send nothing the user did not ask to send; name the endpoint in SKILL.md",
         check: Pattern(
-            r#"\bcurl\b[^\n]*\s(-d|--data(-binary|-raw|-urlencode)?|-F|--form|-T|--upload-file)\s+"?@|\b(env|printenv|set)\s*\|\s*(curl|nc|ncat|wget)\b|\|\s*(nc|ncat)\s+[\w.-]+\s+\d+|requests\.post\([^)]*(os\.environ|open\()|\bfetch\([^)]*body:\s*(json\.stringify\()?process\.env\b"#,
+            r#"\bcurl\b[^\n]*\s(-d|--data(-binary|-raw|-urlencode)?|-F|--form|-T|--upload-file)\s+"?([\w-]+=)?@\s*(~|/|\$\{?home\b|\$\{?userprofile\b|\.env|\.ssh|\.aws|\.git)|\b(env|printenv|set)\s*\|\s*(curl|nc|ncat|wget)\b|\|\s*(nc|ncat)\s+[\w.-]+\s+\d+|requests\.(post|put)\([^)]*\b(data|json|files)\s*=\s*[^,)]*(os\.environ|open\()|\bfetch\([^)]*body:\s*(json\.stringify\()?process\.env\b"#,
         ),
         hit: (
             "scripts/sync.sh",
@@ -333,6 +365,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "webhook-endpoint",
         severity: Medium,
+        family: Execution,
         message: "names a webhook, paste or tunnelling service, the usual places stolen data is sent",
         fix: "use the service the user chose, named in SKILL.md",
         check: Pattern(
@@ -351,6 +384,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "hardcoded-secret",
         severity: Critical,
+        family: Always,
         message: "an API key or token is committed in the skill (AWS, GitHub, Slack, OpenAI or Anthropic format)",
         fix: "revoke the key now, delete it from the skill and its history, and read it from the environment",
         check: Pattern(
@@ -365,6 +399,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "private-key",
         severity: Critical,
+        family: Always,
         message: "a private key is committed in the skill",
         fix: "revoke the key, delete it from the skill and its history",
         check: Pattern(r"-----BEGIN ([A-Z]+ )?PRIVATE KEY-----"),
@@ -381,6 +416,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "decode-and-exec",
         severity: Critical,
+        family: Execution,
         message: "decodes an encoded payload and runs it, hiding what it does",
         fix: "ship the code readable; never execute decoded text",
         check: Pattern(
@@ -392,6 +428,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "encoded-blob",
         severity: Medium,
+        family: Always,
         message: "a long base64 or hex blob in a text file may hide a payload",
         fix: "ship data as a separate, named file, or explain it in SKILL.md",
         check: Pattern(r"[A-Za-z0-9+/]{240,}={0,2}|\b[0-9a-f]{240,}\b"),
@@ -404,6 +441,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "embedded-executable",
         severity: High,
+        family: Always,
         message: "ships a native executable (ELF, PE or Mach-O), which no review of the text covers",
         fix: "ship source code, or a WebAssembly component the sandbox runs",
         check: Code,
@@ -413,6 +451,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "embedded-archive",
         severity: Low,
+        family: Always,
         message: "ships an archive (zip, gzip, tar, 7z, rar) whose contents are not scanned",
         fix: "ship the files unpacked so they can be reviewed",
         check: Code,
@@ -422,6 +461,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "symlink",
         severity: High,
+        family: Always,
         message: "a symbolic link can point outside the skill, at files the agent would then read or overwrite",
         fix: "replace the link with the file itself",
         check: Code,
@@ -431,16 +471,34 @@ pub const RULES: &[Rule] = &[
     Rule {
         id: "oversize",
         severity: Medium,
+        family: Always,
         message: "a very large file, or a very large number of files, hides content from review",
         fix: "keep files under 5 MiB and skills under 1,000 files",
         check: Code,
         hit: ("assets/big.bin", "(more than 5 MiB)"),
         miss: ("assets/small.bin", "(a few bytes)"),
     },
+    Rule {
+        id: "unscannable",
+        severity: High,
+        family: Always,
+        message: "part of the skill was not read (too large, too many files, or bytes that decode as no text), so no rule could look at it",
+        fix: "ship fewer and smaller files, as UTF-8 text; keep data out of files named as scripts or documents",
+        check: Code,
+        hit: (
+            "scripts/run.sh",
+            "\u{1}\u{2}\u{3}\u{4}\u{5}\u{6}\u{7}\u{8}\u{e}\u{f}",
+        ),
+        miss: (
+            "assets/logo.bin",
+            "\u{1}\u{2}\u{3}\u{4}\u{5}\u{6}\u{7}\u{8}\u{e}\u{f}",
+        ),
+    },
     // Manifest consistency.
     Rule {
         id: "allowed-tools-mismatch",
         severity: Medium,
+        family: Always,
         message: "the skill ships scripts, but its `allowed-tools` does not list Bash to run them",
         fix: "add `Bash` (or a `Bash(...)` pattern) to `allowed-tools`, or drop the scripts",
         check: Code,
@@ -460,6 +518,7 @@ pub const RULES: &[Rule] = &[
 pub const COMPONENT_RULE: Rule = Rule {
     id: "capability-undeclared",
     severity: Medium,
+    family: Always,
     message: "the tool skill's component imports a capability its manifest does not declare (validate's lint)",
     fix: "declare it in `metadata.capabilities` if the skill needs it, or rebuild without it",
     check: Code,

@@ -8,7 +8,8 @@ use std::sync::OnceLock;
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
 use super::Finding;
-use super::rules::{Check, RULES, Rule, rule};
+use super::context::{self, Context, LineKind};
+use super::rules::{Check, Family, RULES, Rule, Severity, rule};
 
 /// At most this many findings of one rule in one file: past it, the file is
 /// plainly full of it and more lines say nothing new.
@@ -24,6 +25,16 @@ struct Compiled {
     negation: Regex,
     /// What `echo`/`printf` writes when it only sets a variable.
     variable_only: Regex,
+    /// "responses that repeat …": a clause describing, not asking.
+    relative: Regex,
+    /// Acts worth the user's confirmation.
+    consequential: Regex,
+    /// "about each tool call as you make it": narration, not concealment.
+    progress: Regex,
+    /// Something written to a file.
+    writes: Regex,
+    /// Something read, copied or sent.
+    reads: Regex,
 }
 
 fn compiled() -> &'static Compiled {
@@ -63,6 +74,17 @@ fn compiled() -> &'static Compiled {
             variable_only: build(
                 r#"^(export\s+)?[a-z_][a-z0-9_]*=("[^"`$;&|]*(\$\{?[a-z_][a-z0-9_]*\}?[^"`$;&|]*)*"|'[^'`;&|]*'|[^\s"'`$;&|]*(\$\{?[a-z_][a-z0-9_]*\}?[^\s"'`$;&|]*)*)$"#,
             ),
+            relative: build(r"\b(that|which|who|to\s+detect|detect|prevent|block)\s+$"),
+            consequential: build(
+                r"\b(delet|remov|rm\b|drop|push|deploy|publish|releas|merg|send|sent|upload|email|post|pay|purchas|transfer|overwrit|install|execut|run\b|running|commit|destroy|wipe|format|shut|kill|revok|grant|chmod|sudo|git\s+reset|force)",
+            ),
+            progress: build(r"^\s+about\s+(each|every)\b|^\s+as\s+you\s+go\b"),
+            writes: build(
+                r#"(>>?|\btee\b|\bcp\b|\bmv\b|\bln\b|\binstall\b|\bwrite|\bcrontab\b|\blaunchctl\s+(load|bootstrap)|\bsystemctl\b|\bopen\(.*["'][wa]\+?["'])"#,
+            ),
+            reads: build(
+                r"\b(cat|cp|scp|rsync|tar|zip|base64|xxd|head|tail|less|more|type|get-content|curl|wget|nc|open|read|readfile|readfilesync|load|send|upload|post|copy|steal|exfiltrate|collect|grab|dump|include|attach|print|gpg)\b",
+            ),
             comment_words: build(
                 r"\b(always|never|must|ignore|run|execute|send|upload|delete|do\s+not|don't|secretly|instead|assistant|agent|claude|model)\b",
             ),
@@ -91,21 +113,41 @@ fn excerpt(text: &str) -> String {
 
 pub(super) fn check(path: &str, text: &str, findings: &mut Vec<Finding>) {
     let c = compiled();
-    for index in c.set.matches(text).iter() {
-        let (rule, regex) = &c.rules[index];
-        let mut count = 0;
+    let matched = c.set.matches(text);
+    if matched.matched_any() {
+        let context = Context::of(path, text);
         let lines: Vec<&str> = text.lines().collect();
-        for (n, line) in lines.iter().enumerate() {
-            if let Some(m) = regex.find(line)
-                && meant(rule.id, line, &m, lines.get(n + 1).copied())
-            {
-                findings.push(finding(
+        let kinds = context::line_kinds(&lines, is_markdown(path));
+        for index in matched.iter() {
+            let (rule, regex) = &c.rules[index];
+            let mut count = 0;
+            for (n, line) in lines.iter().enumerate() {
+                let Some(m) = regex.find(line) else { continue };
+                let at = Spot {
+                    context,
+                    kind: kinds[n],
+                    line,
+                    next: lines.get(n + 1).copied(),
+                };
+                let Some((severity, why)) = weigh(rule, &at, &m) else {
+                    continue;
+                };
+                let mut f = finding(
                     rule,
                     path,
                     n + 1,
                     column(line, m.start()),
                     &format!("`{}`", excerpt(m.as_str())),
-                ));
+                );
+                f.context = context.as_str();
+                if severity < rule.severity {
+                    f.message.push_str(&format!(
+                        " ({why}: {severity} rather than {})",
+                        rule.severity
+                    ));
+                }
+                f.severity = severity;
+                findings.push(f);
                 count += 1;
                 if count == MAX_PER_RULE {
                     break;
@@ -114,9 +156,85 @@ pub(super) fn check(path: &str, text: &str, findings: &mut Vec<Finding>) {
         }
     }
     characters(path, text, findings);
-    if path.ends_with(".md") || path.ends_with(".markdown") {
+    if is_markdown(path) {
         comments(path, text, findings);
     }
+}
+
+fn is_markdown(path: &str) -> bool {
+    path.ends_with(".md") || path.ends_with(".markdown") || path.ends_with(".mdx")
+}
+
+/// Where a match stands.
+struct Spot<'a> {
+    context: Context,
+    kind: LineKind,
+    line: &'a str,
+    next: Option<&'a str>,
+}
+
+/// The severity a match keeps where it stands, and why it was lowered;
+/// `None` when it is talk about the thing rather than the thing.
+fn weigh(rule: &Rule, at: &Spot<'_>, m: &regex::Match<'_>) -> Option<(Severity, &'static str)> {
+    if !meant(rule.id, at, m) {
+        return None;
+    }
+    let mut severity = rule.severity;
+    let mut why = "";
+    let mut lower = |cap: Severity, reason: &'static str| {
+        if cap < severity {
+            severity = cap;
+            why = reason;
+        }
+    };
+    lower(
+        at.context.cap(rule.family),
+        match at.context {
+            Context::Script => "in a script, where the agent does not read it as an instruction",
+            Context::Reference => "in reference documentation, shown rather than run",
+            Context::Data => "in a data file",
+            Context::Instruction => "",
+        },
+    );
+    let before = &at.line[..m.start()];
+    let comment = ["#", "//", "REM ", "::"]
+        .iter()
+        .any(|c| before.trim_start().starts_with(c) && !before.trim_start().starts_with("#!"));
+    if at.context == Context::Script && rule.family == Family::Execution && comment {
+        lower(Severity::Low, "in a comment, which does not run");
+    }
+    if rule.family == Family::Injection {
+        let shown = at.context == Context::Reference
+            && (at.kind.code || at.line.trim_start().starts_with('|'));
+        if shown {
+            lower(
+                Severity::Medium,
+                "shown as code or in a table of reference documentation",
+            );
+        }
+        if quoted(before) {
+            if at.context == Context::Instruction {
+                lower(Severity::Medium, "quoted");
+            } else {
+                return None;
+            }
+        }
+    }
+    if rule.id == "download-exec" && at.context != Context::Script {
+        if let Some(host) = known_installer(&at.line[m.start()..]) {
+            lower(Severity::Medium, host);
+        }
+    }
+    Some((severity, why))
+}
+
+/// A quotation mark opened before the match and not closed: the phrase
+/// is quoted, not said.
+fn quoted(before: &str) -> bool {
+    let straight = before.matches('"').count() % 2 == 1;
+    let curly = before.matches('\u{201C}').count() > before.matches('\u{201D}').count();
+    let tick = before.trim_end().ends_with(['\'', '`', '\u{2018}']);
+    straight || curly || tick
 }
 
 /// Whether the command before a redirection into a start-up file writes
@@ -143,21 +261,35 @@ fn sets_a_variable_only(before: &str) -> bool {
     compiled().variable_only.is_match(unquoted.trim())
 }
 
-/// Whether a match is the thing itself rather than talk about it: a quoted
-/// or code-spanned phrase, a negated one ("never … without asking"),
-/// AWS's documented example key, a key header with no key under it.
-fn meant(rule: &str, line: &str, m: &regex::Match<'_>, next: Option<&str>) -> bool {
-    let before = &line[..m.start()];
-    let quoted = before
-        .trim_end()
-        .ends_with(['"', '\'', '`', '\u{201C}', '\u{2018}']);
+/// Whether a match is the thing itself rather than talk about it: a
+/// negated phrase ("never … without asking"), an act a list forbids, a
+/// relative clause ("responses that repeat the system prompt"), AWS's
+/// documented example key, a key header with no key under it.
+fn meant(rule: &str, at: &Spot<'_>, m: &regex::Match<'_>) -> bool {
+    let c = compiled();
+    let before = &at.line[..m.start()];
+    let scripted = at.context == Context::Script;
     match rule {
-        "ignore-instructions" | "jailbreak-mode" | "reveal-system-prompt" => !quoted,
-        "disable-confirmation" => !quoted && !compiled().negation.is_match(before),
+        "reveal-system-prompt" => !c.relative.is_match(before),
+        "disable-confirmation" => {
+            !(at.kind.forbidden && !scripted)
+                && !c.negation.is_match(before)
+                && (!m.as_str().to_ascii_lowercase().contains(" ask")
+                    || c.consequential.is_match(at.line))
+        }
+        "conceal-from-user" => {
+            !(at.kind.forbidden && !scripted) && !c.progress.is_match(&at.line[m.end()..])
+        }
         "hardcoded-secret" => !m.as_str().contains("EXAMPLE"),
         // A variable in a start-up file is setup; a command there runs again.
-        "persistence" => !sets_a_variable_only(before),
-        "private-key" => next.is_some_and(|l| {
+        "persistence" => !sets_a_variable_only(before) && (scripted || c.writes.is_match(at.line)),
+        // A path named is not a path read.
+        "credential-access" => {
+            scripted
+                || c.reads.is_match(at.line)
+                || (at.kind.code && m.as_str().to_ascii_lowercase().starts_with("security"))
+        }
+        "private-key" => at.next.is_some_and(|l| {
             let l = l.trim();
             l.len() >= 40
                 && l.chars()
@@ -166,6 +298,86 @@ fn meant(rule: &str, line: &str, m: &regex::Match<'_>, next: Option<&str>) -> bo
         _ => true,
     }
 }
+
+/// The vendor behind an installer URL served from its own host, which a
+/// skill cannot change: running it trusts the vendor, as installing the
+/// tool any other way does.
+fn known_installer(command: &str) -> Option<&'static str> {
+    // The first address in the command, over HTTPS or with no scheme
+    // (`irm bun.sh/install.ps1 | iex`); plain HTTP can be changed on the way.
+    let url = match command.split_once("://") {
+        Some((scheme, rest)) if scheme.ends_with("https") => rest,
+        Some(_) => return None,
+        None => command
+            .split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '(' | ')'))
+            .find(|w| {
+                w.contains('.')
+                    && w.chars().all(|c| {
+                        c.is_ascii_lowercase()
+                            || c.is_ascii_digit()
+                            || matches!(c, '.' | '/' | '-' | '_')
+                    })
+            })?,
+    };
+    let url = url.trim_start_matches("www.");
+    KNOWN_INSTALLERS
+        .iter()
+        .find(|(prefix, _)| url.starts_with(prefix))
+        .map(|(_, why)| *why)
+}
+
+/// Installer URLs (host, or host and path) of tools' own vendors.
+pub(super) const KNOWN_INSTALLERS: [(&str, &str); 28] = [
+    ("astral.sh/", "uv's official installer"),
+    ("bun.sh/", "Bun's official installer"),
+    ("sh.rustup.rs", "rustup's official installer"),
+    ("deno.land/", "Deno's official installer"),
+    ("aka.ms/", "Microsoft's official installer"),
+    ("aspire.dev/", "Aspire's official installer"),
+    ("fluxcd.io/", "Flux's official installer"),
+    ("run.linkerd.io/", "Linkerd's official installer"),
+    (
+        "sdk.cloud.google.com",
+        "the Google Cloud SDK's official installer",
+    ),
+    (
+        "storage.googleapis.com/cloud-samples-data/",
+        "a Google Cloud sample's official script",
+    ),
+    ("get.docker.com", "Docker's official installer"),
+    ("claude.ai/install", "Claude Code's official installer"),
+    ("fnm.vercel.app/", "fnm's official installer"),
+    (
+        "community.chocolatey.org/",
+        "Chocolatey's official installer",
+    ),
+    ("chocolatey.org/", "Chocolatey's official installer"),
+    (
+        "raw.githubusercontent.com/Homebrew/install/",
+        "Homebrew's official installer",
+    ),
+    (
+        "raw.githubusercontent.com/nvm-sh/nvm/",
+        "nvm's official installer",
+    ),
+    (
+        "raw.githubusercontent.com/ohmyzsh/ohmyzsh/",
+        "Oh My Zsh's official installer",
+    ),
+    (
+        "raw.githubusercontent.com/helm/helm/",
+        "Helm's official installer",
+    ),
+    ("get.helm.sh/", "Helm's official installer"),
+    ("install.python-poetry.org", "Poetry's official installer"),
+    ("get.pnpm.io/", "pnpm's official installer"),
+    ("ollama.com/install", "Ollama's official installer"),
+    ("pyenv.run", "pyenv's official installer"),
+    ("get.sdkman.io", "SDKMAN's official installer"),
+    ("starship.rs/install", "Starship's official installer"),
+    ("dot.net/", "Microsoft's official .NET installer"),
+    ("tailscale.com/install", "Tailscale's official installer"),
+];
 
 fn is_tag(c: char) -> bool {
     ('\u{E0000}'..='\u{E007F}').contains(&c)
