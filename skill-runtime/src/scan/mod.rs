@@ -7,6 +7,7 @@
 mod context;
 mod decode;
 mod files;
+mod flow;
 pub mod rules;
 mod text;
 
@@ -117,6 +118,9 @@ pub fn scan_skill(dir: &Path) -> SkillScan {
         let text = std::fs::read_to_string(dir.join(file)).unwrap_or_default();
         findings.extend(files::allowed_tools(manifest, file, &text, &walked.scripts));
     }
+    // A flow and a pattern may both find one line; it is said once.
+    let mut seen = std::collections::HashSet::new();
+    findings.retain(|f| seen.insert((f.rule, f.path.clone(), f.line)));
     findings.sort_by(|a, b| {
         (b.severity, &a.path, a.line, a.column, a.rule)
             .cmp(&(a.severity, &b.path, b.line, b.column, b.rule))

@@ -155,6 +155,10 @@ pub(super) fn check(path: &str, text: &str, findings: &mut Vec<Finding>) {
             }
         }
     }
+    if Context::of(path, text) == Context::Script {
+        let lines: Vec<&str> = text.lines().collect();
+        super::flow::check(path, &lines, findings);
+    }
     characters(path, text, findings);
     if is_markdown(path) {
         comments(path, text, findings);
@@ -280,6 +284,8 @@ fn meant(rule: &str, at: &Spot<'_>, m: &regex::Match<'_>) -> bool {
         "conceal-from-user" => {
             !(at.kind.forbidden && !scripted) && !c.progress.is_match(&at.line[m.end()..])
         }
+        // SKILL.md speaks to the agent by design; elsewhere it is injected.
+        "addressed-to-agent" => at.context != Context::Instruction,
         "hardcoded-secret" => !m.as_str().contains("EXAMPLE"),
         // A variable in a start-up file is setup; a command there runs again.
         "persistence" => !sets_a_variable_only(before) && (scripted || c.writes.is_match(at.line)),
