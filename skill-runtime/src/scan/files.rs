@@ -75,6 +75,14 @@ pub(super) fn undecodable(path: &str) -> Finding {
     )
 }
 
+pub(super) fn unopened_archive(path: &str) -> Finding {
+    found(
+        "unscannable",
+        path,
+        "a 7z or rar archive, which scan does not open".to_string(),
+    )
+}
+
 pub(super) fn unread_files(count: usize) -> Finding {
     found(
         "unscannable",
@@ -146,7 +154,7 @@ pub(super) fn magic(path: &str, head: &[u8]) -> Option<Finding> {
         ));
     }
     let tar = head.get(257..262) == Some(b"ustar");
-    let archive = if starts(b"PK\x03\x04") {
+    let archive = if starts(b"PK\x03\x04") || starts(b"PK\x05\x06") {
         Some("zip")
     } else if starts(&[0x1f, 0x8b]) {
         Some("gzip")

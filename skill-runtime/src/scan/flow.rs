@@ -5,7 +5,7 @@
 
 use std::sync::OnceLock;
 
-use regex::{Regex, RegexBuilder, RegexSet};
+use regex::{Regex, RegexBuilder};
 
 use super::Finding;
 use super::rules::rule;
@@ -22,8 +22,6 @@ struct Flow {
 
 struct Compiled {
     flows: Vec<Flow>,
-    /// Any source, any sink: a script with neither is not followed.
-    any: RegexSet,
     assignment: Regex,
     word: Regex,
     /// The assembling that is decoding (base64, hex).
@@ -33,6 +31,8 @@ struct Compiled {
 fn build(p: &str) -> Regex {
     RegexBuilder::new(&p.replace(r"\b", r"(?-u:\b)"))
         .case_insensitive(true)
+        // `^` at each line's start, for the whole-text passes.
+        .multi_line(true)
         .size_limit(32 << 20)
         .build()
         .unwrap_or_else(|e| panic!("flow pattern {p}: {e}"))
@@ -66,8 +66,6 @@ fn compiled() -> &'static Compiled {
                 flow("command-injection", INPUT, SHELL, "takes outside input", "runs it in a shell"),
                 flow("obfuscated-code", ASSEMBLED, EVALUATE, "decodes or assembles a string", "runs it as code"),
             ],
-            any: RegexSet::new([SECRETS, INPUT, ASSEMBLED].map(|p| format!("(?i){}", p.replace(r"\b", r"(?-u:\b)"))))
-                .expect("flow sources compile"),
             // `x = …`, `const x = …`, `$x = …`, `x=$(…)`, `for x in …`, `with … as x`.
             assignment: build(
                 r#"^\s*(?:(?:export|local|const|let|var|my|readonly)\s+)?\$?([a-z_]\w*)\s*(?::\s*[\w\[\], ]+)?(?:\+|\.)?=[^=]|^\s*for\s+\$?([a-z_]\w*)\s+in\s|\bas\s+([a-z_]\w*)\s*:\s*$"#,
@@ -81,14 +79,16 @@ fn compiled() -> &'static Compiled {
 }
 
 /// Follows each flow through `lines` of one script.
-pub(super) fn check(path: &str, lines: &[&str], findings: &mut Vec<Finding>) {
+pub(super) fn check(path: &str, text: &str, findings: &mut Vec<Finding>) {
     let c = compiled();
-    let text_has_source = lines.iter().any(|l| c.any.is_match(l));
-    if !text_has_source {
-        return;
-    }
+    // Most scripts hold no source, or no sink for it: one pass over the
+    // whole text each, and the line-by-line walk only where both are.
+    let mut lines: Option<Vec<&str>> = None;
     for flow in &c.flows {
-        follow(flow, c, path, lines, findings);
+        if flow.source.is_match(text) && flow.sink.is_match(text) {
+            let lines = lines.get_or_insert_with(|| text.lines().collect());
+            follow(flow, c, path, lines, findings);
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 //! obfuscation and embedded binaries, and a manifest that does not fit the
 //! scripts. One pass over each file, rules compiled once, skills in parallel.
 
+mod archive;
 mod context;
 mod decode;
 mod files;
@@ -244,21 +245,40 @@ impl Walk {
         let Ok(read) = files::read(path, size, &mut self.budget) else {
             return;
         };
-        if let Some(found) = files::magic(relative, &read.bytes[..read.bytes.len().min(512)]) {
+        let head = &read.bytes[..read.bytes.len().min(512)];
+        if let Some(found) = files::magic(relative, head) {
+            let archived = found.rule == "embedded-archive";
             findings.push(found);
+            match archive::Kind::of(head) {
+                Some(kind) => archive::open(relative, kind, &read.bytes, findings, &mut contents),
+                None if archived => findings.push(files::unopened_archive(relative)),
+                None => {}
+            }
             return;
         }
-        match decode::decode(&read.bytes) {
-            decode::Decoded::Text(text) => {
-                text::check(relative, &text, findings);
-                if read.unread > 0 {
-                    findings.push(files::unread(relative, size, read.unread));
-                }
-            }
-            decode::Decoded::Binary if Context::named_as_text(relative) => {
-                findings.push(files::undecodable(relative));
-            }
-            decode::Decoded::Binary => {}
+        contents(relative, &read.bytes, findings);
+        if read.unread > 0 {
+            findings.push(files::unread(relative, size, read.unread));
         }
+    }
+}
+
+/// The checks on one file's content (or an archive member's): native
+/// executables by their first bytes, then the text rules on what decodes.
+fn contents(path: &str, bytes: &[u8], findings: &mut Vec<Finding>) {
+    // A macOS resource fork (`._name`, AppleDouble) is the file's metadata.
+    if bytes.starts_with(b"\x00\x05\x16\x07") {
+        return;
+    }
+    if let Some(found) = files::magic(path, &bytes[..bytes.len().min(512)]) {
+        findings.push(found);
+        return;
+    }
+    match decode::decode(bytes) {
+        decode::Decoded::Text(text) => text::check(path, &text, findings),
+        decode::Decoded::Binary if Context::named_as_text(path) => {
+            findings.push(files::undecodable(path));
+        }
+        decode::Decoded::Binary => {}
     }
 }

@@ -156,10 +156,12 @@ pub(super) fn check(path: &str, text: &str, findings: &mut Vec<Finding>) {
         }
     }
     if Context::of(path, text) == Context::Script {
-        let lines: Vec<&str> = text.lines().collect();
-        super::flow::check(path, &lines, findings);
+        super::flow::check(path, text, findings);
     }
-    characters(path, text, findings);
+    // Tags, zero-width and bidi characters are all beyond ASCII.
+    if !text.is_ascii() {
+        characters(path, text, findings);
+    }
     if is_markdown(path) {
         comments(path, text, findings);
     }
