@@ -5,7 +5,7 @@
 
 use std::io::{Cursor, Read};
 
-use super::Finding;
+use super::finding::Finding;
 use super::rules::rule;
 
 /// Members read from one archive, nested ones included.

@@ -150,6 +150,35 @@ impl Context {
     }
 }
 
+/// The documents `skill_md` tells the agent to follow or run ("Follow
+/// the steps in references/setup.md"), as paths relative to the skill.
+/// Pointing a reader at a document ("see references/api.md") is not
+/// following it.
+pub fn followed(skill_md: &str) -> Vec<String> {
+    static PATTERNS: std::sync::OnceLock<(regex::Regex, regex::Regex)> = std::sync::OnceLock::new();
+    let (verb, path) = PATTERNS.get_or_init(|| {
+        (
+            regex::RegexBuilder::new(r"\b(follow|run|execute|perform|apply|carry\s+out|obey)\b")
+                .case_insensitive(true)
+                .build()
+                .expect("a pattern"),
+            regex::Regex::new(r"([\w.{}-]+/)*[\w.-]+\.(md|markdown|txt)\b").expect("a pattern"),
+        )
+    });
+    let mut paths = Vec::new();
+    for line in skill_md.lines().filter(|l| verb.is_match(l)) {
+        for m in path.find_iter(line) {
+            let p = m.as_str();
+            let p = p.strip_prefix("{baseDir}/").unwrap_or(p);
+            let p = p.strip_prefix("./").unwrap_or(p);
+            if !p.contains("..") && !paths.iter().any(|q| q == p) {
+                paths.push(p.to_string());
+            }
+        }
+    }
+    paths
+}
+
 /// What a line of a file is, beyond the file's context.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LineKind {
@@ -239,6 +268,15 @@ mod tests {
         assert_eq!(Context::of("references/guide.md", ""), Context::Reference);
         assert_eq!(Context::of("results/run.json", ""), Context::Data);
         assert_eq!(Context::of("fix.patch", ""), Context::Data);
+    }
+
+    #[test]
+    fn documents_to_follow_are_told_from_documents_to_see() {
+        let md = "Follow the steps in [setup](./references/setup.md).\nRun {baseDir}/references/deploy.md first.\nSee references/api.md for details.\n";
+        assert_eq!(
+            followed(md),
+            ["references/setup.md", "references/deploy.md"]
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use unicode_security::MixedScript;
 
-use super::Finding;
+use super::finding::Finding;
 use super::rules::rule;
 use crate::manifest::SkillManifest;
 
@@ -14,6 +14,9 @@ use crate::manifest::SkillManifest;
 pub(super) const MAX_FILE_BYTES: u64 = 5 << 20;
 /// More files than this in one skill are reported as `oversize`.
 pub(super) const MAX_FILES: usize = 1000;
+/// Longer lines in scripts and documents are reported as `oversize`:
+/// nobody reviews them, and a payload hides well in one.
+pub(super) const MAX_LINE_BYTES: usize = 20_000;
 /// Files up to this size are read whole; larger ones at their start and
 /// end, and the middle is reported as `unscannable`.
 pub(super) const MAX_READ_BYTES: u64 = 16 << 20;
@@ -116,6 +119,16 @@ pub(super) fn oversize(path: &str, bytes: u64) -> Finding {
             MAX_FILE_BYTES >> 20
         ),
     )
+}
+
+pub(super) fn long_line(path: &str, line: usize, chars: usize) -> Finding {
+    let mut f = found(
+        "oversize",
+        path,
+        format!("a line of {chars} characters (over {MAX_LINE_BYTES} bytes)"),
+    );
+    f.line = line;
+    f
 }
 
 pub(super) fn too_many_files(count: usize) -> Finding {

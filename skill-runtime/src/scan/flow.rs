@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use regex::{Regex, RegexBuilder};
 
-use super::Finding;
+use super::finding::Finding;
 use super::rules::rule;
 
 /// A kind of flow: where values come from, where they must not go.

@@ -8,6 +8,7 @@ mod archive;
 mod context;
 mod decode;
 mod files;
+mod finding;
 mod flow;
 pub mod rules;
 mod text;
@@ -21,38 +22,8 @@ use crate::discover::{Found, discover};
 use crate::installed::NOT_SHIPPED;
 use crate::manifest::{self, Mode, SkillManifest};
 pub use context::Context;
+pub use finding::Finding;
 pub use rules::{COMPONENT_RULE, Family, RULES, Rule, Severity, rule};
-
-/// One thing found, where, and what to do about it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Finding {
-    pub rule: &'static str,
-    pub severity: Severity,
-    /// Relative to the skill folder, `/`-separated.
-    pub path: String,
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
-    pub fix: &'static str,
-    /// How the text was read: `instruction`, `script`, `reference`,
-    /// `data`, or `file` for what a file is rather than what it says.
-    pub context: &'static str,
-}
-
-impl Finding {
-    fn new(rule: &'static Rule, path: &str, line: usize, column: usize, detail: &str) -> Finding {
-        Finding {
-            rule: rule.id,
-            severity: rule.severity,
-            path: path.to_string(),
-            line,
-            column,
-            message: format!("{}: {detail}", rule.message),
-            fix: rule.fix,
-            context: "file",
-        }
-    }
-}
 
 /// What one skill folder holds that a rule flags.
 #[derive(Debug, Clone, Serialize)]
@@ -106,6 +77,11 @@ pub fn scan_paths(paths: &[PathBuf]) -> (Vec<SkillScan>, Vec<PathBuf>) {
 pub fn scan_skill(dir: &Path) -> SkillScan {
     let mut findings = Vec::new();
     let mut walked = Walk::default();
+    // Documents SKILL.md tells the agent to follow are read as instructions.
+    walked.followed = manifest::MANIFEST_NAMES
+        .iter()
+        .find_map(|name| std::fs::read_to_string(dir.join(name)).ok())
+        .map_or_else(Vec::new, |text| context::followed(&text));
     walked.walk(dir, dir, &mut findings);
     if walked.files > files::MAX_FILES {
         findings.push(files::too_many_files(walked.files));
@@ -180,6 +156,8 @@ struct Walk {
     budget: u64,
     /// Shell, Python, JavaScript and other scripts, for `allowed-tools`.
     scripts: Vec<String>,
+    /// Documents SKILL.md tells the agent to follow, relative to the skill.
+    followed: Vec<String>,
 }
 
 impl Default for Walk {
@@ -189,6 +167,7 @@ impl Default for Walk {
             unread: 0,
             budget: files::MAX_SKILL_BYTES,
             scripts: Vec::new(),
+            followed: Vec::new(),
         }
     }
 }
@@ -250,13 +229,20 @@ impl Walk {
             let archived = found.rule == "embedded-archive";
             findings.push(found);
             match archive::Kind::of(head) {
-                Some(kind) => archive::open(relative, kind, &read.bytes, findings, &mut contents),
+                Some(kind) => archive::open(
+                    relative,
+                    kind,
+                    &read.bytes,
+                    findings,
+                    &mut |path, bytes, findings| contents(path, bytes, false, findings),
+                ),
                 None if archived => findings.push(files::unopened_archive(relative)),
                 None => {}
             }
             return;
         }
-        contents(relative, &read.bytes, findings);
+        let followed = self.followed.iter().any(|f| f == relative);
+        contents(relative, &read.bytes, followed, findings);
         if read.unread > 0 {
             findings.push(files::unread(relative, size, read.unread));
         }
@@ -265,7 +251,7 @@ impl Walk {
 
 /// The checks on one file's content (or an archive member's): native
 /// executables by their first bytes, then the text rules on what decodes.
-fn contents(path: &str, bytes: &[u8], findings: &mut Vec<Finding>) {
+fn contents(path: &str, bytes: &[u8], followed: bool, findings: &mut Vec<Finding>) {
     // A macOS resource fork (`._name`, AppleDouble) is the file's metadata.
     if bytes.starts_with(b"\x00\x05\x16\x07") {
         return;
@@ -275,7 +261,13 @@ fn contents(path: &str, bytes: &[u8], findings: &mut Vec<Finding>) {
         return;
     }
     match decode::decode(bytes) {
-        decode::Decoded::Text(text) => text::check(path, &text, findings),
+        decode::Decoded::Text(text) => {
+            let context = match Context::of(path, &text) {
+                Context::Reference if followed => Context::Instruction,
+                context => context,
+            };
+            text::check(path, &text, context, findings);
+        }
         decode::Decoded::Binary if Context::named_as_text(path) => {
             findings.push(files::undecodable(path));
         }

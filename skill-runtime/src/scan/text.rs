@@ -7,8 +7,9 @@ use std::sync::OnceLock;
 
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
-use super::Finding;
 use super::context::{self, Context, LineKind};
+use super::files::{MAX_LINE_BYTES, long_line};
+use super::finding::Finding;
 use super::rules::{Check, Family, RULES, Rule, Severity, rule};
 
 /// At most this many findings of one rule in one file: past it, the file is
@@ -111,11 +112,11 @@ fn excerpt(text: &str) -> String {
     }
 }
 
-pub(super) fn check(path: &str, text: &str, findings: &mut Vec<Finding>) {
+/// Every text check on one file, read in `context`.
+pub(super) fn check(path: &str, text: &str, context: Context, findings: &mut Vec<Finding>) {
     let c = compiled();
     let matched = c.set.matches(text);
     if matched.matched_any() {
-        let context = Context::of(path, text);
         let lines: Vec<&str> = text.lines().collect();
         let kinds = context::line_kinds(&lines, is_markdown(path));
         for index in matched.iter() {
@@ -155,8 +156,17 @@ pub(super) fn check(path: &str, text: &str, findings: &mut Vec<Finding>) {
             }
         }
     }
-    if Context::of(path, text) == Context::Script {
+    if context == Context::Script {
         super::flow::check(path, text, findings);
+    }
+    if text.len() > MAX_LINE_BYTES
+        && context != Context::Data
+        && let Some((n, line)) = text
+            .lines()
+            .enumerate()
+            .find(|(_, l)| l.len() > MAX_LINE_BYTES)
+    {
+        findings.push(long_line(path, n + 1, line.chars().count()));
     }
     // Tags, zero-width and bidi characters are all beyond ASCII.
     if !text.is_ascii() {
