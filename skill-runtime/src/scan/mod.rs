@@ -77,11 +77,13 @@ pub fn scan_paths(paths: &[PathBuf]) -> (Vec<SkillScan>, Vec<PathBuf>) {
 pub fn scan_skill(dir: &Path) -> SkillScan {
     let mut findings = Vec::new();
     let mut walked = Walk::default();
-    // Documents SKILL.md tells the agent to follow are read as instructions.
-    walked.followed = manifest::MANIFEST_NAMES
+    let manifest_text: Option<(&str, String)> = manifest::MANIFEST_NAMES
         .iter()
-        .find_map(|name| std::fs::read_to_string(dir.join(name)).ok())
-        .map_or_else(Vec::new, |text| context::followed(&text));
+        .find_map(|name| Some((*name, std::fs::read_to_string(dir.join(name)).ok()?)));
+    // Documents SKILL.md tells the agent to follow are read as instructions.
+    walked.followed = manifest_text
+        .as_ref()
+        .map_or_else(Vec::new, |(_, text)| context::followed(text));
     walked.walk(dir, dir, &mut findings);
     if walked.files > files::MAX_FILES {
         findings.push(files::too_many_files(walked.files));
@@ -92,8 +94,11 @@ pub fn scan_skill(dir: &Path) -> SkillScan {
     let manifest = read_manifest(dir);
     if let Some((manifest, file)) = &manifest {
         findings.extend(files::confusable_name(manifest, file));
-        let text = std::fs::read_to_string(dir.join(file)).unwrap_or_default();
-        findings.extend(files::allowed_tools(manifest, file, &text, &walked.scripts));
+        let text = manifest_text
+            .as_ref()
+            .filter(|(name, _)| name == file)
+            .map_or("", |(_, text)| text.as_str());
+        findings.extend(files::allowed_tools(manifest, file, text, &walked.scripts));
     }
     // A flow and a pattern may both find one line; it is said once.
     let mut seen = std::collections::HashSet::new();
