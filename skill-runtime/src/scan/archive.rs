@@ -91,14 +91,33 @@ impl Reader<'_> {
         }
     }
 
-    /// The bytes of one member, within what is left of the budget.
-    fn take(&mut self, member: &str, reader: impl Read, declared: u64) -> Result<Vec<u8>, String> {
+    /// One more member (of any kind) within the bound on members.
+    fn count(&mut self) -> Result<(), String> {
         self.members += 1;
         if self.members > MAX_MEMBERS {
             return Err(format!("over {MAX_MEMBERS} members in `{}`", self.path));
         }
+        Ok(())
+    }
+
+    /// Reports `name` as a bomb when `packed` bytes unpack to far more.
+    fn bomb(&mut self, name: &str, packed: u64, unpacked: u64) -> bool {
+        let bomb = unpacked > 1 << 20 && unpacked > packed.saturating_mul(MAX_RATIO);
+        if bomb {
+            self.report(
+                "archive-member",
+                name,
+                format!("a decompression bomb: {packed} bytes unpack to {unpacked}"),
+            );
+        }
+        bomb
+    }
+
+    /// The bytes of one member, within what is left of the budget.
+    fn take(&mut self, member: &str, reader: impl Read, declared: u64) -> Result<Vec<u8>, String> {
         let left = MAX_UNPACKED.saturating_sub(self.unpacked);
-        let mut out = Vec::with_capacity(declared.min(left) as usize);
+        // The declared size is the archive's word: a hint, not an allocation.
+        let mut out = Vec::with_capacity(declared.min(left).min(1 << 20) as usize);
         reader
             .take(left + 1)
             .read_to_end(&mut out)
@@ -116,13 +135,7 @@ impl Reader<'_> {
 
     fn member(&mut self, outer: &str, name: &str, bytes: &[u8], packed: u64, depth: usize) {
         let full = format!("{outer}!{name}");
-        let unpacked = bytes.len() as u64;
-        if unpacked > 1 << 20 && unpacked > packed.saturating_mul(MAX_RATIO) {
-            self.report(
-                "archive-member",
-                &full,
-                format!("a decompression bomb: {packed} bytes unpack to {unpacked}"),
-            );
+        if self.bomb(&full, packed, bytes.len() as u64) {
             return;
         }
         match Kind::of(&bytes[..bytes.len().min(512)]) {
@@ -163,6 +176,7 @@ impl Reader<'_> {
         let mut zip = zip::ZipArchive::new(Cursor::new(bytes))
             .map_err(|e| format!("not a readable zip archive: {e}"))?;
         for i in 0..zip.len() {
+            self.count()?;
             let mut file = zip
                 .by_index(i)
                 .map_err(|e| format!("member {i} could not be read: {e}"))?;
@@ -196,6 +210,7 @@ impl Reader<'_> {
             .entries()
             .map_err(|e| format!("not a readable tar archive: {e}"))?;
         for entry in entries {
+            self.count()?;
             let mut entry = entry.map_err(|e| format!("a member could not be read: {e}"))?;
             let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
             if self.unsafe_name(outer, &name) {
@@ -233,19 +248,11 @@ impl Reader<'_> {
             .trim_end_matches(".tgz")
             .to_string();
         let content = self.take(&name, flate2::read::MultiGzDecoder::new(bytes), 0)?;
-        self.members -= 1;
         if Kind::of(&content[..content.len().min(512)]) == Some(Kind::Tar) {
-            let packed = bytes.len() as u64;
-            let unpacked = content.len() as u64;
-            if unpacked > 1 << 20 && unpacked > packed.saturating_mul(MAX_RATIO) {
-                self.report(
-                    "archive-member",
-                    outer,
-                    format!("a decompression bomb: {packed} bytes unpack to {unpacked}"),
-                );
-                return Ok(());
+            if !self.bomb(outer, bytes.len() as u64, content.len() as u64) {
+                self.tar(outer, &content, depth)?;
             }
-            return self.tar(outer, &content, depth);
+            return Ok(());
         }
         self.member(outer, &name, &content, bytes.len() as u64, depth);
         Ok(())

@@ -4,6 +4,7 @@
 //! and may sit in a list of things the text says never to do.
 
 use super::rules::{Family, Severity};
+use crate::manifest::MANIFEST_NAMES;
 
 /// How a file is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,13 +19,8 @@ pub enum Context {
     Data,
 }
 
-const INSTRUCTION_NAMES: [&str; 5] = [
-    "SKILL.md",
-    "skill.md",
-    "AGENTS.md",
-    "CLAUDE.md",
-    "GEMINI.md",
-];
+/// Files beside SKILL.md that agents read as their instructions too.
+const AGENT_FILES: [&str; 3] = ["AGENTS.md", "CLAUDE.md", "GEMINI.md"];
 
 const SCRIPT_ENDINGS: [&str; 27] = [
     ".sh",
@@ -91,7 +87,11 @@ impl Context {
     pub fn of(path: &str, text: &str) -> Context {
         let name = path.rsplit('/').next().unwrap_or(path);
         let lower = name.to_ascii_lowercase();
-        if !path.contains('/') && INSTRUCTION_NAMES.contains(&name) {
+        let instructions = MANIFEST_NAMES
+            .iter()
+            .chain(&AGENT_FILES)
+            .any(|n| *n == name);
+        if !path.contains('/') && lower.ends_with(".md") && instructions {
             Context::Instruction
         } else if text.starts_with("#!")
             || SCRIPT_NAMES
@@ -114,14 +114,11 @@ impl Context {
     /// decode are hiding something rather than being an image.
     pub fn named_as_text(path: &str) -> bool {
         let lower = path.rsplit('/').next().unwrap_or(path).to_ascii_lowercase();
-        INSTRUCTION_NAMES
+        SCRIPT_ENDINGS
             .iter()
-            .any(|n| n.eq_ignore_ascii_case(&lower))
-            || SCRIPT_ENDINGS
-                .iter()
-                .chain(DATA_ENDINGS.iter())
-                .chain(TEXT_ENDINGS.iter())
-                .any(|e| lower.ends_with(e))
+            .chain(DATA_ENDINGS.iter())
+            .chain(TEXT_ENDINGS.iter())
+            .any(|e| lower.ends_with(e))
     }
 
     pub fn as_str(self) -> &'static str {

@@ -70,6 +70,14 @@ pub(super) fn unread(path: &str, size: u64, unread: u64) -> Finding {
     )
 }
 
+pub(super) fn unreadable(path: &str, error: &std::io::Error) -> Finding {
+    found(
+        "unscannable",
+        if path.is_empty() { "." } else { path },
+        format!("it could not be read: {error}"),
+    )
+}
+
 pub(super) fn undecodable(path: &str) -> Finding {
     found(
         "unscannable",

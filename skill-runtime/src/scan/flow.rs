@@ -44,11 +44,11 @@ const NETWORK: &str = r#"\brequests\.(post|put|patch|get)\(|\bhttpx\.|\burlopen\
 
 const INPUT: &str = r#"\bsys\.argv\b|\binput\(|\bargs\.\w+|\bos\.environ\[\s*["']?\w*|\bos\.getenv\(\s*["']?\w*|\bos\.environ\.get\(\s*["']?\w*|\bprocess\.argv\b|\bprocess\.env\.\w+|"\$[1-9@*]"|\$[1-9@*]|\$\{[1-9@*]|\breq\.(body|query|params)\b|\brequest\.(args|form|json|get_json|values)\b|\$args\b|\bread-host\b|\bsys\.stdin\b|^\s*read\s+(-r\s+)?\w+"#;
 
-const SHELL: &str = r#"\bos\.system\(|\bos\.popen\(|\bcommands\.getoutput\(|\bshell\s*=\s*true\b|\bchild_process\b|\bexecsync\(|(^|[^.\w])exec\(\s*(`[^`]*\$\{|\w+\s*[,)])|\bcp\.exec(sync)?\(|^\s*eval\s|(^|\s)(ba|z)?sh\s+-c\s|\binvoke-expression\b|\biex\b|\bshell_exec\(|\bpassthru\(|\bsystem\(|\bpopen\("#;
+const SHELL: &str = r#"\bos\.system\(|\bos\.popen\(|\bcommands\.getoutput\(|\bshell\s*=\s*true\b|\bchild_process\b|\bexecsync\(|(^|[^.\w])exec\(\s*(`[^`]*\$\{|\w+\s*[,)])|\bcp\.exec(sync)?\(|(^|[;&|{]|\bthen|\bdo)\s*eval\s|(^|\s)(ba|z)?sh\s+-c\s|\binvoke-expression\b|\biex\b|\bshell_exec\(|\bpassthru\(|\bsystem\(|\bpopen\("#;
 
 const ASSEMBLED: &str = r#"\bstring\.fromcharcode\(|\bchr\(\s*\d+\s*\)\s*\+|\bjoin\(\s*(map\(\s*)?chr\b|\bchr\(\s*\w+\s*\)\s+for\b|(^|[^.\w])compile\(|\[::-1\]|\.reverse\(\)\s*\.join\(|split\(\s*["']{2}\s*\)\s*\.reverse|\brot_?13\b|\bunhexlify\(|\bbytes\.fromhex\(|\bb(32|64|85)decode\(|\batob\(|buffer\.from\([^)]*["'](base64|hex)["']|frombase64string|\bbase64\s+(-d|--decode|-D)\b|\bxxd\s+-r\b|\bzlib\.decompress\(|\bgzip\.decompress\(|\bmarshal\.loads\(|(\\x[0-9a-f]{2}){8,}|\[char\]\s*\d+\s*\+|-join\s*\(?\s*\[char|\|\s*rev\b|\btr\s+['"]?a-za-z['"]?\s+['"]?n-za-mn-za-m"#;
 
-const EVALUATE: &str = r#"(^|[^.\w])(eval|exec)\s*\(|\bnew\s+function\s*\(|\bvm\.run\w*\(|\bsettimeout\(\s*\w+\s*[,)]|\binvoke-expression\b|\biex\b|scriptblock\]::create\(|^\s*eval\s|(^|\s)(ba|z)?sh\s+-c\s|\|\s*(sudo\s+)?(ba|z)?sh\b|\bpython3?\s+-c\s|\bnode\s+-e\s|\bperl\s+-e\s|\bsource\s+<\("#;
+const EVALUATE: &str = r#"(^|[^.\w])(eval|exec)\s*\(|\bnew\s+function\s*\(|\bvm\.run\w*\(|\bsettimeout\(\s*\w+\s*[,)]|\binvoke-expression\b|\biex\b|scriptblock\]::create\(|(^|[;&|{]|\bthen|\bdo)\s*eval\s|(^|\s)(ba|z)?sh\s+-c\s|\|\s*(sudo\s+)?(ba|z)?sh\b|\bpython3?\s+-c\s|\bnode\s+-e\s|\bperl\s+-e\s|\bsource\s+<\("#;
 
 fn compiled() -> &'static Compiled {
     static COMPILED: OnceLock<Compiled> = OnceLock::new();
@@ -66,7 +66,6 @@ fn compiled() -> &'static Compiled {
                 flow("command-injection", INPUT, SHELL, "takes outside input", "runs it in a shell"),
                 flow("obfuscated-code", ASSEMBLED, EVALUATE, "decodes or assembles a string", "runs it as code"),
             ],
-            // `x = …`, `const x = …`, `$x = …`, `x=$(…)`, `for x in …`, `with … as x`.
             assignment: build(
                 r#"^\s*(?:(?:export|local|const|let|var|my|readonly)\s+)?\$?([a-z_]\w*)\s*(?::\s*[\w\[\], ]+)?(?:\+|\.)?=[^=]|^\s*for\s+\$?([a-z_]\w*)\s+in\s|\bas\s+([a-z_]\w*)\s*:\s*$"#,
             ),
@@ -106,84 +105,82 @@ fn follow(flow: &Flow, c: &Compiled, path: &str, lines: &[&str], findings: &mut 
         let nested = depth > 0;
         depth =
             (depth + code.matches('{').count() as i64 - code.matches('}').count() as i64).max(0);
-        // What is run must hold the value: after the sink, for a shell or an
-        // evaluator; anywhere on the line for a pipe to the network.
-        let after = |start: usize| {
-            if flow.rule == "exfiltration" {
-                code
-            } else {
-                &code[start..]
+        // The line the value in `part` came from: a source there, or a
+        // name tainted before.
+        let origin = |part: &str, tainted: &[(String, usize)]| {
+            let direct = flow
+                .source
+                .find_iter(part)
+                .any(|s| !(nested && positional(s.as_str())) && !names_a_command(s.as_str()));
+            if direct {
+                return Some(n);
             }
-        };
-        let sink = flow.sink.find(code);
-        let watched = sink.map_or(code, |m| after(m.start()));
-        let direct = flow
-            .source
-            .find_iter(if sink.is_some() { watched } else { code })
-            .any(|s| !(nested && positional(s.as_str())) && !names_a_command(s.as_str()))
-            .then_some(n);
-        let carried = || {
-            if tainted.is_empty() {
-                return None;
-            }
-            c.word.find_iter(watched).find_map(|w| {
+            c.word.find_iter(part).find_map(|w| {
                 tainted
                     .iter()
                     .find(|(t, _)| t.eq_ignore_ascii_case(w.as_str()))
                     .map(|(_, at)| *at)
             })
         };
-        let origin = direct.or_else(carried);
-        if let Some(origin) = origin {
-            if let Some(m) = sink
-                && !defines_only(flow.rule, code)
-            {
-                let id = if flow.rule == "obfuscated-code" && c.decode.is_match(lines[origin]) {
-                    "decode-and-exec"
-                } else {
-                    flow.rule
-                };
-                let rule = rule(id).expect("a flow rule");
-                let detail = if origin == n {
-                    format!("{} and {} on the same line", flow.from, flow.to)
-                } else {
-                    format!(
-                        "{} on line {} (`{}`) and {} here",
-                        flow.from,
-                        origin + 1,
-                        lines[origin].trim().chars().take(60).collect::<String>(),
-                        flow.to
-                    )
-                };
-                let mut f = Finding::new(
-                    rule,
-                    path,
-                    n + 1,
-                    code[..m.start()].chars().count() + 1,
-                    &detail,
-                );
-                f.context = "script";
-                findings.push(f);
-                found += 1;
-                if found == 5 {
-                    return;
-                }
-            }
-            if let Some(caps) = c.assignment.captures(code) {
-                let name = caps
-                    .iter()
-                    .skip(1)
-                    .flatten()
-                    .next()
-                    .map(|m| m.as_str().to_ascii_lowercase());
-                if let Some(name) = name
-                    && !tainted.iter().any(|(t, _)| *t == name)
-                {
-                    tainted.push((name, origin));
-                }
-            }
+        // An assignment first, so `cmd=$1; eval "$cmd"` is followed on one line.
+        if let Some(name) = assigned(c, code)
+            && let Some(at) = origin(code, &tainted)
+            && !tainted.iter().any(|(t, _)| *t == name)
+        {
+            tainted.push((name, at));
+        }
+        let Some(m) = flow.sink.find(code) else {
+            continue;
+        };
+        // What is run must hold the value: after the sink, for a shell or an
+        // evaluator; anywhere on the line for a pipe to the network.
+        let watched = if flow.rule == "exfiltration" {
+            code
+        } else {
+            &code[m.start()..]
+        };
+        let Some(origin) = origin(watched, &tainted) else {
+            continue;
+        };
+        if defines_only(flow.rule, code) {
+            continue;
+        }
+        let id = if flow.rule == "obfuscated-code" && c.decode.is_match(lines[origin]) {
+            "decode-and-exec"
+        } else {
+            flow.rule
+        };
+        let detail = if origin == n {
+            format!("{} and {} on the same line", flow.from, flow.to)
+        } else {
+            format!(
+                "{} on line {} (`{}`) and {} here",
+                flow.from,
+                origin + 1,
+                lines[origin].trim().chars().take(60).collect::<String>(),
+                flow.to
+            )
+        };
+        let column = code[..m.start()].chars().count() + 1;
+        let mut f = Finding::new(rule(id).expect("a flow rule"), path, n + 1, column, &detail);
+        f.context = "script";
+        findings.push(f);
+        found += 1;
+        if found == 5 {
+            return;
         }
     }
+}
+
+/// The name a line assigns to, lowercased: `x = …`, `const x = …`,
+/// `$x = …`, `x=$(…)`, `for x in …`, `with … as x:`.
+fn assigned(c: &Compiled, code: &str) -> Option<String> {
+    let caps = c.assignment.captures(code)?;
+    caps.iter()
+        .skip(1)
+        .flatten()
+        .next()
+        .map(|m| m.as_str().to_ascii_lowercase())
 }
 
 /// A definition is not a call; `eval "$name=…"` is bash's assignment by
@@ -214,7 +211,7 @@ fn positional(source: &str) -> bool {
 /// `BROWSER`, `…_CMD`): the operator's choice of program, not input.
 fn names_a_command(source: &str) -> bool {
     let upper = source.to_ascii_uppercase();
-    (upper.contains("ENV") || upper.contains("GETENV"))
+    upper.contains("ENV")
         && [
             "_CMD", "_COMMAND", "EDITOR", "BROWSER", "PAGER", "SHELL", "_OPENER",
         ]

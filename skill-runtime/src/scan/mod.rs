@@ -177,13 +177,16 @@ impl Default for Walk {
     }
 }
 
-const SCRIPT_ENDINGS: [&str; 8] = [".sh", ".bash", ".py", ".js", ".mjs", ".ts", ".rb", ".pl"];
-
 impl Walk {
     /// Every entry beneath `dir` that would be shipped, links never followed.
     fn walk(&mut self, root: &Path, dir: &Path, findings: &mut Vec<Finding>) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
+        let entries = match std::fs::read_dir(dir) {
+            Ok(entries) => entries,
+            Err(e) => {
+                let relative = dir.strip_prefix(root).unwrap_or(dir).to_string_lossy();
+                findings.push(files::unreadable(&relative.replace('\\', "/"), &e));
+                return;
+            }
         };
         let mut entries: Vec<_> = entries.flatten().collect();
         entries.sort_by_key(|e| e.file_name());
@@ -219,31 +222,25 @@ impl Walk {
     }
 
     fn file(&mut self, path: &Path, relative: &str, findings: &mut Vec<Finding>) {
-        if SCRIPT_ENDINGS.iter().any(|e| relative.ends_with(e)) {
+        // By name: what `allowed-tools` must let the agent run.
+        if Context::of(relative, "") == Context::Script {
             self.scripts.push(relative.to_string());
         }
         let size = std::fs::metadata(path).map_or(0, |m| m.len());
         if size > files::MAX_FILE_BYTES {
             findings.push(files::oversize(relative, size));
         }
-        let Ok(read) = files::read(path, size, &mut self.budget) else {
-            return;
+        let read = match files::read(path, size, &mut self.budget) {
+            Ok(read) => read,
+            Err(e) => return findings.push(files::unreadable(relative, &e)),
         };
         let head = &read.bytes[..read.bytes.len().min(512)];
-        if let Some(found) = files::magic(relative, head) {
-            let archived = found.rule == "embedded-archive";
-            findings.push(found);
-            match archive::Kind::of(head) {
-                Some(kind) => archive::open(
-                    relative,
-                    kind,
-                    &read.bytes,
-                    findings,
-                    &mut |path, bytes, findings| contents(path, bytes, false, findings),
-                ),
-                None if archived => findings.push(files::unopened_archive(relative)),
-                None => {}
-            }
+        if let Some(kind) = archive::Kind::of(head) {
+            findings.extend(files::magic(relative, head));
+            let mut visit = |path: &str, bytes: &[u8], findings: &mut Vec<Finding>| {
+                contents(path, bytes, false, findings)
+            };
+            archive::open(relative, kind, &read.bytes, findings, &mut visit);
             return;
         }
         let followed = self.followed.iter().any(|f| f == relative);
@@ -262,7 +259,12 @@ fn contents(path: &str, bytes: &[u8], followed: bool, findings: &mut Vec<Finding
         return;
     }
     if let Some(found) = files::magic(path, &bytes[..bytes.len().min(512)]) {
+        // Zip, tar and gzip were opened before this; 7z and rar are not.
+        let archived = found.rule == "embedded-archive";
         findings.push(found);
+        if archived {
+            findings.push(files::unopened_archive(path));
+        }
         return;
     }
     match decode::decode(bytes) {
@@ -277,5 +279,24 @@ fn contents(path: &str, bytes: &[u8], followed: bool, findings: &mut Vec<Finding
             findings.push(files::undecodable(path));
         }
         decode::Decoded::Binary => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_that_cannot_be_read_is_unscannable_not_skipped() {
+        // Gone between listing and reading (root reads any mode bits).
+        let mut findings = Vec::new();
+        Walk::default().file(Path::new("/nonexistent/run.sh"), "run.sh", &mut findings);
+        let rules: Vec<&str> = findings.iter().map(|f| f.rule).collect();
+        assert_eq!(rules, ["unscannable"]);
+        assert!(
+            findings[0].message.contains("could not be read"),
+            "{}",
+            findings[0].message
+        );
     }
 }

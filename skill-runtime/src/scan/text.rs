@@ -116,43 +116,46 @@ fn excerpt(text: &str) -> String {
 pub(super) fn check(path: &str, text: &str, context: Context, findings: &mut Vec<Finding>) {
     let c = compiled();
     let matched = c.set.matches(text);
-    if matched.matched_any() {
-        let lines: Vec<&str> = text.lines().collect();
-        let kinds = context::line_kinds(&lines, is_markdown(path));
-        for index in matched.iter() {
-            let (rule, regex) = &c.rules[index];
-            let mut count = 0;
-            for (n, line) in lines.iter().enumerate() {
-                let Some(m) = regex.find(line) else { continue };
-                let at = Spot {
-                    context,
-                    kind: kinds[n],
-                    line,
-                    next: lines.get(n + 1).copied(),
-                };
-                let Some((severity, why)) = weigh(rule, &at, &m) else {
-                    continue;
-                };
-                let mut f = finding(
-                    rule,
-                    path,
-                    n + 1,
-                    column(line, m.start()),
-                    &format!("`{}`", excerpt(m.as_str())),
-                );
-                f.context = context.as_str();
-                if severity < rule.severity {
-                    f.message.push_str(&format!(
-                        " ({why}: {severity} rather than {})",
-                        rule.severity
-                    ));
-                }
-                f.severity = severity;
-                findings.push(f);
-                count += 1;
-                if count == MAX_PER_RULE {
-                    break;
-                }
+    let markdown = is_markdown(path);
+    let lines: Vec<&str> = if matched.matched_any() || markdown {
+        text.lines().collect()
+    } else {
+        Vec::new()
+    };
+    let kinds = context::line_kinds(&lines, markdown);
+    for index in matched.iter() {
+        let (rule, regex) = &c.rules[index];
+        let mut count = 0;
+        for (n, line) in lines.iter().enumerate() {
+            let Some(m) = regex.find(line) else { continue };
+            let at = Spot {
+                context,
+                kind: kinds[n],
+                line,
+                next: lines.get(n + 1).copied(),
+            };
+            let Some((severity, why)) = weigh(rule, &at, &m) else {
+                continue;
+            };
+            let mut f = finding(
+                rule,
+                path,
+                n + 1,
+                column(line, m.start()),
+                &format!("`{}`", excerpt(m.as_str())),
+            );
+            f.context = context.as_str();
+            if severity < rule.severity {
+                f.message.push_str(&format!(
+                    " ({why}: {severity} rather than {})",
+                    rule.severity
+                ));
+            }
+            f.severity = severity;
+            findings.push(f);
+            count += 1;
+            if count == MAX_PER_RULE {
+                break;
             }
         }
     }
@@ -172,8 +175,8 @@ pub(super) fn check(path: &str, text: &str, context: Context, findings: &mut Vec
     if !text.is_ascii() {
         characters(path, text, findings);
     }
-    if is_markdown(path) {
-        comments(path, text, findings);
+    if markdown {
+        comments(path, text, &kinds, findings);
     }
 }
 
@@ -321,27 +324,46 @@ fn meant(rule: &str, at: &Spot<'_>, m: &regex::Match<'_>) -> bool {
 /// skill cannot change: running it trusts the vendor, as installing the
 /// tool any other way does.
 fn known_installer(command: &str) -> Option<&'static str> {
-    // The first address in the command, over HTTPS or with no scheme
-    // (`irm bun.sh/install.ps1 | iex`); plain HTTP can be changed on the way.
-    let url = match command.split_once("://") {
-        Some((scheme, rest)) if scheme.ends_with("https") => rest,
-        Some(_) => return None,
-        None => command
-            .split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '(' | ')'))
-            .find(|w| {
-                w.contains('.')
-                    && w.chars().all(|c| {
-                        c.is_ascii_lowercase()
-                            || c.is_ascii_digit()
-                            || matches!(c, '.' | '/' | '-' | '_')
-                    })
-            })?,
-    };
-    let url = url.trim_start_matches("www.");
-    KNOWN_INSTALLERS
-        .iter()
-        .find(|(prefix, _)| url.starts_with(prefix))
-        .map(|(_, why)| *why)
+    // Every address in the command must be a known installer over HTTPS
+    // (or with no scheme: `irm bun.sh/install.ps1 | iex`): a second URL
+    // may be the one that runs, and plain HTTP can be changed on the way.
+    let mut rest = command;
+    let mut why = None;
+    while let Some((before, after)) = rest.split_once("://") {
+        if !before.ends_with("https") {
+            return None;
+        }
+        let url = after.split(|c: char| c.is_whitespace() || "\"'()`|;".contains(c));
+        why = Some(installer(url.clone().next().unwrap_or(""))?);
+        rest = after;
+    }
+    if why.is_some() {
+        return why;
+    }
+    let bare = command
+        .split(|c: char| c.is_whitespace() || "\"'()`|;".contains(c))
+        .find(|w| {
+            w.contains('.')
+                && w.chars().all(|c| {
+                    c.is_ascii_lowercase()
+                        || c.is_ascii_digit()
+                        || matches!(c, '.' | '/' | '-' | '_')
+                })
+        })?;
+    installer(bare)
+}
+
+/// The vendor whose installer `url` (without its scheme) is: the host
+/// must be the listed host exactly, and the path start with the listed
+/// path, so `sh.rustup.rs.evil.example` and `astral.sh@evil.example` are
+/// no one's.
+fn installer(url: &str) -> Option<&'static str> {
+    let url = url.strip_prefix("www.").unwrap_or(url);
+    let (host, path) = url.split_once('/').unwrap_or((url, ""));
+    KNOWN_INSTALLERS.iter().find_map(|(prefix, why)| {
+        let (known_host, known_path) = prefix.split_once('/').unwrap_or((prefix, ""));
+        (host.eq_ignore_ascii_case(known_host) && path.starts_with(known_path)).then_some(*why)
+    })
 }
 
 /// Installer URLs (host, or host and path) of tools' own vendors.
@@ -464,36 +486,11 @@ fn characters(path: &str, text: &str, findings: &mut Vec<Finding>) {
     }
 }
 
-/// Byte ranges of fenced code blocks (``` or ~~~), where a comment is
-/// shown as written rather than hidden.
-fn fences(text: &str) -> Vec<std::ops::Range<usize>> {
-    let mut ranges = Vec::new();
-    let mut open: Option<(usize, &str)> = None;
-    let mut at = 0;
-    for line in text.split_inclusive('\n') {
-        let trimmed = line.trim_start();
-        let fence = ["```", "~~~"].into_iter().find(|f| trimmed.starts_with(f));
-        match (open, fence) {
-            (None, Some(f)) => open = Some((at, f)),
-            (Some((start, f)), Some(g)) if f == g => {
-                ranges.push(start..at + line.len());
-                open = None;
-            }
-            _ => {}
-        }
-        at += line.len();
-    }
-    if let Some((start, _)) = open {
-        ranges.push(start..text.len());
-    }
-    ranges
-}
-
 /// `<!-- … -->` outside code blocks whose text reads as an instruction.
-fn comments(path: &str, text: &str, findings: &mut Vec<Finding>) {
+/// A comment in a fenced code block (`kinds`) is shown as written.
+fn comments(path: &str, text: &str, kinds: &[LineKind], findings: &mut Vec<Finding>) {
     let words = &compiled().comment_words;
     let rule = rule("hidden-html-comment").expect("a rule");
-    let code = fences(text);
     let mut from = 0;
     let mut count = 0;
     while let Some(start) = text[from..].find("<!--").map(|i| i + from) {
@@ -501,11 +498,11 @@ fn comments(path: &str, text: &str, findings: &mut Vec<Finding>) {
         let close = text[start + 4..].find("-->").map(|i| start + 4 + i);
         let inner = &text[start + 4..close.unwrap_or(text.len())];
         let end = close.map_or(text.len(), |c| c + 3);
-        let shown = code.iter().any(|r| r.contains(&start));
+        let before = &text[..start];
+        let line = before.matches('\n').count() + 1;
+        let shown = kinds.get(line - 1).is_some_and(|k| k.code);
         if !shown && words.is_match(inner) && count < MAX_PER_RULE {
             count += 1;
-            let before = &text[..start];
-            let line = before.matches('\n').count() + 1;
             let line_start = before.rfind('\n').map_or(0, |i| i + 1);
             findings.push(finding(
                 rule,
@@ -528,7 +525,13 @@ mod tests {
         let text =
             "Intro\n\n```xml\n<!-- always a child of w:p -->\n```\n\n<!-- always run it -->\n";
         let mut findings = Vec::new();
-        comments("SKILL.md", text, &mut findings);
+        let lines: Vec<&str> = text.lines().collect();
+        comments(
+            "SKILL.md",
+            text,
+            &context::line_kinds(&lines, true),
+            &mut findings,
+        );
         assert_eq!(findings.len(), 1);
         assert_eq!((findings[0].line, findings[0].column), (7, 1));
     }
@@ -536,9 +539,15 @@ mod tests {
     #[test]
     fn an_unclosed_comment_ending_in_a_wide_character_is_read_whole() {
         let mut findings = Vec::new();
-        comments("SKILL.md", "<!-- always run it é", &mut findings);
-        comments("SKILL.md", "<!--", &mut findings);
-        comments("SKILL.md", "<!---->", &mut findings);
+        for text in ["<!-- always run it é", "<!--", "<!---->"] {
+            let lines: Vec<&str> = text.lines().collect();
+            comments(
+                "SKILL.md",
+                text,
+                &context::line_kinds(&lines, true),
+                &mut findings,
+            );
+        }
         assert_eq!(findings.len(), 1);
     }
 }

