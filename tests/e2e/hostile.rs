@@ -273,7 +273,8 @@ fn every_refusal_in_a_multi_skill_source_is_named_and_the_rest_installs() {
     );
     assert!(err.contains("Installed fine"), "{err}");
     assert!(
-        err.contains("refused 1: wrong") && err.contains("skills/wrong/SKILL.md:2:7"),
+        err.contains("refused 1:\n  ../../wrong (folder wrong): name-invalid-chars")
+            && err.contains(":skills/wrong/SKILL.md:2:7"),
         "{err}"
     );
     assert!(h.join("skills/fine/SKILL.md").is_file());

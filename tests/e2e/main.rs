@@ -9,6 +9,7 @@ mod hostile;
 mod install;
 mod mcp;
 mod mcp_edge;
+mod operator;
 mod publish;
 mod run;
 mod scan;

@@ -244,10 +244,8 @@ fn installs_and_publishes_are_gated_and_the_operator_allows_by_rule() {
     assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
     let said = stderr(&refused);
     assert!(
-        said.contains(
-            "helper: the scan found 2 finding(s) at high or above, so it was not installed"
-        ) && said.contains("critical[download-exec]")
-            && said.contains("--allow conceal-from-user,download-exec"),
+        said.contains("critical[download-exec]")
+            && said.contains("error: installed 0 skills; refused 1:\n  helper: conceal-from-user, download-exec (to install it anyway, pass --allow helper:conceal-from-user,helper:download-exec)"),
         "{said}"
     );
     assert!(!h.join("skills/helper").exists());

@@ -56,10 +56,15 @@ pub struct InstallArgs {
     #[arg(long, value_name = "AGENT,...", value_delimiter = ',', value_parser = agents::parse)]
     pub agents: Vec<Agent>,
 
-    /// Accept the findings of these scan rules (docs/scan.md) for the skills
-    /// installed now; recorded in their install metadata and skills.lock
-    #[arg(long, value_name = "RULE,...", value_delimiter = ',')]
+    /// Accept the findings of these scan rules (docs/scan.md): `RULE` for
+    /// every skill installed now, `SKILL:RULE` for one; recorded in their
+    /// install metadata and skills.lock
+    #[arg(long, value_name = "[SKILL:]RULE,...", value_delimiter = ',')]
     pub allow: Vec<String>,
+
+    /// Replace skills of the same name installed from another source
+    #[arg(long)]
+    pub replace: bool,
 }
 
 pub fn exec(args: InstallArgs, global: &GlobalArgs) -> Result<u8> {
@@ -81,6 +86,7 @@ pub fn exec(args: InstallArgs, global: &GlobalArgs) -> Result<u8> {
         compiler: &compiler,
         quiet: global.quiet,
         allow: &args.allow,
+        replace: args.replace,
     };
     let _lock = home::lock_for_writing(&home)?;
     let report = install(&home, &spec, &options)?;
@@ -98,19 +104,15 @@ pub fn exec(args: InstallArgs, global: &GlobalArgs) -> Result<u8> {
         return Ok(exit::SUCCESS);
     }
     for refused in &report.refused {
-        eprint!("{}", crate::install::catalog::render(&refused.diagnostics));
+        eprint!("{}", refused.render());
     }
-    eprintln!(
-        "error: installed {} skill{}; refused {}: {} (see above; `--skill NAME` installs one at a time)",
-        report.installed.len(),
-        if report.installed.len() == 1 { "" } else { "s" },
+    let n = report.installed.len();
+    eprint!(
+        "error: installed {n} skill{}; refused {}:\n{}",
+        if n == 1 { "" } else { "s" },
         report.refused.len(),
-        report
-            .refused
-            .iter()
-            .map(|r| r.folder.escape_debug().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
+        crate::install::refusal::listing(&report.refused)
     );
-    Ok(exit::FAILURE)
+    // Nothing installed is a refusal before anything changed.
+    Ok(if n == 0 { exit::USAGE } else { exit::FAILURE })
 }

@@ -3,13 +3,14 @@
 //! each tagged commit checked out once, when it is first needed.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use semver::Version;
 use skill_runtime::manifest::{Code, Diagnostic, Mode, SkillManifest};
 use skill_runtime::validate::{self, graph::SkillSet};
 
+use crate::install::refusal::{Reason, Refused};
 use crate::install::resolve::{Catalog, Release};
 use crate::install::source::{self, Fetched};
 use crate::publish::git_remote::CachedRepo;
@@ -19,24 +20,8 @@ struct Tree {
     skills: Vec<SkillManifest>,
     refused: Vec<Refused>,
     commit: Option<String>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-/// A manifest the installer will not use, with the diagnostics that say why.
-#[derive(Debug, Clone)]
-pub struct Refused {
-    /// The name it gives, when it could be read.
-    pub name: Option<String>,
-    /// The folder it stands in.
-    pub folder: String,
-    pub diagnostics: Vec<Diagnostic>,
-}
-
-impl Refused {
-    /// Whether `wanted` (a name from the command line) means this skill.
-    pub fn is(&self, wanted: &str) -> bool {
-        self.name.as_deref() == Some(wanted) || self.folder == wanted
-    }
+    /// The temporary checkout, and what to call it in messages.
+    checkout: Option<(tempfile::TempDir, String)>,
 }
 
 /// The version an unversioned skill resolves as: it satisfies `*` and
@@ -80,13 +65,14 @@ impl SourceCatalog {
         // of a repository is named by its manifest alone.
         let anonymous_root = checkout.as_ref().is_some_and(|c| c.path() == dir);
         let (skills, refused) = skills_in(&dir, anonymous_root);
+        let label = source.clone();
         SourceCatalog {
             source,
             head: Tree {
                 skills,
                 refused,
                 commit,
-                _dir: checkout,
+                checkout: checkout.map(|c| (c, label)),
             },
             repo,
             tags,
@@ -102,6 +88,36 @@ impl SourceCatalog {
     /// The skills at the fetched ref.
     pub fn head(&self) -> &[SkillManifest] {
         &self.head.skills
+    }
+
+    /// `path` as messages show it: under a temporary checkout, as
+    /// `SOURCE:path/in/the/repository` (or `SOURCE@COMMIT:…` for a tag).
+    pub fn shown(&self, path: &Path) -> PathBuf {
+        for tree in std::iter::once(&self.head).chain(self.tagged.values()) {
+            if let Some((dir, label)) = &tree.checkout {
+                if let Ok(rel) = path.strip_prefix(dir.path()) {
+                    let rel = if rel.as_os_str().is_empty() {
+                        Path::new(".")
+                    } else {
+                        rel
+                    };
+                    return PathBuf::from(format!("{label}:{}", rel.display()));
+                }
+            }
+        }
+        path.to_path_buf()
+    }
+
+    /// `text` with every temporary checkout named as [`shown`](Self::shown) names it.
+    pub fn shown_text(&self, text: &str) -> String {
+        let mut text = text.to_string();
+        for tree in std::iter::once(&self.head).chain(self.tagged.values()) {
+            if let Some((dir, label)) = &tree.checkout {
+                text = text.replace(&format!("{}/", dir.path().display()), &format!("{label}:"));
+                text = text.replace(&dir.path().display().to_string(), &format!("{label}:."));
+            }
+        }
+        text
     }
 
     /// The manifests at the fetched ref that cannot be installed.
@@ -140,7 +156,10 @@ impl SourceCatalog {
                         skills,
                         refused,
                         commit: Some(oid.to_string()),
-                        _dir: Some(dir),
+                        checkout: Some((
+                            dir,
+                            format!("{}@{}", self.source, &oid.to_string()[..12]),
+                        )),
                     },
                 );
             }
@@ -150,7 +169,7 @@ impl SourceCatalog {
             anyhow::bail!(
                 "{name} v{version} of {} cannot be installed:\n{}",
                 self.source,
-                render(&refused.diagnostics)
+                refused.render()
             );
         }
         let manifest = tree
@@ -253,6 +272,11 @@ pub fn skills_in(dir: &Path, anonymous_root: bool) -> (Vec<SkillManifest>, Vec<R
         match skill.manifest {
             Some(manifest) if blocking.is_empty() => skills.push(manifest),
             manifest => refused.push(Refused {
+                dir: skill
+                    .manifest_path
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default(),
                 folder: skill
                     .manifest_path
                     .parent()
@@ -260,7 +284,7 @@ pub fn skills_in(dir: &Path, anonymous_root: bool) -> (Vec<SkillManifest>, Vec<R
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default(),
                 name: manifest.map(|m| m.name).filter(|n| !n.is_empty()),
-                diagnostics: blocking,
+                reasons: blocking.into_iter().map(Reason::Manifest).collect(),
             }),
         }
     }

@@ -10,6 +10,7 @@ pub mod compile;
 pub mod content;
 pub mod place;
 pub mod plan;
+pub mod refusal;
 mod relations;
 pub mod resolve;
 pub mod source;
@@ -17,6 +18,7 @@ pub mod update;
 mod verify;
 
 use std::collections::BTreeSet;
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
@@ -25,8 +27,9 @@ use skill_runtime::validate::graph::SkillSet;
 use skill_runtime::{Home, TrustTier};
 
 use crate::exit::Partial;
-use crate::install::catalog::{Located, Refused, SourceCatalog};
+use crate::install::catalog::{Located, SourceCatalog};
 use crate::install::content::Content;
+use crate::install::refusal::{Reason, Refused};
 use crate::install::source::SourceSpec;
 use crate::publish::keys;
 use skill_runtime::installed::{
@@ -96,6 +99,7 @@ fn install_locked(
         let at = SourceSpec { skill: None, ..at };
         let done = install_at(home, &at, &these)?;
         report.installed.extend(done.installed);
+        report.refused.extend(done.refused);
     }
     Ok(report)
 }
@@ -108,7 +112,23 @@ pub fn install_from(
     options: &InstallOptions<'_>,
 ) -> Result<InstallReport> {
     let mut lock = Lockfile::read(home.root())?;
-    let (roots, refused) = roots(catalog, named, options)?;
+    crate::scanning::gate::check_allowed(options.allow)?;
+    let (roots, mut refused) = roots(catalog, named, options)?;
+    for r in &mut refused {
+        r.show_files(|path| catalog.shown(path));
+    }
+    for r in refused.iter_mut().filter(|r| !r.leads_out()) {
+        // Every reason at once, so one fix is not followed by another refusal.
+        let allowed =
+            crate::scanning::gate::allowed_for(r.name.as_deref().unwrap_or(""), options.allow);
+        let verdict = crate::scanning::gate::judge(&r.dir, &catalog.shown(&r.dir), &allowed);
+        if !verdict.blocking.is_empty() {
+            r.reasons.push(Reason::Scan {
+                findings: verdict.blocking,
+                rules: verdict.rules,
+            });
+        }
+    }
     let installed = installed::all(home)?;
     let as_resolved: Vec<resolve::Installed> = installed
         .iter()
@@ -127,7 +147,40 @@ pub fn install_from(
             .iter()
             .map(|(m, _)| m)
             .find(|m| m.name == step.name);
-        plan.push(check(located, previous, &trusted, options)?);
+        if let Some(prev) = previous {
+            if let Err(swap) = same_source(&located, prev, catalog.source(), options) {
+                refused.push(swap);
+                continue;
+            }
+        }
+        let content = match Content::of_source(&located.manifest.dir) {
+            Ok(content) => content,
+            Err(e) => {
+                refused.push(Refused::of(
+                    &located.manifest,
+                    Reason::Files(catalog.shown_text(&format!("{e:#}"))),
+                ));
+                continue;
+            }
+        };
+        match gated(
+            &located,
+            &catalog.shown(&located.manifest.dir),
+            previous,
+            options,
+        ) {
+            Ok(excused) => plan.push(check(
+                located, content, previous, &trusted, options, excused,
+            )?),
+            Err(flagged) => refused.push(flagged),
+        }
+    }
+    set_aside_dependents(&mut plan, &mut refused);
+    if plan.is_empty() {
+        return Ok(InstallReport {
+            installed: Vec::new(),
+            refused,
+        });
     }
     crate::install::relations::check(
         &installed.iter().map(|(_, m)| m).collect::<Vec<_>>(),
@@ -255,10 +308,7 @@ fn roots(
         bail!(
             "cannot install from {}; nothing was installed:\n{}",
             catalog.source(),
-            refused
-                .iter()
-                .map(|r| catalog::render(&r.diagnostics))
-                .collect::<String>()
+            refused.iter().map(|r| r.render()).collect::<String>()
         );
     }
     let names: Vec<&str> = found.iter().map(|m| m.name.as_str()).collect();
@@ -310,22 +360,122 @@ fn roots(
     Ok((requests, refused.into_iter().cloned().collect()))
 }
 
+/// A skill installed from one source is replaced from another only with
+/// `--replace` or a yes on the terminal: a silent swap is how a supply
+/// chain attack looks.
+fn same_source(
+    located: &Located,
+    previous: &InstalledMeta,
+    source: &str,
+    options: &InstallOptions<'_>,
+) -> std::result::Result<(), Refused> {
+    if previous.source == source || options.replace {
+        return Ok(());
+    }
+    let manifest = &located.manifest;
+    let question = format!(
+        "  {} {} is installed from {}; replace it with {} from {source}? [y/N] ",
+        manifest.name,
+        previous.version_label(),
+        previous.source,
+        manifest
+            .ext
+            .version
+            .as_ref()
+            .map_or("unversioned".to_string(), |v| format!("v{v}")),
+    );
+    if crate::tty::interactive() && crate::tty::confirm(&question) {
+        return Ok(());
+    }
+    Err(Refused::of(
+        manifest,
+        Reason::Replaces {
+            source: previous.source.clone(),
+            version: previous.version_label(),
+        },
+    ))
+}
+
+/// The scan gate for one skill of the plan: the rules the operator's
+/// `--allow` (or the installed version's) excused, or the skill refused
+/// with its findings. On a terminal the operator may accept it.
+fn gated(
+    located: &Located,
+    shown: &Path,
+    previous: Option<&InstalledMeta>,
+    options: &InstallOptions<'_>,
+) -> std::result::Result<Vec<String>, Refused> {
+    let manifest = &located.manifest;
+    // An update keeps what the operator allowed for the installed version.
+    let mut allow = crate::scanning::gate::allowed_for(&manifest.name, options.allow);
+    allow.extend(previous.iter().flat_map(|p| p.allowed_findings.clone()));
+    let verdict = crate::scanning::gate::judge(&manifest.dir, shown, &allow);
+    if verdict.blocking.is_empty() {
+        return Ok(verdict.excused);
+    }
+    let refused = Refused::of(
+        manifest,
+        Reason::Scan {
+            findings: verdict.blocking,
+            rules: verdict.rules.clone(),
+        },
+    );
+    if crate::tty::interactive() {
+        eprint!("{}", refused.render());
+        let question = format!(
+            "  {} was flagged by the scan ({}); install it anyway? [y/N] ",
+            manifest.name,
+            verdict.rules.join(", ")
+        );
+        if crate::tty::confirm(&question) {
+            let mut excused = verdict.excused;
+            excused.extend(verdict.rules);
+            excused.sort();
+            return Ok(excused);
+        }
+    }
+    Err(refused)
+}
+
+/// Skills of the plan that need a refused one (as a mixin parent or a
+/// dependency) are refused too, until none is left that does.
+fn set_aside_dependents(plan: &mut Vec<Pending>, refused: &mut Vec<Refused>) {
+    loop {
+        let gone: BTreeSet<String> = refused.iter().filter_map(|r| r.name.clone()).collect();
+        let needs = |m: &SkillManifest| {
+            m.ext
+                .parents
+                .iter()
+                .chain(m.ext.dependencies.iter().map(|d| &d.name))
+                .find(|n| gone.contains(*n))
+                .cloned()
+        };
+        let Some(at) = plan
+            .iter()
+            .position(|p| needs(&p.located.manifest).is_some())
+        else {
+            return;
+        };
+        let removed = plan.remove(at);
+        let manifest = &removed.located.manifest;
+        refused.push(Refused::of(
+            manifest,
+            Reason::Needs(needs(manifest).expect("found just above")),
+        ));
+    }
+}
+
 /// Verifies one skill, reads what it ships, decides its tier, and works
 /// out what it may keep and what is new.
 fn check(
     located: Located,
+    content: Content,
     previous: Option<&InstalledMeta>,
     trusted: &[minisign::PublicKey],
     options: &InstallOptions<'_>,
+    allowed_findings: Vec<String>,
 ) -> Result<Pending> {
     let manifest = &located.manifest;
-    let content = Content::of_source(&manifest.dir)
-        .with_context(|| format!("{} cannot be installed", manifest.name))?;
-    // An update keeps what the operator allowed for the installed version.
-    let mut allow = options.allow.to_vec();
-    allow.extend(previous.iter().flat_map(|p| p.allowed_findings.clone()));
-    let allowed_findings =
-        crate::scanning::gate::pass(&manifest.dir, &manifest.name, "installed", &allow)?;
     let version = manifest.ext.version.clone();
     let (verification, signer, sums) = crate::install::verify::verify(
         manifest,

@@ -8,9 +8,10 @@ use skill_runtime::installed::{self, InstalledMeta, Verification};
 use skill_runtime::{TierChoice, TrustTier};
 
 use crate::install::agents::Agent;
-use crate::install::catalog::{Located, Refused};
+use crate::install::catalog::Located;
 use crate::install::compile::Compiler;
 use crate::install::content::Content;
+use crate::install::refusal::Refused;
 
 #[derive(Clone, Copy)]
 pub struct InstallOptions<'a> {
@@ -35,14 +36,15 @@ pub struct InstallOptions<'a> {
     pub quiet: bool,
     /// Scan rules whose findings the operator accepts (`--allow`).
     pub allow: &'a [String],
+    /// Replace skills installed from another source.
+    pub replace: bool,
 }
 
 /// What an install did.
 #[derive(Debug, Default)]
 pub struct InstallReport {
     pub installed: Vec<InstalledMeta>,
-    /// Skills of the source that were not installed, with the diagnostics
-    /// that refused them (only when every skill of a source was asked for).
+    /// Skills of the source that were not installed, with every reason.
     pub refused: Vec<Refused>,
 }
 

@@ -275,7 +275,21 @@ fn reinstall(
         compiler: options.compiler,
         quiet: options.quiet,
         allow: options.allow,
+        // The locked source is the only one an update reads.
+        replace: false,
     };
-    install::install_from(home, catalog, None, &install_options)?;
+    let report = install::install_from(home, catalog, None, &install_options)?;
+    if !report.refused.is_empty() {
+        anyhow::bail!(
+            "{} was not updated:\n{}{}",
+            meta.name,
+            report
+                .refused
+                .iter()
+                .map(|r| r.render())
+                .collect::<String>(),
+            crate::install::refusal::listing(&report.refused)
+        );
+    }
     Ok(changes)
 }

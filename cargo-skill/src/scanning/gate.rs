@@ -1,5 +1,6 @@
 //! The scan every install, update and publish passes: findings at `high`
-//! or above refuse a skill unless the operator allowed those rules by name.
+//! or above refuse a skill unless the operator allowed those rules by name,
+//! for every skill (`--allow RULE`) or for one (`--allow SKILL:RULE`).
 
 use std::path::Path;
 
@@ -11,14 +12,22 @@ use crate::scanning::report;
 /// What refuses a skill: `high` and above.
 pub const THRESHOLD: Severity = Severity::High;
 
-/// Checks `--allow` names against the rule set.
+/// Checks `--allow` entries (`RULE` or `SKILL:RULE`) against the rule set.
 pub fn check_allowed(allowed: &[String]) -> Result<()> {
-    for id in allowed {
+    for entry in allowed {
+        let id = match entry.split_once(':') {
+            Some((skill, id)) => {
+                skill_runtime::skill_name::check(skill)
+                    .map_err(|e| anyhow::anyhow!("--allow {entry}: {e}"))?;
+                id
+            }
+            None => entry.as_str(),
+        };
         if scan::rule(id).is_none() {
             let all: Vec<&str> = scan::RULES.iter().map(|r| r.id).collect();
             // capability-undeclared is medium: it never refuses an install.
             bail!(
-                "--allow {id}: no such scan rule; the rules are: {}",
+                "--allow {entry}: no such scan rule; the rules are: {}",
                 all.join(", ")
             );
         }
@@ -26,31 +35,69 @@ pub fn check_allowed(allowed: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// The rules `--allow` entries accept for the skill `name`.
+pub fn allowed_for(name: &str, allowed: &[String]) -> Vec<String> {
+    allowed
+        .iter()
+        .filter_map(|entry| match entry.split_once(':') {
+            Some((skill, id)) => (skill == name).then(|| id.to_string()),
+            None => Some(entry.clone()),
+        })
+        .collect()
+}
+
+/// What the gate makes of one skill.
+pub struct Verdict {
+    /// Allowed rules that excused a finding, to be recorded.
+    pub excused: Vec<String>,
+    /// The findings that refuse it, rendered for people.
+    pub blocking: Vec<String>,
+    /// Their rules, sorted, each once.
+    pub rules: Vec<String>,
+}
+
+/// Scans `dir`, with `allowed` the rules accepted for this skill; findings
+/// name their files under `shown`.
+pub fn judge(dir: &Path, shown: &Path, allowed: &[String]) -> Verdict {
+    let mut scan = scan::scan_skill(dir);
+    scan.dir = shown.to_path_buf();
+    let ids = |allowed: &[String]| {
+        let mut ids: Vec<String> = scan
+            .blocking(THRESHOLD, allowed)
+            .map(|f| f.rule.to_string())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    };
+    let rules = ids(allowed);
+    let excused = ids(&[])
+        .into_iter()
+        .filter(|id| !rules.contains(id))
+        .collect();
+    Verdict {
+        excused,
+        blocking: scan
+            .blocking(THRESHOLD, allowed)
+            .map(|f| report::human(&scan, f))
+            .collect(),
+        rules,
+    }
+}
+
 /// Scans `dir` (the skill `name`, before `what` happens to it); refuses
 /// when a finding at the threshold is not allowed, showing every such one.
 /// Returns the allowed rules that excused a finding, to be recorded.
 pub fn pass(dir: &Path, name: &str, what: &str, allowed: &[String]) -> Result<Vec<String>> {
     check_allowed(allowed)?;
-    let scan = scan::scan_skill(dir);
-    let blocking: Vec<String> = scan
-        .blocking(THRESHOLD, allowed)
-        .map(|f| report::human(&scan, f))
-        .collect();
-    if blocking.is_empty() {
-        let mut excused: Vec<String> = scan
-            .blocking(THRESHOLD, &[])
-            .map(|f| f.rule.to_string())
-            .collect();
-        excused.sort();
-        excused.dedup();
-        return Ok(excused);
+    let verdict = judge(dir, dir, &allowed_for(name, allowed));
+    if verdict.blocking.is_empty() {
+        return Ok(verdict.excused);
     }
-    let rules: std::collections::BTreeSet<&str> =
-        scan.blocking(THRESHOLD, allowed).map(|f| f.rule).collect();
     bail!(
         "{name}: the scan found {} finding(s) at {THRESHOLD} or above, so it was not {what}:\n{}\nIf you have read them and trust the skill anyway, pass --allow {}",
-        blocking.len(),
-        blocking.join("\n"),
-        rules.into_iter().collect::<Vec<_>>().join(",")
+        verdict.blocking.len(),
+        verdict.blocking.join("\n"),
+        verdict.rules.join(",")
     )
 }

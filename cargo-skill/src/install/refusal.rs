@@ -1,0 +1,175 @@
+//! Skills of a source the installer sets aside, each with every reason and
+//! what, if anything, would accept it.
+
+use std::path::{Path, PathBuf};
+
+use skill_runtime::manifest::{Code, Diagnostic, SkillManifest};
+
+/// A skill that is not installed, and why.
+#[derive(Debug, Clone)]
+pub struct Refused {
+    /// The name it gives, when it could be read.
+    pub name: Option<String>,
+    /// The folder it stands in: its name, and where it is now.
+    pub folder: String,
+    pub dir: PathBuf,
+    pub reasons: Vec<Reason>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Reason {
+    /// The manifest does not pass the validator; only a fix accepts it.
+    Manifest(Diagnostic),
+    /// Findings at the gate's threshold: rendered, and their rules.
+    Scan {
+        findings: Vec<String>,
+        rules: Vec<String>,
+    },
+    /// It needs a skill of the plan that was refused.
+    Needs(String),
+    /// What it ships cannot be installed (a link, install metadata).
+    Files(String),
+    /// A skill of that name is installed from another source.
+    Replaces { source: String, version: String },
+}
+
+impl Refused {
+    /// `manifest`'s skill, refused for `reason`.
+    pub fn of(manifest: &SkillManifest, reason: Reason) -> Refused {
+        Refused {
+            name: Some(manifest.name.clone()),
+            folder: manifest
+                .dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            dir: manifest.dir.clone(),
+            reasons: vec![reason],
+        }
+    }
+
+    /// Whether `wanted` (a name from the command line) means this skill.
+    pub fn is(&self, wanted: &str) -> bool {
+        self.name.as_deref() == Some(wanted) || self.folder == wanted
+    }
+
+    pub fn label(&self) -> String {
+        match &self.name {
+            Some(name) if *name == self.folder => name.clone(),
+            Some(name) => format!("{name} (folder {})", self.folder.escape_debug()),
+            None => format!("folder {}", self.folder.escape_debug()),
+        }
+    }
+
+    /// Whether its folder leads out of the source (it is not read then).
+    pub fn leads_out(&self) -> bool {
+        self.reasons
+            .iter()
+            .any(|r| matches!(r, Reason::Manifest(d) if d.code == Code::ManifestOutsideTree))
+    }
+
+    /// Names the diagnostics' files as `show` does (not a temporary checkout).
+    pub fn show_files(&mut self, show: impl Fn(&Path) -> PathBuf) {
+        for reason in &mut self.reasons {
+            if let Reason::Manifest(d) = reason {
+                d.file = show(&d.file);
+            }
+        }
+    }
+
+    /// The manifest diagnostics among the reasons.
+    pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        self.reasons
+            .iter()
+            .filter_map(|r| match r {
+                Reason::Manifest(d) => Some(d.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The reasons in a word each: codes, rule ids, what it needs.
+    pub fn summary(&self) -> Vec<String> {
+        let mut words = Vec::new();
+        for reason in &self.reasons {
+            match reason {
+                Reason::Manifest(d) => words.push(d.code.to_string()),
+                Reason::Scan { rules, .. } => words.extend(rules.iter().cloned()),
+                Reason::Needs(other) => words.push(format!("needs {other}")),
+                Reason::Files(_) => words.push("a file it cannot ship".to_string()),
+                Reason::Replaces { source, .. } => words.push(format!("installed from {source}")),
+            }
+        }
+        words.dedup();
+        words
+    }
+
+    /// The flags that would install it as it is, when only the operator's
+    /// word (scan findings, a change of source) stands in its way.
+    pub fn accepted_by(&self) -> Option<String> {
+        let name = self.name.as_ref()?;
+        let mut rules = Vec::new();
+        let mut replace = false;
+        for reason in &self.reasons {
+            match reason {
+                Reason::Scan { rules: r, .. } => rules.extend(r),
+                Reason::Replaces { .. } => replace = true,
+                Reason::Manifest(_) | Reason::Needs(_) | Reason::Files(_) => return None,
+            }
+        }
+        let mut flags = Vec::new();
+        if !rules.is_empty() {
+            let each: Vec<String> = rules.iter().map(|r| format!("{name}:{r}")).collect();
+            flags.push(format!("--allow {}", each.join(",")));
+        }
+        if replace {
+            flags.push("--replace".to_string());
+        }
+        (!flags.is_empty()).then(|| flags.join(" "))
+    }
+
+    /// Every reason in full: diagnostics rustc-style, findings as `scan`
+    /// shows them.
+    pub fn render(&self) -> String {
+        let mut out = crate::install::catalog::render(&self.diagnostics());
+        for reason in &self.reasons {
+            match reason {
+                Reason::Manifest(_) => {}
+                Reason::Scan { findings, .. } => {
+                    for f in findings {
+                        out.push_str(f);
+                        out.push('\n');
+                    }
+                }
+                Reason::Needs(other) => out.push_str(&format!(
+                    "error: {} needs {other}, which is refused\n",
+                    self.label()
+                )),
+                Reason::Files(why) => out.push_str(&format!("error: {why}\n")),
+                Reason::Replaces { source, version } => out.push_str(&format!(
+                    "error: {} {version} is installed from {source}; this source would replace it\n",
+                    self.label()
+                )),
+            }
+        }
+        out
+    }
+}
+
+/// One line per refused skill: its reasons in a word each, and the flag
+/// that would accept it or what to do instead.
+pub fn listing(refused: &[Refused]) -> String {
+    refused
+        .iter()
+        .map(|r| {
+            let what = match r.accepted_by() {
+                Some(flag) => format!("to install it anyway, pass {flag}"),
+                None if r.reasons.iter().any(|x| matches!(x, Reason::Manifest(_))) => {
+                    "fix its SKILL.md".to_string()
+                }
+                None => "see above".to_string(),
+            };
+            format!("  {}: {} ({what})\n", r.label(), r.summary().join(", "))
+        })
+        .collect()
+}
