@@ -61,7 +61,7 @@ pub enum Command {
     /// Validate, build, test, sign, then commit, tag and push skills to a git repository
     Publish(commands::publish::PublishArgs),
     /// Install skills from GitHub, a git URL or a folder: verified, approved, locked
-    #[command(disable_version_flag = true)]
+    #[command(disable_version_flag = true, visible_alias = "add")]
     Install(commands::install::InstallArgs),
     /// List installed skills
     List(commands::list::ListArgs),
@@ -69,7 +69,8 @@ pub enum Command {
     Grant(commands::grant::GrantArgs),
     /// Revoke a capability from an installed skill
     Revoke(commands::revoke::RevokeArgs),
-    /// Uninstall a skill
+    /// Uninstall skills from the home and the project's agent folders
+    #[command(visible_aliases = ["rm", "uninstall"])]
     Remove(commands::remove::RemoveArgs),
     /// Update installed skills: patch releases automatically, minor and major when asked
     Update(commands::update::UpdateArgs),
@@ -78,6 +79,8 @@ pub enum Command {
     Enable(commands::enable::EnableArgs),
     /// Disable an installed skill for a bot
     Disable(commands::disable::DisableArgs),
+    /// Search for skills (not available yet)
+    Find(commands::find::FindArgs),
     /// Write SKILL.md for a skill.toml (core-module) skill, so it can be published as a skill folder
     Convert(commands::convert::ConvertArgs),
     /// Check this machine: sandbox (Landlock, seccomp, a real worker), wasm targets, home and cache
@@ -129,6 +132,7 @@ pub fn exec(cli: Cli) -> ExitCode {
         Command::Compile(args) => commands::compile::exec(args),
         Command::Doctor(args) => commands::doctor::exec(args),
         Command::Convert(args) => commands::convert::exec(args),
+        Command::Find(args) => commands::find::exec(args),
         Command::Worker => return ExitCode::from(skill_runtime::sandbox::worker::main() as u8),
     };
     match result {

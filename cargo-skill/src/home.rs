@@ -75,3 +75,33 @@ pub fn runtime_with(audit: bool) -> Result<Runtime> {
 pub fn runtime() -> Runtime {
     runtime_with(false).expect("a runtime without an audit log always builds (the binary is known)")
 }
+
+/// The folder a skill argument means: an installed skill's, for a name
+/// that is not written as a path and is installed (with a note when a
+/// same-named folder is there too), else the path as given.
+pub fn skill_path(arg: &std::path::Path) -> Result<std::path::PathBuf> {
+    if skill_runtime::prepare::names_a_path(arg) {
+        return Ok(arg.to_path_buf());
+    }
+    let Ok(home) = home() else {
+        return Ok(arg.to_path_buf());
+    };
+    let name = arg.to_string_lossy();
+    match skill_runtime::installed::installed_dir(&home, &name) {
+        Some(dir) => {
+            note_shadowed(arg);
+            Ok(dir)
+        }
+        None => Ok(arg.to_path_buf()),
+    }
+}
+
+/// Says that the installed skill, not the folder of the same name, is used.
+pub fn note_shadowed(arg: &std::path::Path) {
+    if arg.exists() {
+        eprintln!(
+            "note: using the installed skill `{0}`; `./{0}` means the folder",
+            arg.display()
+        );
+    }
+}

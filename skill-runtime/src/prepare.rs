@@ -46,12 +46,13 @@ pub enum SkillRef<'a> {
 
 impl<'a> SkillRef<'a> {
     /// What a command-line argument names: an installed skill when it is
-    /// not a path that exists and a skill of that name is installed, else
-    /// a folder or a component file.
+    /// not [written as a path](names_a_path) and a skill of that name is
+    /// installed (a same-named folder notwithstanding), else a folder or a
+    /// component file.
     pub fn from_arg(home: &Home, arg: &'a Path) -> SkillRef<'a> {
         let installed = arg
             .to_str()
-            .filter(|_| !arg.exists())
+            .filter(|_| !names_a_path(arg))
             .filter(|name| installed::installed_dir(home, name).is_some());
         match installed {
             Some(name) => SkillRef::Installed(name),
@@ -59,6 +60,19 @@ impl<'a> SkillRef<'a> {
             None => SkillRef::Component(arg),
         }
     }
+}
+
+/// Whether a command-line argument is written as a path: it holds a path
+/// separator, is `.` or `..`, or ends in `.wasm` or `.md`. Anything else
+/// names an installed skill first.
+pub fn names_a_path(arg: &Path) -> bool {
+    let text = arg.to_string_lossy();
+    text.contains(std::path::MAIN_SEPARATOR)
+        || text.contains('/')
+        || text == "."
+        || text == ".."
+        || text.ends_with(".wasm")
+        || text.ends_with(".md")
 }
 
 /// The operator's choices for one run; each may raise what the skill asks.

@@ -57,8 +57,9 @@ fn public_shape(dir: &Path) -> PathBuf {
                 ),
             ),
             ("skills/brand-guidelines/reference.md", "# Reference\n"),
-            // A child of the root: both installers take it too.
-            ("template/SKILL.md", &skill("template", "")),
+            // A child of the root, named otherwise than its folder: both
+            // installers take it, under the name its SKILL.md gives.
+            ("template/SKILL.md", &skill("template-skill", "")),
             ("template/reference.md", "# Reference\n"),
         ],
     )
@@ -116,6 +117,10 @@ fn unversioned_skills_install_like_npx_and_update_by_content() {
     assert!(err.contains("Installed pdf unversioned (content "), "{err}");
     assert!(err.contains("Installed docx v1.0.0"), "{err}");
     assert!(err.contains("Installed xlsx v1.0.0"), "{err}");
+    assert!(
+        err.contains(":template installs as `template-skill`, the name its SKILL.md gives"),
+        "{err}"
+    );
     assert!(!err.contains("error"), "{err}");
     // The short versions are warnings, not errors, in both modes.
     for mode in [
@@ -152,7 +157,7 @@ fn unversioned_skills_install_like_npx_and_update_by_content() {
             "ods",
             "odt",
             "pdf",
-            "template",
+            "template-skill",
             "xlsx"
         ]
     );

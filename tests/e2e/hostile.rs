@@ -153,11 +153,6 @@ fn crafted_manifests_are_refused_with_a_position_and_change_nothing() {
             "name-",
         ),
         (
-            "name differs from folder",
-            vec![("skills/alpha/SKILL.md", bad_name("beta"))],
-            "name-dir-mismatch",
-        ),
-        (
             "dependency path",
             vec![(
                 "skills/dep/SKILL.md",

@@ -172,3 +172,196 @@ fn a_skill_from_another_source_replaces_one_only_when_the_operator_says_so() {
     let out = cli(h, h, &["install", &second, "--yes"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+/// Every path under `dir` with what it holds: bytes, a link's target, or
+/// nothing for a folder.
+fn tree(dir: &Path) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(at) = stack.pop() {
+        for entry in std::fs::read_dir(&at).unwrap().flatten() {
+            let path = entry.path();
+            let rel = path.strip_prefix(dir).unwrap().display().to_string();
+            let kind = entry.file_type().unwrap();
+            let held = if kind.is_symlink() {
+                format!("-> {}", std::fs::read_link(&path).unwrap().display())
+            } else if kind.is_dir() {
+                stack.push(path);
+                "/".to_string()
+            } else {
+                String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned()
+            };
+            out.insert(rel, held);
+        }
+    }
+    out
+}
+
+#[test]
+fn removal_undoes_installation_in_the_home_and_the_project() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let source = h.join("src");
+    git_repo(
+        &source,
+        &[
+            ("skills/a/SKILL.md", &manifest("a", "", "A.")),
+            ("skills/b/SKILL.md", &manifest("b", "", "B.")),
+            ("skills/c/SKILL.md", &manifest("c", "", "C.")),
+        ],
+    );
+    let url = format!("file://{}", source.display());
+    let project = h.join("project");
+    std::fs::create_dir_all(project.join(".claude")).unwrap();
+    std::fs::write(project.join(".claude/settings.json"), "{}\n").unwrap();
+    std::fs::write(project.join("README.md"), "# Project\n").unwrap();
+    let before = tree(&project);
+
+    let out = cli(
+        h,
+        &project,
+        &["add", &url, "--yes", "--agents", "claude,codex"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(installed(h), ["a", "b", "c"]);
+    assert!(project.join(".claude/skills/a").is_symlink());
+    let out = cli(h, &project, &["enable", "a", "--bot", "night"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = cli(h, &project, &["list", "--agent", "claude"]);
+    let seen = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        seen.contains(&format!("a  .claude/skills/a  from {url}")) && seen.lines().count() == 3,
+        "{seen}"
+    );
+
+    // An unknown name refuses the command before anything changes.
+    let placed = tree(&project);
+    let out = cli(h, &project, &["remove", "a", "zzz"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("`zzz` is not installed"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(tree(&project), placed);
+    assert_eq!(installed(h), ["a", "b", "c"]);
+
+    // --agents limits it to those agents' folders.
+    let out = cli(h, &project, &["rm", "c", "--agents", "claude"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!project.join(".claude/skills/c").exists());
+    assert!(project.join(".agents/skills/c/SKILL.md").is_file());
+    assert_eq!(installed(h), ["a", "b", "c"]);
+
+    let out = cli(h, &project, &["uninstall", "a", "b"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(installed(h), ["c"]);
+    let lock = std::fs::read_to_string(h.join("skills.lock")).unwrap();
+    assert!(
+        !lock.contains("name = \"a\"") && !lock.contains("name = \"b\""),
+        "{lock}"
+    );
+    let bot = std::fs::read_to_string(h.join("bots/night/skills.toml")).unwrap_or_default();
+    assert!(!bot.contains("[skills.a]"), "{bot}");
+    let json = std::fs::read_to_string(project.join("skills-lock.json")).unwrap();
+    assert!(json.contains("\"c\"") && !json.contains("\"a\""), "{json}");
+
+    let out = cli(h, &project, &["remove", "c"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(tree(&project), before, "the project is as it was");
+    assert!(installed(h).is_empty());
+    let out = cli(h, &project, &["find", "pdf"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("not available yet"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_bare_name_means_the_installed_skill_even_beside_a_same_named_folder() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let probe = "---\nname: probe\ndescription: Probes the runtime. Use in tests.\nmetadata:\n  version: 1.0.0\n---\n";
+    let src = crate::probe_skill_folder(&h.join("src"), "probe", probe);
+    let out = cli(h, h, &["install", src.to_str().unwrap(), "--yes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The author's working copy: a folder of the same name, broken.
+    let cwd = h.join("work");
+    std::fs::create_dir_all(cwd.join("probe")).unwrap();
+    std::fs::write(cwd.join("probe/SKILL.md"), probe).unwrap();
+    std::fs::write(cwd.join("probe/skill.wasm"), "not a component").unwrap();
+
+    let input = r#"{"mode":"echo","said":"hi"}"#;
+    let out = cli(h, &cwd, &["run", "probe", "--input", input]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("hi"));
+    assert!(
+        stderr(&out)
+            .contains("note: using the installed skill `probe`; `./probe` means the folder"),
+        "{}",
+        stderr(&out)
+    );
+    let out = cli(h, &cwd, &["run", "./probe", "--input", input]);
+    assert_ne!(out.status.code(), Some(0), "the folder is the broken one");
+
+    let out = cli(h, &cwd, &["inspect", "probe", "--message-format", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(crate::stdout_json(&out)["installed"].is_object());
+    let out = cli(h, &cwd, &["to-prompt", "probe"]);
+    let block = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        block.contains(&h.join("skills/probe/SKILL.md").display().to_string()),
+        "{block}"
+    );
+    let out = cli(h, &cwd, &["scan", "probe", "--no-components"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Nothing installed by that name: the folder, as before.
+    let out = cli(h, &cwd, &["scan", "nothing-here"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn skills_install_under_their_own_names_and_the_first_of_two_twins_wins() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let source = h.join("src");
+    git_repo(
+        &source,
+        &[
+            ("template/SKILL.md", &manifest("template-skill", "", "T.")),
+            ("skills/a/SKILL.md", &manifest("twin", "", "First.")),
+            ("skills/b/SKILL.md", &manifest("twin", "", "Second.")),
+        ],
+    );
+    let url = format!("file://{}", source.display());
+    let out = cli(h, h, &["install", &url, "--yes"]);
+    let said = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert_eq!(installed(h), ["template-skill", "twin"]);
+    let twin = std::fs::read_to_string(h.join("skills/twin/SKILL.md")).unwrap();
+    assert!(twin.contains("First."), "{said}");
+    assert!(
+        said.contains(&format!(
+            "  twin (folder b): same name as {url}:skills/a (see above)"
+        )),
+        "{said}"
+    );
+    // validate and install agree: a warning, not an error.
+    let out = cli(
+        h,
+        h,
+        &[
+            "validate",
+            "--no-components",
+            source.join("template").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

@@ -71,14 +71,17 @@ pub fn exec(args: InspectArgs, global: &GlobalArgs) -> Result<u8> {
     Ok(exit::SUCCESS)
 }
 
-/// The installed skill a bare name refers to (when no such path exists).
+/// The installed skill a name refers to (one not written as a path).
 fn installed(path: &std::path::Path) -> Result<Option<InstalledMeta>> {
-    if path.exists() {
+    if skill_runtime::prepare::names_a_path(path) {
         return Ok(None);
     }
     let home = home::home()?;
     match skill_runtime::installed::installed_dir(&home, &path.to_string_lossy()) {
-        Some(dir) => InstalledMeta::read(&dir).map(Some),
+        Some(dir) => {
+            home::note_shadowed(path);
+            InstalledMeta::read(&dir).map(Some)
+        }
         None => Ok(None),
     }
 }

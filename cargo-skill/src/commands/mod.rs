@@ -8,6 +8,7 @@ pub mod convert;
 pub mod disable;
 pub mod doctor;
 pub mod enable;
+pub mod find;
 pub mod grant;
 pub mod inspect;
 pub mod install;

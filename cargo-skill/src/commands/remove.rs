@@ -1,61 +1,50 @@
-//! `cargo skill remove NAME`: uninstall a skill, refused while another
-//! installed skill depends on it or inherits from it.
+//! `cargo skill remove NAME...`: uninstall skills from the home and the
+//! project's agent folders; refused while another installed skill depends
+//! on one or inherits from it.
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use clap::Args;
-use skill_runtime::installed::{Lockfile, read_installed};
 
 use crate::exit;
 use crate::home;
+use crate::install::agents::{self, Agent};
+use crate::install::remove::{RemoveOptions, remove};
 
 #[derive(Debug, Args)]
 pub struct RemoveArgs {
-    /// An installed skill
-    pub name: String,
-    /// Remove it even though installed skills depend on it
+    /// Installed skills
+    #[arg(required = true, value_name = "NAME")]
+    pub names: Vec<String>,
+    /// Remove them even though installed skills depend on them
     #[arg(long)]
     pub force: bool,
+    /// Only from these agents' folders in the current project; the home keeps the skills
+    #[arg(long, value_name = "AGENT,...", value_delimiter = ',', value_parser = agents::parse)]
+    pub agents: Vec<Agent>,
 }
 
 pub fn exec(args: RemoveArgs) -> Result<u8> {
     let home = home::home()?;
+    let project = std::env::current_dir()?;
     let _lock = home::lock_for_writing(&home)?;
-    let meta = read_installed(&home, &args.name)?;
-    // Skills that depend on it, or inherit from it as a mixin parent.
-    let dependents: Vec<String> = skill_runtime::installed::all(&home)?
-        .into_iter()
-        .filter(|(_, m)| {
-            m.ext.dependencies.iter().any(|d| d.name == meta.name)
-                || m.ext.parents.contains(&meta.name)
-        })
-        .map(|(m, _)| format!("{} {}", m.name, m.version_label()))
-        .collect();
-    if !dependents.is_empty() {
-        if !args.force {
-            bail!(
-                "{} is needed by {}: remove those first, or pass --force",
-                meta.name,
-                dependents.join(", ")
-            );
-        }
-        eprintln!(
-            "warning: {} is needed by {}",
-            meta.name,
-            dependents.join(", ")
-        );
+    let (removed, warnings) = remove(
+        &home,
+        &RemoveOptions {
+            names: &args.names,
+            force: args.force,
+            agents: &args.agents,
+            project: &project,
+        },
+    )?;
+    for warning in warnings {
+        eprintln!("warning: {warning}");
     }
-    let dir = home.skill_dir(&meta.name)?;
-    let change = skill_runtime::installed::journal::begin(&home, std::slice::from_ref(&meta.name))?;
-    // Out of sight first (one rename), then deleted: never half a skill in place.
-    let parent = dir.parent().expect("skills/<name> has a parent");
-    let trash = tempfile::Builder::new()
-        .prefix(".removing-")
-        .tempdir_in(parent)?;
-    std::fs::rename(&dir, trash.path().join(&meta.name))
-        .with_context(|| format!("could not remove {}", dir.display()))?;
-    // The lock as read already leaves the pending, now absent, skill out.
-    Lockfile::read(home.root())?.write(home.root())?;
-    change.finish()?;
-    eprintln!("     Removed {} {}", meta.name, meta.version_label());
+    for r in removed {
+        let mut what: Vec<String> = r.version.iter().cloned().collect();
+        if !r.project.is_empty() {
+            what.push(format!("and {}", r.project.join(", ")));
+        }
+        eprintln!("     Removed {} {}", r.name, what.join(" "));
+    }
     Ok(exit::SUCCESS)
 }

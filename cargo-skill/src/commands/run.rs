@@ -104,6 +104,9 @@ pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
             .collect::<Result<_>>()?,
     };
     let skill = SkillRef::from_arg(&home, &args.skill);
+    if matches!(skill, SkillRef::Installed(_)) {
+        home::note_shadowed(&args.skill);
+    }
     let ready = prepare(&home, &config, skill, args.bot.as_deref(), &overrides)?;
     steps.done("prepared (tier, grants, limits)");
     if let Some(warning) = ready.tier.raised() {

@@ -41,7 +41,7 @@ impl FailOn {
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Skill folders, SKILL.md files or repository roots [default: .]
+    /// Skill folders, SKILL.md files, repository roots or installed skills' names [default: .]
     pub paths: Vec<PathBuf>,
 
     #[arg(long, value_enum, default_value_t = ScanFormat::Human)]
@@ -61,6 +61,9 @@ pub fn exec(args: ScanArgs, global: &GlobalArgs) -> Result<u8> {
         vec![PathBuf::from(".")]
     } else {
         args.paths
+            .iter()
+            .map(|p| home::skill_path(p))
+            .collect::<Result<_>>()?
     };
     let (mut scans, empty) = scan::scan_paths(&paths);
     if !args.no_components {

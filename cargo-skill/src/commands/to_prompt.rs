@@ -12,7 +12,7 @@ use crate::exit;
 
 #[derive(Debug, Args)]
 pub struct ToPromptArgs {
-    /// Skill folders, SKILL.md files or repository roots [default: .]
+    /// Skill folders, SKILL.md files, repository roots or installed skills' names [default: .]
     pub paths: Vec<PathBuf>,
 }
 
@@ -21,6 +21,9 @@ pub fn exec(args: ToPromptArgs) -> Result<u8> {
         vec![PathBuf::from(".")]
     } else {
         args.paths
+            .iter()
+            .map(|p| crate::home::skill_path(p))
+            .collect::<Result<_>>()?
     };
     let report = validate::load(&paths, Options::default());
     let (block, skipped) = available_skills(&report);

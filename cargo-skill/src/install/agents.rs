@@ -27,7 +27,7 @@ pub struct Agent {
     pub dir: &'static str,
 }
 
-const AGENTS: &[Agent] = &[
+pub const AGENTS: &[Agent] = &[
     Agent {
         name: "amp",
         dir: SHARED_DIR,
@@ -139,12 +139,129 @@ fn link(project: &Path, agent_dir: &str, name: &str) -> Result<()> {
             at.display()
         );
     }
-    let up: PathBuf = Path::new(agent_dir).components().map(|_| "..").collect();
     let temp = parent.join(format!(".{name}.link-{}", std::process::id()));
     std::fs::remove_file(&temp).ok();
-    std::os::unix::fs::symlink(up.join(SHARED_DIR).join(name), &temp)?;
+    std::os::unix::fs::symlink(link_target(agent_dir, name), &temp)?;
     std::fs::rename(&temp, &at).with_context(|| format!("could not link {}", at.display()))?;
     Ok(())
+}
+
+/// What an agent's link to the shared copy holds: `../../.agents/skills/<name>`.
+fn link_target(agent_dir: &str, name: &str) -> PathBuf {
+    let up: PathBuf = Path::new(agent_dir).components().map(|_| "..").collect();
+    up.join(SHARED_DIR).join(name)
+}
+
+/// Whether `<agent_dir>/<name>` in `project` is the link an installer made.
+fn is_our_link(project: &Path, agent_dir: &str, name: &str) -> Result<Option<PathBuf>> {
+    let at = skill_runtime::skill_name::join(&project.join(agent_dir), name)?;
+    let ours = std::fs::read_link(&at).is_ok_and(|t| t == link_target(agent_dir, name));
+    Ok(ours.then_some(at))
+}
+
+/// Whether `name` is placed in `project`: in `skills-lock.json`, or linked
+/// from an agent's folder.
+pub fn placed(project: &Path, name: &str) -> Result<bool> {
+    if read_lock(project)?.contains_key(name) {
+        return Ok(true);
+    }
+    for agent in AGENTS.iter().filter(|a| a.dir != SHARED_DIR) {
+        if is_our_link(project, agent.dir, name)?.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Undoes [`place`] for `agents` (every agent when empty): their links to
+/// the shared copy go; the copy and its `skills-lock.json` entry go once no
+/// link leads to it and an agent that reads it directly was named; folders
+/// left empty go. Returns the paths removed, relative to `project`.
+pub fn unplace(project: &Path, name: &str, agents: &[Agent]) -> Result<Vec<String>> {
+    let chosen = if agents.is_empty() { AGENTS } else { agents };
+    let mut removed = Vec::new();
+    for agent in chosen.iter().filter(|a| a.dir != SHARED_DIR) {
+        if let Some(at) = is_our_link(project, agent.dir, name)? {
+            if removed
+                .iter()
+                .any(|r| *r == format!("{}/{name}", agent.dir))
+            {
+                continue;
+            }
+            std::fs::remove_file(&at)
+                .with_context(|| format!("could not remove {}", at.display()))?;
+            removed.push(format!("{}/{name}", agent.dir));
+            prune_empty(project, agent.dir);
+        }
+    }
+    let reads_shared = agents.is_empty() || agents.iter().any(|a| a.dir == SHARED_DIR);
+    let mut still_linked = false;
+    for agent in AGENTS.iter().filter(|a| a.dir != SHARED_DIR) {
+        still_linked |= is_our_link(project, agent.dir, name)?.is_some();
+    }
+    let mut lock = read_lock(project)?;
+    if !reads_shared || still_linked || !lock.contains_key(name) {
+        return Ok(removed);
+    }
+    let shared = skill_runtime::skill_name::join(&project.join(SHARED_DIR), name)?;
+    if std::fs::symlink_metadata(&shared).is_ok_and(|m| m.is_dir()) {
+        // Out of sight in one rename, then deleted: never half a skill in place.
+        let trash = tempfile::Builder::new()
+            .prefix(".removing-")
+            .tempdir_in(project.join(SHARED_DIR))?;
+        std::fs::rename(&shared, trash.path().join(name))
+            .with_context(|| format!("could not remove {}", shared.display()))?;
+        removed.push(format!("{SHARED_DIR}/{name}"));
+    }
+    lock.remove(name);
+    write_lock(project, lock)?;
+    prune_empty(project, SHARED_DIR);
+    Ok(removed)
+}
+
+/// A skill an agent sees in a project.
+#[derive(Debug, serde::Serialize)]
+pub struct Seen {
+    pub name: String,
+    /// Relative to the project.
+    pub path: String,
+    /// As `skills-lock.json` records it; none when no installer placed it.
+    pub source: Option<String>,
+}
+
+/// The skills `agent` sees in `project`: the folders of its skills folder
+/// (links followed, as the agent follows them) that hold a `SKILL.md`.
+pub fn visible(project: &Path, agent: Agent) -> Result<Vec<Seen>> {
+    let lock = read_lock(project)?;
+    let Ok(entries) = std::fs::read_dir(project.join(agent.dir)) else {
+        return Ok(Vec::new());
+    };
+    let mut seen: Vec<Seen> = entries
+        .flatten()
+        .filter(|e| e.path().join("SKILL.md").is_file())
+        .map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            Seen {
+                path: format!("{}/{name}", agent.dir),
+                source: lock
+                    .get(&name)
+                    .and_then(|l| l.get("source"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+                name,
+            }
+        })
+        .collect();
+    seen.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(seen)
+}
+
+/// Removes `project/<dir>` and its parents below `project` while empty.
+fn prune_empty(project: &Path, dir: &str) {
+    let mut at = project.join(dir);
+    while at != project && std::fs::remove_dir(&at).is_ok() {
+        at.pop();
+    }
 }
 
 /// The `npx skills` folder hash: sha256 over each file's relative path and
@@ -216,8 +333,15 @@ fn locale_compare(a: &str, b: &str) -> Ordering {
 /// Adds or replaces the skill's entry in `skills-lock.json` (version 1,
 /// entries sorted by name, two-space JSON as `npx skills` writes it).
 fn update_lock(project: &Path, meta: &InstalledMeta, hash: &str) -> Result<()> {
+    let mut skills = read_lock(project)?;
+    skills.insert(meta.name.clone(), entry(project, meta, hash));
+    write_lock(project, skills)
+}
+
+/// The entries of the project's `skills-lock.json`; none when it is absent.
+fn read_lock(project: &Path) -> Result<BTreeMap<String, Value>> {
     let path = project.join(LOCK_FILE);
-    let mut skills: BTreeMap<String, Value> = match std::fs::read_to_string(&path) {
+    match std::fs::read_to_string(&path) {
         Ok(text) => {
             let lock: Value = serde_json::from_str(&text).map_err(|e| {
                 anyhow::anyhow!(
@@ -227,15 +351,29 @@ fn update_lock(project: &Path, meta: &InstalledMeta, hash: &str) -> Result<()> {
                     e.column()
                 )
             })?;
-            lock.get("skills")
+            Ok(lock
+                .get("skills")
                 .and_then(Value::as_object)
                 .map(|m| m.clone().into_iter().collect())
-                .unwrap_or_default()
+                .unwrap_or_default())
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-        Err(e) => return Err(e).with_context(|| format!("could not read {}", path.display())),
-    };
-    skills.insert(meta.name.clone(), entry(project, meta, hash));
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+        Err(e) => Err(e).with_context(|| format!("could not read {}", path.display())),
+    }
+}
+
+/// Writes `skills` as the project's `skills-lock.json`; with none left, the
+/// file goes, as it was before the first install.
+fn write_lock(project: &Path, skills: BTreeMap<String, Value>) -> Result<()> {
+    let path = project.join(LOCK_FILE);
+    if skills.is_empty() {
+        return match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(e).with_context(|| format!("could not remove {}", path.display()))
+            }
+            _ => Ok(()),
+        };
+    }
     let lock =
         json!({ "version": 1, "skills": skills.into_iter().collect::<Map<String, Value>>() });
     let text = serde_json::to_string_pretty(&lock).expect("JSON serializes") + "\n";

@@ -61,10 +61,7 @@ impl SourceCatalog {
             checkout,
         } = fetched;
         let tags = repo.as_deref().map(tagged_versions).unwrap_or_default();
-        // A checkout's own folder has a temporary name: a skill at the root
-        // of a repository is named by its manifest alone.
-        let anonymous_root = checkout.as_ref().is_some_and(|c| c.path() == dir);
-        let (skills, refused) = skills_in(&dir, anonymous_root);
+        let (skills, refused) = skills_in(&dir);
         let label = source.clone();
         SourceCatalog {
             source,
@@ -108,6 +105,14 @@ impl SourceCatalog {
         path.to_path_buf()
     }
 
+    /// Whether `dir` is a temporary checkout's own folder, whose name
+    /// means nothing.
+    pub fn is_checkout(&self, dir: &Path) -> bool {
+        std::iter::once(&self.head)
+            .chain(self.tagged.values())
+            .any(|t| t.checkout.as_ref().is_some_and(|(c, _)| c.path() == dir))
+    }
+
     /// `text` with every temporary checkout named as [`shown`](Self::shown) names it.
     pub fn shown_text(&self, text: &str) -> String {
         let mut text = text.to_string();
@@ -149,7 +154,7 @@ impl SourceCatalog {
             if !self.tagged.contains_key(&oid) {
                 let repo = self.repo.as_ref().expect("tags come from a repository");
                 let dir = source::check_out(repo, oid)?;
-                let (skills, refused) = skills_in(dir.path(), true);
+                let (skills, refused) = skills_in(dir.path());
                 self.tagged.insert(
                     oid,
                     Tree {
@@ -249,9 +254,10 @@ fn tagged_versions(repo: &git2::Repository) -> BTreeMap<String, BTreeMap<Version
 }
 
 /// Every skill in a folder, by the discovery rules and the validator
-/// `validate` uses, split into the installable and the refused. With
-/// `anonymous_root`, a skill at `dir` itself need not match its folder name.
-pub fn skills_in(dir: &Path, anonymous_root: bool) -> (Vec<SkillManifest>, Vec<Refused>) {
+/// `validate` uses, split into the installable and the refused. A skill
+/// whose name differs from its folder installs under its name, as
+/// `npx skills` installs it (the name itself must still be valid).
+pub fn skills_in(dir: &Path) -> (Vec<SkillManifest>, Vec<Refused>) {
     let report = validate::load(
         &[dir.to_path_buf()],
         validate::Options {
@@ -262,10 +268,9 @@ pub fn skills_in(dir: &Path, anonymous_root: bool) -> (Vec<SkillManifest>, Vec<R
     let mut refused = Vec::new();
     let root = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     for skill in report.skills {
-        let at_root = skill.manifest_path.parent() == Some(dir);
         let mut blocking: Vec<Diagnostic> = validate::install::blocking(&skill.diagnostics)
             .into_iter()
-            .filter(|d| !(anonymous_root && at_root && d.code == Code::NameDirMismatch))
+            .filter(|d| d.code != Code::NameDirMismatch)
             .cloned()
             .collect();
         blocking.extend(outside(&root, &skill.manifest_path));

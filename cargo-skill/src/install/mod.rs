@@ -12,6 +12,7 @@ pub mod place;
 pub mod plan;
 pub mod refusal;
 mod relations;
+pub mod remove;
 pub mod resolve;
 pub mod source;
 pub mod update;
@@ -152,6 +153,17 @@ pub fn install_from(
                 refused.push(swap);
                 continue;
             }
+        }
+        let manifest = &located.manifest;
+        let folder = manifest.dir.file_name().map(|f| f.to_string_lossy());
+        if folder.as_deref().is_some_and(|f| f != manifest.name)
+            && !catalog.is_checkout(&manifest.dir)
+        {
+            eprintln!(
+                "warning: {} installs as `{}`, the name its SKILL.md gives",
+                catalog.shown(&manifest.dir).display(),
+                manifest.name
+            );
         }
         let content = match Content::of_source(&located.manifest.dir) {
             Ok(content) => content,
@@ -311,7 +323,19 @@ fn roots(
             refused.iter().map(|r| r.render()).collect::<String>()
         );
     }
-    let names: Vec<&str> = found.iter().map(|m| m.name.as_str()).collect();
+    // The first skill found under a name installs; later ones are refused.
+    let mut unique: Vec<&SkillManifest> = Vec::new();
+    let mut refused: Vec<Refused> = refused.into_iter().cloned().collect();
+    for m in found {
+        match unique.iter().find(|u| u.name == m.name) {
+            Some(first) => refused.push(Refused::of(
+                m,
+                Reason::SameName(catalog.shown(&first.dir).display().to_string()),
+            )),
+            None => unique.push(m),
+        }
+    }
+    let names: Vec<&str> = unique.iter().map(|m| m.name.as_str()).collect();
     for name in &wanted {
         if !names.contains(&name.as_str()) {
             bail!(
@@ -321,9 +345,9 @@ fn roots(
             );
         }
     }
-    let set = SkillSet::new(found.iter().collect());
+    let set = SkillSet::new(unique.clone());
     let mut chosen = BTreeSet::new();
-    for skill in found
+    for skill in unique
         .iter()
         .filter(|m| wanted.is_empty() || wanted.iter().any(|w| **w == m.name))
     {
@@ -332,23 +356,14 @@ fn roots(
     }
     let mut requests = Vec::new();
     for name in chosen {
-        let copies: Vec<&SkillManifest> = found.iter().filter(|m| m.name == name).collect();
-        if copies.len() > 1 {
-            bail!(
-                "{} has {} skills named `{name}` ({}): skill names must be unique in a source; nothing was installed",
-                catalog.source(),
-                copies.len(),
-                copies
-                    .iter()
-                    .map(|m| m.path.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
+        let copy = unique
+            .iter()
+            .find(|m| m.name == name)
+            .expect("chosen from these");
         let is_root = wanted.is_empty() || wanted.iter().any(|w| *w == name);
         let req = match (options.version, is_root) {
             (Some(req), true) => req.clone(),
-            _ => format!("={}", catalog::version_of(copies[0]))
+            _ => format!("={}", catalog::version_of(copy))
                 .parse()
                 .expect("an exact requirement parses"),
         };
@@ -357,7 +372,8 @@ fn roots(
             req,
         });
     }
-    Ok((requests, refused.into_iter().cloned().collect()))
+    refused.retain(|r| wanted.is_empty() || wanted.iter().any(|w| r.is(w)));
+    Ok((requests, refused))
 }
 
 /// A skill installed from one source is replaced from another only with

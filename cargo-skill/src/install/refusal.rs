@@ -29,6 +29,8 @@ pub enum Reason {
     Needs(String),
     /// What it ships cannot be installed (a link, install metadata).
     Files(String),
+    /// Another skill of the source, found first, has its name (its folder).
+    SameName(String),
     /// A skill of that name is installed from another source.
     Replaces { source: String, version: String },
 }
@@ -97,6 +99,7 @@ impl Refused {
                 Reason::Scan { rules, .. } => words.extend(rules.iter().cloned()),
                 Reason::Needs(other) => words.push(format!("needs {other}")),
                 Reason::Files(_) => words.push("a file it cannot ship".to_string()),
+                Reason::SameName(first) => words.push(format!("same name as {first}")),
                 Reason::Replaces { source, .. } => words.push(format!("installed from {source}")),
             }
         }
@@ -114,7 +117,9 @@ impl Refused {
             match reason {
                 Reason::Scan { rules: r, .. } => rules.extend(r),
                 Reason::Replaces { .. } => replace = true,
-                Reason::Manifest(_) | Reason::Needs(_) | Reason::Files(_) => return None,
+                Reason::Manifest(_) | Reason::Needs(_) | Reason::Files(_) | Reason::SameName(_) => {
+                    return None;
+                }
             }
         }
         let mut flags = Vec::new();
@@ -146,6 +151,10 @@ impl Refused {
                     self.label()
                 )),
                 Reason::Files(why) => out.push_str(&format!("error: {why}\n")),
+                Reason::SameName(first) => out.push_str(&format!(
+                    "warning: {} has the name of {first}, found first, which installs instead\n",
+                    self.label()
+                )),
                 Reason::Replaces { source, version } => out.push_str(&format!(
                     "error: {} {version} is installed from {source}; this source would replace it\n",
                     self.label()
