@@ -36,17 +36,21 @@ impl TrustTier {
     }
 
     /// The limits bots apply to this tier unless the operator configures others.
+    /// Fuel is sized for common work: parsing 1 MB of JSON text and counting
+    /// its words costs the template's Rust about 51 million units, a 1.2 MB
+    /// document of objects about 100 million (docs/security.md); the
+    /// deadline is the wall-clock guard.
     pub fn default_limits(self) -> Limits {
         match self {
             TrustTier::Untrusted => Limits {
                 memory_bytes: 16 * MIB,
-                fuel: Some(500_000),
+                fuel: Some(500_000_000),
                 timeout: Duration::from_secs(10),
                 output_bytes: MIB,
             },
             TrustTier::Verified => Limits {
                 memory_bytes: 64 * MIB,
-                fuel: Some(1_000_000),
+                fuel: Some(2_000_000_000),
                 timeout: Duration::from_secs(30),
                 output_bytes: 4 * MIB,
             },
@@ -213,12 +217,12 @@ mod tests {
         let u = TrustTier::Untrusted.default_limits();
         assert_eq!(
             (u.memory_bytes, u.fuel, u.timeout.as_secs()),
-            (16 * MIB, Some(500_000), 10)
+            (16 * MIB, Some(500_000_000), 10)
         );
         let v = TrustTier::Verified.default_limits();
         assert_eq!(
             (v.memory_bytes, v.fuel, v.timeout.as_secs()),
-            (64 * MIB, Some(1_000_000), 30)
+            (64 * MIB, Some(2_000_000_000), 30)
         );
         let l = TrustTier::Local.default_limits();
         assert_eq!(

@@ -68,7 +68,7 @@ fn echo_round_trips_and_reports_metrics() {
 fn infinite_loop_runs_out_of_fuel() {
     let report = invoke(TrustTier::Untrusted, json!({"mode": "loop"}));
     assert_kind(&report, ErrorKind::FuelExhausted);
-    assert_eq!(report.metrics.fuel_consumed, 500_000);
+    assert_eq!(report.metrics.fuel_consumed, 500_000_000);
     assert_still_healthy(TrustTier::Untrusted);
 }
 
@@ -176,10 +176,11 @@ fn an_ungranted_host_call_ends_the_invocation() {
 
 #[test]
 fn a_hundred_thousand_log_calls_stay_bounded() {
-    // Untrusted fuel cannot pay for them.
-    let report = invoke(
+    // Fuel that cannot pay for them ends the call, with the log capped.
+    let report = invoke_with(
         TrustTier::Untrusted,
         json!({"mode": "log", "times": 100_000}),
+        |l| l.fuel = Some(500_000),
     );
     assert_kind(&report, ErrorKind::FuelExhausted);
     assert!(report.logs.len() <= 1000);

@@ -119,7 +119,7 @@ fn a_core_skill_goes_from_new_to_an_installed_run() {
         "untrusted by default, in the worker"
     );
     assert_eq!(
-        report["limits"]["fuel"], 500_000,
+        report["limits"]["fuel"], 500_000_000,
         "the tier's fuel is below skill.toml's 1e9"
     );
 

@@ -47,7 +47,7 @@ fn json_result_has_the_documented_shape() {
     assert!(v["host_calls"].is_array());
     assert!(v["logs"].is_array());
     assert_eq!(
-        v["limits"]["fuel"], 500_000,
+        v["limits"]["fuel"], 500_000_000,
         "untrusted is the default tier"
     );
     assert_eq!(v["sandboxed"], true, "untrusted runs in a worker");
@@ -125,8 +125,8 @@ fn an_error_outcome_exits_one_with_its_kind() {
     let v = stdout_json(&out);
     assert_eq!(v["outcome"], "error");
     assert_eq!(v["kind"], "fuel-exhausted");
-    assert!(v["message"].as_str().unwrap().contains("500000"));
-    assert_eq!(v["fuel_consumed"], 500_000);
+    assert!(v["message"].as_str().unwrap().contains("500000000"));
+    assert_eq!(v["fuel_consumed"], 500_000_000);
 }
 
 #[test]
@@ -411,4 +411,44 @@ fn grants_come_from_the_folder_and_the_flags() {
         r#"{"mode":"env-var","name":"PROBE_ZONE"}"#,
     ]);
     assert_eq!(stdout_json(&out)["output"]["value"], "Europe/Oslo");
+}
+
+#[test]
+fn counting_the_words_of_a_megabyte_fits_the_default_limits_of_both_tiers() {
+    let home = tempfile::tempdir().unwrap();
+    let words = ["skill", "agent", "runtime", "the", "quick", "brown", "fox"];
+    let mut text = String::new();
+    let mut count = 0;
+    while text.len() < 1 << 20 {
+        text.push_str(words[count % words.len()]);
+        text.push(if count % 11 == 10 { '\n' } else { ' ' });
+        count += 1;
+    }
+    let input = home.path().join("input.json");
+    std::fs::write(&input, json!({"mode": "words", "text": text}).to_string()).unwrap();
+    for tier in ["untrusted", "verified"] {
+        let out = cargo_skill(home.path())
+            .args([
+                "run",
+                "--message-format",
+                "json",
+                "--tier",
+                tier,
+                "--input-file",
+            ])
+            .arg(&input)
+            .arg(probe_wasm())
+            .output()
+            .unwrap();
+        let v = stdout_json(&out);
+        assert_eq!(v["outcome"], "ok", "{tier}: {v}");
+        assert_eq!(v["output"]["words"], count, "{tier}");
+        let used = v["fuel_consumed"].as_u64().unwrap();
+        let limit = v["limits"]["fuel"].as_u64().unwrap();
+        eprintln!("{tier}: {used} of {limit} fuel for {} bytes", text.len());
+        assert!(
+            used * 4 < limit,
+            "{tier}: {used} of {limit}: little headroom"
+        );
+    }
 }

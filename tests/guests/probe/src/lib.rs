@@ -97,6 +97,8 @@ impl Guest for Probe {
             }
             "env" => Ok(json!({"vars": std::env::vars().count(), "args": std::env::args().count()}).to_string()),
             "fs" => Ok(json!({"root": std::fs::read_dir("/").is_ok(), "etc": std::fs::read("/etc/passwd").is_ok()}).to_string()),
+            // Common work: the input parsed (above), its text's words counted.
+            "words" => Ok(json!({"words": input.get("text").and_then(Value::as_str).unwrap_or("").split_whitespace().count()}).to_string()),
             "work" => {
                 let mut acc: u64 = 0;
                 for i in 0..count("iterations", 1000) {
