@@ -57,6 +57,14 @@ fn public_shape(dir: &Path) -> PathBuf {
                 ),
             ),
             ("skills/brand-guidelines/reference.md", "# Reference\n"),
+            // A list of mappings that repeat their keys (awesome-copilot's authors).
+            (
+                "skills/mentor/SKILL.md",
+                &skill(
+                    "mentor",
+                    "authors:\n  - name: A\n    github: a\n  - name: B\n    github: b\n",
+                ),
+            ),
             // A child of the root, named otherwise than its folder: both
             // installers take it, under the name its SKILL.md gives.
             ("template/SKILL.md", &skill("template-skill", "")),
@@ -154,6 +162,7 @@ fn unversioned_skills_install_like_npx_and_update_by_content() {
         [
             "brand-guidelines",
             "docx",
+            "mentor",
             "ods",
             "odt",
             "pdf",

@@ -56,7 +56,7 @@ pub fn exec(args: InspectArgs, global: &GlobalArgs) -> Result<u8> {
             let palette = global.stdout_colors();
             for inspection in &inspections {
                 if let Some(meta) = &installed {
-                    print_installed(meta, &palette);
+                    print_installed(meta, inspection.skill_type, &palette);
                     print_findings(&skill_runtime::scan::scan_skill(&path), meta, &palette);
                     let tree = dependency_tree(&home::home()?, &meta.name)?;
                     if !tree.is_empty() {
@@ -175,7 +175,21 @@ fn print_findings(
     }
 }
 
-fn print_installed(meta: &InstalledMeta, palette: &crate::output::Palette) {
+fn print_installed(
+    meta: &InstalledMeta,
+    kind: skill_runtime::manifest::SkillType,
+    palette: &crate::output::Palette,
+) {
+    let tier = match kind {
+        skill_runtime::manifest::SkillType::Tool => {
+            ("runs as", format!("{} tier", meta.trust_tier))
+        }
+        // Nothing of a prompt skill runs; the tier is only recorded.
+        skill_runtime::manifest::SkillType::Prompt => (
+            "tier",
+            format!("{} (a prompt skill: no code runs)", meta.trust_tier),
+        ),
+    };
     let rows = [
         (
             "installed",
@@ -203,7 +217,7 @@ fn print_installed(meta: &InstalledMeta, palette: &crate::output::Palette) {
                     .unwrap_or_default()
             ),
         ),
-        ("runs as", format!("{} tier", meta.trust_tier)),
+        tier,
         (
             "granted",
             if meta.grants.is_empty() {

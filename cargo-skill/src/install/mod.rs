@@ -201,6 +201,37 @@ pub fn install_from(
     if options.locked {
         check_locked(&lock, &plan, catalog.source())?;
     }
+    let unsigned: Vec<&str> = plan
+        .iter()
+        .filter(|p| p.verification == Verification::Untrusted && p.sums.is_none())
+        .map(|p| p.located.manifest.name.as_str())
+        .collect();
+    if !unsigned.is_empty() {
+        let shown = unsigned
+            .iter()
+            .take(5)
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ");
+        eprintln!(
+            "warning: {} not signed, so {} untrusted: {shown}{}",
+            if unsigned.len() == 1 {
+                "1 skill is".to_string()
+            } else {
+                format!("{} skills are", unsigned.len())
+            },
+            if unsigned.len() == 1 {
+                "it installs as"
+            } else {
+                "they install as"
+            },
+            if unsigned.len() > 5 {
+                format!(" and {} more", unsigned.len() - 5)
+            } else {
+                String::new()
+            }
+        );
+    }
     for pending in &plan {
         if let Some(warning) = pending.tier.raised() {
             eprintln!("warning: {}: {warning}", pending.located.manifest.name);

@@ -7,8 +7,8 @@ use skill_runtime::manifest::SkillManifest;
 use crate::publish::signing::{self, SUMS, VerifyError};
 use skill_runtime::installed::Verification;
 
-/// Verified by a trusted key, or untrusted (said so); tampering and bad
-/// signatures always refuse.
+/// Verified by a trusted key, or untrusted (said so, unless simply
+/// unsigned); tampering and bad signatures always refuse.
 pub fn verify(
     manifest: &SkillManifest,
     version: &str,
@@ -19,13 +19,17 @@ pub fn verify(
         .ok()
         .map(|s| signing::sha256_hex(&s));
     let name = &manifest.name;
-    let untrusted = |why: String| -> Result<(Verification, Option<String>, Option<String>)> {
-        if require_signature {
-            bail!("{name}: {why}; --require-signature refuses it");
-        }
-        eprintln!("warning: {name}: {why}");
-        Ok((Verification::Untrusted, None, sums.clone()))
-    };
+    // Unsigned skills are summarised by the caller in one line.
+    let untrusted =
+        |why: String, say: bool| -> Result<(Verification, Option<String>, Option<String>)> {
+            if require_signature {
+                bail!("{name}: {why}; --require-signature refuses it");
+            }
+            if say {
+                eprintln!("warning: {name}: {why}");
+            }
+            Ok((Verification::Untrusted, None, sums.clone()))
+        };
     match signing::verify(&manifest.dir, trusted, Some((name, version))) {
         Ok(v) if v.is_ok() => Ok((Verification::Verified, Some(v.key_id), sums)),
         Ok(v) => {
@@ -39,10 +43,11 @@ pub fn verify(
                 problems.join(", ")
             )
         }
-        Err(VerifyError::Unsigned(_)) => untrusted("it is not signed".into()),
-        Err(VerifyError::UnknownKey { key_id }) => untrusted(format!(
-            "it is signed by key {key_id}, which is not in the trusted-keys file"
-        )),
+        Err(VerifyError::Unsigned(_)) => untrusted("it is not signed".into(), false),
+        Err(VerifyError::UnknownKey { key_id }) => untrusted(
+            format!("it is signed by key {key_id}, which is not in the trusted-keys file"),
+            true,
+        ),
         Err(e) => bail!("{name}: {e}; refusing to install it"),
     }
 }

@@ -41,6 +41,9 @@ pub fn scan(yaml: &str, first_line: usize, reporter: &mut Reporter<'_>) -> Outli
     let mut child_indent: Option<usize> = None;
     // Inside a block scalar (`|` or `>`): the indent of the line that opened it.
     let mut block_scalar: Option<usize> = None;
+    // Inside a list item (`- key: v` and the lines under it): the dash's
+    // indent. Its keys are the item's own, not its parent's.
+    let mut list_item: Option<usize> = None;
 
     for (index, line) in yaml.lines().enumerate() {
         let line_no = first_line + index;
@@ -63,6 +66,10 @@ pub fn scan(yaml: &str, first_line: usize, reporter: &mut Reporter<'_>) -> Outli
             }
             _ => (false, indent),
         };
+        match list_item {
+            Some(dash) if !is_item && indent > dash => continue,
+            _ => list_item = is_item.then_some(indent),
+        }
         let rest = &line[start..];
         let Some((key, value_offset)) = split_key(rest) else {
             if is_item {
@@ -342,6 +349,19 @@ mod tests {
         let (outline, found) = scan_str(yaml);
         assert!(found.is_empty(), "{found:?}");
         assert_eq!(outline.entries.len(), 2);
+    }
+
+    #[test]
+    fn keys_of_list_items_are_not_their_parents_keys() {
+        let yaml = "authors:\n  - name: A\n    github: a\n  - name: B\n    github: b\nmore:\n- name: C\n  github: c\n- name: D\n  github: d\nname: x\n";
+        let (outline, found) = scan_str(yaml);
+        assert!(found.is_empty(), "{found:?}");
+        assert!(!outline.duplicate_keys);
+        // A list does not hide a real duplicate that follows it.
+        let (_, found) = scan_str("metadata:\n  tags:\n  - a\n  v: 1\n  v: 2\n");
+        assert_eq!(found, [(Code::YamlDuplicateKey, 6, 3)]);
+        assert!(outline.get("authors").unwrap().children.is_empty());
+        assert_eq!(outline.get("name").unwrap().key_pos.line, 12);
     }
 
     #[test]
