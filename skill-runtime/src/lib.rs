@@ -42,6 +42,7 @@ pub mod http;
 pub mod installed;
 pub mod io_schema;
 mod limiter;
+pub mod links;
 mod loaded_skill;
 mod log;
 pub mod manifest;

@@ -209,7 +209,7 @@ fn crafted_manifests_are_refused_with_a_position_and_change_nothing() {
                 ("skills/link/SKILL.md", manifest("link", "")),
                 ("skills/link/notes.md", "-> /etc/passwd".into()),
             ],
-            "is a symlink",
+            "is a link that leads out of the source",
         ),
         // Not followed, as the ecosystem's installer does not follow it.
         (

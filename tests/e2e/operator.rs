@@ -365,3 +365,86 @@ fn skills_install_under_their_own_names_and_the_first_of_two_twins_wins() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[test]
+fn links_inside_a_repository_are_copied_and_links_leading_out_refuse_the_skill() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let source = h.join("src");
+    git_repo(
+        &source,
+        &[
+            ("agents/personas/README.md", "# Personas\n\nBe kind.\n"),
+            ("agents/personas/lead.md", "# Lead\n"),
+            (
+                "skills/a/SKILL.md",
+                &manifest("a", "", "See references/x.md."),
+            ),
+            (
+                "skills/a/references/x.md",
+                "-> ../../../agents/personas/README.md",
+            ),
+            ("skills/a/personas", "-> ../../agents/personas"),
+            ("skills/a/again.md", "-> references/x.md"),
+            ("skills/b/SKILL.md", &manifest("b", "", "B.")),
+            ("skills/b/passwd", "-> /etc/passwd"),
+            ("hop", "-> /etc/hostname"),
+            ("skills/c/SKILL.md", &manifest("c", "", "C.")),
+            ("skills/c/notes.md", "-> ../../hop"),
+            ("skills/d/SKILL.md", &manifest("d", "", "D.")),
+            ("skills/d/all", "-> ../.."),
+        ],
+    );
+    let url = format!("file://{}", source.display());
+    for from in [url.as_str(), source.to_str().unwrap()] {
+        let fresh = tempfile::tempdir().unwrap();
+        let f = fresh.path();
+        let out = cli(f, h, &["install", from, "--yes"]);
+        let said = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{from}: {said}");
+        assert_eq!(installed(f), ["a"], "{from}: {said}");
+        let copied = f.join("skills/a/references/x.md");
+        assert!(!copied.is_symlink() && copied.is_file(), "{from}");
+        assert_eq!(
+            std::fs::read_to_string(&copied).unwrap(),
+            "# Personas\n\nBe kind.\n"
+        );
+        assert!(f.join("skills/a/personas/lead.md").is_file(), "{from}");
+        assert!(!f.join("skills/a/personas").is_symlink());
+        assert!(f.join("skills/a/again.md").is_file());
+        for (skill, link) in [("b", "passwd"), ("c", "notes.md"), ("d", "all")] {
+            assert!(
+                said.contains(&format!(
+                    "skills/{skill}/{link} is a link that leads out of the source"
+                )),
+                "{from}: {skill}: {said}"
+            );
+        }
+        assert!(
+            said.contains("  b: a file it cannot ship (see above)"),
+            "{said}"
+        );
+        // The lock's digest covers the copies, so --locked puts back the same bytes.
+        let lock = std::fs::read_to_string(f.join("skills.lock")).unwrap();
+        assert!(lock.contains("content-sha256"), "{lock}");
+    }
+    // scan reads them the way install does.
+    let out = cli(
+        h,
+        h,
+        &["scan", source.to_str().unwrap(), "--message-format", "json"],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let links: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("\"rule\":\"symlink\""))
+        .collect();
+    assert!(
+        links.iter().any(|l| l.contains("passwd"))
+            && links.iter().any(|l| l.contains("notes.md"))
+            && !links
+                .iter()
+                .any(|l| l.contains("x.md") || l.contains("personas")),
+        "{text}"
+    );
+}

@@ -22,6 +22,8 @@ struct Tree {
     commit: Option<String>,
     /// The temporary checkout, and what to call it in messages.
     checkout: Option<(tempfile::TempDir, String)>,
+    /// What links must stay beneath: the checkout, or the folder given.
+    boundary: PathBuf,
 }
 
 /// The version an unversioned skill resolves as: it satisfies `*` and
@@ -49,6 +51,8 @@ pub struct Located {
     /// What it declares after mixins (parents at the same commit).
     pub capabilities: Vec<String>,
     pub commit: Option<String>,
+    /// What the skill's links must stay beneath.
+    pub boundary: PathBuf,
 }
 
 impl SourceCatalog {
@@ -63,6 +67,7 @@ impl SourceCatalog {
         let tags = repo.as_deref().map(tagged_versions).unwrap_or_default();
         let (skills, refused) = skills_in(&dir);
         let label = source.clone();
+        let boundary = checkout.as_ref().map_or(dir, |c| c.path().to_path_buf());
         SourceCatalog {
             source,
             head: Tree {
@@ -70,6 +75,7 @@ impl SourceCatalog {
                 refused,
                 commit,
                 checkout: checkout.map(|c| (c, label)),
+                boundary,
             },
             repo,
             tags,
@@ -125,6 +131,11 @@ impl SourceCatalog {
         text
     }
 
+    /// What the fetched ref's links must stay beneath.
+    pub fn boundary(&self) -> &Path {
+        &self.head.boundary
+    }
+
     /// The manifests at the fetched ref that cannot be installed.
     pub fn refused(&self) -> &[Refused] {
         &self.head.refused
@@ -161,6 +172,7 @@ impl SourceCatalog {
                         skills,
                         refused,
                         commit: Some(oid.to_string()),
+                        boundary: dir.path().to_path_buf(),
                         checkout: Some((
                             dir,
                             format!("{}@{}", self.source, &oid.to_string()[..12]),
@@ -196,6 +208,7 @@ impl SourceCatalog {
                 .collect(),
             manifest: manifest.clone(),
             commit: tree.commit.clone(),
+            boundary: tree.boundary.clone(),
         })
     }
 }

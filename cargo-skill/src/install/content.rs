@@ -7,6 +7,7 @@ use std::path::Path;
 
 use anyhow::{Result, bail};
 
+use crate::install::files::SkillFiles;
 use crate::publish::signing::{self, sha256_hex};
 use skill_runtime::installed::META_FILE;
 
@@ -19,15 +20,20 @@ pub struct Content {
 }
 
 impl Content {
-    /// The content of a skill about to be installed. A symlink, or an
-    /// install metadata file of its own, refuses it.
-    pub fn of_source(dir: &Path) -> Result<Content> {
-        let content = Content::read(dir)?;
-        if content.files.contains_key(META_FILE) {
-            bail!(
-                "{} ships {META_FILE}, which only `cargo skill install` writes: a skill cannot bring its own grants or tier; remove the file",
-                dir.display()
-            );
+    /// The content of a skill about to be installed, links inside its
+    /// source read as what they lead to. An install metadata file of its
+    /// own refuses it.
+    pub fn of_source(files: &SkillFiles) -> Result<Content> {
+        let mut content = Content::default();
+        for (file, beneath) in &files.files {
+            if file == META_FILE {
+                bail!(
+                    "it ships {META_FILE}, which only `cargo skill install` writes: a skill cannot bring its own grants or tier; remove the file"
+                );
+            }
+            content
+                .files
+                .insert(file.clone(), sha256_hex(&files.bytes(beneath)?.0));
         }
         Ok(content)
     }
@@ -89,22 +95,27 @@ mod tests {
         std::fs::write(dir.path().join("SKILL.md"), "a").unwrap();
         std::fs::create_dir(dir.path().join("scripts")).unwrap();
         std::fs::write(dir.path().join("scripts/run.sh"), "x").unwrap();
-        let before = Content::of_source(dir.path()).unwrap();
+        let before =
+            Content::of_source(&SkillFiles::read(dir.path(), dir.path()).unwrap()).unwrap();
         assert_eq!(
             before.digest(),
-            Content::of_source(dir.path()).unwrap().digest()
+            Content::of_source(&SkillFiles::read(dir.path(), dir.path()).unwrap())
+                .unwrap()
+                .digest()
         );
         std::fs::write(dir.path().join("SKILL.md"), "b").unwrap();
         std::fs::remove_file(dir.path().join("scripts/run.sh")).unwrap();
         std::fs::write(dir.path().join("notes.md"), "n").unwrap();
-        let after = Content::of_source(dir.path()).unwrap();
+        let after = Content::of_source(&SkillFiles::read(dir.path(), dir.path()).unwrap()).unwrap();
         assert_ne!(before.digest(), after.digest());
         assert_eq!(
             before.changes_to(&after),
             ["~ SKILL.md", "+ notes.md", "- scripts/run.sh"]
         );
         std::fs::write(dir.path().join(META_FILE), "trust-tier = \"local\"").unwrap();
-        let err = Content::of_source(dir.path()).unwrap_err().to_string();
+        let err = Content::of_source(&SkillFiles::read(dir.path(), dir.path()).unwrap())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("cannot bring its own grants"), "{err}");
         assert_eq!(Content::of_installed(dir.path()).unwrap(), after);
         std::os::unix::fs::symlink("/etc/passwd", dir.path().join("link")).unwrap();

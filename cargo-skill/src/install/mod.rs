@@ -8,6 +8,7 @@ mod approve;
 pub mod catalog;
 pub mod compile;
 pub mod content;
+pub mod files;
 pub mod place;
 pub mod plan;
 pub mod refusal;
@@ -30,6 +31,7 @@ use skill_runtime::{Home, TrustTier};
 use crate::exit::Partial;
 use crate::install::catalog::{Located, SourceCatalog};
 use crate::install::content::Content;
+use crate::install::files::SkillFiles;
 use crate::install::refusal::{Reason, Refused};
 use crate::install::source::SourceSpec;
 use crate::publish::keys;
@@ -122,7 +124,12 @@ pub fn install_from(
         // Every reason at once, so one fix is not followed by another refusal.
         let allowed =
             crate::scanning::gate::allowed_for(r.name.as_deref().unwrap_or(""), options.allow);
-        let verdict = crate::scanning::gate::judge(&r.dir, &catalog.shown(&r.dir), &allowed);
+        let verdict = crate::scanning::gate::judge(
+            &r.dir,
+            Some(catalog.boundary()),
+            &catalog.shown(&r.dir),
+            &allowed,
+        );
         if !verdict.blocking.is_empty() {
             r.reasons.push(Reason::Scan {
                 findings: verdict.blocking,
@@ -165,8 +172,10 @@ pub fn install_from(
                 manifest.name
             );
         }
-        let content = match Content::of_source(&located.manifest.dir) {
-            Ok(content) => content,
+        let read = SkillFiles::read(&located.manifest.dir, &located.boundary)
+            .and_then(|files| Ok((Content::of_source(&files)?, files)));
+        let (content, files) = match read {
+            Ok(read) => read,
             Err(e) => {
                 refused.push(Refused::of(
                     &located.manifest,
@@ -182,7 +191,12 @@ pub fn install_from(
             options,
         ) {
             Ok(excused) => plan.push(check(
-                located, content, previous, &trusted, options, excused,
+                located,
+                (content, files),
+                previous,
+                &trusted,
+                options,
+                excused,
             )?),
             Err(flagged) => refused.push(flagged),
         }
@@ -290,7 +304,7 @@ pub fn install_from(
             pinned_folders,
         };
         meta.pin_host_folders();
-        crate::install::place::place(home, &manifest.dir, &meta)
+        crate::install::place::place(home, &pending.files, &pending.content, &meta)
             .with_context(|| {
                 format!(
                     "could not install {} {} (is the disk full?); the installed version, if any, is untouched",
@@ -456,7 +470,8 @@ fn gated(
     // An update keeps what the operator allowed for the installed version.
     let mut allow = crate::scanning::gate::allowed_for(&manifest.name, options.allow);
     allow.extend(previous.iter().flat_map(|p| p.allowed_findings.clone()));
-    let verdict = crate::scanning::gate::judge(&manifest.dir, shown, &allow);
+    let verdict =
+        crate::scanning::gate::judge(&manifest.dir, Some(&located.boundary), shown, &allow);
     if verdict.blocking.is_empty() {
         return Ok(verdict.excused);
     }
@@ -516,7 +531,7 @@ fn set_aside_dependents(plan: &mut Vec<Pending>, refused: &mut Vec<Refused>) {
 /// out what it may keep and what is new.
 fn check(
     located: Located,
-    content: Content,
+    (content, files): (Content, SkillFiles),
     previous: Option<&InstalledMeta>,
     trusted: &[minisign::PublicKey],
     options: &InstallOptions<'_>,
@@ -568,6 +583,7 @@ fn check(
         located,
         version,
         content,
+        files,
         verification,
         signer,
         sums,

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use skill_runtime::Home;
 
+use crate::install::content::Content;
+use crate::install::files::SkillFiles;
 use crate::publish::signing::{self, SIGNATURE, SUMS};
 use skill_runtime::installed::{InstalledMeta, META_FILE};
 
@@ -14,10 +16,29 @@ use skill_runtime::installed::{InstalledMeta, META_FILE};
 /// as a crash would.
 pub const FAILPOINT_ENV: &str = "CARGO_SKILL_TEST_FAILPOINT";
 
-/// Copies the skill's files and its metadata into place.
-pub fn place(home: &Home, from: &Path, meta: &InstalledMeta) -> Result<()> {
+/// Copies the skill's files and its metadata into place. The copy must
+/// hold exactly the `approved` content (what was scanned, verified and
+/// approved); a source that changed in between refuses it.
+pub fn place(
+    home: &Home,
+    from: &SkillFiles,
+    approved: &Content,
+    meta: &InstalledMeta,
+) -> Result<()> {
     swap_in(&home.skill_dir(&meta.name)?, |staging| {
-        copy_skill(from, staging)?;
+        for (file, beneath) in from.files.iter().chain(&from.signature) {
+            let (bytes, executable) = from.bytes(beneath)?;
+            write_synced(&staging.join(file), &bytes, executable)
+                .with_context(|| format!("copying {file}"))?;
+        }
+        let copied = Content::of_installed(staging)?;
+        if copied != *approved {
+            anyhow::bail!(
+                "{}'s files changed while it was being installed ({}); install it again",
+                meta.name,
+                approved.changes_to(&copied).join(", ")
+            );
+        }
         skill_runtime::atomic_file::write(
             &staging.join(META_FILE),
             meta.to_toml().as_bytes(),
@@ -44,6 +65,22 @@ pub(crate) fn copy_skill(from: &Path, to: &Path) -> Result<()> {
         // leave the new folder in place with empty files.
         std::fs::File::open(&dest)?.sync_all()?;
     }
+    Ok(())
+}
+
+/// A new file with `bytes`, on disk before it is used; `executable` keeps
+/// a script runnable (no other mode bits are carried over).
+fn write_synced(dest: &Path, bytes: &[u8], executable: bool) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::create_dir_all(dest.parent().expect("a file has a parent"))?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(if executable { 0o755 } else { 0o644 })
+        .open(dest)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
     Ok(())
 }
 

@@ -11,6 +11,7 @@ use crate::install::agents::Agent;
 use crate::install::catalog::Located;
 use crate::install::compile::Compiler;
 use crate::install::content::Content;
+use crate::install::files::SkillFiles;
 use crate::install::refusal::Refused;
 
 #[derive(Clone, Copy)]
@@ -54,6 +55,8 @@ pub struct Pending {
     /// None for an unversioned skill.
     pub version: Option<Version>,
     pub content: Content,
+    /// What is copied: its files, links inside the source resolved.
+    pub files: SkillFiles,
     pub verification: Verification,
     pub signer: Option<String>,
     pub sums: Option<String>,

@@ -12,6 +12,7 @@ use skill_runtime::Home;
 use crate::exit::Partial;
 use crate::install::catalog::{self, SourceCatalog};
 use crate::install::content::Content;
+use crate::install::files::SkillFiles;
 use crate::install::resolve::Catalog;
 use crate::install::source;
 use crate::install::{self, InstallOptions};
@@ -211,7 +212,7 @@ fn update_unversioned(
         );
     };
     let target = catalog::version_of(at_head);
-    let content = Content::of_source(&at_head.dir)?;
+    let content = Content::of_source(&SkillFiles::read(&at_head.dir, catalog.boundary())?)?;
     let digest = content.digest();
     if at_head.ext.version.is_none() && meta.content_sha256.as_deref() == Some(digest.as_str()) {
         return Ok(vec![Outcome::UpToDate {
@@ -250,7 +251,10 @@ fn reinstall(
 ) -> Result<Vec<String>> {
     let content = match content {
         Some(content) => content,
-        None => Content::of_source(&catalog.locate(&meta.name, target)?.manifest.dir)?,
+        None => {
+            let located = catalog.locate(&meta.name, target)?;
+            Content::of_source(&SkillFiles::read(&located.manifest.dir, &located.boundary)?)?
+        }
     };
     let changes = Content::of_installed(&home.skill_dir(&meta.name)?)?.changes_to(&content);
     if options.dry_run {

@@ -56,10 +56,11 @@ pub struct Verdict {
     pub rules: Vec<String>,
 }
 
-/// Scans `dir`, with `allowed` the rules accepted for this skill; findings
-/// name their files under `shown`.
-pub fn judge(dir: &Path, shown: &Path, allowed: &[String]) -> Verdict {
-    let mut scan = scan::scan_skill(dir);
+/// Scans `dir`, with `allowed` the rules accepted for this skill and links
+/// beneath `boundary` read as what they lead to; findings name their files
+/// under `shown`.
+pub fn judge(dir: &Path, boundary: Option<&Path>, shown: &Path, allowed: &[String]) -> Verdict {
+    let mut scan = scan::scan_skill_within(dir, boundary);
     scan.dir = shown.to_path_buf();
     let ids = |allowed: &[String]| {
         let mut ids: Vec<String> = scan
@@ -90,7 +91,7 @@ pub fn judge(dir: &Path, shown: &Path, allowed: &[String]) -> Verdict {
 /// Returns the allowed rules that excused a finding, to be recorded.
 pub fn pass(dir: &Path, name: &str, what: &str, allowed: &[String]) -> Result<Vec<String>> {
     check_allowed(allowed)?;
-    let verdict = judge(dir, dir, &allowed_for(name, allowed));
+    let verdict = judge(dir, None, dir, &allowed_for(name, allowed));
     if verdict.blocking.is_empty() {
         return Ok(verdict.excused);
     }

@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use crate::discover::{Found, discover};
 use crate::installed::NOT_SHIPPED;
+use crate::links::{Boundary, Target};
 use crate::manifest::{self, Mode, SkillManifest};
 pub use context::Context;
 pub use finding::Finding;
@@ -70,13 +71,42 @@ pub fn scan_paths(paths: &[PathBuf]) -> (Vec<SkillScan>, Vec<PathBuf>) {
     }
     dirs.sort();
     dirs.dedup();
-    (dirs.par_iter().map(|d| scan_skill(d)).collect(), empty)
+    // Links inside the folder given are read as what they lead to.
+    let boundary_of = |dir: &Path| {
+        paths
+            .iter()
+            .map(|p| {
+                if p.is_file() {
+                    p.parent().unwrap_or(p)
+                } else {
+                    p.as_path()
+                }
+            })
+            .filter(|p| dir.starts_with(p))
+            .max_by_key(|p| p.components().count())
+            .map(Path::to_path_buf)
+    };
+    let scans = dirs
+        .par_iter()
+        .map(|d| scan_skill_within(d, boundary_of(d).as_deref()))
+        .collect();
+    (scans, empty)
 }
 
-/// Scans one skill folder.
+/// Scans one skill folder; every link in it is a finding.
 pub fn scan_skill(dir: &Path) -> SkillScan {
+    scan_skill_within(dir, None)
+}
+
+/// Scans one skill folder of a source whose root is `boundary`: a link
+/// that stays beneath it is read as the file or folder it leads to, as
+/// `install` copies it; any other link is a finding.
+pub fn scan_skill_within(dir: &Path, boundary: Option<&Path>) -> SkillScan {
     let mut findings = Vec::new();
-    let mut walked = Walk::default();
+    let mut walked = Walk {
+        boundary: boundary.and_then(|b| Boundary::open(b).ok()),
+        ..Walk::default()
+    };
     let manifest_text: Option<(&str, String)> = manifest::MANIFEST_NAMES
         .iter()
         .find_map(|name| Some((*name, std::fs::read_to_string(dir.join(name)).ok()?)));
@@ -84,7 +114,7 @@ pub fn scan_skill(dir: &Path) -> SkillScan {
     walked.followed = manifest_text
         .as_ref()
         .map_or_else(Vec::new, |(_, text)| context::followed(text));
-    walked.walk(dir, dir, &mut findings);
+    walked.walk(dir, "", 0, &mut findings);
     if walked.files > files::MAX_FILES {
         findings.push(files::too_many_files(walked.files));
     }
@@ -153,6 +183,9 @@ fn read_manifest(dir: &Path) -> Option<(SkillManifest, &'static str)> {
     })
 }
 
+/// How deep links to folders are followed before one is taken for a loop.
+const MAX_LINK_DEPTH: usize = 8;
+
 struct Walk {
     files: usize,
     /// Files past [`files::MAX_READ_FILES`], counted and not read.
@@ -163,6 +196,8 @@ struct Walk {
     scripts: Vec<String>,
     /// Documents SKILL.md tells the agent to follow, relative to the skill.
     followed: Vec<String>,
+    /// The source's root, when links beneath it are followed.
+    boundary: Option<Boundary>,
 }
 
 impl Default for Walk {
@@ -173,18 +208,23 @@ impl Default for Walk {
             budget: files::MAX_SKILL_BYTES,
             scripts: Vec::new(),
             followed: Vec::new(),
+            boundary: None,
         }
     }
 }
 
 impl Walk {
-    /// Every entry beneath `dir` that would be shipped, links never followed.
-    fn walk(&mut self, root: &Path, dir: &Path, findings: &mut Vec<Finding>) {
+    /// Every entry beneath `dir` that would be shipped, named `prefix…`;
+    /// links followed only beneath the boundary, `depth` folder links deep.
+    fn walk(&mut self, dir: &Path, prefix: &str, depth: usize, findings: &mut Vec<Finding>) {
         let entries = match std::fs::read_dir(dir) {
             Ok(entries) => entries,
             Err(e) => {
-                let relative = dir.strip_prefix(root).unwrap_or(dir).to_string_lossy();
-                findings.push(files::unreadable(&relative.replace('\\', "/"), &e));
+                let relative = prefix.trim_end_matches('/');
+                findings.push(files::unreadable(
+                    if relative.is_empty() { "." } else { relative },
+                    &e,
+                ));
                 return;
             }
         };
@@ -192,21 +232,42 @@ impl Walk {
         entries.sort_by_key(|e| e.file_name());
         for entry in entries {
             let path = entry.path();
-            let relative = path
-                .strip_prefix(root)
-                .unwrap_or(&path)
-                .to_string_lossy()
-                .replace('\\', "/");
+            let relative =
+                format!("{prefix}{}", entry.file_name().to_string_lossy()).replace('\\', "/");
             let Ok(meta) = entry.file_type() else {
                 continue;
             };
             if meta.is_symlink() {
-                let target = std::fs::read_link(&path).unwrap_or_default();
-                findings.push(files::symlink(&relative, &target));
+                let resolved = self
+                    .boundary
+                    .as_ref()
+                    .map(|b| (b.root().to_path_buf(), b.resolve(&path)));
+                match resolved {
+                    Some((root, Ok(Target::File(real)))) => {
+                        self.files += 1;
+                        if self.files <= files::MAX_READ_FILES {
+                            self.file(&root.join(real), &relative, findings);
+                        } else {
+                            self.unread += 1;
+                        }
+                    }
+                    Some((root, Ok(Target::Folder(real)))) if depth < MAX_LINK_DEPTH => {
+                        self.walk(
+                            &root.join(real),
+                            &format!("{relative}/"),
+                            depth + 1,
+                            findings,
+                        );
+                    }
+                    _ => {
+                        let target = std::fs::read_link(&path).unwrap_or_default();
+                        findings.push(files::symlink(&relative, &target));
+                    }
+                }
             } else if meta.is_dir() {
                 let name = entry.file_name();
                 if !NOT_SHIPPED.iter().any(|n| name == *n) {
-                    self.walk(root, &path, findings);
+                    self.walk(&path, &format!("{relative}/"), depth, findings);
                 }
             } else if meta.is_file() {
                 self.files += 1;
