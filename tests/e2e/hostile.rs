@@ -574,7 +574,7 @@ fn run_test_and_install_grant_the_same_capabilities_after_mixins() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
     let src = h.join("src");
-    // `child` declares nothing itself; it inherits `read-env:PROBE_ZONE` from `base`.
+    // The child, `probe` (its component's name), declares nothing itself; it inherits `read-env:PROBE_ZONE` from `base`.
     std::fs::create_dir_all(src.join("skills/base")).unwrap();
     std::fs::write(
         src.join("skills/base/SKILL.md"),
@@ -586,9 +586,9 @@ fn run_test_and_install_grant_the_same_capabilities_after_mixins() {
     .unwrap();
     let child = crate::probe_skill_folder(
         &src.join("skills"),
-        "child",
+        "probe",
         &manifest(
-            "child",
+            "probe",
             "metadata:\n  version: \"1.0.0\"\n  skill-type: tool\n  parents: base\n",
         ),
     );
@@ -627,18 +627,18 @@ fn run_test_and_install_grant_the_same_capabilities_after_mixins() {
             "install",
             src.to_str().unwrap(),
             "--skill",
-            "child",
+            "probe",
             "--yes",
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let inspected = stdout_json(&cli(h, &["inspect", "child", "--message-format", "json"]));
+    let inspected = stdout_json(&cli(h, &["inspect", "probe", "--message-format", "json"]));
     assert_eq!(
         inspected["installed"]["grants"],
         serde_json::json!(["read-env:PROBE_ZONE"]),
         "{inspected}"
     );
-    let installed = stdout_json(&run("child"));
+    let installed = stdout_json(&run("probe"));
     assert_eq!(installed["output"]["value"], "Europe/Oslo", "{installed}");
     for report in [&folder, &installed] {
         assert_eq!(report["host_calls"][0]["function"], "read-env", "{report}");

@@ -314,26 +314,29 @@ async fn an_mcp_client_lists_calls_reads_and_hears_about_changes() {
     assert_eq!(next_change(&mut changes).await, "tools");
 
     // An install while serving appears in tools/list.
-    let more = root.path().join("more");
-    probe_skill_folder(
-        &more,
-        "probe-two",
-        "---\nname: probe-two\ndescription: A second probe.\nmetadata:\n  version: \"1.0.0\"\n  skill-type: tool\n---\n",
-    );
-    cli(
-        &home,
-        &["install", more.join("probe-two").to_str().unwrap(), "--yes"],
-    );
+    let more = root.path().join("more/quiet");
+    std::fs::create_dir_all(&more).unwrap();
+    std::fs::write(
+        more.join("SKILL.md"),
+        "---\nname: quiet\ndescription: A second tool.\nmetadata:\n  version: \"1.0.0\"\n  skill-type: tool\n---\n",
+    )
+    .unwrap();
+    std::fs::copy(
+        skill_test_support::guest_wasm_path("quiet"),
+        more.join("skill.wasm"),
+    )
+    .unwrap();
+    cli(&home, &["install", more.to_str().unwrap(), "--yes"]);
     assert_eq!(next_change(&mut changes).await, "tools");
     let tools = session.list_all_tools().await.unwrap();
     let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
-    assert_eq!(names, ["probe", "probe-two"]);
+    assert_eq!(names, ["probe", "quiet"]);
     assert_eq!(
         Value::Object((*tools[1].input_schema).clone()),
         json!({"type": "object"}),
         "no declared schema: any object"
     );
-    let two = call(&session, "probe-two", json!({"mode": "echo"})).await;
+    let two = call(&session, "quiet", json!({"mode": "echo"})).await;
     assert_eq!(two.is_error, Some(false), "{two:?}");
 
     Arc::into_inner(session).unwrap().cancel().await.unwrap();

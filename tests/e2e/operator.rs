@@ -448,3 +448,36 @@ fn links_inside_a_repository_are_copied_and_links_leading_out_refuse_the_skill()
         "{text}"
     );
 }
+
+#[test]
+fn install_gives_a_component_the_verdict_validate_gives_it() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let source = h.join("src");
+    let manifest = |name: &str| {
+        format!(
+            "---\nname: {name}\ndescription: Probes the runtime. Use in tests.\nmetadata:\n  version: 1.0.0\n---\n"
+        )
+    };
+    crate::probe_skill_folder(&source, "probe", &manifest("probe"));
+    // The probe's get-name says `probe`, whatever the manifest says.
+    crate::probe_skill_folder(&source, "renamed", &manifest("renamed"));
+    let checked = cli(
+        h,
+        h,
+        &["validate", source.join("renamed").to_str().unwrap()],
+    );
+    let verdict = String::from_utf8_lossy(&checked.stdout).into_owned();
+    assert_ne!(checked.status.code(), Some(0), "{verdict}");
+    assert!(verdict.contains("component-name-mismatch"), "{verdict}");
+
+    let out = cli(h, h, &["install", source.to_str().unwrap(), "--yes"]);
+    let said = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert_eq!(installed(h), ["probe"], "{said}");
+    assert!(
+        said.contains("error[component-name-mismatch]")
+            && said.contains("  renamed: component-name-mismatch (fix its SKILL.md)"),
+        "{said}"
+    );
+}

@@ -97,15 +97,15 @@ impl SourceCatalog {
     /// `SOURCE:path/in/the/repository` (or `SOURCE@COMMIT:…` for a tag).
     pub fn shown(&self, path: &Path) -> PathBuf {
         for tree in std::iter::once(&self.head).chain(self.tagged.values()) {
-            if let Some((dir, label)) = &tree.checkout {
-                if let Ok(rel) = path.strip_prefix(dir.path()) {
-                    let rel = if rel.as_os_str().is_empty() {
-                        Path::new(".")
-                    } else {
-                        rel
-                    };
-                    return PathBuf::from(format!("{label}:{}", rel.display()));
-                }
+            if let Some((dir, label)) = &tree.checkout
+                && let Ok(rel) = path.strip_prefix(dir.path())
+            {
+                let rel = if rel.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    rel
+                };
+                return PathBuf::from(format!("{label}:{}", rel.display()));
             }
         }
         path.to_path_buf()

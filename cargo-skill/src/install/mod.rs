@@ -8,6 +8,7 @@ mod approve;
 pub mod catalog;
 pub mod compile;
 pub mod content;
+mod decide;
 pub mod files;
 pub mod place;
 pub mod plan;
@@ -20,7 +21,6 @@ pub mod update;
 mod verify;
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
@@ -31,6 +31,7 @@ use skill_runtime::{Home, TrustTier};
 use crate::exit::Partial;
 use crate::install::catalog::{Located, SourceCatalog};
 use crate::install::content::Content;
+use crate::install::decide::{component, gated, same_source, set_aside_dependents};
 use crate::install::files::SkillFiles;
 use crate::install::refusal::{Reason, Refused};
 use crate::install::source::SourceSpec;
@@ -149,17 +150,18 @@ pub fn install_from(
     resolve::check_conflicts(&steps, &as_resolved)?;
     let trusted = keys::load_trusted(&home.trusted_keys_file())?;
     let mut plan = Vec::new();
+    let mut runtime = None;
     for step in steps.iter().filter(|s| !s.keep) {
         let located = catalog.locate(&step.name, &step.release.version)?;
         let previous = installed
             .iter()
             .map(|(m, _)| m)
             .find(|m| m.name == step.name);
-        if let Some(prev) = previous {
-            if let Err(swap) = same_source(&located, prev, catalog.source(), options) {
-                refused.push(swap);
-                continue;
-            }
+        if let Some(Err(swap)) =
+            previous.map(|prev| same_source(&located, prev, catalog.source(), options))
+        {
+            refused.push(swap);
+            continue;
         }
         let manifest = &located.manifest;
         let folder = manifest.dir.file_name().map(|f| f.to_string_lossy());
@@ -184,21 +186,28 @@ pub fn install_from(
                 continue;
             }
         };
-        match gated(
-            &located,
-            &catalog.shown(&located.manifest.dir),
+        let shown = catalog.shown(&located.manifest.dir);
+        let excused = match gated(&located, &shown, previous, options) {
+            Ok(excused) => excused,
+            Err(flagged) => {
+                refused.push(flagged);
+                continue;
+            }
+        };
+        let pending = check(
+            located,
+            (content, files),
             previous,
+            &trusted,
             options,
-        ) {
-            Ok(excused) => plan.push(check(
-                located,
-                (content, files),
-                previous,
-                &trusted,
-                options,
-                excused,
-            )?),
-            Err(flagged) => refused.push(flagged),
+            excused,
+        )?;
+        match component(home, &pending, options, &mut runtime) {
+            Ok(()) => plan.push(pending),
+            Err(mut failed) => {
+                failed.show_files(|path| catalog.shown(path));
+                refused.push(failed);
+            }
         }
     }
     set_aside_dependents(&mut plan, &mut refused);
@@ -252,20 +261,6 @@ pub fn install_from(
         }
     }
     crate::install::approve::approve(&mut plan, options)?;
-    for pending in &plan {
-        let wasm = pending.located.manifest.wasm_path();
-        if wasm.is_file() {
-            options
-                .compiler
-                .compile(home, &wasm, pending.tier.tier)
-                .with_context(|| {
-                    format!(
-                        "{}: the component does not compile; nothing was installed",
-                        pending.located.manifest.name
-                    )
-                })?;
-        }
-    }
     let mut done: Vec<InstalledMeta> = Vec::new();
     let placed = |done: &[InstalledMeta]| -> Vec<String> {
         done.iter()
@@ -419,112 +414,6 @@ fn roots(
     }
     refused.retain(|r| wanted.is_empty() || wanted.iter().any(|w| r.is(w)));
     Ok((requests, refused))
-}
-
-/// A skill installed from one source is replaced from another only with
-/// `--replace` or a yes on the terminal: a silent swap is how a supply
-/// chain attack looks.
-fn same_source(
-    located: &Located,
-    previous: &InstalledMeta,
-    source: &str,
-    options: &InstallOptions<'_>,
-) -> std::result::Result<(), Refused> {
-    if previous.source == source || options.replace {
-        return Ok(());
-    }
-    let manifest = &located.manifest;
-    let question = format!(
-        "  {} {} is installed from {}; replace it with {} from {source}? [y/N] ",
-        manifest.name,
-        previous.version_label(),
-        previous.source,
-        manifest
-            .ext
-            .version
-            .as_ref()
-            .map_or("unversioned".to_string(), |v| format!("v{v}")),
-    );
-    if crate::tty::interactive() && crate::tty::confirm(&question) {
-        return Ok(());
-    }
-    Err(Refused::of(
-        manifest,
-        Reason::Replaces {
-            source: previous.source.clone(),
-            version: previous.version_label(),
-        },
-    ))
-}
-
-/// The scan gate for one skill of the plan: the rules the operator's
-/// `--allow` (or the installed version's) excused, or the skill refused
-/// with its findings. On a terminal the operator may accept it.
-fn gated(
-    located: &Located,
-    shown: &Path,
-    previous: Option<&InstalledMeta>,
-    options: &InstallOptions<'_>,
-) -> std::result::Result<Vec<String>, Refused> {
-    let manifest = &located.manifest;
-    // An update keeps what the operator allowed for the installed version.
-    let mut allow = crate::scanning::gate::allowed_for(&manifest.name, options.allow);
-    allow.extend(previous.iter().flat_map(|p| p.allowed_findings.clone()));
-    let verdict =
-        crate::scanning::gate::judge(&manifest.dir, Some(&located.boundary), shown, &allow);
-    if verdict.blocking.is_empty() {
-        return Ok(verdict.excused);
-    }
-    let refused = Refused::of(
-        manifest,
-        Reason::Scan {
-            findings: verdict.blocking,
-            rules: verdict.rules.clone(),
-        },
-    );
-    if crate::tty::interactive() {
-        eprint!("{}", refused.render());
-        let question = format!(
-            "  {} was flagged by the scan ({}); install it anyway? [y/N] ",
-            manifest.name,
-            verdict.rules.join(", ")
-        );
-        if crate::tty::confirm(&question) {
-            let mut excused = verdict.excused;
-            excused.extend(verdict.rules);
-            excused.sort();
-            return Ok(excused);
-        }
-    }
-    Err(refused)
-}
-
-/// Skills of the plan that need a refused one (as a mixin parent or a
-/// dependency) are refused too, until none is left that does.
-fn set_aside_dependents(plan: &mut Vec<Pending>, refused: &mut Vec<Refused>) {
-    loop {
-        let gone: BTreeSet<String> = refused.iter().filter_map(|r| r.name.clone()).collect();
-        let needs = |m: &SkillManifest| {
-            m.ext
-                .parents
-                .iter()
-                .chain(m.ext.dependencies.iter().map(|d| &d.name))
-                .find(|n| gone.contains(*n))
-                .cloned()
-        };
-        let Some(at) = plan
-            .iter()
-            .position(|p| needs(&p.located.manifest).is_some())
-        else {
-            return;
-        };
-        let removed = plan.remove(at);
-        let manifest = &removed.located.manifest;
-        refused.push(Refused::of(
-            manifest,
-            Reason::Needs(needs(manifest).expect("found just above")),
-        ));
-    }
 }
 
 /// Verifies one skill, reads what it ships, decides its tier, and works
