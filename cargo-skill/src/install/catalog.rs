@@ -331,22 +331,3 @@ fn outside(root: &Path, manifest_path: &Path) -> Option<Diagnostic> {
         help: Some("a skill folder must be a real folder inside the repository, not a link".into()),
     })
 }
-
-/// The diagnostics that refuse a skill, rustc-style, as errors: whatever
-/// their severity when validating, the installer does not go past them.
-pub fn render(diagnostics: &[Diagnostic]) -> String {
-    diagnostics
-        .iter()
-        .map(|d| {
-            let d = Diagnostic {
-                severity: skill_runtime::manifest::Severity::Error,
-                ..d.clone()
-            };
-            crate::diagnostics::render(
-                &d,
-                crate::diagnostics::DiagnosticFormat::Human,
-                crate::output::Palette::default(),
-            )
-        })
-        .collect()
-}

@@ -136,7 +136,7 @@ impl Refused {
     /// Every reason in full: diagnostics rustc-style, findings as `scan`
     /// shows them.
     pub fn render(&self) -> String {
-        let mut out = crate::install::catalog::render(&self.diagnostics());
+        let mut out = render(&self.diagnostics());
         for reason in &self.reasons {
             match reason {
                 Reason::Manifest(_) => {}
@@ -179,6 +179,25 @@ pub fn listing(refused: &[Refused]) -> String {
                 None => "see above".to_string(),
             };
             format!("  {}: {} ({what})\n", r.label(), r.summary().join(", "))
+        })
+        .collect()
+}
+
+/// The diagnostics that refuse a skill, rustc-style, as errors: whatever
+/// their severity when validating, the installer does not go past them.
+pub fn render(diagnostics: &[Diagnostic]) -> String {
+    diagnostics
+        .iter()
+        .map(|d| {
+            let d = Diagnostic {
+                severity: skill_runtime::manifest::Severity::Error,
+                ..d.clone()
+            };
+            crate::diagnostics::render(
+                &d,
+                crate::diagnostics::DiagnosticFormat::Human,
+                crate::output::Palette::default(),
+            )
         })
         .collect()
 }

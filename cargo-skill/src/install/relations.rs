@@ -10,7 +10,7 @@ use anyhow::{Result, bail};
 use skill_runtime::manifest::{Code, Diagnostic, Mode, SkillManifest};
 use skill_runtime::validate::{graph, install::RELATIONS};
 
-use crate::install::catalog::render;
+use crate::install::refusal::render;
 
 /// Refuses the plan when the skills installed after it would have a
 /// relation problem they do not have now.
