@@ -481,3 +481,114 @@ fn install_gives_a_component_the_verdict_validate_gives_it() {
         "{said}"
     );
 }
+
+/// Runs `cargo-skill ARGS` in a real terminal (tmux), answering each
+/// prompt that contains a key of `answers` as it appears; returns the exit
+/// status and the screen.
+fn on_a_terminal(home: &Path, args: &[&str], answers: &[(&str, &str)]) -> (i32, String) {
+    let tmux = |a: &[&str]| {
+        std::process::Command::new("tmux")
+            .args(a)
+            .output()
+            .expect("tmux is needed for terminal tests (.ci/run installs it)")
+    };
+    let session = format!(
+        "cargo-skill-{}-{}",
+        std::process::id(),
+        home.display().to_string().len()
+    );
+    let status = home.join("status");
+    std::fs::remove_file(&status).ok();
+    let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+    let command = format!(
+        "CARGO_SKILL_HOME='{}' '{}' {}; echo $? > '{}'; sleep 30",
+        home.display(),
+        env!("CARGO_BIN_EXE_cargo-skill"),
+        quoted.join(" "),
+        status.display()
+    );
+    let started = tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "200",
+        "-y",
+        "50",
+        &command,
+    ]);
+    assert!(started.status.success(), "{started:?}");
+    let screen = || {
+        String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-S", "-200", "-t", &session]).stdout)
+            .into_owned()
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut answered = 0;
+    while !status.exists() && std::time::Instant::now() < deadline {
+        let shown = screen();
+        if let Some((_, answer)) = answers
+            .iter()
+            .filter(|(prompt, _)| shown.matches(prompt).count() > 0)
+            .nth(answered)
+            .filter(|_| shown.matches("[y/N]").count() > answered)
+        {
+            tmux(&["send-keys", "-t", &session, answer, "Enter"]);
+            answered += 1;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let shown = screen();
+    tmux(&["kill-session", "-t", &session]);
+    let code = std::fs::read_to_string(&status)
+        .unwrap_or_else(|_| panic!("no exit within 60 s:\n{shown}"));
+    (code.trim().parse().unwrap(), shown)
+}
+
+#[test]
+fn on_a_terminal_the_operator_decides_each_flagged_skill_and_each_change_of_source() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let url = mixed_source(&h.join("src"));
+    let (code, screen) = on_a_terminal(
+        h,
+        &["install", &url, "--yes"],
+        &[(
+            "gamma was flagged by the scan (download-exec); install it anyway? [y/N]",
+            "y",
+        )],
+    );
+    assert_eq!(code, 0, "{screen}");
+    assert!(screen.contains("critical[download-exec]"), "{screen}");
+    assert_eq!(
+        installed(h),
+        ["alpha", "beta", "delta", "gamma"],
+        "{screen}"
+    );
+    let meta = std::fs::read_to_string(h.join("skills/gamma/.boternity-meta.toml")).unwrap();
+    assert!(
+        meta.contains("allowed-findings = [\"download-exec\"]"),
+        "{meta}"
+    );
+
+    let other = h.join("other");
+    git_repo(
+        &other,
+        &[("skills/alpha/SKILL.md", &manifest("alpha", "", "Other."))],
+    );
+    let other = format!("file://{}", other.display());
+    let (code, screen) = on_a_terminal(
+        h,
+        &["install", &other, "--yes"],
+        &[("alpha unversioned", "n")],
+    );
+    assert_eq!(code, 2, "{screen}");
+    assert!(
+        screen.contains(&format!(
+            "is installed from {url}; replace it with unversioned from {other}? [y/N]"
+        )),
+        "{screen}"
+    );
+    let body = std::fs::read_to_string(h.join("skills/alpha/SKILL.md")).unwrap();
+    assert!(body.contains("Sort."), "declined: the installed one stays");
+}
