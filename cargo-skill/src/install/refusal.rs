@@ -55,10 +55,16 @@ impl Refused {
         self.name.as_deref() == Some(wanted) || self.folder == wanted
     }
 
+    /// How the listing names it; names and folders come from the source,
+    /// so control characters are escaped, never sent to the terminal.
     pub fn label(&self) -> String {
         match &self.name {
-            Some(name) if *name == self.folder => name.clone(),
-            Some(name) => format!("{name} (folder {})", self.folder.escape_debug()),
+            Some(name) if *name == self.folder => name.escape_debug().to_string(),
+            Some(name) => format!(
+                "{} (folder {})",
+                name.escape_debug(),
+                self.folder.escape_debug()
+            ),
             None => format!("folder {}", self.folder.escape_debug()),
         }
     }
@@ -150,7 +156,7 @@ impl Refused {
                     "error: {} needs {other}, which is refused\n",
                     self.label()
                 )),
-                Reason::Files(why) => out.push_str(&format!("error: {why}\n")),
+                Reason::Files(why) => out.push_str(&format!("error: {}\n", printable(why))),
                 Reason::SameName(first) => out.push_str(&format!(
                     "warning: {} has the name of {first}, found first, which installs instead\n",
                     self.label()
@@ -163,6 +169,18 @@ impl Refused {
         }
         out
     }
+}
+
+/// `text` with control characters (but line breaks) escaped: file names
+/// from a source must not drive the terminal.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\n' => c.to_string(),
+            c if c.is_control() => c.escape_default().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
 }
 
 /// One line per refused skill: its reasons in a word each, and the flag
@@ -200,4 +218,35 @@ pub fn render(diagnostics: &[Diagnostic]) -> String {
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_from_the_source_reach_the_listing_escaped() {
+        let refused = Refused {
+            name: Some("evil\u{1b}[2J".into()),
+            folder: "x\u{7}".into(),
+            dir: PathBuf::from("x"),
+            reasons: vec![Reason::Needs("base".into())],
+        };
+        let listed = listing(&[refused]);
+        assert!(
+            !listed.contains('\u{1b}') && !listed.contains('\u{7}'),
+            "{listed:?}"
+        );
+        assert!(
+            listed.contains("evil\\u{1b}[2J (folder x\\u{7}): needs base"),
+            "{listed}"
+        );
+        let files = Refused {
+            name: Some("a".into()),
+            folder: "a".into(),
+            dir: PathBuf::from("a"),
+            reasons: vec![Reason::Files("skills/a/\u{1b}]0;x is a link".into())],
+        };
+        assert!(!files.render().contains('\u{1b}'), "{:?}", files.render());
+    }
 }
