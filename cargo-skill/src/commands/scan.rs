@@ -76,8 +76,10 @@ pub fn exec(args: ScanArgs, global: &GlobalArgs) -> Result<u8> {
     let totals = Totals::of(&scans);
     match args.message_format {
         ScanFormat::Sarif => {
-            let rooted: Vec<(&Path, &scan::SkillScan)> =
-                scans.iter().map(|s| (root_of(&paths, &s.dir), s)).collect();
+            let rooted: Vec<(&Path, &scan::SkillScan)> = scans
+                .iter()
+                .map(|s| (scan::root_of(&paths, &s.dir), s))
+                .collect();
             println!("{}", sarif::log(&rooted)?);
         }
         format => {
@@ -110,17 +112,4 @@ pub fn exec(args: ScanArgs, global: &GlobalArgs) -> Result<u8> {
     } else {
         exit::SUCCESS
     })
-}
-
-/// The path given that `dir` was found under (a SKILL.md given stands for its folder).
-fn root_of<'a>(paths: &'a [PathBuf], dir: &Path) -> &'a Path {
-    paths
-        .iter()
-        .map(|p| match p.is_file() {
-            true => p.parent().unwrap_or(Path::new(".")),
-            false => p.as_path(),
-        })
-        .filter(|p| dir.starts_with(p))
-        .max_by_key(|p| p.components().count())
-        .unwrap_or(Path::new("."))
 }

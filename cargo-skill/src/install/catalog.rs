@@ -119,18 +119,6 @@ impl SourceCatalog {
             .any(|t| t.checkout.as_ref().is_some_and(|(c, _)| c.path() == dir))
     }
 
-    /// `text` with every temporary checkout named as [`shown`](Self::shown) names it.
-    pub fn shown_text(&self, text: &str) -> String {
-        let mut text = text.to_string();
-        for tree in std::iter::once(&self.head).chain(self.tagged.values()) {
-            if let Some((dir, label)) = &tree.checkout {
-                text = text.replace(&format!("{}/", dir.path().display()), &format!("{label}:"));
-                text = text.replace(&dir.path().display().to_string(), &format!("{label}:."));
-            }
-        }
-        text
-    }
-
     /// What the fetched ref's links must stay beneath.
     pub fn boundary(&self) -> &Path {
         &self.head.boundary

@@ -96,26 +96,30 @@ mod tests {
         std::fs::create_dir(dir.path().join("scripts")).unwrap();
         std::fs::write(dir.path().join("scripts/run.sh"), "x").unwrap();
         let before =
-            Content::of_source(&SkillFiles::read(dir.path(), dir.path()).unwrap()).unwrap();
+            Content::of_source(&SkillFiles::read(dir.path(), dir.path(), dir.path()).unwrap())
+                .unwrap();
         assert_eq!(
             before.digest(),
-            Content::of_source(&SkillFiles::read(dir.path(), dir.path()).unwrap())
+            Content::of_source(&SkillFiles::read(dir.path(), dir.path(), dir.path()).unwrap())
                 .unwrap()
                 .digest()
         );
         std::fs::write(dir.path().join("SKILL.md"), "b").unwrap();
         std::fs::remove_file(dir.path().join("scripts/run.sh")).unwrap();
         std::fs::write(dir.path().join("notes.md"), "n").unwrap();
-        let after = Content::of_source(&SkillFiles::read(dir.path(), dir.path()).unwrap()).unwrap();
+        let after =
+            Content::of_source(&SkillFiles::read(dir.path(), dir.path(), dir.path()).unwrap())
+                .unwrap();
         assert_ne!(before.digest(), after.digest());
         assert_eq!(
             before.changes_to(&after),
             ["~ SKILL.md", "+ notes.md", "- scripts/run.sh"]
         );
         std::fs::write(dir.path().join(META_FILE), "trust-tier = \"local\"").unwrap();
-        let err = Content::of_source(&SkillFiles::read(dir.path(), dir.path()).unwrap())
-            .unwrap_err()
-            .to_string();
+        let err =
+            Content::of_source(&SkillFiles::read(dir.path(), dir.path(), dir.path()).unwrap())
+                .unwrap_err()
+                .to_string();
         assert!(err.contains("cannot bring its own grants"), "{err}");
         assert_eq!(Content::of_installed(dir.path()).unwrap(), after);
         std::os::unix::fs::symlink("/etc/passwd", dir.path().join("link")).unwrap();

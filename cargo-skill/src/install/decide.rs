@@ -54,17 +54,17 @@ pub fn component(
         }));
     }
     let runtime = runtime.as_ref().expect("set just above");
-    let mut refused = Refused::of(manifest, Reason::Files(String::new()));
-    refused.reasons = skill_runtime::validate::component::check(manifest, runtime, Mode::Lenient)
-        .into_iter()
-        // Denied at every call, and a medium scan finding: not a refusal.
-        .filter(|d| d.severity == Severity::Error && d.code != Code::CapabilityUndeclared)
-        .map(Reason::Manifest)
-        .collect();
-    if refused.reasons.is_empty() {
+    let errors: Vec<Reason> =
+        skill_runtime::validate::component::check(manifest, runtime, Mode::Lenient)
+            .into_iter()
+            // Denied at every call, and a medium scan finding: not a refusal.
+            .filter(|d| d.severity == Severity::Error && d.code != Code::CapabilityUndeclared)
+            .map(Reason::Manifest)
+            .collect();
+    if errors.is_empty() {
         Ok(())
     } else {
-        Err(refused)
+        Err(Refused::with(manifest, errors))
     }
 }
 

@@ -28,20 +28,20 @@ pub struct SkillFiles {
 
 impl SkillFiles {
     /// The files of the skill in `dir`, beneath `boundary` (`dir` itself
-    /// when it is not inside it).
-    pub fn read(dir: &Path, boundary: &Path) -> Result<SkillFiles> {
+    /// when it is not inside it); messages call the folder `shown`.
+    pub fn read(dir: &Path, boundary: &Path, shown: &Path) -> Result<SkillFiles> {
         let (root, at) = match dir.strip_prefix(boundary) {
             Ok(at) if !at.as_os_str().is_empty() => (boundary, at.to_path_buf()),
             _ => (dir, PathBuf::from(".")),
         };
         let mut files = SkillFiles {
             boundary: Boundary::open(root)
-                .with_context(|| format!("could not open {}", root.display()))?,
+                .with_context(|| format!("could not open {}", shown.display()))?,
             files: Vec::new(),
             signature: Vec::new(),
             links: Vec::new(),
         };
-        files.walk(&at, "", 0, dir)?;
+        files.walk(&at, "", 0, shown)?;
         Ok(files)
     }
 

@@ -174,19 +174,19 @@ pub fn install_from(
                 manifest.name
             );
         }
-        let read = SkillFiles::read(&located.manifest.dir, &located.boundary)
+        let shown = catalog.shown(&located.manifest.dir);
+        let read = SkillFiles::read(&located.manifest.dir, &located.boundary, &shown)
             .and_then(|files| Ok((Content::of_source(&files)?, files)));
         let (content, files) = match read {
             Ok(read) => read,
             Err(e) => {
                 refused.push(Refused::of(
                     &located.manifest,
-                    Reason::Files(catalog.shown_text(&format!("{e:#}"))),
+                    Reason::Files(format!("{e:#}")),
                 ));
                 continue;
             }
         };
-        let shown = catalog.shown(&located.manifest.dir);
         let excused = match gated(&located, &shown, previous, options) {
             Ok(excused) => excused,
             Err(flagged) => {
@@ -224,37 +224,7 @@ pub fn install_from(
     if options.locked {
         check_locked(&lock, &plan, catalog.source())?;
     }
-    let unsigned: Vec<&str> = plan
-        .iter()
-        .filter(|p| p.verification == Verification::Untrusted && p.sums.is_none())
-        .map(|p| p.located.manifest.name.as_str())
-        .collect();
-    if !unsigned.is_empty() {
-        let shown = unsigned
-            .iter()
-            .take(5)
-            .copied()
-            .collect::<Vec<_>>()
-            .join(", ");
-        eprintln!(
-            "warning: {} not signed, so {} untrusted: {shown}{}",
-            if unsigned.len() == 1 {
-                "1 skill is".to_string()
-            } else {
-                format!("{} skills are", unsigned.len())
-            },
-            if unsigned.len() == 1 {
-                "it installs as"
-            } else {
-                "they install as"
-            },
-            if unsigned.len() > 5 {
-                format!(" and {} more", unsigned.len() - 5)
-            } else {
-                String::new()
-            }
-        );
-    }
+    warn_unsigned(&plan);
     for pending in &plan {
         if let Some(warning) = pending.tier.raised() {
             eprintln!("warning: {}: {warning}", pending.located.manifest.name);
@@ -328,6 +298,31 @@ pub fn install_from(
         installed: done,
         refused,
     })
+}
+
+/// One line for every unsigned skill of the plan, not one each.
+fn warn_unsigned(plan: &[Pending]) {
+    let unsigned: Vec<&str> = plan
+        .iter()
+        .filter(|p| p.verification == Verification::Untrusted && p.sums.is_none())
+        .map(|p| p.located.manifest.name.as_str())
+        .collect();
+    let (first, rest) = unsigned.split_at(unsigned.len().min(5));
+    let more = match rest.len() {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    match unsigned.len() {
+        0 => {}
+        1 => eprintln!(
+            "warning: 1 skill is not signed, so it installs as untrusted: {}",
+            first[0]
+        ),
+        n => eprintln!(
+            "warning: {n} skills are not signed, so they install as untrusted: {}{more}",
+            first.join(", ")
+        ),
+    }
 }
 
 /// What the command line asks for: the named skills (or all) at the

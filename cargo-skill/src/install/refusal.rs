@@ -38,6 +38,11 @@ pub enum Reason {
 impl Refused {
     /// `manifest`'s skill, refused for `reason`.
     pub fn of(manifest: &SkillManifest, reason: Reason) -> Refused {
+        Refused::with(manifest, vec![reason])
+    }
+
+    /// `manifest`'s skill, refused for every one of `reasons`.
+    pub fn with(manifest: &SkillManifest, reasons: Vec<Reason>) -> Refused {
         Refused {
             name: Some(manifest.name.clone()),
             folder: manifest
@@ -46,7 +51,7 @@ impl Refused {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default(),
             dir: manifest.dir.clone(),
-            reasons: vec![reason],
+            reasons,
         }
     }
 

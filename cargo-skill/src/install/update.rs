@@ -212,7 +212,11 @@ fn update_unversioned(
         );
     };
     let target = catalog::version_of(at_head);
-    let content = Content::of_source(&SkillFiles::read(&at_head.dir, catalog.boundary())?)?;
+    let content = Content::of_source(&SkillFiles::read(
+        &at_head.dir,
+        catalog.boundary(),
+        &catalog.shown(&at_head.dir),
+    )?)?;
     let digest = content.digest();
     if at_head.ext.version.is_none() && meta.content_sha256.as_deref() == Some(digest.as_str()) {
         return Ok(vec![Outcome::UpToDate {
@@ -253,7 +257,12 @@ fn reinstall(
         Some(content) => content,
         None => {
             let located = catalog.locate(&meta.name, target)?;
-            Content::of_source(&SkillFiles::read(&located.manifest.dir, &located.boundary)?)?
+            let shown = catalog.shown(&located.manifest.dir);
+            Content::of_source(&SkillFiles::read(
+                &located.manifest.dir,
+                &located.boundary,
+                &shown,
+            )?)?
         }
     };
     let changes = Content::of_installed(&home.skill_dir(&meta.name)?)?.changes_to(&content);

@@ -72,25 +72,25 @@ pub fn scan_paths(paths: &[PathBuf]) -> (Vec<SkillScan>, Vec<PathBuf>) {
     dirs.sort();
     dirs.dedup();
     // Links inside the folder given are read as what they lead to.
-    let boundary_of = |dir: &Path| {
-        paths
-            .iter()
-            .map(|p| {
-                if p.is_file() {
-                    p.parent().unwrap_or(p)
-                } else {
-                    p.as_path()
-                }
-            })
-            .filter(|p| dir.starts_with(p))
-            .max_by_key(|p| p.components().count())
-            .map(Path::to_path_buf)
-    };
     let scans = dirs
         .par_iter()
-        .map(|d| scan_skill_within(d, boundary_of(d).as_deref()))
+        .map(|d| scan_skill_within(d, Some(root_of(paths, d))))
         .collect();
     (scans, empty)
+}
+
+/// The path given that `dir` was found under (a SKILL.md given stands for
+/// its folder).
+pub fn root_of<'a>(paths: &'a [PathBuf], dir: &Path) -> &'a Path {
+    paths
+        .iter()
+        .map(|p| match p.is_file() {
+            true => p.parent().unwrap_or(Path::new(".")),
+            false => p.as_path(),
+        })
+        .filter(|p| dir.starts_with(p))
+        .max_by_key(|p| p.components().count())
+        .unwrap_or(Path::new("."))
 }
 
 /// Scans one skill folder; every link in it is a finding.
