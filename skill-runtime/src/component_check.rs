@@ -1,6 +1,6 @@
 //! Checks a skill binary before it may run: it is a component, it imports
-//! nothing beyond the host interface and the WASI set Rust std pulls in, and
-//! it exports the world's three functions.
+//! nothing beyond the host interface and the WASI 0.2 interfaces the host
+//! links, and it exports the world's three functions.
 
 use wasmtime::Engine;
 use wasmtime::component::Component;
@@ -9,9 +9,10 @@ use wasmtime::component::types::{ComponentFunc, ComponentItem, Type};
 /// The skill world's host interface, the only non-WASI import allowed.
 pub const HOST_INTERFACE: &str = "boternity:skill/host";
 
-/// WASI 0.2 interfaces a guest may import. Rust std imports these even when
-/// unused; the host satisfies them with an empty, deny-by-default context.
-pub const ALLOWED_WASI: &[&str] = &[
+/// WASI 0.2 interfaces provided over an empty context: no environment,
+/// arguments, preopened folders or stdin; stdout and stderr go to the log.
+/// Rust std imports these even when unused.
+pub const PROVIDED_WASI: &[&str] = &[
     "wasi:cli/environment",
     "wasi:cli/exit",
     "wasi:cli/stdin",
@@ -33,6 +34,45 @@ pub const ALLOWED_WASI: &[&str] = &[
     "wasi:random/insecure",
     "wasi:random/insecure-seed",
 ];
+
+/// WASI 0.2 interfaces present but refusing every use: creating a socket,
+/// resolving a name or sending a request fails with access denied and is
+/// recorded as a denied host call. Toolchains import them whether or not the
+/// skill's code uses them (componentize-py's libc, componentize-js's fetch);
+/// a skill reaches the network only through `http-get`/`http-post`.
+pub const DENIED_WASI: &[&str] = &[
+    "wasi:sockets/network",
+    "wasi:sockets/instance-network",
+    "wasi:sockets/tcp",
+    "wasi:sockets/tcp-create-socket",
+    "wasi:sockets/udp",
+    "wasi:sockets/udp-create-socket",
+    "wasi:sockets/ip-name-lookup",
+    "wasi:http/types",
+    "wasi:http/outgoing-handler",
+];
+
+/// How the host answers one import of a component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportKind {
+    /// `boternity:skill/host`: capability-gated.
+    Host,
+    /// Linked over an empty context ([`PROVIDED_WASI`]).
+    Provided,
+    /// Linked, every use refused ([`DENIED_WASI`]).
+    Denied,
+}
+
+impl ImportKind {
+    /// How reports name it: "provided", "provided, denied".
+    pub fn label(self) -> &'static str {
+        match self {
+            ImportKind::Host => "host interface",
+            ImportKind::Provided => "provided",
+            ImportKind::Denied => "provided, denied",
+        }
+    }
+}
 
 /// The host interface's functions and their WIT signatures (parameter names
 /// aside), as in `wit/boternity-skill.wit`.
@@ -117,7 +157,7 @@ impl WorldReport {
     pub fn problems(&self) -> Vec<String> {
         let mut out = Vec::new();
         for name in &self.disallowed_imports {
-            out.push(format!("imports `{name}`, which is outside the world: skills may import only `{HOST_INTERFACE}` and the WASI 0.2 cli/io/clocks/filesystem/random interfaces (sockets, http and other interfaces are not provided)"));
+            out.push(format!("imports `{name}`, which this host does not link: skills may import `{HOST_INTERFACE}` and WASI 0.2 cli, io, clocks, filesystem, random, sockets and http (the last two present but denied); check the toolchain targets WASI 0.2 (not 0.3 or preview 1) and that the world is wit/boternity-skill.wit"));
         }
         for name in &self.unknown_host_functions {
             out.push(format!("imports `{HOST_INTERFACE}#{name}`, which the host does not provide: regenerate bindings from wit/boternity-skill.wit"));
@@ -163,17 +203,74 @@ pub fn check_preamble(bytes: &[u8]) -> Result<(), LoadError> {
     Ok(())
 }
 
-/// Whether an import name (`wasi:cli/stdout@0.2.3`) is in the allowed set.
-pub fn import_allowed(name: &str) -> bool {
-    if name == HOST_INTERFACE {
-        return true;
-    }
-    match name.split_once('@') {
-        Some((interface, version)) => {
-            version.starts_with("0.2.") && ALLOWED_WASI.contains(&interface)
+/// The world checks that need no compiling: the component's own imports
+/// (not those of the modules and components nested in it) are all linked,
+/// and it exports the world's functions. Types are checked after compiling
+/// ([`check_world`]); this lets a foreign component be refused in
+/// milliseconds instead of after seconds of Cranelift.
+pub fn check_names(wasm: &[u8]) -> Result<(), LoadError> {
+    use wasmparser::{Parser, Payload};
+    let mut report = WorldReport::default();
+    let mut exports = Vec::new();
+    let mut depth = 0usize;
+    for payload in Parser::new(0).parse_all(wasm) {
+        let payload = payload.map_err(|e| LoadError::Malformed(e.to_string()))?;
+        match payload {
+            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
+            Payload::End(_) => depth = depth.saturating_sub(1),
+            Payload::ComponentImportSection(reader) if depth == 0 => {
+                for import in reader {
+                    let name = import
+                        .map_err(|e| LoadError::Malformed(e.to_string()))?
+                        .name
+                        .name;
+                    if !import_allowed(name) {
+                        report.disallowed_imports.push(name.to_string());
+                    }
+                }
+            }
+            Payload::ComponentExportSection(reader) if depth == 0 => {
+                for export in reader {
+                    let export = export.map_err(|e| LoadError::Malformed(e.to_string()))?;
+                    exports.push(export.name.name.to_string());
+                }
+            }
+            _ => {}
         }
-        None => false,
     }
+    for (name, _) in EXPORTS {
+        if !exports.iter().any(|e| e == name) {
+            report.missing_exports.push(name.to_string());
+        }
+    }
+    if report.is_empty() {
+        Ok(())
+    } else {
+        Err(LoadError::World(report))
+    }
+}
+
+/// How the host answers an import (`wasi:cli/stdout@0.2.3`), or `None`
+/// when it does not link it.
+pub fn import_kind(name: &str) -> Option<ImportKind> {
+    if name == HOST_INTERFACE {
+        return Some(ImportKind::Host);
+    }
+    let (interface, version) = name.split_once('@')?;
+    if !version.starts_with("0.2.") {
+        None
+    } else if PROVIDED_WASI.contains(&interface) {
+        Some(ImportKind::Provided)
+    } else if DENIED_WASI.contains(&interface) {
+        Some(ImportKind::Denied)
+    } else {
+        None
+    }
+}
+
+/// Whether the host links an import at all.
+pub fn import_allowed(name: &str) -> bool {
+    import_kind(name).is_some()
 }
 
 /// Host functions of `boternity:skill/host` the component really imports, sorted.
@@ -324,8 +421,20 @@ mod tests {
         assert!(import_allowed("wasi:io/streams@0.2.0"));
         assert!(!import_allowed("wasi:cli/stdout"));
         assert!(!import_allowed("wasi:cli/stdout@0.3.0"));
-        assert!(!import_allowed("wasi:sockets/tcp@0.2.0"));
-        assert!(!import_allowed("wasi:http/outgoing-handler@0.2.0"));
+        assert_eq!(
+            import_kind("wasi:sockets/tcp@0.2.9"),
+            Some(ImportKind::Denied)
+        );
+        assert_eq!(
+            import_kind("wasi:http/outgoing-handler@0.2.10"),
+            Some(ImportKind::Denied)
+        );
+        assert_eq!(
+            import_kind("wasi:random/random@0.2.12"),
+            Some(ImportKind::Provided)
+        );
+        assert!(!import_allowed("wasi:http/incoming-handler@0.2.0"));
+        assert!(!import_allowed("wasi:sockets/tcp@0.3.0"));
         assert!(!import_allowed("evil:pkg/iface"));
         assert!(!import_allowed("boternity:skill/host@1.0.0"));
     }

@@ -16,8 +16,10 @@ pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(1);
 
 /// Core instances, memories and tables one component may hold. A Rust
 /// `wasm32-wasip2` component has a handful of core instances, one memory and
-/// a shim table; these leave room for other toolchains' output.
-pub(crate) const MAX_CORE_INSTANCES_PER_COMPONENT: u32 = 32;
+/// a shim table; componentize-py 0.25 output built with `--stub-wasi` has
+/// 38 (CPython, libc and their shims are separate modules). The pool reserves these per concurrent invocation as address
+/// space, committed only when used (docs/security.md has the figures).
+pub(crate) const MAX_CORE_INSTANCES_PER_COMPONENT: u32 = 64;
 pub(crate) const MAX_MEMORIES_PER_COMPONENT: u32 = 4;
 pub(crate) const MAX_TABLES_PER_COMPONENT: u32 = 16;
 

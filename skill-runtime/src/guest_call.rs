@@ -90,7 +90,7 @@ pub(crate) fn run_entry(
             fuel_consumed: fuel - fuel_left,
             peak_memory_bytes: data.limiter.peak_bytes(),
             duration,
-            host_calls: data.host.take_calls(),
+            host_calls: data.take_calls(),
         },
         logs,
         logs_dropped,

@@ -3,6 +3,7 @@
 
 use wasmtime::component::{HasData, HasSelf, Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use crate::bindings::{SkillContext, SkillPlugin, boternity::skill::host::Host};
 use crate::capability_calls::{
@@ -12,6 +13,7 @@ use crate::core_io::CoreIo;
 use crate::limiter::Limiter;
 use crate::log::LogSink;
 use crate::outcome::HostCall;
+use crate::wasi_denied::{self, Refusals};
 
 /// Store data of one invocation.
 pub(crate) struct StoreData {
@@ -21,6 +23,9 @@ pub(crate) struct StoreData {
     pub(crate) core: CoreIo,
     wasi: WasiCtx,
     table: ResourceTable,
+    http: WasiHttpCtx,
+    /// Refused calls into the sockets and `wasi:http` interfaces.
+    refusals: Refusals,
 }
 
 impl StoreData {
@@ -41,6 +46,30 @@ impl StoreData {
             core: CoreIo::default(),
             wasi,
             table: ResourceTable::new(),
+            http: WasiHttpCtx::new(),
+            refusals: Refusals::default(),
+        }
+    }
+
+    /// Every host call of the invocation: the skill interface's, the
+    /// capabilities' and the refused WASI ones.
+    pub(crate) fn take_calls(&mut self) -> Vec<HostCall> {
+        let mut calls = self.host.take_calls();
+        merge_calls(&mut calls, self.refusals.calls.take());
+        calls
+    }
+
+    pub(crate) fn denied_parts(&mut self) -> (&mut CallLog, &mut ResourceTable) {
+        (&mut self.refusals.calls, &mut self.table)
+    }
+}
+
+impl WasiHttpView for StoreData {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            hooks: &mut self.refusals,
+            table: &mut self.table,
+            ctx: &mut self.http,
         }
     }
 }
@@ -172,9 +201,11 @@ impl HasData for Table {
     type Data<'a> = &'a mut ResourceTable;
 }
 
-/// The linker for skills: the host interface and exactly the WASI interfaces
-/// in [`crate::component_check::ALLOWED_WASI`]. Sockets and anything else are
-/// not linked at all, so a component importing them cannot be instantiated.
+/// The linker for skills: the host interface, the WASI interfaces in
+/// [`crate::component_check::PROVIDED_WASI`] over an empty context, and those
+/// in [`crate::component_check::DENIED_WASI`], present but refusing every
+/// use. Anything else is not linked, so a component importing it cannot be
+/// instantiated.
 pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<StoreData>> {
     use wasmtime_wasi::cli::{WasiCli, WasiCliView};
     use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView};
@@ -206,5 +237,6 @@ pub(crate) fn linker(engine: &wasmtime::Engine) -> wasmtime::Result<Linker<Store
     cli::terminal_stdin::add_to_linker::<StoreData, WasiCli>(l, StoreData::cli)?;
     cli::terminal_stdout::add_to_linker::<StoreData, WasiCli>(l, StoreData::cli)?;
     cli::terminal_stderr::add_to_linker::<StoreData, WasiCli>(l, StoreData::cli)?;
+    wasi_denied::add_to_linker(l)?;
     Ok(linker)
 }

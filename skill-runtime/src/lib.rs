@@ -59,6 +59,7 @@ pub mod skill_name;
 pub mod tier;
 mod toml_file;
 pub mod validate;
+mod wasi_denied;
 
 pub use audit::{AuditLog, AuditQuery, AuditRecord};
 pub use compile_cache::CompileSource;

@@ -170,6 +170,7 @@ impl Runtime {
         if core {
             return self.load_core(wasm, tier, sha256);
         }
+        component_check::check_names(wasm)?;
         let engine = self.engine(tier)?;
         let started = Instant::now();
         let (component, source) =

@@ -641,7 +641,7 @@ fn cases() -> Vec<(Code, Severity, Severity, Tree, Tree)> {
         (
             Code::CapabilityUndeclared,
             W,
-            E,
+            W,
             tool("probe", "probe", "  capabilities: http-get\n"),
             tool(
                 "probe",

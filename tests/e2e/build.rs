@@ -293,7 +293,7 @@ fn wasm_from_another_toolchain_is_adopted_after_the_same_checks() {
 }
 
 #[test]
-fn an_undeclared_capability_fails_the_build_and_keeps_the_old_component() {
+fn an_undeclared_capability_is_a_warning_and_the_component_is_adopted() {
     let root = tempfile::tempdir().unwrap();
     let dir = probe_folder(root.path(), "http-get");
     std::fs::write(dir.join("skill.wasm"), b"the last good build").unwrap();
@@ -309,14 +309,16 @@ fn an_undeclared_capability_fails_the_build_and_keeps_the_old_component() {
             "probe",
         ],
     );
-    assert_eq!(out.status.code(), Some(2));
+    // Binding generators import the whole host interface: the undeclared
+    // import will be denied at every call, which is worth a warning only.
     let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(
-        err.contains("capability-undeclared") && err.contains("get-secret"),
+        err.contains("warning[capability-undeclared]") && err.contains("get-secret"),
         "{err}"
     );
-    assert!(err.contains("left as it was"), "{err}");
-    assert_eq!(
+    assert!(err.contains("will be denied"), "{err}");
+    assert_ne!(
         std::fs::read(dir.join("skill.wasm")).unwrap(),
         b"the last good build"
     );

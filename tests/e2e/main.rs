@@ -7,6 +7,7 @@ mod crash;
 mod ecosystem;
 mod hostile;
 mod install;
+mod languages;
 mod mcp;
 mod mcp_edge;
 mod operator;

@@ -238,5 +238,8 @@ fn a_tool_skill_component_is_checked() {
             .unwrap()
             .contains("get-secret")
     );
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(undeclared["severity"], "warning");
+    assert_eq!(out.status.code(), Some(0));
+    let strict = validate(&dir.path().join("probe"), &["--deny-warnings"]);
+    assert_eq!(strict.status.code(), Some(1));
 }

@@ -16,15 +16,14 @@ use crate::install::refusal::{Reason, Refused};
 /// A tool skill's component, compiled in the limited child (for its tier,
 /// and for the untrusted engine `validate` checks it with, so nothing is
 /// compiled in this process), then given `validate`'s verdict: the same
-/// codes, and an error refuses it here as it fails `validate` (apart from
-/// `capability-undeclared`: such a call is denied when it runs).
+/// codes, and an error refuses it here as it fails `validate`.
 pub fn component(
     home: &Home,
     pending: &Pending,
     options: &InstallOptions<'_>,
     runtime: &mut Option<skill_runtime::Runtime>,
 ) -> std::result::Result<(), Refused> {
-    use skill_runtime::manifest::{Code, Mode, Severity, SkillType};
+    use skill_runtime::manifest::{Mode, Severity, SkillType};
     let manifest = &pending.located.manifest;
     if manifest.skill_type() != SkillType::Tool {
         return Ok(());
@@ -57,8 +56,8 @@ pub fn component(
     let errors: Vec<Reason> =
         skill_runtime::validate::component::check(manifest, runtime, Mode::Lenient)
             .into_iter()
-            // Denied at every call, and a medium scan finding: not a refusal.
-            .filter(|d| d.severity == Severity::Error && d.code != Code::CapabilityUndeclared)
+            // An undeclared capability is a warning: denied at every call.
+            .filter(|d| d.severity == Severity::Error)
             .map(Reason::Manifest)
             .collect();
     if errors.is_empty() {

@@ -136,7 +136,7 @@ codes! {
     ComponentMissing = "component-missing", Ours, "a tool skill has no component file";
     ComponentInvalid = "component-invalid", Ours, "the component does not load";
     WorldMismatch = "world-mismatch", Ours, "the component does not match the boternity:skill world";
-    CapabilityUndeclared = "capability-undeclared", Ours, "the component imports a capability the manifest does not declare";
+    CapabilityUndeclared = "capability-undeclared", Warning, "the component imports a capability the manifest does not declare (every call is denied)";
     CapabilityUnused = "capability-unused", Warning, "the manifest declares a capability the component never imports";
     SchemaMissing = "schema-missing", Ours, "a declared input or output schema file does not exist or cannot be read";
     SchemaInvalid = "schema-invalid", Ours, "a declared input or output schema is not JSON, or not a valid JSON Schema object";

@@ -102,8 +102,8 @@ pub fn check_bytes(
         in_manifest.report(
             Code::CapabilityUndeclared,
             capabilities_pos,
-            format!("the component imports `{cap}`, which the manifest does not declare, so every call would be denied"),
-            Some(format!("add `{cap}` (with a scope) to `metadata.capabilities`, or stop calling it")),
+            format!("the component imports `{cap}`, which the manifest does not declare: every call to it will be denied"),
+            Some(format!("if the skill needs it, add `{cap}` (with a scope) to `metadata.capabilities`; binding generators import the whole host interface, so an import the code never calls is harmless (an error only under --deny-warnings)")),
         );
     }
     for cap in declared.iter().filter(|c| !imported.contains(c)) {

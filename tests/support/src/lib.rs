@@ -4,6 +4,7 @@
 //! several test binaries; later ones are no-ops.
 
 pub mod http_server;
+pub mod other_languages;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

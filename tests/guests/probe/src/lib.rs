@@ -96,6 +96,11 @@ impl Guest for Probe {
                 .to_string())
             }
             "env" => Ok(json!({"vars": std::env::vars().count(), "args": std::env::args().count()}).to_string()),
+            // wasi:sockets is linked but refuses: the guest sees the error.
+            "connect" => Ok(json!({
+                "connect": std::net::TcpStream::connect(text("addr", "127.0.0.1:9").as_str()).err().map(|e| e.to_string()),
+                "lookup": std::net::ToSocketAddrs::to_socket_addrs(&(text("host", "example.com").as_str(), 80)).err().map(|e| e.to_string()),
+            }).to_string()),
             "fs" => Ok(json!({"root": std::fs::read_dir("/").is_ok(), "etc": std::fs::read("/etc/passwd").is_ok()}).to_string()),
             // Common work: the input parsed (above), its text's words counted.
             "words" => Ok(json!({"words": input.get("text").and_then(Value::as_str).unwrap_or("").split_whitespace().count()}).to_string()),
