@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use skill_runtime::audit::AuditLog;
 use skill_runtime::sandbox::{SandboxConfig, WorkerCommand};
-use skill_runtime::{Home, Runtime, RuntimeConfig};
+use skill_runtime::{Home, Runtime, RuntimeConfig, TrustTier};
 
 pub fn home() -> Result<Home> {
     Ok(Home::from_env()?)
@@ -54,7 +54,17 @@ pub fn runtime_config(audit: bool) -> Result<RuntimeConfig> {
         program: std::env::current_exe().context("could not find the cargo-skill binary")?,
         args: vec![WORKER_VERB.to_string()],
     };
+    // A `[tiers]` table it cannot read leaves the default ceilings, with a warning.
+    let defaults = TrustTier::ALL.map(TrustTier::default_ceiling);
+    let tier_ceilings = match &home {
+        Some(home) => skill_runtime::limit_sources::configured_ceilings(home).unwrap_or_else(|e| {
+            eprintln!("warning: {e:#}; the tiers' default ceilings apply");
+            defaults
+        }),
+        None => defaults,
+    };
     Ok(RuntimeConfig {
+        tier_ceilings,
         cache_dir: home.map(|h| h.compiled_cache_dir()),
         concurrency: 1,
         audit,

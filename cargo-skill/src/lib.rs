@@ -15,6 +15,7 @@ mod exit;
 mod home;
 mod input;
 mod install;
+mod limit_flags;
 mod output;
 mod publish;
 mod scanning;

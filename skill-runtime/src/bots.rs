@@ -156,19 +156,7 @@ pub fn pins(home: &Home, name: &str) -> Result<Vec<(String, VersionReq)>> {
 /// The bot invoking skills: `slug` if given, else `[bot] slug` in the home
 /// folder's `config.toml`, else `local`; its name from `[bot] name`.
 pub fn identity(home: &Home, slug: Option<&str>) -> Result<BotIdentity> {
-    let path = home.config_file();
-    let config: toml::Table = match std::fs::read_to_string(&path) {
-        Ok(text) => toml::from_str(&text).map_err(|e| {
-            anyhow::anyhow!(
-                "{}: {} is not valid TOML: {}; fix it or remove it",
-                located(&path, &text, &e),
-                path.display(),
-                e.message()
-            )
-        })?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => toml::Table::new(),
-        Err(e) => return Err(e).with_context(|| format!("could not read {}", path.display())),
-    };
+    let config = read_config(home)?;
     let field = |key: &str| {
         config
             .get("bot")
@@ -187,4 +175,21 @@ pub fn identity(home: &Home, slug: Option<&str>) -> Result<BotIdentity> {
     }
     let name = field("name").unwrap_or(&slug).to_string();
     Ok(BotIdentity { name, slug })
+}
+
+/// The home's `config.toml` (empty when there is none).
+pub(crate) fn read_config(home: &Home) -> Result<toml::Table> {
+    let path = home.config_file();
+    Ok(match std::fs::read_to_string(&path) {
+        Ok(text) => toml::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: {} is not valid TOML: {}; fix it or remove it",
+                located(&path, &text, &e),
+                path.display(),
+                e.message()
+            )
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => toml::Table::new(),
+        Err(e) => return Err(e).with_context(|| format!("could not read {}", path.display())),
+    })
 }

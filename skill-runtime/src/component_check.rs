@@ -209,35 +209,14 @@ pub fn check_preamble(bytes: &[u8]) -> Result<(), LoadError> {
 /// ([`check_world`]); this lets a foreign component be refused in
 /// milliseconds instead of after seconds of Cranelift.
 pub fn check_names(wasm: &[u8]) -> Result<(), LoadError> {
-    use wasmparser::{Parser, Payload};
-    let mut report = WorldReport::default();
-    let mut exports = Vec::new();
-    let mut depth = 0usize;
-    for payload in Parser::new(0).parse_all(wasm) {
-        let payload = payload.map_err(|e| LoadError::Malformed(e.to_string()))?;
-        match payload {
-            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
-            Payload::End(_) => depth = depth.saturating_sub(1),
-            Payload::ComponentImportSection(reader) if depth == 0 => {
-                for import in reader {
-                    let name = import
-                        .map_err(|e| LoadError::Malformed(e.to_string()))?
-                        .name
-                        .name;
-                    if !import_allowed(name) {
-                        report.disallowed_imports.push(name.to_string());
-                    }
-                }
-            }
-            Payload::ComponentExportSection(reader) if depth == 0 => {
-                for export in reader {
-                    let export = export.map_err(|e| LoadError::Malformed(e.to_string()))?;
-                    exports.push(export.name.name.to_string());
-                }
-            }
-            _ => {}
-        }
-    }
+    let (imports, exports) = top_level_names(wasm)?;
+    let mut report = WorldReport {
+        disallowed_imports: imports
+            .into_iter()
+            .filter(|name| !import_allowed(name))
+            .collect(),
+        ..WorldReport::default()
+    };
     for (name, _) in EXPORTS {
         if !exports.iter().any(|e| e == name) {
             report.missing_exports.push(name.to_string());
@@ -248,6 +227,47 @@ pub fn check_names(wasm: &[u8]) -> Result<(), LoadError> {
     } else {
         Err(LoadError::World(report))
     }
+}
+
+/// The component's own import and export names, in order (those of the
+/// modules and components nested in it are theirs, not the skill's).
+fn top_level_names(wasm: &[u8]) -> Result<(Vec<String>, Vec<String>), LoadError> {
+    use wasmparser::{Parser, Payload};
+    let malformed = |e: wasmparser::BinaryReaderError| LoadError::Malformed(e.to_string());
+    let (mut imports, mut exports) = (Vec::new(), Vec::new());
+    let mut depth = 0usize;
+    for payload in Parser::new(0).parse_all(wasm) {
+        match payload.map_err(malformed)? {
+            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
+            Payload::End(_) => depth = depth.saturating_sub(1),
+            Payload::ComponentImportSection(reader) if depth == 0 => {
+                for import in reader {
+                    imports.push(import.map_err(malformed)?.name.name.to_string());
+                }
+            }
+            Payload::ComponentExportSection(reader) if depth == 0 => {
+                for export in reader {
+                    exports.push(export.map_err(malformed)?.name.name.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok((imports, exports))
+}
+
+/// Each import of the component and how the host answers it (`None`: not
+/// linked), sorted by name: the world report `inspect` prints.
+pub fn imports(wasm: &[u8]) -> Result<Vec<(String, Option<ImportKind>)>, LoadError> {
+    let (mut names, _) = top_level_names(wasm)?;
+    names.sort();
+    Ok(names
+        .into_iter()
+        .map(|n| {
+            let kind = import_kind(&n);
+            (n, kind)
+        })
+        .collect())
 }
 
 /// How the host answers an import (`wasi:cli/stdout@0.2.3`), or `None`

@@ -41,6 +41,7 @@ mod host;
 pub mod http;
 pub mod installed;
 pub mod io_schema;
+pub mod limit_sources;
 mod limiter;
 pub mod links;
 mod loaded_skill;

@@ -23,6 +23,7 @@ use crate::files::FolderId;
 use crate::grants::{Capability, Grant, Grants, Policy};
 use crate::home::Home;
 use crate::installed::{self, InstalledMeta};
+use crate::limit_sources::{LimitInputs, ResolvedLimits};
 use crate::manifest::{self, CapabilityDecl, Mode, SkillManifest};
 use crate::memory::FileMemory;
 use crate::outcome::{ErrorKind, Failure, Report};
@@ -94,6 +95,8 @@ pub struct Prepared {
     pub bot: BotIdentity,
     pub tier: TierChoice,
     pub limits: Limits,
+    /// Where each limit came from, and what a run that hits one is told.
+    pub resolved: ResolvedLimits,
     pub policy: Arc<Policy>,
     /// The manifest, when the skill has one.
     pub manifest: Option<SkillManifest>,
@@ -137,7 +140,13 @@ impl Prepared {
     ) -> Report {
         let invocation = self.invocation(input);
         match loaded {
-            Ok(skill) => runtime.invoke(skill, &invocation),
+            Ok(skill) => {
+                let mut report = runtime.invoke(skill, &invocation);
+                if let Err(failure) = &mut report.result {
+                    self.resolved.explain(failure);
+                }
+                report
+            }
             Err(message) => {
                 let failure = Failure::new(ErrorKind::InvalidComponent, message.clone());
                 let mut report = Report::refused(self.tier.tier, self.limits, failure);
@@ -150,9 +159,7 @@ impl Prepared {
 
 /// Decides everything about one run of `skill` for `bot` (else the home's
 /// `[bot]`, else `local`): the tier (the source's, lowered by the skill,
-/// raised only by the operator), the limits (the tier's, lowered by the
-/// skill's `resources` and the bot's settings, then the operator's
-/// overrides), and the policy (grants after mixins, approved secrets, the
+/// raised only by the operator), the limits (see [`LimitInputs`]), and the policy (grants after mixins, approved secrets, the
 /// bot's data folder and memory, the secret store).
 pub fn prepare(
     home: &Home,
@@ -167,10 +174,17 @@ pub fn prepare(
         SkillRef::Folder(path) | SkillRef::Component(path) => path_source(path, true)?,
     };
     let tier = TrustTier::choose(source.earned, source.declared_tier, overrides.tier);
-    let limits = config.tier_limits[tier.tier.index()]
-        .lowered_by(&source.resources)
-        .lowered_by(&source.bot_limits)
-        .overridden_by(&overrides.limits);
+    let resolved = LimitInputs {
+        tier: tier.tier,
+        default: config.tier_limits[tier.tier.index()],
+        ceiling: config.tier_ceilings[tier.tier.index()],
+        skill: &source.resources,
+        approved: &source.approved,
+        bot: &source.bot_limits,
+        flags: &overrides.limits,
+        installed: source.installed.then_some(source.name.as_str()),
+    }
+    .resolve()?;
     let mut grants = Grants::from_declared(&source.capabilities);
     grants.grant_all(&overrides.grant);
     for &cap in &overrides.deny {
@@ -198,7 +212,8 @@ pub fn prepare(
         wasm: source.wasm,
         bot,
         tier,
-        limits,
+        limits: resolved.limits,
+        resolved,
         policy: Arc::new(policy),
         manifest: source.manifest,
     })
@@ -247,7 +262,11 @@ struct Source {
     /// `metadata.trust-tier` of a folder: it only lowers `earned`.
     declared_tier: Option<TrustTier>,
     resources: LimitRequest,
+    /// What the operator approved above (or below) the tier's defaults.
+    approved: LimitRequest,
     bot_limits: LimitRequest,
+    /// Installed (so `grant NAME` can raise its limits), not a folder.
+    installed: bool,
     capabilities: Vec<Grant>,
     secrets: Vec<String>,
     /// Installed host folders' identities when approved.
@@ -269,7 +288,9 @@ impl Source {
             earned: TrustTier::Untrusted,
             declared_tier: None,
             resources: LimitRequest::default(),
+            approved: LimitRequest::default(),
             bot_limits: LimitRequest::default(),
+            installed: false,
             capabilities: Vec::new(),
             secrets: Vec::new(),
             pinned: BTreeMap::new(),
@@ -298,8 +319,11 @@ fn installed_source(home: &Home, name: &str, bot: &str) -> Result<Source> {
         grants,
         secrets,
         trust_tier,
+        resources,
         ..
     } = meta;
+    source.approved = resources.request();
+    source.installed = true;
     source.capabilities = grants
         .iter()
         .map(|g| {
@@ -382,7 +406,9 @@ fn path_source(path: &Path, declared: bool) -> Result<Source> {
         earned: TrustTier::Untrusted,
         declared_tier: m.ext.trust_tier,
         resources: m.ext.resources,
+        approved: LimitRequest::default(),
         bot_limits: LimitRequest::default(),
+        installed: false,
         capabilities: if declared {
             declared_capabilities(&m)
         } else {

@@ -41,6 +41,8 @@ pub struct RuntimeConfig {
     pub concurrency: u32,
     /// Each tier's ceiling, indexed by [`TrustTier`]; operators may change them.
     pub tier_limits: [Limits; 3],
+    /// Each tier's ceiling: no grant or flag passes it.
+    pub tier_ceilings: [Limits; 3],
     pub log_limits: LogLimits,
     /// Loaded skills kept per runtime before the oldest are forgotten.
     pub max_loaded: usize,
@@ -56,6 +58,7 @@ impl Default for RuntimeConfig {
             cache_dir: None,
             concurrency: 16,
             tier_limits: TrustTier::ALL.map(TrustTier::default_limits),
+            tier_ceilings: TrustTier::ALL.map(TrustTier::default_ceiling),
             log_limits: LogLimits::default(),
             max_loaded: 256,
             audit: None,

@@ -51,6 +51,7 @@ fn install_probe(home: &Path) {
         secrets: vec![],
         declared: vec![],
         allowed_findings: vec![],
+        resources: Default::default(),
     }
     .write(&dir)
     .unwrap();

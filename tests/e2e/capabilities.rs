@@ -88,8 +88,15 @@ fn secret(home: &Path, args: &[&str], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), stdin.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
+    // A child that exits before reading closes the pipe: its status and
+    // stderr say why, which the caller's assertions show.
+    let _ = std::io::Write::write_all(&mut child.stdin.take().unwrap(), stdin.as_bytes());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success() || !out.stderr.is_empty(),
+        "`secret {args:?}` failed silently: {out:?}"
+    );
+    out
 }
 
 #[test]

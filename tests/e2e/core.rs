@@ -382,7 +382,7 @@ fn a_skill_made_by_the_other_runtimes_skill_init_runs_unchanged() {
             "run",
             "spin-blufio",
             "--fuel",
-            "1000000000000",
+            "20000000000",
             "--message-format",
             "json",
             "--input",

@@ -62,6 +62,17 @@ fn a_python_skill_runs_logs_and_reaches_only_what_it_was_granted() {
         "http-get:127.0.0.1",
         &python_guest(),
     );
+    // The world report: componentize-py's libc links sockets, present but denied.
+    let out = cargo_skill(home.path())
+        .args(["skill", "inspect"])
+        .arg(&skill)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("wasi:sockets/tcp-create-socket@0.2.9 (provided, denied)"),
+        "{text}"
+    );
 
     let out = run(home.path(), &skill, r#"{"mode":"echo","n":1}"#, &[]);
     let json = stdout_json(&out);
@@ -184,4 +195,99 @@ fn a_foreign_component_is_refused_before_anything_is_compiled() {
     let cache = home.path().join("cache/compiled");
     let entries = std::fs::read_dir(&cache).map(|d| d.count()).unwrap_or(0);
     assert_eq!(entries, 0, "nothing compiled into {}", cache.display());
+}
+
+#[test]
+fn a_skill_asks_for_more_memory_and_only_the_operator_grants_it() {
+    let home = tempfile::tempdir().unwrap();
+    let src = home.path().join("src/py-probe");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::copy(python_guest(), src.join("skill.wasm")).unwrap();
+    std::fs::write(
+        src.join("SKILL.md"),
+        "---\nname: py-probe\ndescription: d\nmetadata:\n  skill-type: tool\n  resources: memory=64MiB\n---\n",
+    )
+    .unwrap();
+    let skill = |args: &[&str]| {
+        cargo_skill(home.path())
+            .arg("skill")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = skill(&["install", src.to_str().unwrap(), "--yes"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    // `--yes` shows the ask; it grants nothing.
+    assert!(
+        err.contains("asks for more than the untrusted tier gives (memory=64MiB)")
+            && err.contains("`cargo skill grant py-probe memory=64MiB`"),
+        "{err}"
+    );
+
+    // Three MB of text needs more than the untrusted tier's 16 MiB.
+    let big = format!(r#"{{"mode":"big","text":"{}"}}"#, "x".repeat(3 << 20));
+    let input = home.path().join("big.json");
+    std::fs::write(&input, &big).unwrap();
+    let input = input.to_str().unwrap();
+    let out = skill(&["run", "py-probe", "--input-file", input]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    for part in [
+        "error[memory-limit]",
+        "The memory limit is 16 MiB, from the untrusted tier's default",
+        "the skill asks for memory=64MiB in `metadata.resources`, which the operator has not approved",
+        "`cargo skill grant py-probe memory=64MiB`",
+        "`--memory 64`",
+        // The summary's peak is what the skill held, next to the limit.
+        "peak memory 15.",
+        "(its next growth was refused) of 16.0 MiB",
+    ] {
+        assert!(err.contains(part), "{part}: {err}");
+    }
+
+    // Nothing passes the tier's ceiling, not a grant nor a flag.
+    let out = skill(&["grant", "py-probe", "memory=1GiB"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("`max-memory` under `[tiers.untrusted]`"),
+        "{}",
+        stderr(&out)
+    );
+    let out = skill(&["run", "py-probe", "--input", "{}", "--memory", "100000"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("ceiling of 256 MiB"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = skill(&["grant", "py-probe", "memory=64MiB"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let meta =
+        std::fs::read_to_string(home.path().join("skills/py-probe/.boternity-meta.toml")).unwrap();
+    assert!(meta.contains("memory-bytes = 67108864"), "{meta}");
+    let json = stdout_json(&skill(&[
+        "run",
+        "py-probe",
+        "--message-format",
+        "json",
+        "--input-file",
+        input,
+    ]));
+    assert_eq!(json["outcome"], "ok", "{json}");
+    assert_eq!(json["limits"]["memory_bytes"], 64 << 20);
+
+    // Only the operator's config moves the ceiling: lowered, the approval is capped.
+    std::fs::write(
+        home.path().join("config.toml"),
+        "[tiers.untrusted]\nmax-memory = \"20MiB\"\n",
+    )
+    .unwrap();
+    let out = skill(&["run", "py-probe", "--input-file", input]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("error[memory-limit]") && err.contains("max-memory"),
+        "{err}"
+    );
 }

@@ -125,7 +125,13 @@ fn an_error_outcome_exits_one_with_its_kind() {
     let v = stdout_json(&out);
     assert_eq!(v["outcome"], "error");
     assert_eq!(v["kind"], "fuel-exhausted");
-    assert!(v["message"].as_str().unwrap().contains("500000000"));
+    let message = v["message"].as_str().unwrap();
+    assert!(message.contains("500000000"));
+    assert!(
+        message.contains("from the untrusted tier's default")
+            && message.contains("To raise it for one run: `--fuel 1000000000`"),
+        "{message}"
+    );
     assert_eq!(v["fuel_consumed"], 500_000_000);
 }
 

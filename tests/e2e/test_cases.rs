@@ -94,6 +94,33 @@ fn failures_say_what_differed_and_exit_one() {
         text.contains("skill test result: FAILED. 0 passed; 3 failed"),
         "{text}"
     );
+
+    // `--fuel` applies to every case, says so when it is the limit hit,
+    // and never passes the tier's ceiling.
+    let out = test(
+        &dir,
+        &["--color", "never", "--fuel", "1000", "wrong output"],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("fuel-exhausted") && text.contains("from this run's flag"),
+        "{text}"
+    );
+    let out = test(
+        &dir,
+        &[
+            "--color",
+            "never",
+            "--fuel",
+            "100000000000000",
+            "wrong output",
+        ],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("`max-fuel` under `[tiers.untrusted]`"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -273,7 +300,24 @@ fn bench_prints_the_documented_json() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("fuel-exhausted"), "{}", stderr(&out));
+    let err = stderr(&out);
+    // The limit it hit, where it came from, and the flag that raises it.
+    assert!(err.contains("fuel-exhausted"), "{err}");
+    assert!(err.contains("from the untrusted tier's default"), "{err}");
+    assert!(err.contains("`--fuel 1000000000`"), "{err}");
+    assert!(!err.contains("bench an input it handles"), "{err}");
+    let out = cargo_skill(home.path())
+        .args(["skill", "bench", "--iterations", "5", "--fuel", "1000"])
+        .args(["--input", r#"{"mode":"work","iterations":5000}"#])
+        .arg(skill_test_support::guest_wasm_path("probe"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("from this run's flag"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]

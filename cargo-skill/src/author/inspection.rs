@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use skill_runtime::component_check::{self, ImportKind};
 use skill_runtime::manifest::{Diagnostic, SkillManifest, SkillType};
 use skill_runtime::validate::graph::SkillSet;
 use skill_runtime::validate::{self, Options};
@@ -31,6 +32,10 @@ pub struct ComponentInfo {
     /// Host functions it imports, or why it does not load.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub imports: Option<Vec<String>>,
+    /// Every interface it imports and how the host answers it: `host
+    /// interface`, `provided`, `provided, denied`, or `not linked`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub interfaces: Vec<Interface>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -73,6 +78,12 @@ pub fn inspect(path: &Path, runtime: &Runtime) -> Vec<Inspection> {
         .collect()
 }
 
+#[derive(Debug, Serialize)]
+pub struct Interface {
+    pub name: String,
+    pub linked: &'static str,
+}
+
 fn component_info(manifest: &SkillManifest, runtime: &Runtime) -> Option<ComponentInfo> {
     let path = manifest.wasm_path();
     let wasm = std::fs::read(&path).ok()?;
@@ -80,7 +91,16 @@ fn component_info(manifest: &SkillManifest, runtime: &Runtime) -> Option<Compone
         Ok(skill) => (Some(skill.host_functions().to_vec()), None),
         Err(e) => (None, Some(e.to_string())),
     };
+    let interfaces = component_check::imports(&wasm)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, kind)| Interface {
+            name,
+            linked: kind.map_or("not linked", ImportKind::label),
+        })
+        .collect();
     Some(ComponentInfo {
+        interfaces,
         size: wasm.len() as u64,
         sha256: hex::encode(Sha256::digest(&wasm)),
         path,

@@ -9,10 +9,11 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::Value;
 use skill_runtime::io_schema::IoSchemas;
+use skill_runtime::limit_sources::LimitInputs;
 use skill_runtime::manifest::SkillManifest;
 use skill_runtime::{
-    BotIdentity, Invocation, LoadedSkill, Metrics, Policy, Report, Runtime, StaticMemory,
-    TrustTier, Values,
+    BotIdentity, Invocation, LimitRequest, LoadedSkill, Metrics, Policy, Report, Runtime,
+    StaticMemory, TrustTier, Values,
 };
 
 use crate::author::test_case::{Budget, Expectation, TestCase, contains, load_cases};
@@ -48,6 +49,8 @@ pub struct RunOptions<'a> {
     /// Every case under this tier instead of its own (the operator's choice:
     /// it may raise the tier; a case or manifest only lowers it).
     pub tier: Option<TrustTier>,
+    /// `--fuel`, `--memory`, `--timeout`: may raise the tier's defaults.
+    pub limits: LimitRequest,
     /// Real HTTP under the case's grants instead of its fixtures, recorded.
     pub record: bool,
 }
@@ -110,6 +113,7 @@ pub fn run_skill(
                         tier,
                         file: &file.path,
                         record: options.record,
+                        flags: &options.limits,
                     };
                     run.run(&case)
                 }
@@ -146,6 +150,7 @@ struct CaseRun<'a> {
     tier: TrustTier,
     file: &'a Path,
     record: bool,
+    flags: &'a LimitRequest,
 }
 
 impl CaseRun<'_> {
@@ -184,10 +189,22 @@ impl CaseRun<'_> {
             .version
             .as_ref()
             .map_or("0.0.0".to_string(), ToString::to_string);
-        let limits = self
-            .runtime
-            .limits_for(self.tier)
-            .lowered_by(&manifest.ext.resources);
+        let config = self.runtime.config();
+        let resolved = LimitInputs {
+            tier: self.tier,
+            default: config.tier_limits[self.tier as usize],
+            ceiling: config.tier_ceilings[self.tier as usize],
+            skill: &manifest.ext.resources,
+            approved: &LimitRequest::default(),
+            bot: &LimitRequest::default(),
+            flags: self.flags,
+            installed: None,
+        }
+        .resolve();
+        let limits = match resolved {
+            Ok(resolved) => resolved,
+            Err(e) => return self.broken(case, e.to_string()),
+        };
         let grants = match case.grants_for(self.declared, &manifest.ext.secrets) {
             Ok(grants) => grants,
             Err(e) => return self.broken(case, e),
@@ -223,17 +240,20 @@ impl CaseRun<'_> {
             http_recorder: self.record.then(|| recording.clone() as _),
             ..Policy::default()
         };
-        let report = self.runtime.invoke(
+        let mut report = self.runtime.invoke(
             self.skill,
             &Invocation {
                 input: &input,
                 skill_name: &manifest.name,
                 skill_version: &version,
                 bot: &bot,
-                limits,
+                limits: limits.limits,
                 policy: Arc::new(policy),
             },
         );
+        if let Err(failure) = &mut report.result {
+            limits.explain(failure);
+        }
         let expectation = case
             .expect
             .expectation()

@@ -14,6 +14,7 @@ use skill_runtime::prepare::{Overrides, SkillRef, prepare};
 use crate::exit;
 use crate::home;
 use crate::input::{InputSource, read_input};
+use crate::limit_flags::LimitFlags;
 use crate::output::MessageFormat;
 
 #[derive(Debug, Args)]
@@ -33,6 +34,9 @@ pub struct BenchArgs {
     #[arg(long)]
     pub tier: Option<TrustTier>,
 
+    #[command(flatten)]
+    pub limits: LimitFlags,
+
     #[arg(long, value_enum, default_value_t = MessageFormat::Human)]
     pub message_format: MessageFormat,
 }
@@ -42,6 +46,7 @@ pub fn exec(args: BenchArgs) -> Result<u8> {
     let runtime = home::runtime();
     let overrides = Overrides {
         tier: args.tier,
+        limits: args.limits.request(),
         ..Overrides::default()
     };
     let skill = SkillRef::from_arg(&home, &args.skill);
@@ -57,8 +62,13 @@ pub fn exec(args: BenchArgs) -> Result<u8> {
     let (compile, load) = load_times(&wasm, tier, 5)?;
     let skill = runtime.load(&wasm, tier)?;
     let invocation = ready.invocation(&input);
-    let c = compare(&runtime, &skill, &invocation, args.iterations).map_err(|f| {
-        anyhow::anyhow!("the skill failed while being measured: {f}; bench an input it handles")
+    let c = compare(&runtime, &skill, &invocation, args.iterations).map_err(|mut f| {
+        // A limit it hit says which and how to raise it; anything else is the input's.
+        if ready.resolved.explain(&mut f) {
+            anyhow::anyhow!("the skill failed while being measured: {f}")
+        } else {
+            anyhow::anyhow!("the skill failed while being measured: {f}; bench an input it handles")
+        }
     })?;
 
     let us = |d: Duration| (d.as_secs_f64() * 1e7).round() / 10.0;

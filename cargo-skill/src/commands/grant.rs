@@ -1,10 +1,12 @@
-//! `cargo skill grant NAME CAP[:SCOPE]`: approve one more capability for an
-//! installed skill; the metadata and the lock are rewritten atomically.
+//! `cargo skill grant NAME CAP[:SCOPE]... | fuel=N memory=SIZE timeout=DURATION`:
+//! approve more capabilities, or larger limits, for an installed skill; the
+//! metadata and the lock are rewritten atomically.
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use clap::Args;
-use skill_runtime::Grant;
 use skill_runtime::installed::{self, read_installed};
+use skill_runtime::manifest::extensions::apply_resource;
+use skill_runtime::{Grant, LimitRequest, TrustTier};
 
 use crate::exit;
 use crate::home;
@@ -13,34 +15,89 @@ use crate::home;
 pub struct GrantArgs {
     /// An installed skill
     pub name: String,
-    /// `cap[:scope]`, e.g. `http-get:api.example.com`
-    pub capability: String,
+    /// `cap[:scope]` (e.g. `http-get:api.example.com`), or a limit above the
+    /// tier's default: `fuel=2M`, `memory=64MiB`, `timeout=30s`
+    #[arg(required = true, num_args = 1..)]
+    pub grants: Vec<String>,
 }
 
 pub fn exec(args: GrantArgs) -> Result<u8> {
     let home = home::home()?;
+    let config = home::runtime_config(false)?;
     let _lock = home::lock_for_writing(&home)?;
     let mut meta = read_installed(&home, &args.name)?;
-    let grant: Grant = args
-        .capability
-        .parse()
-        .map_err(|(_, e)| anyhow::anyhow!("{}: {e}", args.capability))?;
-    let text = grant.to_string();
-    if !meta.grants.contains(&text) {
-        meta.grants.push(text.clone());
-        meta.grants.sort();
+    let mut granted = Vec::new();
+    let mut limits = LimitRequest::default();
+    for text in &args.grants {
+        if is_limit(text) {
+            apply_resource(&mut limits, text).map_err(|e| anyhow::anyhow!("{text}: {e}"))?;
+            granted.push(text.clone());
+            continue;
+        }
+        let grant: Grant = text
+            .parse()
+            .map_err(|(_, e)| anyhow::anyhow!("{text}: {e}"))?;
+        let text = grant.to_string();
+        if !meta.grants.contains(&text) {
+            meta.grants.push(text.clone());
+            meta.grants.sort();
+        }
+        // Granting a host folder again approves the folder there now.
+        if let Some(folder) = installed::host_folder(&text) {
+            meta.pinned_folders.remove(folder);
+        }
+        granted.push(text);
     }
-    // Granting a host folder again approves the folder there now.
-    if let Some(folder) = installed::host_folder(&text) {
-        meta.pinned_folders.remove(folder);
+    if limits != LimitRequest::default() {
+        let tier: TrustTier = meta.trust_tier.parse()?;
+        check_ceiling(&limits, &config.tier_ceilings[tier as usize], tier)?;
+        meta.resources.merge(&limits);
     }
     let pinned = meta.pin_host_folders();
     installed::save_grants(&home, &meta)?;
-    eprintln!("     Granted {text} to {}", meta.name);
+    eprintln!("     Granted {} to {}", granted.join(" "), meta.name);
     for folder in pinned {
         eprintln!(
             "      Pinned {folder} as the folder approved: a folder put in its place is refused"
         );
     }
     Ok(exit::SUCCESS)
+}
+
+fn is_limit(text: &str) -> bool {
+    text.split_once('=')
+        .is_some_and(|(key, _)| matches!(key, "fuel" | "memory" | "timeout"))
+}
+
+/// No grant passes the tier's ceiling; only the operator's config moves it.
+fn check_ceiling(
+    asked: &LimitRequest,
+    ceiling: &skill_runtime::Limits,
+    tier: TrustTier,
+) -> Result<()> {
+    let over = |what: &str, key: &str, ceiling: String| {
+        bail!(
+            "{what} is above the {tier} tier's ceiling of {ceiling}; only `{key}` under `[tiers.{tier}]` in the home's config.toml raises it"
+        )
+    };
+    if let (Some(fuel), Some(max)) = (asked.fuel, ceiling.fuel)
+        && fuel > max
+    {
+        return over(&format!("fuel={fuel}"), "max-fuel", max.to_string());
+    }
+    if let Some(memory) = asked.memory_bytes.filter(|&m| m > ceiling.memory_bytes) {
+        return over(
+            &format!("memory={memory} bytes"),
+            "max-memory",
+            format!("{} bytes", ceiling.memory_bytes),
+        );
+    }
+    if let Some(timeout) = asked.timeout.filter(|&t| t > ceiling.timeout) {
+        return over(
+            &format!("timeout={} ms", timeout.as_millis()),
+            "max-timeout",
+            format!("{} ms", ceiling.timeout.as_millis()),
+        );
+    }
+    Ok(())
 }

@@ -293,6 +293,25 @@ fn print_human(i: &Inspection, palette: &crate::output::Palette) {
             c.sha256
         );
         println!("{} {imports}", palette.bold("       imports:"));
+        // The WASI the component links: provided ones counted, the rest named.
+        let provided = c
+            .interfaces
+            .iter()
+            .filter(|i| i.linked == "provided")
+            .count();
+        let others: Vec<String> = c
+            .interfaces
+            .iter()
+            .filter(|i| i.linked != "provided" && i.linked != "host interface")
+            .map(|i| format!("{} ({})", i.name, i.linked))
+            .collect();
+        if provided + others.len() > 0 {
+            println!(
+                "{} {provided} provided{}",
+                palette.bold("          wasi:"),
+                others.iter().map(|o| format!(", {o}")).collect::<String>()
+            );
+        }
     }
     if !i.diagnostics.is_empty() {
         println!(

@@ -6,11 +6,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 use clap::{Args, ValueEnum};
 use skill_runtime::prepare::{Overrides, SkillRef, prepare};
-use skill_runtime::{LimitRequest, Report, TrustTier};
+use skill_runtime::{Report, TrustTier};
 
 use crate::exit;
 use crate::home;
 use crate::input::{InputSource, read_input};
+use crate::limit_flags::LimitFlags;
 use crate::output::{GlobalArgs, MessageFormat};
 
 #[derive(Debug, Args)]
@@ -31,17 +32,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub tier: Option<TrustTier>,
 
-    /// Fuel budget for this invocation (may exceed the tier's)
-    #[arg(long, value_name = "UNITS")]
-    pub fuel: Option<u64>,
-
-    /// Deadline for this invocation, in milliseconds
-    #[arg(long, value_name = "MS")]
-    pub timeout: Option<u64>,
-
-    /// Memory limit for this invocation, in MiB
-    #[arg(long, value_name = "MB")]
-    pub memory: Option<u64>,
+    #[command(flatten)]
+    pub limits: LimitFlags,
 
     /// Grant a capability for this run, e.g. `read-env:TZ` (repeatable)
     #[arg(long, value_name = "CAP[:SCOPE]")]
@@ -83,12 +75,7 @@ pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
     steps.done("home and audit log opened");
     let overrides = Overrides {
         tier: args.tier,
-        limits: LimitRequest {
-            memory_bytes: args.memory.map(|mb| mb * 1024 * 1024),
-            fuel: args.fuel,
-            timeout: args.timeout.map(Duration::from_millis),
-            output_bytes: None,
-        },
+        limits: args.limits.request(),
         grant: args
             .grant
             .iter()
@@ -221,14 +208,28 @@ fn print_human(report: &Report, quiet: bool) {
     }
     if !quiet {
         let m = &report.metrics;
+        // The peak is what the skill held; a refused growth never happened.
+        let refused = match report.error_kind() {
+            Some(skill_runtime::ErrorKind::MemoryLimit) => " (its next growth was refused)",
+            _ => "",
+        };
         eprintln!(
-            "{} in {:.2} ms ({} tier): fuel {}, peak memory {:.1} KiB, {} host call(s)",
+            "{} in {:.2} ms ({} tier): fuel {}, peak memory {}{refused} of {}, {} host call(s)",
             if report.is_ok() { "ok" } else { "failed" },
             m.duration.as_secs_f64() * 1000.0,
             report.tier,
             m.fuel_consumed,
-            m.peak_memory_bytes as f64 / 1024.0,
+            bytes(m.peak_memory_bytes),
+            bytes(report.limits.memory_bytes),
             m.host_calls.iter().map(|c| c.count).sum::<u64>(),
         );
+    }
+}
+
+fn bytes(n: u64) -> String {
+    if n >= 1024 * 1024 {
+        format!("{:.1} MiB", n as f64 / (1024.0 * 1024.0))
+    } else {
+        format!("{:.1} KiB", n as f64 / 1024.0)
     }
 }

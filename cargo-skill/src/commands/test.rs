@@ -14,6 +14,7 @@ use crate::author::test_runner::{
 };
 use crate::exit;
 use crate::home;
+use crate::limit_flags::LimitFlags;
 use crate::output::GlobalArgs;
 
 #[derive(Debug, Args)]
@@ -32,6 +33,9 @@ pub struct TestArgs {
     /// Run every case under this tier instead of its own
     #[arg(long)]
     pub tier: Option<TrustTier>,
+
+    #[command(flatten)]
+    pub limits: LimitFlags,
 
     /// Build optimized before testing
     #[arg(short, long)]
@@ -102,6 +106,7 @@ pub fn exec(args: TestArgs, global: &GlobalArgs) -> Result<u8> {
         let options = RunOptions {
             filter: args.filter.as_deref(),
             tier: args.tier,
+            limits: args.limits.request(),
             record: args.record,
         };
         results.extend(run_skill(&manifest, &runtime, options));

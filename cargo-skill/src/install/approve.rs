@@ -47,6 +47,20 @@ pub fn approve(plan: &mut [Pending], options: &InstallOptions<'_>) -> Result<()>
             .filter(|c| installed::host_folder(c).is_some())
             .map(String::as_str)
             .collect();
+        let asks = skill_runtime::limit_sources::asks_above(
+            &m.ext.resources,
+            &p.tier.tier.default_limits(),
+        );
+        if !asks.is_empty() {
+            eprintln!(
+                "    note: {} asks for more than the {} tier gives ({}); it runs with the tier's limits until you approve them with `cargo skill grant {} {}`",
+                m.name,
+                p.tier.tier,
+                asks.join(" "),
+                m.name,
+                asks.join(" ")
+            );
+        }
         if !host_folders.is_empty() {
             eprintln!(
                 "    warning: {} asks for folders of this machine, outside its data folder: {}",

@@ -245,11 +245,12 @@ pub fn install_from(
     for pending in plan {
         let manifest = &pending.located.manifest;
         // Folders approved before keep the identity they had then.
-        let pinned_folders = installed
-            .iter()
-            .find(|(m, _)| m.name == manifest.name)
+        let before = installed.iter().find(|(m, _)| m.name == manifest.name);
+        let pinned_folders = before
             .map(|(m, _)| m.pinned_folders.clone())
             .unwrap_or_default();
+        // Limits the operator approved stay approved across updates.
+        let resources = before.map(|(m, _)| m.resources).unwrap_or_default();
         let mut meta = InstalledMeta {
             name: manifest.name.clone(),
             version: pending.version.as_ref().map(ToString::to_string),
@@ -267,6 +268,7 @@ pub fn install_from(
             declared: pending.located.capabilities.clone(),
             allowed_findings: pending.allowed_findings.clone(),
             pinned_folders,
+            resources,
         };
         meta.pin_host_folders();
         crate::install::place::place(home, &pending.files, &pending.content, &meta)

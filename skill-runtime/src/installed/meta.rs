@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 
+use crate::limit_sources::ApprovedResources;
 use crate::toml_file::{toml_error, write_atomic};
 
 pub const META_FILE: &str = ".boternity-meta.toml";
@@ -59,6 +60,9 @@ pub struct InstalledMeta {
     /// a call beneath one that has been replaced since is denied.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub pinned_folders: BTreeMap<String, String>,
+    /// Limits the operator approved for this skill (`grant NAME fuel=…`).
+    #[serde(default, skip_serializing_if = "ApprovedResources::is_empty")]
+    pub resources: ApprovedResources,
 }
 
 impl InstalledMeta {

@@ -455,17 +455,12 @@ fn parse_dependency(token: &str) -> Result<Dependency, String> {
     })
 }
 
-fn apply_resource(req: &mut LimitRequest, token: &str) -> Result<(), String> {
+/// One `key=value` of `metadata.resources` (and of `grant NAME fuel=2M`)
+/// applied to `req`.
+pub fn apply_resource(req: &mut LimitRequest, token: &str) -> Result<(), String> {
     let (key, value) = token.split_once('=').ok_or("expected `key=value`")?;
     match key {
-        "fuel" => {
-            req.fuel = Some(
-                value
-                    .replace('_', "")
-                    .parse()
-                    .map_err(|_| format!("`{value}` is not a whole number"))?,
-            )
-        }
+        "fuel" => req.fuel = Some(parse_count(value)?),
         "memory" => req.memory_bytes = Some(parse_size(value)?),
         "output" => req.output_bytes = Some(parse_size(value)?),
         "timeout" => req.timeout = Some(parse_duration(value)?),
@@ -478,9 +473,26 @@ fn apply_resource(req: &mut LimitRequest, token: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `2000000`, `2_000_000`, `2M`, `500k`, `1G`.
+pub fn parse_count(text: &str) -> Result<u64, String> {
+    let (n, unit) = split_number(
+        &text.replace('_', ""),
+        "a whole number such as 2000000 or 2M",
+    )?;
+    let factor: u64 = match unit.as_str() {
+        "" => 1,
+        "k" | "K" => 1_000,
+        "M" => 1_000_000,
+        "G" => 1_000_000_000,
+        other => return Err(format!("unknown unit `{other}` in `{text}`; use k, M or G")),
+    };
+    n.checked_mul(factor)
+        .ok_or_else(|| format!("`{text}` is too large"))
+}
+
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let (n, unit) = split_number(text, "a size such as 32MiB")?;
-    let factor: u64 = match unit {
+    let factor: u64 = match unit.as_str() {
         "" | "B" => 1,
         "KiB" | "K" => 1 << 10,
         "MiB" | "M" => 1 << 20,
@@ -500,7 +512,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let (n, unit) = split_number(text, "a duration such as 5s")?;
-    match unit {
+    match unit.as_str() {
         "ms" => Ok(Duration::from_millis(n)),
         "s" => Ok(Duration::from_secs(n)),
         "m" | "min" => n
@@ -512,7 +524,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// `32MiB` -> (32, "MiB").
-fn split_number<'t>(text: &'t str, expected: &str) -> Result<(u64, &'t str), String> {
+fn split_number(text: &str, expected: &str) -> Result<(u64, String), String> {
     let split = text
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
@@ -520,7 +532,7 @@ fn split_number<'t>(text: &'t str, expected: &str) -> Result<(u64, &'t str), Str
     let n = number
         .parse()
         .map_err(|_| format!("`{text}` is not {expected}"))?;
-    Ok((n, unit))
+    Ok((n, unit.to_string()))
 }
 
 #[cfg(test)]
@@ -565,6 +577,9 @@ mod tests {
     fn sizes_durations_and_dependencies_parse() {
         assert_eq!(parse_size("32MiB"), Ok(32 << 20));
         assert_eq!(parse_size("1000"), Ok(1000));
+        assert_eq!(parse_count("2M"), Ok(2_000_000));
+        assert_eq!(parse_count("1_500"), Ok(1500));
+        assert!(parse_count("2 million").is_err());
         assert!(parse_size("3 parsecs").is_err());
         assert_eq!(parse_duration("1500ms"), Ok(Duration::from_millis(1500)));
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));

@@ -33,11 +33,24 @@ pub(super) struct Read {
     pub unread: u64,
 }
 
-/// The whole file when it is small enough and the skill's budget allows,
-/// else its first and last MiB (as much as the budget allows).
-pub(super) fn read(path: &Path, size: u64, budget: &mut u64) -> std::io::Result<Read> {
+/// Whether the file starts as WebAssembly does. A component or module is
+/// read whole whatever its size (within the skill's budget) and is not
+/// `oversize`: an interpreter inside one (CPython, SpiderMonkey) is tens
+/// of MiB, and the runtime checks it as a component before it runs, in a
+/// sandbox, with nothing granted that the operator did not approve.
+pub(super) fn is_wasm(path: &Path) -> bool {
+    use std::io::Read as _;
+    let mut head = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| &head == b"\0asm")
+}
+
+/// The whole file when it is small enough (or WebAssembly) and the skill's
+/// budget allows, else its first and last MiB (as much as the budget allows).
+pub(super) fn read(path: &Path, size: u64, wasm: bool, budget: &mut u64) -> std::io::Result<Read> {
     use std::io::{Read as _, Seek, SeekFrom};
-    if size <= MAX_READ_BYTES && size <= *budget {
+    if (size <= MAX_READ_BYTES || wasm) && size <= *budget {
         let bytes = std::fs::read(path)?;
         *budget -= size.min(*budget);
         return Ok(Read { bytes, unread: 0 });

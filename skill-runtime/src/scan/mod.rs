@@ -288,10 +288,11 @@ impl Walk {
             self.scripts.push(relative.to_string());
         }
         let size = std::fs::metadata(path).map_or(0, |m| m.len());
-        if size > files::MAX_FILE_BYTES {
+        let wasm = files::is_wasm(path);
+        if size > files::MAX_FILE_BYTES && !wasm {
             findings.push(files::oversize(relative, size));
         }
-        let read = match files::read(path, size, &mut self.budget) {
+        let read = match files::read(path, size, wasm, &mut self.budget) {
             Ok(read) => read,
             Err(e) => return findings.push(files::unreadable(relative, &e)),
         };

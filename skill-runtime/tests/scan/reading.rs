@@ -72,6 +72,26 @@ fn nothing_is_left_unread_silently() {
             ("unscannable", Severity::High)
         ]
     );
+    // A WebAssembly binary is no text for an agent to read, however large
+    // (CPython inside a component is 18 MiB); the runtime checks it as a
+    // component. So neither its size nor its middle is a finding, but only
+    // when its bytes are WebAssembly, not its name.
+    let middle = [
+        &vec![0u8; 10 << 20][..],
+        b"\n",
+        payload,
+        &vec![0u8; 10 << 20],
+    ]
+    .concat();
+    let wasm = [b"\0asm\x0d\0\x01\0".as_slice(), &middle].concat();
+    assert_eq!(raised("skill.wasm", &wasm), []);
+    assert_eq!(
+        raised("skill.wasm", &[&b"#!/bin/sh\n"[..], &middle].concat()),
+        [
+            ("oversize", Severity::Medium),
+            ("unscannable", Severity::High)
+        ]
+    );
     // Bytes named as a script that are no text are unscannable; as an image, binary.
     let junk: Vec<u8> = (0u8..32).cycle().take(4096).collect();
     assert_eq!(
