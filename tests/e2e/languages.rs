@@ -120,6 +120,31 @@ fn a_javascript_skill_runs_and_its_fetch_is_refused_visibly() {
     assert_eq!(json["outcome"], "ok", "{json}");
     assert_eq!(denied_calls(&json), ["wasi:http/outgoing-handler#handle"]);
     assert_eq!(server.hits(), 0);
+
+    // Measured next to plain wasmtime (which links wasi:http as it comes).
+    let out = cargo_skill(home.path())
+        .args([
+            "skill",
+            "bench",
+            "--iterations",
+            "20",
+            "--message-format",
+            "json",
+        ])
+        .args(["--input", r#"{"mode":"echo"}"#])
+        .arg(&skill)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let bench: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        bench["ratio_p50"].as_f64().is_some_and(|r| r > 0.0),
+        "{bench}"
+    );
+    assert!(
+        bench["fuel_per_call"].as_u64().is_some_and(|f| f > 100_000),
+        "{bench}"
+    );
 }
 
 #[test]
