@@ -13,7 +13,7 @@ use crate::core_io::CoreIo;
 use crate::limiter::Limiter;
 use crate::log::LogSink;
 use crate::outcome::HostCall;
-use crate::wasi_denied::{self, Refusals};
+use crate::wasi_denied::{self, Denied, DeniedView, Refusals};
 
 /// Store data of one invocation.
 pub(crate) struct StoreData {
@@ -58,9 +58,14 @@ impl StoreData {
         merge_calls(&mut calls, self.refusals.calls.take());
         calls
     }
+}
 
-    pub(crate) fn denied_parts(&mut self) -> (&mut CallLog, &mut ResourceTable) {
-        (&mut self.refusals.calls, &mut self.table)
+impl DeniedView for StoreData {
+    fn denied(&mut self) -> Denied<'_> {
+        Denied {
+            calls: &mut self.refusals.calls,
+            table: &mut self.table,
+        }
     }
 }
 

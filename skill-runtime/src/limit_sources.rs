@@ -439,33 +439,6 @@ pub fn asks_above(skill: &LimitRequest, default: &Limits) -> Vec<String> {
     asks
 }
 
-impl TrustTier {
-    /// The most any grant or flag gives a skill of this tier; only the
-    /// operator's `config.toml` moves it.
-    pub fn default_ceiling(self) -> Limits {
-        match self {
-            TrustTier::Untrusted => Limits {
-                memory_bytes: 256 * MIB,
-                fuel: Some(20_000_000_000),
-                timeout: Duration::from_secs(60),
-                output_bytes: 16 * MIB,
-            },
-            TrustTier::Verified => Limits {
-                memory_bytes: 1024 * MIB,
-                fuel: Some(100_000_000_000),
-                timeout: Duration::from_secs(300),
-                output_bytes: 64 * MIB,
-            },
-            TrustTier::Local => Limits {
-                memory_bytes: 4096 * MIB,
-                fuel: None,
-                timeout: Duration::from_secs(3600),
-                output_bytes: 256 * MIB,
-            },
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

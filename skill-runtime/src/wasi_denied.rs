@@ -16,7 +16,8 @@ use wasmtime_wasi::p2::{DynPollable, SocketError, TcpSocket, UdpSocket};
 use wasmtime_wasi_http::{Error as HttpError, RequestOptions, WasiBody};
 
 use crate::capability_calls::CallLog;
-use crate::host::StoreData;
+use wasmtime_wasi::WasiView;
+use wasmtime_wasi_http::WasiHttpView;
 
 /// The entry points, as recorded in an invocation's host calls.
 pub(crate) const TCP_CREATE: &str = "wasi:sockets/tcp-create-socket#create-tcp-socket";
@@ -26,8 +27,8 @@ pub(crate) const HTTP_HANDLE: &str = "wasi:http/outgoing-handler#handle";
 
 /// The socket entry points' view of a store: where refusals are recorded.
 pub(crate) struct Denied<'a> {
-    calls: &'a mut CallLog,
-    table: &'a mut ResourceTable,
+    pub(crate) calls: &'a mut CallLog,
+    pub(crate) table: &'a mut ResourceTable,
 }
 
 struct HasDenied;
@@ -36,33 +37,33 @@ impl HasData for HasDenied {
     type Data<'a> = Denied<'a>;
 }
 
-fn denied(data: &mut StoreData) -> Denied<'_> {
-    let (calls, table) = data.denied_parts();
-    Denied { calls, table }
+/// A store that can lend its refusal log and resource table at once.
+pub(crate) trait DeniedView: WasiView + WasiHttpView + 'static {
+    fn denied(&mut self) -> Denied<'_>;
 }
 
 /// Links the sockets and `wasi:http` interfaces: wasmtime-wasi's own
 /// resources and types (which the empty context leaves inert), with every
 /// entry point replaced by a refusal.
-pub(crate) fn add_to_linker(l: &mut Linker<StoreData>) -> wasmtime::Result<()> {
+pub(crate) fn add_to_linker<T: DeniedView>(l: &mut Linker<T>) -> wasmtime::Result<()> {
     use wasmtime_wasi::p2::bindings::sockets::{instance_network, network};
     use wasmtime_wasi::p2::bindings::sync::sockets::{tcp, udp};
     use wasmtime_wasi::sockets::{WasiSockets, WasiSocketsView};
+    use wasmtime_wasi_http::WasiHttp;
     use wasmtime_wasi_http::p2::bindings::sync::http as sync_http;
-    use wasmtime_wasi_http::{WasiHttp, WasiHttpView};
 
-    tcp_create_socket::add_to_linker::<StoreData, HasDenied>(l, denied)?;
-    udp_create_socket::add_to_linker::<StoreData, HasDenied>(l, denied)?;
-    ip_name_lookup::add_to_linker::<StoreData, HasDenied>(l, denied)?;
+    tcp_create_socket::add_to_linker::<T, HasDenied>(l, T::denied)?;
+    udp_create_socket::add_to_linker::<T, HasDenied>(l, T::denied)?;
+    ip_name_lookup::add_to_linker::<T, HasDenied>(l, T::denied)?;
 
     let options = network::LinkOptions::default();
-    network::add_to_linker::<StoreData, WasiSockets>(l, &options, StoreData::sockets)?;
-    instance_network::add_to_linker::<StoreData, WasiSockets>(l, StoreData::sockets)?;
-    tcp::add_to_linker::<StoreData, WasiSockets>(l, StoreData::sockets)?;
-    udp::add_to_linker::<StoreData, WasiSockets>(l, StoreData::sockets)?;
+    network::add_to_linker::<T, WasiSockets>(l, &options, T::sockets)?;
+    instance_network::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
+    tcp::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
+    udp::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
     let options = wasmtime_wasi_http::p2::bindings::LinkOptions::default();
-    sync_http::types::add_to_linker::<StoreData, WasiHttp>(l, &options.into(), StoreData::http)?;
-    sync_http::outgoing_handler::add_to_linker::<StoreData, WasiHttp>(l, StoreData::http)?;
+    sync_http::types::add_to_linker::<T, WasiHttp>(l, &options.into(), T::http)?;
+    sync_http::outgoing_handler::add_to_linker::<T, WasiHttp>(l, T::http)?;
     Ok(())
 }
 
