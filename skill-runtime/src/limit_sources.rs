@@ -5,7 +5,6 @@
 //! `config.toml` moves. A run that hits a limit is told which one, from
 //! where, and the exact way to raise it.
 
-use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -16,8 +15,7 @@ use crate::tier::{LimitRequest, Limits, TrustTier};
 const MIB: u64 = 1024 * 1024;
 
 /// Where a limit's value came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LimitOrigin {
     /// The tier's default (as the runtime's configuration sets it).
     Tier,
@@ -32,7 +30,7 @@ pub enum LimitOrigin {
 }
 
 /// Each limit's origin.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LimitOrigins {
     pub memory: LimitOrigin,
     pub fuel: LimitOrigin,
@@ -105,17 +103,66 @@ pub struct ResolvedLimits {
     pub installed: Option<String>,
 }
 
-/// A flag asked for more than the tier's ceiling.
+/// A flag or a grant asked for more than the tier's ceiling.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "{flag} {asked} is above the {tier} tier's ceiling of {ceiling}; only `{key}` under `[tiers.{tier}]` in the home's config.toml raises it"
+    "{asked} is above the {tier} tier's ceiling of {ceiling}; only `{key}` under `[tiers.{tier}]` in the home's config.toml raises it"
 )]
 pub struct AboveCeiling {
-    pub flag: &'static str,
+    /// As the operator wrote it: `--memory 1024` or `memory=1024MiB`.
     pub asked: String,
     pub ceiling: String,
     pub tier: TrustTier,
     pub key: &'static str,
+}
+
+/// How an operator's request is written back in a refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// `--fuel N`, `--memory MB`, `--timeout MS`.
+    Flags,
+    /// `fuel=N`, `memory=NMiB`, `timeout=Nms` (`grant NAME …`).
+    Grant,
+}
+
+/// Whether an operator's request stays within the tier's ceiling.
+pub fn check_ceiling(
+    req: &LimitRequest,
+    ceiling: &Limits,
+    tier: TrustTier,
+    written: Written,
+) -> Result<(), AboveCeiling> {
+    let above = |key, asked: String, ceiling: String| AboveCeiling {
+        asked,
+        ceiling,
+        tier,
+        key,
+    };
+    let flags = written == Written::Flags;
+    if let Some(m) = req.memory_bytes.filter(|&m| m > ceiling.memory_bytes) {
+        let asked = match flags {
+            true => format!("--memory {}", m.div_ceil(MIB)),
+            false => format!("memory={}MiB", m.div_ceil(MIB)),
+        };
+        return Err(above("max-memory", asked, mib(ceiling.memory_bytes)));
+    }
+    if let (Some(f), Some(c)) = (req.fuel, ceiling.fuel)
+        && f > c
+    {
+        let asked = match flags {
+            true => format!("--fuel {f}"),
+            false => format!("fuel={f}"),
+        };
+        return Err(above("max-fuel", asked, c.to_string()));
+    }
+    if let Some(t) = req.timeout.filter(|&t| t > ceiling.timeout) {
+        let asked = match flags {
+            true => format!("--timeout {}", t.as_millis()),
+            false => format!("timeout={}ms", t.as_millis()),
+        };
+        return Err(above("max-timeout", asked, ms(ceiling.timeout)));
+    }
+    Ok(())
 }
 
 impl LimitInputs<'_> {
@@ -181,39 +228,14 @@ impl LimitInputs<'_> {
             .min(self.skill.output_bytes.unwrap_or(u64::MAX))
             .min(self.bot.output_bytes.unwrap_or(u64::MAX));
         // Flags may raise, up to the ceiling.
-        let above = |flag, key, asked: String, ceiling: String| AboveCeiling {
-            flag,
-            asked,
-            ceiling,
-            tier: self.tier,
-            key,
-        };
+        check_ceiling(self.flags, &self.ceiling, self.tier, Written::Flags)?;
         if let Some(m) = self.flags.memory_bytes {
-            if m > self.ceiling.memory_bytes {
-                return Err(above(
-                    "--memory",
-                    "max-memory",
-                    mib(m),
-                    mib(self.ceiling.memory_bytes),
-                ));
-            }
             (limits.memory_bytes, origins.memory) = (m, LimitOrigin::Flag);
         }
         if let Some(f) = self.flags.fuel {
-            if let Some(c) = self.ceiling.fuel.filter(|&c| f > c) {
-                return Err(above("--fuel", "max-fuel", f.to_string(), c.to_string()));
-            }
             (limits.fuel, origins.fuel) = (Some(f), LimitOrigin::Flag);
         }
         if let Some(t) = self.flags.timeout {
-            if t > self.ceiling.timeout {
-                return Err(above(
-                    "--timeout",
-                    "max-timeout",
-                    ms(t),
-                    ms(self.ceiling.timeout),
-                ));
-            }
             (limits.timeout, origins.timeout) = (t, LimitOrigin::Flag);
         }
         if let Some(o) = self.flags.output_bytes {
@@ -251,18 +273,6 @@ impl LimitOrigin {
             LimitOrigin::Bot => "the bot's settings for this skill".into(),
             LimitOrigin::Flag => "this run's flag".into(),
         }
-    }
-}
-
-impl fmt::Display for LimitOrigin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            LimitOrigin::Tier => "tier",
-            LimitOrigin::Skill => "skill",
-            LimitOrigin::Approved => "approved",
-            LimitOrigin::Bot => "bot",
-            LimitOrigin::Flag => "flag",
-        })
     }
 }
 
@@ -556,6 +566,64 @@ mod tests {
         let mut other = Failure::new(ErrorKind::Trap, "boom");
         assert!(!r.explain(&mut other));
         assert_eq!(other.message, "boom");
+    }
+
+    #[test]
+    fn a_skill_can_only_lower_its_limits() {
+        let none = LimitRequest::default();
+        let asked = LimitRequest {
+            memory_bytes: Some(1024 * MIB),
+            fuel: Some(100),
+            timeout: Some(Duration::from_secs(3600)),
+            output_bytes: None,
+        };
+        let ceiling = TrustTier::Untrusted.default_limits();
+        let got = inputs(&asked, &none, &none, &none)
+            .resolve()
+            .unwrap()
+            .limits;
+        assert_eq!(got.memory_bytes, ceiling.memory_bytes);
+        assert_eq!(got.fuel, Some(100));
+        assert_eq!(got.timeout, ceiling.timeout);
+        // An unlimited tier takes the skill's own fuel budget.
+        let local = LimitInputs {
+            tier: TrustTier::Local,
+            default: TrustTier::Local.default_limits(),
+            ceiling: TrustTier::Local.default_ceiling(),
+            ..inputs(&asked, &none, &none, &none)
+        };
+        assert_eq!(local.resolve().unwrap().limits.fuel, Some(100));
+    }
+
+    #[test]
+    fn an_operator_may_raise_them() {
+        let none = LimitRequest::default();
+        let ceiling = TrustTier::Untrusted.default_limits();
+        let flags = LimitRequest {
+            memory_bytes: Some(128 * MIB),
+            ..none
+        };
+        let raised = inputs(&none, &none, &none, &flags)
+            .resolve()
+            .unwrap()
+            .limits;
+        assert_eq!(raised.memory_bytes, 128 * MIB);
+        assert_eq!(raised.fuel, ceiling.fuel);
+        let err = check_ceiling(
+            &LimitRequest {
+                memory_bytes: Some(1024 * MIB),
+                ..none
+            },
+            &TrustTier::Untrusted.default_ceiling(),
+            TrustTier::Untrusted,
+            Written::Grant,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("memory=1024MiB is above the untrusted tier's ceiling of 256 MiB"),
+            "{err}"
+        );
     }
 
     #[test]

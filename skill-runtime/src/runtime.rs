@@ -173,11 +173,14 @@ impl Runtime {
         if core {
             return self.load_core(wasm, tier, sha256);
         }
-        component_check::check_names(wasm)?;
         let engine = self.engine(tier)?;
         let started = Instant::now();
-        let (component, source) =
-            self.compiled(engine, &sha256, || Component::new(engine, wasm))?;
+        // Names are checked before compiling only: a cached entry passed
+        // them (and `check_world`) before it was stored.
+        let (component, source) = self.compiled(engine, &sha256, || {
+            component_check::check_names(wasm)?;
+            Component::new(engine, wasm).map_err(malformed)
+        })?;
         let compile_time = started.elapsed();
         component_check::check_world(engine, &component)?;
         let host_functions = component_check::host_functions(engine, &component);
@@ -224,7 +227,7 @@ impl Runtime {
         &self,
         engine: &Engine,
         sha256: &[u8; 32],
-        compile: impl FnOnce() -> wasmtime::Result<T>,
+        compile: impl FnOnce() -> Result<T, LoadError>,
     ) -> Result<(T, CompileSource), LoadError> {
         if let Some(cached) = self
             .cache
@@ -233,8 +236,7 @@ impl Runtime {
         {
             return Ok((cached, CompileSource::DiskCache));
         }
-        let compiled = compile().map_err(|e| LoadError::Malformed(format!("{e:#}")))?;
-        Ok((compiled, CompileSource::Compiled))
+        Ok((compile()?, CompileSource::Compiled))
     }
 
     /// A core module, checked against the core ABI, through the same caches.
@@ -246,7 +248,9 @@ impl Runtime {
     ) -> Result<Arc<LoadedSkill>, LoadError> {
         let engine = self.engine(tier)?;
         let started = Instant::now();
-        let (module, source) = self.compiled(engine, &sha256, || Module::new(engine, wasm))?;
+        let (module, source) = self.compiled(engine, &sha256, || {
+            Module::new(engine, wasm).map_err(malformed)
+        })?;
         let compile_time = started.elapsed();
         let skill = self.core_skill(tier, sha256, &module)?;
         if source == CompileSource::Compiled
@@ -506,4 +510,8 @@ fn built_once<T>(
         message: format!("{e:#}"),
     })?;
     Ok(cell.get_or_init(|| value))
+}
+
+fn malformed(e: wasmtime::Error) -> LoadError {
+    LoadError::Malformed(format!("{e:#}"))
 }

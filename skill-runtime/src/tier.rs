@@ -180,43 +180,14 @@ pub struct Limits {
     pub output_bytes: u64,
 }
 
-/// What a skill's manifest or a test case may ask for: each field only lowers.
+/// Limits asked for by a skill's manifest, an approval, a bot or a flag;
+/// `limit_sources` decides which of them apply.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LimitRequest {
     pub memory_bytes: Option<u64>,
     pub fuel: Option<u64>,
     pub timeout: Option<Duration>,
     pub output_bytes: Option<u64>,
-}
-
-impl Limits {
-    /// Applies a skill's own request: it can only tighten the tier's ceiling.
-    pub fn lowered_by(self, req: &LimitRequest) -> Limits {
-        Limits {
-            memory_bytes: req
-                .memory_bytes
-                .map_or(self.memory_bytes, |m| m.min(self.memory_bytes)),
-            fuel: match (self.fuel, req.fuel) {
-                (Some(ceiling), Some(asked)) => Some(asked.min(ceiling)),
-                (None, asked) => asked,
-                (ceiling, None) => ceiling,
-            },
-            timeout: req.timeout.map_or(self.timeout, |t| t.min(self.timeout)),
-            output_bytes: req
-                .output_bytes
-                .map_or(self.output_bytes, |o| o.min(self.output_bytes)),
-        }
-    }
-
-    /// Applies an operator's explicit choice, which may also raise the ceiling.
-    pub fn overridden_by(self, req: &LimitRequest) -> Limits {
-        Limits {
-            memory_bytes: req.memory_bytes.unwrap_or(self.memory_bytes),
-            fuel: req.fuel.or(self.fuel),
-            timeout: req.timeout.unwrap_or(self.timeout),
-            output_bytes: req.output_bytes.unwrap_or(self.output_bytes),
-        }
-    }
 }
 
 mod duration_ms {
@@ -254,35 +225,6 @@ mod tests {
             (l.memory_bytes, l.fuel, l.timeout.as_secs()),
             (256 * MIB, None, 300)
         );
-    }
-
-    #[test]
-    fn a_skill_can_only_lower_its_limits() {
-        let ceiling = TrustTier::Untrusted.default_limits();
-        let asked = LimitRequest {
-            memory_bytes: Some(1024 * MIB),
-            fuel: Some(100),
-            timeout: Some(Duration::from_secs(3600)),
-            output_bytes: None,
-        };
-        let got = ceiling.lowered_by(&asked);
-        assert_eq!(got.memory_bytes, ceiling.memory_bytes);
-        assert_eq!(got.fuel, Some(100));
-        assert_eq!(got.timeout, ceiling.timeout);
-        // An unlimited tier takes the skill's own fuel budget.
-        let local = TrustTier::Local.default_limits().lowered_by(&asked);
-        assert_eq!(local.fuel, Some(100));
-    }
-
-    #[test]
-    fn an_operator_may_raise_them() {
-        let ceiling = TrustTier::Untrusted.default_limits();
-        let raised = ceiling.overridden_by(&LimitRequest {
-            memory_bytes: Some(512 * MIB),
-            ..Default::default()
-        });
-        assert_eq!(raised.memory_bytes, 512 * MIB);
-        assert_eq!(raised.fuel, ceiling.fuel);
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use skill_runtime::limit_sources::LimitInputs;
 use skill_runtime::manifest::{Mode, skill_toml};
 use skill_runtime::{ErrorKind, Grants, LimitRequest, LoadError, Policy, Report, TrustTier};
 use skill_test_support::http_server::{Response, TestServer};
@@ -64,8 +65,22 @@ fn toml(extra: &str) -> String {
 }
 
 fn run_as(wasm: &[u8], tier: TrustTier, policy: Policy, request: LimitRequest) -> Report {
+    let none = LimitRequest::default();
     invoke_wasm(runtime(), wasm, tier, "{}", policy, |l| {
-        *l = l.lowered_by(&request)
+        // The skill's own request, as `prepare` applies it.
+        *l = LimitInputs {
+            tier,
+            default: *l,
+            ceiling: tier.default_ceiling(),
+            skill: &request,
+            approved: &none,
+            bot: &none,
+            flags: &none,
+            installed: None,
+        }
+        .resolve()
+        .expect("no flags")
+        .limits
     })
 }
 

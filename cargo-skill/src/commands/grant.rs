@@ -2,9 +2,10 @@
 //! approve more capabilities, or larger limits, for an installed skill; the
 //! metadata and the lock are rewritten atomically.
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::Args;
 use skill_runtime::installed::{self, read_installed};
+use skill_runtime::limit_sources::{Written, check_ceiling};
 use skill_runtime::manifest::extensions::apply_resource;
 use skill_runtime::{Grant, LimitRequest, TrustTier};
 
@@ -50,7 +51,13 @@ pub fn exec(args: GrantArgs) -> Result<u8> {
     }
     if limits != LimitRequest::default() {
         let tier: TrustTier = meta.trust_tier.parse()?;
-        check_ceiling(&limits, &config.tier_ceilings[tier as usize], tier)?;
+        // No grant passes the tier's ceiling; only the operator's config moves it.
+        check_ceiling(
+            &limits,
+            &config.tier_ceilings[tier as usize],
+            tier,
+            Written::Grant,
+        )?;
         meta.resources.merge(&limits);
     }
     let pinned = meta.pin_host_folders();
@@ -67,37 +74,4 @@ pub fn exec(args: GrantArgs) -> Result<u8> {
 fn is_limit(text: &str) -> bool {
     text.split_once('=')
         .is_some_and(|(key, _)| matches!(key, "fuel" | "memory" | "timeout"))
-}
-
-/// No grant passes the tier's ceiling; only the operator's config moves it.
-fn check_ceiling(
-    asked: &LimitRequest,
-    ceiling: &skill_runtime::Limits,
-    tier: TrustTier,
-) -> Result<()> {
-    let over = |what: &str, key: &str, ceiling: String| {
-        bail!(
-            "{what} is above the {tier} tier's ceiling of {ceiling}; only `{key}` under `[tiers.{tier}]` in the home's config.toml raises it"
-        )
-    };
-    if let (Some(fuel), Some(max)) = (asked.fuel, ceiling.fuel)
-        && fuel > max
-    {
-        return over(&format!("fuel={fuel}"), "max-fuel", max.to_string());
-    }
-    if let Some(memory) = asked.memory_bytes.filter(|&m| m > ceiling.memory_bytes) {
-        return over(
-            &format!("memory={memory} bytes"),
-            "max-memory",
-            format!("{} bytes", ceiling.memory_bytes),
-        );
-    }
-    if let Some(timeout) = asked.timeout.filter(|&t| t > ceiling.timeout) {
-        return over(
-            &format!("timeout={} ms", timeout.as_millis()),
-            "max-timeout",
-            format!("{} ms", ceiling.timeout.as_millis()),
-        );
-    }
-    Ok(())
 }

@@ -288,7 +288,8 @@ impl Walk {
             self.scripts.push(relative.to_string());
         }
         let size = std::fs::metadata(path).map_or(0, |m| m.len());
-        let wasm = files::is_wasm(path);
+        // Only a large file's first bytes matter here: no extra read for the rest.
+        let wasm = size > files::MAX_FILE_BYTES && files::is_wasm(path);
         if size > files::MAX_FILE_BYTES && !wasm {
             findings.push(files::oversize(relative, size));
         }
