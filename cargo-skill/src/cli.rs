@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 
 use crate::commands;
 use crate::exit;
+use crate::help;
 use crate::output::GlobalArgs;
 
 #[derive(Debug, Parser)]
@@ -139,6 +140,9 @@ pub fn exec(cli: Cli) -> ExitCode {
         Ok(status) => exit::code(status),
         Err(err) => {
             eprintln!("error: {err:#}");
+            if let Some(help) = help::for_error(&err) {
+                eprintln!("help: {help}");
+            }
             exit::code(exit::status_of(&err))
         }
     }

@@ -195,7 +195,7 @@ fn home_checks(home: &Home) -> Vec<Check> {
         });
     }
     checks.push(
-        match crate::publish::keys::load_trusted(&home.trusted_keys_file()) {
+        match crate::signing::keys::load_trusted(&home.trusted_keys_file()) {
             Ok(keys) if keys.is_empty() => check(
                 "trusted keys",
                 Status::Warn,
@@ -234,8 +234,8 @@ fn home_checks(home: &Home) -> Vec<Check> {
         });
     }
     checks.push(
-        match skill_runtime::installed::Lockfile::read(home.root())
-            .and_then(|_| skill_runtime::installed::all(home))
+        match skill_runtime::store::installed::Lockfile::read(home.root())
+            .and_then(|_| skill_runtime::store::installed::all(home))
         {
             Ok(installed) => check(
                 "installed skills",
@@ -255,7 +255,7 @@ fn home_checks(home: &Home) -> Vec<Check> {
 }
 
 fn writable(name: &'static str, dir: &Path) -> Check {
-    match skill_runtime::atomic_file::probe_writable(dir) {
+    match skill_runtime::store::atomic_file::probe_writable(dir) {
         Ok(()) => check(
             name,
             Status::Ok,

@@ -9,12 +9,11 @@
 //! Sandbox workers are the `skill-worker` binary of this crate: set
 //! `SKILL_WORKER` to its path, or keep it beside this program's folder.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use skill_runtime::prepare::{Overrides, SkillRef, prepare};
-use skill_runtime::sandbox::{SandboxConfig, WorkerCommand};
+use skill_runtime::sandbox::WorkerCommand;
 use skill_runtime::{AuditLog, Home, Runtime, RuntimeConfig};
 
 fn main() -> Result<()> {
@@ -25,18 +24,10 @@ fn main() -> Result<()> {
     let input = rest.first().map_or("{}", String::as_str);
 
     let home = Home::from_env()?;
-    let runtime = Runtime::new(RuntimeConfig {
-        cache_dir: Some(home.compiled_cache_dir()),
-        audit: Some(Arc::new(AuditLog::open(&home.audit_db())?)),
-        sandbox: SandboxConfig {
-            worker: Some(WorkerCommand {
-                program: worker()?,
-                args: vec![],
-            }),
-            ..SandboxConfig::default()
-        },
-        ..RuntimeConfig::default()
-    });
+    let mut config = RuntimeConfig::for_home(&home)?;
+    config.audit = Some(Arc::new(AuditLog::open(&home.audit_db())?));
+    config.sandbox.worker = Some(WorkerCommand::skill_worker().context(NO_WORKER)?);
+    let runtime = Runtime::new(config);
     let ready = prepare(
         &home,
         runtime.config(),
@@ -49,16 +40,5 @@ fn main() -> Result<()> {
     std::process::exit(if report.is_ok() { 0 } else { 1 });
 }
 
-/// `SKILL_WORKER`, else `skill-worker` in this program's folder or the one above.
-fn worker() -> Result<PathBuf> {
-    if let Some(path) = std::env::var_os("SKILL_WORKER") {
-        return Ok(path.into());
-    }
-    let exe = std::env::current_exe()?;
-    exe.ancestors()
-        .skip(1)
-        .take(2)
-        .map(|dir| dir.join("skill-worker"))
-        .find(|p| p.is_file())
-        .context("no skill-worker binary found: build it (`cargo build -p skill-runtime`) or set SKILL_WORKER")
-}
+const NO_WORKER: &str =
+    "no skill-worker binary found: build it (`cargo build -p skill-runtime`) or set SKILL_WORKER";

@@ -7,8 +7,8 @@ use wasmtime::Store;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::bindings::{SkillContext, SkillPluginPre, boternity::skill::host::Host};
-use crate::component_check::LoadError;
+use crate::engine::bindings::{SkillContext, SkillPluginPre, boternity::skill::host::Host};
+use crate::engine::component_check::LoadError;
 use crate::runtime::{LoadedSkill, Runtime};
 
 pub struct Floor {
@@ -33,7 +33,7 @@ struct FloorData {
     /// `wasi:http`, which other languages' components import, as plain
     /// wasmtime-wasi-http links it; no request leaves.
     http: wasmtime_wasi_http::WasiHttpCtx,
-    hooks: crate::wasi_denied::Refusals,
+    hooks: crate::engine::wasi_denied::Refusals,
 }
 
 impl wasmtime_wasi_http::WasiHttpView for FloorData {
@@ -108,7 +108,7 @@ impl Floor {
         let mut linker = Linker::new(engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(mismatch)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker).map_err(mismatch)?;
-        crate::bindings::SkillPlugin::add_to_linker::<FloorData, HasSelf<FloorData>>(
+        crate::engine::bindings::SkillPlugin::add_to_linker::<FloorData, HasSelf<FloorData>>(
             &mut linker,
             |d| d,
         )
@@ -156,7 +156,7 @@ fn invoke_core(
     store.set_epoch_deadline(u64::MAX / 2);
     let instance = pre.instantiate(&mut store)?;
     instance
-        .get_typed_func::<(), ()>(&mut store, crate::core_abi::RUN)?
+        .get_typed_func::<(), ()>(&mut store, crate::engine::core_abi::RUN)?
         .call(&mut store, ())?;
     Ok(Ok(
         String::from_utf8_lossy(&store.into_data().output).into_owned()
@@ -169,13 +169,13 @@ fn core_linker(engine: &wasmtime::Engine) -> wasmtime::Result<wasmtime::Linker<C
     use wasmtime::{Caller, Extern};
     type C<'a> = Caller<'a, CoreFloorData>;
     fn memory(c: &mut C<'_>) -> wasmtime::Result<wasmtime::Memory> {
-        match c.get_export(crate::core_abi::MEMORY) {
+        match c.get_export(crate::engine::core_abi::MEMORY) {
             Some(Extern::Memory(m)) => Ok(m),
             _ => Err(wasmtime::Error::msg("no memory")),
         }
     }
     let mut l = wasmtime::Linker::new(engine);
-    let m = crate::core_abi::IMPORT_MODULE;
+    let m = crate::engine::core_abi::IMPORT_MODULE;
     l.func_wrap(m, "log", |_: C<'_>, _: i32, _: i32, _: i32| {})?;
     l.func_wrap(m, "get_input_len", |c: C<'_>| c.data().input.len() as i32)?;
     l.func_wrap(m, "get_input", |mut c: C<'_>, ptr: i32| {

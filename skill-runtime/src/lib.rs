@@ -2,9 +2,23 @@
 //! `boternity:skill/skill-plugin` world, under trust-tier limits (fuel,
 //! deadline, memory, output) with deny-by-default host capabilities.
 //!
+//! Rooms: [`prepare`] (one run decided: tier, limits, grants), [`engine`]
+//! (running WebAssembly in this process), [`sandbox`] (worker processes
+//! under Landlock and seccomp), [`capabilities`] (what a skill may be
+//! granted, and the host side of each), [`limits`], [`manifest`] and
+//! [`validate`] (reading and checking skills), [`discover`] (finding them
+//! in a source, and the links inside it), [`store`] (the home's installed state),
+//! [`audit`], [`serving`] (prompt block, catalog, calls, MCP), and with the
+//! default `scan` feature, [`scan`].
+//!
+//! An untrusted skill runs only in a sandbox worker: configure one.
+//!
 //! ```no_run
+//! use skill_runtime::sandbox::WorkerCommand;
 //! use skill_runtime::{BotIdentity, Invocation, Runtime, RuntimeConfig, TrustTier};
-//! let runtime = Runtime::new(RuntimeConfig::default());
+//! let mut config = RuntimeConfig::default();
+//! config.sandbox.worker = WorkerCommand::skill_worker();
+//! let runtime = Runtime::new(config);
 //! let wasm = std::fs::read("skill.wasm").unwrap();
 //! let skill = runtime.load(&wasm, TrustTier::Untrusted).unwrap();
 //! let report = runtime.invoke(&skill, &Invocation {
@@ -18,60 +32,37 @@
 //! println!("{}", report.to_json());
 //! ```
 
-pub mod atomic_file;
 pub mod audit;
 #[cfg(feature = "baseline")]
 pub mod baseline;
-mod bindings;
-pub mod bots;
-mod capability;
-mod capability_calls;
-mod compile_cache;
-pub mod component_check;
-mod core_abi;
-mod core_io;
+pub mod capabilities;
 pub mod discover;
-mod engine;
-pub mod files;
-mod grants;
-mod guest_call;
-pub mod home;
-mod home_lock;
-mod host;
-pub mod http;
-pub mod installed;
-pub mod io_schema;
-pub mod limit_sources;
-mod limiter;
-pub mod links;
-mod loaded_skill;
-mod log;
+pub mod engine;
+pub mod limits;
 pub mod manifest;
-mod memory;
 mod outcome;
-mod permits;
 pub mod prepare;
 mod runtime;
-mod runtime_error;
 pub mod sandbox;
+#[cfg(feature = "scan")]
 pub mod scan;
-pub mod secret_store;
-pub mod skill_name;
-pub mod tier;
-mod toml_file;
+pub mod serving;
+pub mod store;
 pub mod validate;
-mod wasi_denied;
 
 pub use audit::{AuditLog, AuditQuery, AuditRecord};
-pub use compile_cache::CompileSource;
-pub use component_check::LoadError;
-pub use grants::{Capability, CapabilityDenied, Grant, Grants, Policy, Values};
-pub use home::Home;
-pub use home_lock::{LockError, WriteLock};
-pub use limiter::MemoryLimitExceeded;
-pub use log::{LogLimits, LogLine};
-pub use memory::{FileMemory, MemoryProvider, StaticMemory};
+pub use capabilities::grants::{Capability, CapabilityDenied, Grant, Grants, Policy, Values};
+pub use capabilities::memory::{FileMemory, MemoryProvider, StaticMemory};
+pub use capabilities::secret_store::SecretStore;
+pub use engine::compile_cache::CompileSource;
+pub use engine::component_check::LoadError;
+pub use engine::limiter::MemoryLimitExceeded;
+pub use engine::log::{LogLimits, LogLine};
+pub use limits::tier::{LimitRequest, Limits, TierChoice, TrustTier};
 pub use outcome::{ErrorKind, Failure, HostCall, Metrics, Report};
-pub use runtime::{BotIdentity, Invocation, LoadedSkill, Runtime, RuntimeConfig, RuntimeError};
-pub use secret_store::SecretStore;
-pub use tier::{LimitRequest, Limits, TierChoice, TrustTier};
+pub use prepare::PrepareError;
+pub use runtime::{Invocation, LoadedSkill, Runtime, RuntimeConfig, RuntimeError};
+pub use store::bots::BotIdentity;
+pub use store::error::StoreError;
+pub use store::home::Home;
+pub use store::home_lock::{LockError, WriteLock};

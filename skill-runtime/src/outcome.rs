@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::log::LogLine;
-use crate::tier::{Limits, TrustTier};
+use crate::engine::log::LogLine;
+use crate::limits::tier::{Limits, TrustTier};
 
 /// Why an invocation did not produce output. The set is a stable contract:
 /// scripts and bots match on these names.

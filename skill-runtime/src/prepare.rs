@@ -16,22 +16,59 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use anyhow::{Result, bail};
-
+use crate::capabilities::files::FolderId;
+use crate::capabilities::grants::{Capability, Grant, Grants, Policy};
+use crate::capabilities::memory::FileMemory;
+use crate::capabilities::secret_store::SecretStore;
 use crate::discover::{Found, discover};
-use crate::files::FolderId;
-use crate::grants::{Capability, Grant, Grants, Policy};
-use crate::home::Home;
-use crate::installed::{self, InstalledMeta};
-use crate::limit_sources::{LimitInputs, ResolvedLimits};
+use crate::limits::sources::{AboveCeiling, LimitInputs, ResolvedLimits};
+use crate::limits::tier::{LimitRequest, Limits, TierChoice, TrustTier};
+use crate::manifest::skill_name;
+use crate::manifest::skill_name::InvalidName;
 use crate::manifest::{self, CapabilityDecl, Mode, SkillManifest};
-use crate::memory::FileMemory;
 use crate::outcome::{ErrorKind, Failure, Report};
-use crate::runtime::{BotIdentity, Invocation, LoadedSkill, Runtime, RuntimeConfig};
-use crate::secret_store::SecretStore;
-use crate::tier::{LimitRequest, Limits, TierChoice, TrustTier};
+use crate::runtime::{Invocation, LoadedSkill, Runtime, RuntimeConfig};
+use crate::store::bots;
+use crate::store::bots::BotIdentity;
+use crate::store::error::{Repair, StoreError};
+use crate::store::home::Home;
+use crate::store::installed::{self, InstalledMeta};
 use crate::validate::graph::SkillSet;
-use crate::{bots, skill_name};
+
+/// Why a skill could not be prepared to run; nothing ran.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PrepareError {
+    /// The path names neither a folder nor a file.
+    #[error("{} does not exist: pass a skill folder or a .wasm component", .0.display())]
+    NotFound(PathBuf),
+    /// A folder without `SKILL.md` (or `skill.toml`).
+    #[error("{} is not a skill folder: it has no SKILL.md", .0.display())]
+    NoManifest(PathBuf),
+    /// The folder's manifest does not read, not even leniently.
+    #[error("{} cannot be read as a skill manifest", manifest.display())]
+    UnreadableManifest { manifest: PathBuf, folder: PathBuf },
+    /// A tool skill whose component is not there yet.
+    #[error(
+        "{} does not exist: this is a prompt skill, or a tool skill that is not built yet",
+        wasm.display()
+    )]
+    NotBuilt { wasm: PathBuf, folder: PathBuf },
+    /// A limit the operator asked for is above the tier's ceiling.
+    #[error(transparent)]
+    AboveCeiling(#[from] AboveCeiling),
+    /// The home's installed state or a bot's settings refused the run.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<InvalidName> for PrepareError {
+    fn from(e: InvalidName) -> Self {
+        PrepareError::Store(e.into())
+    }
+}
+
+type Result<T, E = PrepareError> = std::result::Result<T, E>;
 
 /// What to run.
 #[derive(Debug, Clone, Copy)]
@@ -324,20 +361,24 @@ fn installed_source(home: &Home, name: &str, bot: &str) -> Result<Source> {
     } = meta;
     source.approved = resources.request();
     source.installed = true;
+    let damaged = |message: String| {
+        StoreError::malformed(
+            dir.join(installed::META_FILE).display().to_string(),
+            message,
+            Repair::Reinstall,
+        )
+    };
     source.capabilities = grants
         .iter()
         .map(|g| {
             g.parse()
-                .map_err(|(_, e)| anyhow::anyhow!("{}: grant `{g}`: {e}", dir.display()))
+                .map_err(|(_, e)| damaged(format!("grant `{g}`: {e}")))
         })
-        .collect::<Result<_>>()?;
+        .collect::<Result<_, _>>()?;
     source.secrets = secrets;
-    source.earned = trust_tier.parse().map_err(|e| {
-        anyhow::anyhow!(
-            "{}: trust-tier: {e}; install the skill again",
-            dir.display()
-        )
-    })?;
+    source.earned = trust_tier
+        .parse()
+        .map_err(|e| damaged(format!("trust-tier: {e}")))?;
     source.declared_tier = None;
     source.version = version.unwrap_or_else(|| "unversioned".into());
     source.bot_limits = bot_limits;
@@ -366,34 +407,26 @@ fn path_source(path: &Path, declared: bool) -> Result<Source> {
         if path.is_file() {
             return Ok(Source::component(path));
         }
-        bail!(
-            "{} does not exist: pass a skill folder or a .wasm component",
-            path.display()
-        );
+        return Err(PrepareError::NotFound(path.to_path_buf()));
     }
     let Some(manifest_path) = manifest::find_manifest(path) else {
-        bail!(
-            "{} is not a skill folder: it has no SKILL.md; create one with `cargo skill new`, or pass a .wasm file",
-            path.display()
-        );
+        return Err(PrepareError::NoManifest(path.to_path_buf()));
     };
     // The name and component path come from the manifest when it reads;
     // `validate` is where its problems are reported.
     let parsed = manifest::parse_file(&manifest_path, Mode::Lenient);
     let Some(m) = parsed.manifest.filter(|m| !m.name.is_empty()) else {
-        bail!(
-            "{} cannot be read as a skill manifest: run `cargo skill validate {}` to see why",
-            manifest_path.display(),
-            path.display()
-        );
+        return Err(PrepareError::UnreadableManifest {
+            manifest: manifest_path,
+            folder: path.to_path_buf(),
+        });
     };
     let wasm = m.wasm_path();
     if !wasm.is_file() {
-        bail!(
-            "{} does not exist: this is a prompt skill, or a tool skill that is not built yet; run `cargo skill build` in {}",
-            wasm.display(),
-            path.display()
-        );
+        return Err(PrepareError::NotBuilt {
+            wasm,
+            folder: path.to_path_buf(),
+        });
     }
     Ok(Source {
         name: m.name.clone(),

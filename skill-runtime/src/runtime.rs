@@ -11,24 +11,28 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Module};
 
 use crate::audit::{AuditLog, AuditRecord, Subject};
-use crate::bindings::{SkillContext, SkillPluginPre};
-use crate::capability_calls::{Capabilities, PolicyHost, merge_calls};
-use crate::compile_cache::{CompileCache, CompileSource, Compiled};
-use crate::component_check::{self, LoadError};
-use crate::core_abi;
+use crate::capabilities::calls::{Capabilities, PolicyHost, merge_calls};
+use crate::capabilities::grants::Policy;
+use crate::engine::bindings::{SkillContext, SkillPluginPre};
+use crate::engine::compile_cache::{CompileCache, CompileSource, Compiled};
+use crate::engine::component_check::{self, LoadError};
+use crate::engine::core_abi;
+use crate::engine::guest_call::Entry;
+pub(crate) use crate::engine::guest_call::{Ran, run_entry};
+use crate::engine::host::{StoreData, linker};
+use crate::engine::loaded_skill::Code;
+pub use crate::engine::loaded_skill::LoadedSkill;
+use crate::engine::log::LogLimits;
+use crate::engine::permits::Permits;
+pub use crate::engine::runtime_error::RuntimeError;
 use crate::engine::{EpochTicker, Ticking, build_engine};
-use crate::grants::Policy;
-pub(crate) use crate::guest_call::{Ran, run_entry};
-use crate::host::{StoreData, linker};
-use crate::loaded_skill::Code;
-pub use crate::loaded_skill::LoadedSkill;
-use crate::log::LogLimits;
+use crate::limits::tier::{Limits, TrustTier};
 use crate::outcome::{ErrorKind, Failure, Report};
-use crate::permits::Permits;
-pub use crate::runtime_error::RuntimeError;
-use crate::sandbox::protocol::{Entry, WorkerCall};
+use crate::sandbox::protocol::WorkerCall;
 use crate::sandbox::{Isolation, Pool, ProbeReport, SandboxConfig, SandboxError};
-use crate::tier::{Limits, TrustTier};
+use crate::store::bots::BotIdentity;
+use crate::store::error::StoreError;
+use crate::store::home::Home;
 
 /// How a runtime is set up; one per process is the norm.
 #[derive(Debug, Clone)]
@@ -67,11 +71,19 @@ impl Default for RuntimeConfig {
     }
 }
 
-/// Who is invoking: filled into `get-context`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct BotIdentity {
-    pub name: String,
-    pub slug: String,
+impl RuntimeConfig {
+    /// What the home decides: compiled components cached in it, and each
+    /// tier's ceiling as its `config.toml` `[tiers.*]` sets it (an error
+    /// when that does not read). The audit log and the sandbox worker are
+    /// the caller's to add: `AuditLog::open(&home.audit_db())`, and a
+    /// [`WorkerCommand`](crate::sandbox::WorkerCommand) for its binary.
+    pub fn for_home(home: &Home) -> Result<RuntimeConfig, StoreError> {
+        Ok(RuntimeConfig {
+            cache_dir: Some(home.compiled_cache_dir()),
+            tier_ceilings: crate::store::config::tier_ceilings(home)?,
+            ..RuntimeConfig::default()
+        })
+    }
 }
 
 /// One call of `execute`.

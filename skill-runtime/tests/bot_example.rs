@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use skill_runtime::Home;
-use skill_runtime::bots::{BotSkill, BotSkills};
-use skill_runtime::installed::{InstalledMeta, Verification};
+use skill_runtime::store::bots::{BotSkill, BotSkills};
+use skill_runtime::store::installed::{InstalledMeta, Verification};
 
 fn example() -> PathBuf {
     let worker = PathBuf::from(env!("CARGO_BIN_EXE_skill-worker"));

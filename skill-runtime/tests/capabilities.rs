@@ -82,7 +82,7 @@ fn every_form_of_an_internal_address_is_refused_before_connecting() {
     assert!(
         resolved
             .iter()
-            .all(|a| skill_runtime::http::blocked_reason(a.ip()).is_some()),
+            .all(|a| skill_runtime::capabilities::http::blocked_reason(a.ip()).is_some()),
         "this test needs a host name resolving to internal addresses; {hostname} resolves to {resolved:?}"
     );
     let cases = [

@@ -8,7 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use skill_runtime::limit_sources::LimitInputs;
+use skill_runtime::limits::sources::LimitInputs;
 use skill_runtime::manifest::{Mode, skill_toml};
 use skill_runtime::{ErrorKind, Grants, LimitRequest, LoadError, Policy, Report, TrustTier};
 use skill_test_support::http_server::{Response, TestServer};
@@ -466,7 +466,7 @@ fn a_granted_folder_swapped_for_a_link_after_approval_leads_nowhere() {
     let mut pinned = policy.clone();
     pinned.pinned_folders.insert(
         granted.clone(),
-        skill_runtime::files::pin_folder(&granted).unwrap(),
+        skill_runtime::capabilities::files::pin_folder(&granted).unwrap(),
     );
     for tier in TIERS {
         let report = run_as(&read, tier, pinned.clone(), request);

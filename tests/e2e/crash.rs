@@ -7,7 +7,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use skill_runtime::Home;
-use skill_runtime::installed::{self, Lockfile, journal};
+use skill_runtime::store::installed::{self, Lockfile, journal};
 
 use crate::publish::{bare_repo, install, keygen, publish_probe, run_installed};
 use crate::{cargo_skill, stderr, stdout_json};

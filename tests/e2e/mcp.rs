@@ -41,9 +41,18 @@ async fn connect(
     version: ProtocolVersion,
     args: &[&str],
 ) -> (Session, mpsc::UnboundedReceiver<&'static str>) {
-    let mut cmd = tokio::process::Command::from(cargo_skill(home));
-    cmd.arg("mcp").args(args).env("TZ", "Europe/Oslo");
-    let transport = TokioChildProcess::new(cmd).expect("the server starts");
+    let mut cmd = cargo_skill(home);
+    cmd.arg("mcp").args(args);
+    connect_to(cmd, version).await
+}
+
+async fn connect_to(
+    mut server: std::process::Command,
+    version: ProtocolVersion,
+) -> (Session, mpsc::UnboundedReceiver<&'static str>) {
+    server.env("TZ", "Europe/Oslo");
+    let transport =
+        TokioChildProcess::new(tokio::process::Command::from(server)).expect("the server starts");
     let (changes, received) = mpsc::unbounded_channel();
     let client = Client { version, changes };
     let session = client
@@ -146,6 +155,50 @@ fn audit_count(home: &Path) -> usize {
         .as_array()
         .expect("a JSON array")
         .len()
+}
+
+/// `skill-runtime`'s `examples/mcp_bot.rs`, which serves with the library
+/// alone, answers the same client as `cargo skill mcp` does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_serves_its_skills_over_mcp_with_the_library_alone() {
+    let root = tempfile::tempdir().unwrap();
+    let home = root.path().join("home");
+    let src = source(root.path());
+    cli(&home, &["install", src.to_str().unwrap(), "--yes"]);
+    cli(&home, &["disable", "guide", "--bot", "coder"]);
+    let example = Path::new(env!("CARGO_BIN_EXE_cargo-skill"))
+        .parent()
+        .unwrap()
+        .join("examples/mcp_bot");
+    assert!(
+        example.is_file(),
+        "{} is missing: `cargo test --workspace` builds it",
+        example.display()
+    );
+    let mut server = std::process::Command::new(&example);
+    server.arg("coder").env("CARGO_SKILL_HOME", &home);
+    let (session, _changes) = connect_to(server, ProtocolVersion::V_2025_06_18).await;
+    let tools = session.list_all_tools().await.unwrap();
+    assert_eq!(
+        tools.iter().map(|t| t.name.as_ref()).collect::<Vec<_>>(),
+        ["probe"]
+    );
+    // Untrusted, so in the sandbox worker the example found beside it.
+    let tz = call(&session, "probe", json!({"mode": "env-var", "name": "TZ"})).await;
+    assert_eq!(
+        tz.structured_content,
+        Some(json!({"value": "Europe/Oslo"})),
+        "{tz:?}"
+    );
+    assert_error(
+        &call(&session, "probe", json!({"mode": "loop"})).await,
+        "fuel-exhausted",
+    );
+    // The bot disabled the prompt skill: it is not offered.
+    let prompts = session.list_all_prompts().await.unwrap();
+    assert!(prompts.is_empty(), "{prompts:?}");
+    session.cancel().await.unwrap();
+    assert_eq!(audit_count(&home), 2, "both calls are audited");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -760,6 +760,40 @@ fn a_remote_that_refuses_the_push_is_named_and_left_as_it_was() {
     assert!(git(&["--git-dir", remote.to_str().unwrap(), "for-each-ref"]).is_empty());
 }
 
+#[test]
+fn a_push_that_fails_after_the_branch_says_what_reached_the_remote() {
+    let home = tempfile::tempdir().unwrap();
+    keygen(home.path());
+    let alpha = prompt_skill(home.path(), "alpha", "1.0.0", "Does alpha. Use for alpha.");
+    let base = home.path().join("served");
+    std::fs::create_dir_all(&base).unwrap();
+    let remote = bare_repo(&base);
+    // `update` runs once for each ref: the branch goes through, tags do not.
+    let hook = remote.join("hooks/update");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\ncase \"$1\" in refs/tags/*) echo 'tags are frozen' >&2; exit 1;; esac\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let daemon = GitDaemon::start(&base);
+    let url = format!("git://127.0.0.1:{}/remote.git", daemon.port);
+    let out = publish(home.path(), &alpha, &url, &[]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "the remote now has refs/heads/main but refs/tags/alpha-v1.0.0 was not pushed"
+        ),
+        "{err}"
+    );
+    let refs = git(&["--git-dir", remote.to_str().unwrap(), "for-each-ref"]);
+    assert!(
+        refs.contains("refs/heads/main") && !refs.contains("refs/tags/"),
+        "{refs}"
+    );
+}
+
 /// The probe component as a signed-and-published tool skill `probe` vVERSION.
 pub(crate) fn publish_probe(home: &Path, work: &Path, url: &str, version: &str) {
     let manifest = format!(

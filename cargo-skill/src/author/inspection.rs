@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use skill_runtime::component_check::{self, ImportKind};
+use skill_runtime::engine::component_check::{self, ImportKind};
 use skill_runtime::manifest::{Diagnostic, SkillManifest, SkillType};
 use skill_runtime::validate::graph::SkillSet;
 use skill_runtime::validate::{self, Options};

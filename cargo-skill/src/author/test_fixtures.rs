@@ -9,7 +9,7 @@ use std::sync::Mutex;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use skill_runtime::Capability;
-use skill_runtime::http::{Exchange, HttpFixtures, HttpRecorder, Method};
+use skill_runtime::capabilities::http::{Exchange, HttpFixtures, HttpRecorder, Method};
 use url::Url;
 
 /// One canned response: `method` + `url` → `status`, `headers`, `body`.
@@ -169,11 +169,11 @@ impl HttpRecorder for Recording {
 /// Checks a `files` fixture or `expect.files` path: the same rules as the
 /// skill's own file calls, so a fixture cannot reach outside either.
 pub fn check_file_path(path: &str) -> Result<(), String> {
-    skill_runtime::files::checked_path(path, &[None])
+    skill_runtime::capabilities::files::checked_path(path, &[None])
         .map(|_| ())
         .map_err(|e| match e {
-            skill_runtime::files::FileError::Denied(why)
-            | skill_runtime::files::FileError::Failed(why) => why,
+            skill_runtime::capabilities::files::FileError::Denied(why)
+            | skill_runtime::capabilities::files::FileError::Failed(why) => why,
         })
 }
 

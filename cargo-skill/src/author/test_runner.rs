@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use serde_json::Value;
-use skill_runtime::io_schema::IoSchemas;
-use skill_runtime::limit_sources::LimitInputs;
+use skill_runtime::limits::sources::LimitInputs;
 use skill_runtime::manifest::SkillManifest;
+use skill_runtime::manifest::io_schema::IoSchemas;
 use skill_runtime::{
     BotIdentity, Invocation, LimitRequest, LoadedSkill, Metrics, Policy, Report, Runtime,
     StaticMemory, TrustTier, Values,
@@ -427,7 +427,7 @@ fn rewrite_cases<'a>(
         } else {
             serde_yaml_ng::to_string(&doc)?
         };
-        skill_runtime::atomic_file::write(file, text.as_bytes(), 0o644)?;
+        skill_runtime::store::atomic_file::write(file, text.as_bytes(), 0o644)?;
     }
     Ok(updated)
 }

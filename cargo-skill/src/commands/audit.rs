@@ -8,8 +8,8 @@ use skill_runtime::ErrorKind;
 use skill_runtime::audit::{AuditLog, AuditQuery, AuditRecord};
 
 use crate::exit;
-use crate::home;
 use crate::output::MessageFormat;
+use crate::setup;
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
@@ -49,7 +49,7 @@ pub fn exec(args: AuditArgs) -> Result<u8> {
             ErrorKind::ALL.map(ErrorKind::as_str).join(", ")
         ),
     };
-    let path = home::home()?.audit_db();
+    let path = setup::home()?.audit_db();
     if !path.exists() {
         bail!(
             "no audit log at {}: nothing has run yet (`cargo skill run` records every invocation)",

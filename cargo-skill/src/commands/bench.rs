@@ -12,10 +12,10 @@ use skill_runtime::baseline::{compare, load_times};
 use skill_runtime::prepare::{Overrides, SkillRef, prepare};
 
 use crate::exit;
-use crate::home;
 use crate::input::{InputSource, read_input};
 use crate::limit_flags::LimitFlags;
 use crate::output::MessageFormat;
+use crate::setup;
 
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -42,8 +42,8 @@ pub struct BenchArgs {
 }
 
 pub fn exec(args: BenchArgs) -> Result<u8> {
-    let home = home::home()?;
-    let runtime = home::runtime();
+    let home = setup::home()?;
+    let runtime = setup::runtime();
     let overrides = Overrides {
         tier: args.tier,
         limits: args.limits.request(),

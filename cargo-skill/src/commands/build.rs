@@ -11,8 +11,8 @@ use crate::author::build::{Artifact, CargoOptions, build_skills, finish};
 use crate::author::componentize::BuildTarget;
 use crate::diagnostics::{DiagnosticFormat, render};
 use crate::exit;
-use crate::home;
 use crate::output::GlobalArgs;
+use crate::setup;
 
 #[derive(Debug, Args)]
 pub struct BuildArgs {
@@ -71,7 +71,7 @@ pub enum BuildFormat {
 }
 
 pub fn exec(args: BuildArgs, global: &GlobalArgs) -> Result<u8> {
-    let runtime = home::runtime();
+    let runtime = setup::runtime();
     let artifacts = match &args.wasm {
         Some(file) => {
             let bytes = std::fs::read(file)

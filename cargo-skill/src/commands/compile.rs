@@ -8,7 +8,7 @@ use clap::Args;
 use skill_runtime::TrustTier;
 
 use crate::exit;
-use crate::home;
+use crate::setup;
 
 #[derive(Debug, Args)]
 pub struct CompileArgs {
@@ -20,6 +20,6 @@ pub struct CompileArgs {
 pub fn exec(args: CompileArgs) -> Result<u8> {
     let bytes = std::fs::read(&args.file)
         .with_context(|| format!("could not read {}", args.file.display()))?;
-    home::runtime().load(&bytes, args.tier)?;
+    setup::runtime().load(&bytes, args.tier)?;
     Ok(exit::SUCCESS)
 }

@@ -2,11 +2,11 @@
 
 use anyhow::Result;
 use clap::Args;
-use skill_runtime::bots::BotSkills;
-use skill_runtime::installed::read_installed;
+use skill_runtime::store::bots::BotSkills;
+use skill_runtime::store::installed::read_installed;
 
 use crate::exit;
-use crate::home;
+use crate::setup;
 
 #[derive(Debug, Args)]
 pub struct DisableArgs {
@@ -18,10 +18,10 @@ pub struct DisableArgs {
 }
 
 pub fn exec(args: DisableArgs) -> Result<u8> {
-    let home = home::home()?;
-    let _lock = home::lock_for_writing(&home)?;
+    let home = setup::home()?;
+    let _lock = setup::lock_for_writing(&home)?;
     read_installed(&home, &args.name)?;
-    skill_runtime::bots::identity(&home, Some(&args.bot))?;
+    skill_runtime::store::bots::identity(&home, Some(&args.bot))?;
     let mut settings = BotSkills::read(&home, &args.bot)?;
     settings
         .skills

@@ -6,8 +6,8 @@ use clap::Args;
 
 use crate::doctor::{self, Status};
 use crate::exit;
-use crate::home;
 use crate::output::MessageFormat;
+use crate::setup;
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
@@ -16,8 +16,8 @@ pub struct DoctorArgs {
 }
 
 pub fn exec(args: DoctorArgs) -> Result<u8> {
-    let home = home::home().ok();
-    let runtime = home::runtime();
+    let home = setup::home().ok();
+    let runtime = setup::runtime();
     let checks = doctor::run(home.as_ref(), &runtime);
     let failed = checks.iter().any(|c| c.status == Status::Error);
     match args.message_format {

@@ -4,11 +4,11 @@
 use anyhow::Result;
 use clap::Args;
 use semver::{Version, VersionReq};
-use skill_runtime::bots::{BotSkill, BotSkills};
-use skill_runtime::installed::read_installed;
+use skill_runtime::store::bots::{BotSkill, BotSkills};
+use skill_runtime::store::installed::read_installed;
 
 use crate::exit;
-use crate::home;
+use crate::setup;
 
 #[derive(Debug, Args)]
 pub struct EnableArgs {
@@ -32,10 +32,10 @@ pub struct EnableArgs {
 }
 
 pub fn exec(args: EnableArgs) -> Result<u8> {
-    let home = home::home()?;
-    let _lock = home::lock_for_writing(&home)?;
+    let home = setup::home()?;
+    let _lock = setup::lock_for_writing(&home)?;
     let meta = read_installed(&home, &args.name)?;
-    skill_runtime::bots::identity(&home, Some(&args.bot))?;
+    skill_runtime::store::bots::identity(&home, Some(&args.bot))?;
     let mut settings = BotSkills::read(&home, &args.bot)?;
     // Flags given replace the bot's settings; the others stay as they were.
     let previous = settings.skills.get(&args.name).cloned().unwrap_or_default();

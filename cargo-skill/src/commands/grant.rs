@@ -4,13 +4,13 @@
 
 use anyhow::Result;
 use clap::Args;
-use skill_runtime::installed::{self, read_installed};
-use skill_runtime::limit_sources::{Written, check_ceiling};
+use skill_runtime::limits::sources::{Written, check_ceiling};
 use skill_runtime::manifest::extensions::apply_resource;
+use skill_runtime::store::installed::{self, read_installed};
 use skill_runtime::{Grant, LimitRequest, TrustTier};
 
 use crate::exit;
-use crate::home;
+use crate::setup;
 
 #[derive(Debug, Args)]
 pub struct GrantArgs {
@@ -23,9 +23,9 @@ pub struct GrantArgs {
 }
 
 pub fn exec(args: GrantArgs) -> Result<u8> {
-    let home = home::home()?;
-    let config = home::runtime_config(false)?;
-    let _lock = home::lock_for_writing(&home)?;
+    let home = setup::home()?;
+    let config = setup::runtime_config(false)?;
+    let _lock = setup::lock_for_writing(&home)?;
     let mut meta = read_installed(&home, &args.name)?;
     let mut granted = Vec::new();
     let mut limits = LimitRequest::default();

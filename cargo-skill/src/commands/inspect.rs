@@ -8,9 +8,9 @@ use clap::Args;
 
 use crate::author::inspection::{Inspection, inspect};
 use crate::exit;
-use crate::home;
 use crate::output::{GlobalArgs, MessageFormat};
-use skill_runtime::installed::InstalledMeta;
+use crate::setup;
+use skill_runtime::store::installed::InstalledMeta;
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
@@ -22,10 +22,10 @@ pub struct InspectArgs {
 }
 
 pub fn exec(args: InspectArgs, global: &GlobalArgs) -> Result<u8> {
-    let runtime = home::runtime();
+    let runtime = setup::runtime();
     let installed = installed(&args.path)?;
     let path = match &installed {
-        Some(_) => home::home()?.skill_dir(&args.path.to_string_lossy())?,
+        Some(_) => setup::home()?.skill_dir(&args.path.to_string_lossy())?,
         None => args.path.clone(),
     };
     let inspections = inspect(&path, &runtime);
@@ -48,7 +48,7 @@ pub fn exec(args: InspectArgs, global: &GlobalArgs) -> Result<u8> {
                 value["installed"]["findings"] =
                     serde_json::to_value(skill_runtime::scan::scan_skill(&path).findings)?;
                 value["installed"]["dependency_tree"] =
-                    serde_json::to_value(dependency_tree(&home::home()?, &meta.name)?)?;
+                    serde_json::to_value(dependency_tree(&setup::home()?, &meta.name)?)?;
             }
             println!("{value}");
         }
@@ -58,7 +58,7 @@ pub fn exec(args: InspectArgs, global: &GlobalArgs) -> Result<u8> {
                 if let Some(meta) = &installed {
                     print_installed(meta, inspection.skill_type, &palette);
                     print_findings(&skill_runtime::scan::scan_skill(&path), meta, &palette);
-                    let tree = dependency_tree(&home::home()?, &meta.name)?;
+                    let tree = dependency_tree(&setup::home()?, &meta.name)?;
                     if !tree.is_empty() {
                         println!("{}", palette.bold("  dependencies:"));
                         print_tree(&tree, 1);
@@ -76,11 +76,11 @@ fn installed(path: &std::path::Path) -> Result<Option<InstalledMeta>> {
     if skill_runtime::prepare::names_a_path(path) {
         return Ok(None);
     }
-    let home = home::home()?;
-    match skill_runtime::installed::installed_dir(&home, &path.to_string_lossy()) {
+    let home = setup::home()?;
+    match skill_runtime::store::installed::installed_dir(&home, &path.to_string_lossy()) {
         Some(dir) => {
-            home::note_shadowed(path);
-            InstalledMeta::read(&dir).map(Some)
+            setup::note_shadowed(path);
+            Ok(Some(InstalledMeta::read(&dir)?))
         }
         None => Ok(None),
     }
@@ -98,7 +98,7 @@ struct Node {
 
 /// The installed dependencies of `name`, transitively (a cycle stops).
 fn dependency_tree(home: &skill_runtime::Home, name: &str) -> Result<Vec<Node>> {
-    let all = skill_runtime::installed::all(home)?;
+    let all = skill_runtime::store::installed::all(home)?;
     fn walk(
         all: &[(InstalledMeta, skill_runtime::manifest::SkillManifest)],
         name: &str,

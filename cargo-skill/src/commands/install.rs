@@ -6,12 +6,12 @@ use clap::Args;
 use skill_runtime::TrustTier;
 
 use crate::exit;
-use crate::home;
 use crate::install::agents::{self, Agent};
 use crate::install::compile::Compiler;
 use crate::install::source;
 use crate::install::{InstallOptions, install};
 use crate::output::GlobalArgs;
+use crate::setup;
 
 #[derive(Debug, Args)]
 pub struct InstallArgs {
@@ -68,7 +68,7 @@ pub struct InstallArgs {
 }
 
 pub fn exec(args: InstallArgs, global: &GlobalArgs) -> Result<u8> {
-    let home = home::home()?;
+    let home = setup::home()?;
     let spec = source::parse(&args.source)?;
     let project = std::env::current_dir()?;
     let compiler = Compiler::child_of_current_exe()?;
@@ -88,7 +88,7 @@ pub fn exec(args: InstallArgs, global: &GlobalArgs) -> Result<u8> {
         allow: &args.allow,
         replace: args.replace,
     };
-    let _lock = home::lock_for_writing(&home)?;
+    let _lock = setup::lock_for_writing(&home)?;
     let report = install(&home, &spec, &options)?;
     for meta in &report.installed {
         eprintln!(

@@ -6,8 +6,8 @@ use anyhow::Result;
 use clap::Args;
 
 use crate::exit;
-use crate::home;
-use crate::publish::keys;
+use crate::setup;
+use crate::signing::keys;
 
 #[derive(Debug, Args)]
 pub struct KeygenArgs {
@@ -28,7 +28,7 @@ pub struct KeygenArgs {
 pub fn exec(args: KeygenArgs) -> Result<u8> {
     let dir = match args.out {
         Some(dir) => dir,
-        None => home::home()?.keys_dir(),
+        None => setup::home()?.keys_dir(),
     };
     let password = if args.no_password {
         None

@@ -4,10 +4,10 @@ use anyhow::Result;
 use clap::Args;
 
 use crate::exit;
-use crate::home;
 use crate::install::agents::{self, Agent};
 use crate::output::MessageFormat;
-use skill_runtime::installed::{self, InstalledMeta};
+use crate::setup;
+use skill_runtime::store::installed::{self, InstalledMeta};
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
@@ -23,7 +23,7 @@ pub fn exec(args: ListArgs) -> Result<u8> {
     if let Some(agent) = args.agent {
         return list_agent(agent, args.message_format);
     }
-    let mut installed: Vec<InstalledMeta> = installed::dirs(&home::home()?)?
+    let mut installed: Vec<InstalledMeta> = installed::dirs(&setup::home()?)?
         .iter()
         .filter_map(|(_, dir)| InstalledMeta::read(dir).ok())
         .collect();

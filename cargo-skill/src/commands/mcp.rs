@@ -5,9 +5,10 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::Args;
 
-use crate::exit;
-use crate::serving::edge::Limits;
-use crate::serving::{ServeOptions, serve_stdio};
+use skill_runtime::serving::mcp::edge::Limits;
+use skill_runtime::serving::mcp::{ServeOptions, serve_stdio};
+
+use crate::{exit, help, setup};
 
 #[derive(Debug, Args)]
 pub struct McpArgs {
@@ -47,16 +48,18 @@ pub fn exec(args: McpArgs) -> Result<u8> {
     let jobs = args
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, std::num::NonZero::get));
-    serve_stdio(ServeOptions {
+    let config = setup::runtime_config(!args.no_audit)?;
+    let options = ServeOptions {
         bot: args.bot,
         only: args.skills,
         jobs,
-        audit: !args.no_audit,
         poll: Duration::from_millis(args.poll_ms.max(50)),
         limits: Limits {
             max_in_flight: args.max_in_flight.max(1),
             max_request_bytes: args.max_request_bytes.max(1024),
         },
-    })?;
+        remedy: help::remedy,
+    };
+    serve_stdio(setup::home()?, config, options)?;
     Ok(exit::SUCCESS)
 }

@@ -13,13 +13,13 @@ use crate::author::build::{CargoOptions, build_skills};
 use crate::author::test_runner::{RunOptions, run_skill};
 use crate::diagnostics::{DiagnosticFormat, render};
 use crate::exit;
-use crate::home;
+use crate::git_remote;
 use crate::output::GlobalArgs;
-use crate::publish::git_remote;
-use crate::publish::keys;
-use crate::publish::release::{self, Prepared, Target};
-use crate::publish::signable::{manifest_version, secret_key_path, signable};
-use crate::publish::signing;
+use crate::publish::release::{self, SignedSkill, Target};
+use crate::setup;
+use crate::signing;
+use crate::signing::keys;
+use crate::signing::signable::{manifest_version, secret_key_path, signable};
 
 #[derive(Debug, Args)]
 pub struct PublishArgs {
@@ -58,7 +58,7 @@ pub struct PublishArgs {
 pub fn exec(args: PublishArgs, global: &GlobalArgs) -> Result<u8> {
     let folders = skill_folders(&args)?;
     let (sk, pk) = keys::load_secret(&secret_key_path(args.key.clone())?)?;
-    let runtime = home::runtime();
+    let runtime = setup::runtime();
     let mut prepared = Vec::new();
     for dir in &folders {
         match prepare(dir, &args, global, &runtime, (&sk, &pk))? {
@@ -67,7 +67,7 @@ pub fn exec(args: PublishArgs, global: &GlobalArgs) -> Result<u8> {
         }
     }
     let url = git_remote::repo_url(&args.repo);
-    let cache_dir = home::home()?.cache_dir();
+    let cache_dir = setup::home()?.cache_dir();
     let target = Target {
         url: &url,
         branch: &args.branch,
@@ -136,7 +136,7 @@ fn prepare(
     global: &GlobalArgs,
     runtime: &Runtime,
     (sk, pk): (&minisign::SecretKey, &minisign::PublicKey),
-) -> Result<Option<Prepared>> {
+) -> Result<Option<SignedSkill>> {
     let manifest = signable(dir)?;
     let version = manifest_version(&manifest)?;
     // A release is tagged `<name>-v<version>`: the short forms validate
@@ -196,7 +196,7 @@ fn prepare(
     }
     // The name becomes `skills/<name>/` in the published tree; validation
     // refused every invalid one, and this says so again where it matters.
-    skill_runtime::skill_name::check(&manifest.name)
+    skill_runtime::manifest::skill_name::check(&manifest.name)
         .with_context(|| manifest.path.display().to_string())?;
     if !args.no_test && !tests_pass(&manifest, runtime) {
         return Ok(None);
@@ -208,7 +208,7 @@ fn prepare(
             manifest.name, signed.files, signed.key_id
         );
     }
-    Ok(Some(Prepared {
+    Ok(Some(SignedSkill {
         dir: dir.to_path_buf(),
         name: manifest.name.clone(),
         version: version.parse().context("metadata.version")?,

@@ -6,9 +6,9 @@ use anyhow::Result;
 use clap::Args;
 
 use crate::exit;
-use crate::home;
 use crate::install::agents::{self, Agent};
 use crate::install::remove::{RemoveOptions, remove};
+use crate::setup;
 
 #[derive(Debug, Args)]
 pub struct RemoveArgs {
@@ -24,9 +24,9 @@ pub struct RemoveArgs {
 }
 
 pub fn exec(args: RemoveArgs) -> Result<u8> {
-    let home = home::home()?;
+    let home = setup::home()?;
     let project = std::env::current_dir()?;
-    let _lock = home::lock_for_writing(&home)?;
+    let _lock = setup::lock_for_writing(&home)?;
     let (removed, warnings) = remove(
         &home,
         &RemoveOptions {

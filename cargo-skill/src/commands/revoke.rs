@@ -4,10 +4,10 @@
 use anyhow::{Result, bail};
 use clap::Args;
 use skill_runtime::Capability;
-use skill_runtime::installed::{self, capability_name, read_installed};
+use skill_runtime::store::installed::{self, capability_name, read_installed};
 
 use crate::exit;
-use crate::home;
+use crate::setup;
 
 #[derive(Debug, Args)]
 pub struct RevokeArgs {
@@ -18,8 +18,8 @@ pub struct RevokeArgs {
 }
 
 pub fn exec(args: RevokeArgs) -> Result<u8> {
-    let home = home::home()?;
-    let _lock = home::lock_for_writing(&home)?;
+    let home = setup::home()?;
+    let _lock = setup::lock_for_writing(&home)?;
     let mut meta = read_installed(&home, &args.name)?;
     let whole: Option<Capability> = args.capability.parse().ok();
     let before = meta.grants.len();

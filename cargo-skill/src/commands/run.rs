@@ -9,10 +9,10 @@ use skill_runtime::prepare::{Overrides, SkillRef, prepare};
 use skill_runtime::{Report, TrustTier};
 
 use crate::exit;
-use crate::home;
 use crate::input::{InputSource, read_input};
 use crate::limit_flags::LimitFlags;
 use crate::output::{GlobalArgs, MessageFormat};
+use crate::setup;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -70,8 +70,8 @@ pub enum SandboxChoice {
 
 pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
     let mut steps = Steps::new(global.verbose > 0);
-    let home = home::home()?;
-    let mut config = home::runtime_config(!args.no_audit)?;
+    let home = setup::home()?;
+    let mut config = setup::runtime_config(!args.no_audit)?;
     steps.done("home and audit log opened");
     let overrides = Overrides {
         tier: args.tier,
@@ -92,7 +92,7 @@ pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
     };
     let skill = SkillRef::from_arg(&home, &args.skill);
     if matches!(skill, SkillRef::Installed(_)) {
-        home::note_shadowed(&args.skill);
+        setup::note_shadowed(&args.skill);
     }
     let ready = prepare(&home, &config, skill, args.bot.as_deref(), &overrides)?;
     steps.done("prepared (tier, grants, limits)");

@@ -7,10 +7,10 @@ use clap::{Args, ValueEnum};
 use skill_runtime::scan::{self, Severity};
 
 use crate::exit;
-use crate::home;
 use crate::output::GlobalArgs;
 use crate::scanning::report::{self, Totals};
 use crate::scanning::sarif;
+use crate::setup;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ScanFormat {
@@ -62,12 +62,12 @@ pub fn exec(args: ScanArgs, global: &GlobalArgs) -> Result<u8> {
     } else {
         args.paths
             .iter()
-            .map(|p| home::skill_path(p))
+            .map(|p| setup::skill_path(p))
             .collect::<Result<_>>()?
     };
     let (mut scans, empty) = scan::scan_paths(&paths);
     if !args.no_components {
-        let runtime = home::runtime();
+        let runtime = setup::runtime();
         for s in &mut scans {
             scan::lint_component(s, &runtime);
         }

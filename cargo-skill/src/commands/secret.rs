@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use skill_runtime::SecretStore;
 
 use crate::exit;
-use crate::home;
+use crate::setup;
 
 #[derive(Debug, Args)]
 pub struct SecretArgs {
@@ -28,10 +28,10 @@ pub enum SecretAction {
 }
 
 pub fn exec(args: SecretArgs) -> Result<u8> {
-    let store = SecretStore::new(home::home()?.secrets_file());
+    let store = SecretStore::new(setup::home()?.secrets_file());
     match args.action {
         SecretAction::Set { name } => {
-            skill_runtime::secret_store::check_name(&name)?;
+            skill_runtime::capabilities::secret_store::check_name(&name)?;
             let value = read_value(&name)?;
             store.set(&name, &value)?;
             eprintln!("stored `{name}` in {}", store.path().display());

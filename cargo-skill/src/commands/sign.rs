@@ -6,9 +6,9 @@ use anyhow::Result;
 use clap::Args;
 
 use crate::exit;
-use crate::publish::keys;
-use crate::publish::signable::{manifest_version, secret_key_path, signable};
-use crate::publish::signing;
+use crate::signing;
+use crate::signing::keys;
+use crate::signing::signable::{manifest_version, secret_key_path, signable};
 
 #[derive(Debug, Args)]
 pub struct SignArgs {

@@ -13,9 +13,9 @@ use crate::author::test_runner::{
     CaseResult, RunOptions, run_skill, save_recordings, update_snapshots,
 };
 use crate::exit;
-use crate::home;
 use crate::limit_flags::LimitFlags;
 use crate::output::GlobalArgs;
+use crate::setup;
 
 #[derive(Debug, Args)]
 pub struct TestArgs {
@@ -79,7 +79,7 @@ pub enum TestFormat {
 }
 
 pub fn exec(args: TestArgs, global: &GlobalArgs) -> Result<u8> {
-    let runtime = home::runtime_with(args.audit)?;
+    let runtime = setup::runtime_with(args.audit)?;
     let skill_dirs = match &args.skill {
         Some(dir) => vec![dir.clone()],
         None => build_first(&args, global, &runtime)?,

@@ -7,8 +7,8 @@ use anyhow::Result;
 use clap::Args;
 use skill_runtime::validate::{self, Options};
 
-use crate::author::prompt::available_skills;
 use crate::exit;
+use skill_runtime::serving::prompt::available_skills;
 
 #[derive(Debug, Args)]
 pub struct ToPromptArgs {
@@ -22,7 +22,7 @@ pub fn exec(args: ToPromptArgs) -> Result<u8> {
     } else {
         args.paths
             .iter()
-            .map(|p| crate::home::skill_path(p))
+            .map(|p| crate::setup::skill_path(p))
             .collect::<Result<_>>()?
     };
     let report = validate::load(&paths, Options::default());

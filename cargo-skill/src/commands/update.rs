@@ -5,10 +5,10 @@ use anyhow::Result;
 use clap::Args;
 
 use crate::exit;
-use crate::home;
 use crate::install::compile::Compiler;
 use crate::install::update::{Outcome, UpdateOptions, update};
 use crate::output::GlobalArgs;
+use crate::setup;
 
 #[derive(Debug, Args)]
 pub struct UpdateArgs {
@@ -37,7 +37,7 @@ pub struct UpdateArgs {
 }
 
 pub fn exec(args: UpdateArgs, global: &GlobalArgs) -> Result<u8> {
-    let home = home::home()?;
+    let home = setup::home()?;
     let compiler = Compiler::child_of_current_exe()?;
     let options = UpdateOptions {
         minor: args.minor,
@@ -52,7 +52,7 @@ pub fn exec(args: UpdateArgs, global: &GlobalArgs) -> Result<u8> {
     let _lock = if args.dry_run {
         None
     } else {
-        Some(home::lock_for_writing(&home)?)
+        Some(setup::lock_for_writing(&home)?)
     };
     let would = if args.dry_run {
         "Would update"

@@ -9,8 +9,8 @@ use skill_runtime::validate::{self, Options};
 
 use crate::diagnostics::{DiagnosticFormat, Summary, render, render_summary};
 use crate::exit;
-use crate::home;
 use crate::output::GlobalArgs;
+use crate::setup;
 
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
@@ -47,7 +47,7 @@ pub fn exec(args: ValidateArgs, global: &GlobalArgs) -> Result<u8> {
             Mode::Lenient
         },
     };
-    let runtime = (!args.no_components).then(home::runtime);
+    let runtime = (!args.no_components).then(setup::runtime);
     let report = validate::validate(&paths, options, runtime.as_ref());
 
     let palette = global.stdout_colors();

@@ -7,11 +7,11 @@ use anyhow::{Result, bail};
 use clap::Args;
 
 use crate::exit;
-use crate::home;
 use crate::output::MessageFormat;
-use crate::publish::keys;
-use crate::publish::signable::{manifest_version, signable};
-use crate::publish::signing::{self, VerifyError};
+use crate::setup;
+use crate::signing::keys;
+use crate::signing::signable::{manifest_version, signable};
+use crate::signing::{self, VerifyError};
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
@@ -37,12 +37,12 @@ pub fn exec(args: VerifyArgs) -> Result<u8> {
     let keys = match (&args.key, &args.trusted_keys) {
         (Some(key), _) => vec![keys::parse_public(key)?],
         (None, Some(file)) => keys::load_trusted(file)?,
-        (None, None) => keys::load_trusted(&home::home()?.trusted_keys_file())?,
+        (None, None) => keys::load_trusted(&setup::home()?.trusted_keys_file())?,
     };
     if keys.is_empty() {
         bail!(
             "no public key to verify against: pass --key, or add the signer's key to {}",
-            home::home()?.trusted_keys_file().display()
+            setup::home()?.trusted_keys_file().display()
         );
     }
     let json = args.message_format == MessageFormat::Json;

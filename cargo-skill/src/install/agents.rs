@@ -13,7 +13,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
-use skill_runtime::installed::{InstalledMeta, META_FILE};
+use skill_runtime::store::installed::{InstalledMeta, META_FILE};
 
 /// The shared folder most agents read.
 pub const SHARED_DIR: &str = ".agents/skills";
@@ -115,7 +115,7 @@ pub fn place(
     installed: &Path,
     meta: &InstalledMeta,
 ) -> Result<()> {
-    let shared = skill_runtime::skill_name::join(&project.join(SHARED_DIR), &meta.name)?;
+    let shared = skill_runtime::manifest::skill_name::join(&project.join(SHARED_DIR), &meta.name)?;
     crate::install::place::swap_in(&shared, |staging| {
         crate::install::place::copy_skill(installed, staging)?;
         std::fs::remove_file(staging.join(META_FILE)).ok();
@@ -130,7 +130,7 @@ pub fn place(
 
 /// `<agent dir>/<name>` → `../../.agents/skills/<name>`, replaced atomically.
 fn link(project: &Path, agent_dir: &str, name: &str) -> Result<()> {
-    let at = skill_runtime::skill_name::join(&project.join(agent_dir), name)?;
+    let at = skill_runtime::manifest::skill_name::join(&project.join(agent_dir), name)?;
     let parent = at.parent().expect("a link has a parent");
     std::fs::create_dir_all(parent)?;
     if std::fs::symlink_metadata(&at).is_ok_and(|m| !m.file_type().is_symlink()) {
@@ -154,7 +154,7 @@ fn link_target(agent_dir: &str, name: &str) -> PathBuf {
 
 /// Whether `<agent_dir>/<name>` in `project` is the link an installer made.
 fn is_our_link(project: &Path, agent_dir: &str, name: &str) -> Result<Option<PathBuf>> {
-    let at = skill_runtime::skill_name::join(&project.join(agent_dir), name)?;
+    let at = skill_runtime::manifest::skill_name::join(&project.join(agent_dir), name)?;
     let ours = std::fs::read_link(&at).is_ok_and(|t| t == link_target(agent_dir, name));
     Ok(ours.then_some(at))
 }
@@ -203,7 +203,7 @@ pub fn unplace(project: &Path, name: &str, agents: &[Agent]) -> Result<Vec<Strin
     if !reads_shared || still_linked || !lock.contains_key(name) {
         return Ok(removed);
     }
-    let shared = skill_runtime::skill_name::join(&project.join(SHARED_DIR), name)?;
+    let shared = skill_runtime::manifest::skill_name::join(&project.join(SHARED_DIR), name)?;
     if std::fs::symlink_metadata(&shared).is_ok_and(|m| m.is_dir()) {
         // Out of sight in one rename, then deleted: never half a skill in place.
         let trash = tempfile::Builder::new()
@@ -377,7 +377,7 @@ fn write_lock(project: &Path, skills: BTreeMap<String, Value>) -> Result<()> {
     let lock =
         json!({ "version": 1, "skills": skills.into_iter().collect::<Map<String, Value>>() });
     let text = serde_json::to_string_pretty(&lock).expect("JSON serializes") + "\n";
-    skill_runtime::atomic_file::write(&path, text.as_bytes(), 0o644)
+    skill_runtime::store::atomic_file::write(&path, text.as_bytes(), 0o644)
         .with_context(|| format!("could not write {}", path.display()))
 }
 

@@ -5,7 +5,7 @@
 use anyhow::{Result, bail};
 
 use crate::install::plan::{InstallOptions, Pending};
-use skill_runtime::installed::{self, capability_name};
+use skill_runtime::store::installed::{self, capability_name};
 
 /// `--grant WANTED` approves `declared`: the same `cap:scope`, or a bare
 /// `cap` for every scope of it.
@@ -47,7 +47,7 @@ pub fn approve(plan: &mut [Pending], options: &InstallOptions<'_>) -> Result<()>
             .filter(|c| installed::host_folder(c).is_some())
             .map(String::as_str)
             .collect();
-        let asks = skill_runtime::limit_sources::asks_above(
+        let asks = skill_runtime::limits::sources::asks_above(
             &m.ext.resources,
             &p.tier.tier.default_limits(),
         );

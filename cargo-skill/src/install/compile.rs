@@ -65,7 +65,7 @@ fn compile_in_child(
         .args([VERB, "--tier", tier.as_str()])
         .arg(wasm)
         .env_clear()
-        .env(skill_runtime::home::HOME_ENV, home.root())
+        .env(skill_runtime::store::home::HOME_ENV, home.root())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());

@@ -8,8 +8,8 @@ use std::path::Path;
 use anyhow::{Result, bail};
 
 use crate::install::files::SkillFiles;
-use crate::publish::signing::{self, sha256_hex};
-use skill_runtime::installed::META_FILE;
+use crate::signing::{self, sha256_hex};
+use skill_runtime::store::installed::META_FILE;
 
 /// Relative path → sha256 of the file, for every file a skill installs
 /// (as signed: no `.git`, `target`, `node_modules`, `skill.sums` or its

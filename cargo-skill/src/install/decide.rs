@@ -5,13 +5,13 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use skill_runtime::installed::InstalledMeta;
 use skill_runtime::manifest::SkillManifest;
+use skill_runtime::store::installed::InstalledMeta;
 use skill_runtime::{Home, TrustTier};
 
-use crate::install::catalog::Located;
 use crate::install::plan::{InstallOptions, Pending};
 use crate::install::refusal::{Reason, Refused};
+use crate::install::source_catalog::Located;
 
 /// A tool skill's component, compiled in the limited child (for its tier,
 /// and for the untrusted engine `validate` checks it with, so nothing is
@@ -41,7 +41,7 @@ pub fn component(
     }
     if runtime.is_none() {
         // `get-name` is guest code: it runs in a sandbox worker.
-        let config = crate::home::runtime_config(false).map_err(|e| {
+        let config = crate::setup::runtime_config(false).map_err(|e| {
             Refused::of(
                 manifest,
                 Reason::Files(format!("no runtime to check it with: {e:#}")),

@@ -6,10 +6,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use skill_runtime::installed::NOT_SHIPPED;
-use skill_runtime::links::{Boundary, Kind, Target};
+use skill_runtime::discover::links::{Boundary, Kind, Target};
+use skill_runtime::store::installed::NOT_SHIPPED;
 
-use crate::publish::signing::{SIGNATURE, SUMS};
+use crate::signing::{SIGNATURE, SUMS};
 
 /// How deep links to folders may nest before they are taken for a loop.
 const MAX_LINK_DEPTH: usize = 8;

@@ -5,7 +5,6 @@
 
 pub mod agents;
 mod approve;
-pub mod catalog;
 pub mod compile;
 pub mod content;
 mod decide;
@@ -17,6 +16,7 @@ mod relations;
 pub mod remove;
 pub mod resolve;
 pub mod source;
+pub mod source_catalog;
 pub mod update;
 mod verify;
 
@@ -29,14 +29,14 @@ use skill_runtime::validate::graph::SkillSet;
 use skill_runtime::{Home, TrustTier};
 
 use crate::exit::Partial;
-use crate::install::catalog::{Located, SourceCatalog};
 use crate::install::content::Content;
 use crate::install::decide::{component, gated, same_source, set_aside_dependents};
 use crate::install::files::SkillFiles;
 use crate::install::refusal::{Reason, Refused};
 use crate::install::source::SourceSpec;
-use crate::publish::keys;
-use skill_runtime::installed::{
+use crate::install::source_catalog::{Located, SourceCatalog};
+use crate::signing::keys;
+use skill_runtime::store::installed::{
     self, InstalledMeta, Locked, Lockfile, Verification, capability_name,
 };
 
@@ -143,7 +143,7 @@ pub fn install_from(
         .iter()
         .map(|(meta, manifest)| resolve::Installed {
             name: meta.name.clone(),
-            release: catalog::release_of(manifest),
+            release: source_catalog::release_of(manifest),
         })
         .collect();
     let steps = resolve::resolve(&roots, &as_resolved, catalog)?;
@@ -284,7 +284,7 @@ pub fn install_from(
         done.push(meta);
         let meta = done.last().expect("just pushed");
         lock.write(home.root())
-            .map_err(|e| Partial::after(&placed(&done), e))?;
+            .map_err(|e| Partial::after(&placed(&done), e.into()))?;
         if !options.agents.is_empty() {
             crate::install::agents::place(
                 options.project,
@@ -339,7 +339,7 @@ fn roots(
 ) -> Result<(Vec<resolve::Request>, Vec<Refused>)> {
     let wanted: Vec<&String> = options.skills.iter().chain(named).collect();
     for name in &wanted {
-        skill_runtime::skill_name::check(name)?;
+        skill_runtime::manifest::skill_name::check(name)?;
     }
     let found = catalog.head();
     let refused: Vec<&Refused> = catalog
@@ -400,7 +400,7 @@ fn roots(
         let is_root = wanted.is_empty() || wanted.iter().any(|w| *w == name);
         let req = match (options.version, is_root) {
             (Some(req), true) => req.clone(),
-            _ => format!("={}", catalog::version_of(copy))
+            _ => format!("={}", source_catalog::version_of(copy))
                 .parse()
                 .expect("an exact requirement parses"),
         };
@@ -427,7 +427,7 @@ fn check(
     let version = manifest.ext.version.clone();
     let (verification, signer, sums) = crate::install::verify::verify(
         manifest,
-        &catalog::version_of(manifest).to_string(),
+        &source_catalog::version_of(manifest).to_string(),
         trusted,
         options.require_signature,
     )?;

@@ -9,8 +9,8 @@ use skill_runtime::Home;
 
 use crate::install::content::Content;
 use crate::install::files::SkillFiles;
-use crate::publish::signing::{self, SIGNATURE, SUMS};
-use skill_runtime::installed::{InstalledMeta, META_FILE};
+use crate::signing::{self, SIGNATURE, SUMS};
+use skill_runtime::store::installed::{InstalledMeta, META_FILE};
 
 /// Set by tests to stop an install between staging and swapping it in,
 /// as a crash would.
@@ -39,7 +39,7 @@ pub fn place(
                 approved.changes_to(&copied).join(", ")
             );
         }
-        skill_runtime::atomic_file::write(
+        skill_runtime::store::atomic_file::write(
             &staging.join(META_FILE),
             meta.to_toml().as_bytes(),
             0o644,

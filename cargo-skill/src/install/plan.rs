@@ -4,15 +4,15 @@
 use std::path::Path;
 
 use semver::Version;
-use skill_runtime::installed::{self, InstalledMeta, Verification};
+use skill_runtime::store::installed::{self, InstalledMeta, Verification};
 use skill_runtime::{TierChoice, TrustTier};
 
 use crate::install::agents::Agent;
-use crate::install::catalog::Located;
 use crate::install::compile::Compiler;
 use crate::install::content::Content;
 use crate::install::files::SkillFiles;
 use crate::install::refusal::Refused;
+use crate::install::source_catalog::Located;
 
 #[derive(Clone, Copy)]
 pub struct InstallOptions<'a> {

@@ -8,8 +8,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use skill_runtime::Home;
-use skill_runtime::bots::BotSkills;
-use skill_runtime::installed::{self, InstalledMeta, Lockfile};
+use skill_runtime::store::bots::BotSkills;
+use skill_runtime::store::installed::{self, InstalledMeta, Lockfile};
 
 use crate::install::agents::{self, Agent};
 
@@ -38,7 +38,7 @@ pub struct Removed {
 pub fn remove(home: &Home, options: &RemoveOptions<'_>) -> Result<(Vec<Removed>, Vec<String>)> {
     let mut targets = Vec::new();
     for name in options.names {
-        skill_runtime::skill_name::check(name)?;
+        skill_runtime::manifest::skill_name::check(name)?;
         let meta = match installed::installed_dir(home, name) {
             Some(dir) if options.agents.is_empty() => Some(InstalledMeta::read(&dir)?),
             _ => None,

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use git2::Repository;
 
-use crate::publish::git_remote::{self, CachedRepo};
+use crate::git_remote::{self, CachedRepo};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
@@ -60,7 +60,7 @@ pub fn parse(text: &str) -> Result<SourceSpec> {
     }
     let spec = parse_unchecked(text);
     if let Some(skill) = &spec.skill {
-        skill_runtime::skill_name::check(skill)
+        skill_runtime::manifest::skill_name::check(skill)
             .with_context(|| format!("in the source `{text}`"))?;
     }
     if let Source::Git {

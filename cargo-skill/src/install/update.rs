@@ -10,14 +10,14 @@ use semver::Version;
 use skill_runtime::Home;
 
 use crate::exit::Partial;
-use crate::install::catalog::{self, SourceCatalog};
 use crate::install::content::Content;
 use crate::install::files::SkillFiles;
 use crate::install::resolve::Catalog;
 use crate::install::source;
+use crate::install::source_catalog::{self, SourceCatalog};
 use crate::install::{self, InstallOptions};
-use skill_runtime::bots;
-use skill_runtime::installed::{self, InstalledMeta, Verification};
+use skill_runtime::store::bots;
+use skill_runtime::store::installed::{self, InstalledMeta, Verification};
 
 pub struct UpdateOptions<'a> {
     pub minor: bool,
@@ -86,7 +86,7 @@ pub fn update(home: &Home, names: &[String], options: &UpdateOptions<'_>) -> Res
     let installed = installed::all(home)?;
     for name in names {
         if !installed.iter().any(|(m, _)| m.name == *name) {
-            anyhow::bail!("`{name}` is not installed: `cargo skill list` shows what is");
+            return Err(skill_runtime::StoreError::NotInstalled { name: name.clone() }.into());
         }
     }
     let mut outcomes = Vec::new();
@@ -211,7 +211,7 @@ fn update_unversioned(
             meta.name
         );
     };
-    let target = catalog::version_of(at_head);
+    let target = source_catalog::version_of(at_head);
     let content = Content::of_source(&SkillFiles::read(
         &at_head.dir,
         catalog.boundary(),

@@ -4,8 +4,8 @@
 use anyhow::{Result, bail};
 use skill_runtime::manifest::SkillManifest;
 
-use crate::publish::signing::{self, SUMS, VerifyError};
-use skill_runtime::installed::Verification;
+use crate::signing::{self, SUMS, VerifyError};
+use skill_runtime::store::installed::Verification;
 
 /// Verified by a trusted key, or untrusted (said so, unless simply
 /// unsigned); tampering and bad signatures always refuse.

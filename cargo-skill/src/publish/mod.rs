@@ -1,9 +1,5 @@
-//! Releasing skills: minisign keys and signatures, the cached git remote,
-//! `skills/index.json`, and the commit-and-tag release itself.
+//! Releasing skills: `skills/index.json`, and the commit-and-tag release
+//! itself, pushed to a git remote.
 
-pub mod git_remote;
-pub mod keys;
 pub mod release;
 pub mod repo_index;
-pub mod signable;
-pub mod signing;

@@ -10,13 +10,13 @@ use std::path::{Path, PathBuf};
 use git2::{Oid, Repository, Signature, Tree};
 use semver::Version;
 
-use crate::publish::git_remote::{self, GitError};
+use crate::git_remote::{self, GitError};
 use crate::publish::repo_index::{INDEX_PATH, IndexEntry, RepoIndex};
-use crate::publish::signing::{self, SIGNATURE, SUMS};
+use crate::signing::{self, SIGNATURE, SUMS};
 
 /// A signed skill folder, ready to publish.
 #[derive(Debug, Clone)]
-pub struct Prepared {
+pub struct SignedSkill {
     pub dir: PathBuf,
     pub name: String,
     pub version: Version,
@@ -26,7 +26,7 @@ pub struct Prepared {
     pub signer: String,
 }
 
-impl Prepared {
+impl SignedSkill {
     fn tag(&self) -> String {
         format!("{}-v{}", self.name, self.version)
     }
@@ -60,6 +60,17 @@ pub enum PublishError {
         "the remote moved twice while publishing (another publish?): nothing was pushed by this run; run it again"
     )]
     Raced,
+    /// The branch (and perhaps some tags) reached the remote before a later
+    /// push failed: the remote changed, so this is no "nothing changed".
+    #[error(
+        "the remote now has {} but {refname} was not pushed: {reason}; run the publish again to push what is missing (pushed versions are never rewritten)",
+        reached.join(", ")
+    )]
+    Partial {
+        reached: Vec<String>,
+        refname: String,
+        reason: String,
+    },
     #[error(transparent)]
     Git(#[from] GitError),
     #[error("{path}: {source}")]
@@ -76,11 +87,14 @@ impl From<git2::Error> for PublishError {
 }
 
 impl PublishError {
-    /// A refusal of the content (exit 1), as opposed to a failure to run (2).
+    /// A refusal of the content or a remote left half-updated (exit 1), as
+    /// opposed to a failure that changed nothing (2).
     pub fn is_refusal(&self) -> bool {
         matches!(
             self,
-            PublishError::Changed { .. } | PublishError::NotNewer { .. }
+            PublishError::Changed { .. }
+                | PublishError::NotNewer { .. }
+                | PublishError::Partial { .. }
         )
     }
 }
@@ -109,7 +123,7 @@ pub struct Outcome {
 
 /// Fetches, plans the commit and tags on the remote's tip, and pushes;
 /// when the remote moved meanwhile, does it once more on the new tip.
-pub fn publish(target: &Target<'_>, skills: &[Prepared]) -> Result<Outcome, PublishError> {
+pub fn publish(target: &Target<'_>, skills: &[SignedSkill]) -> Result<Outcome, PublishError> {
     let repo = git_remote::open_cache(target.cache_dir, target.url)?;
     for attempt in 0..2 {
         git_remote::fetch(&repo, target.url, target.quiet)?;
@@ -149,7 +163,7 @@ fn branch_tip(repo: &Repository, branch: &str) -> Option<Oid> {
     Some(reference.peel_to_commit().ok()?.id())
 }
 
-fn plan(repo: &Repository, branch: &str, skills: &[Prepared]) -> Result<Planned, PublishError> {
+fn plan(repo: &Repository, branch: &str, skills: &[SignedSkill]) -> Result<Planned, PublishError> {
     let tip = branch_tip(repo, branch)
         .map(|oid| repo.find_commit(oid))
         .transpose()?;
@@ -162,7 +176,7 @@ fn plan(repo: &Repository, branch: &str, skills: &[Prepared]) -> Result<Planned,
         parent: tip.as_ref().map(|c| c.id().to_string()),
         ..Outcome::default()
     };
-    let mut new_skills: Vec<(&Prepared, Oid)> = Vec::new();
+    let mut new_skills: Vec<(&SignedSkill, Oid)> = Vec::new();
     for skill in skills {
         let published = published_versions(repo, &skill.name);
         if let Some(tag_commit) = published.get(&skill.version) {
@@ -260,7 +274,8 @@ fn plan(repo: &Repository, branch: &str, skills: &[Prepared]) -> Result<Planned,
 }
 
 /// The branch first, then the tags: a rejected branch leaves the remote
-/// untouched. The cache keeps no ref of its own afterwards either way.
+/// untouched, and a failure after it names what did reach the remote. The
+/// cache keeps no ref of its own afterwards either way.
 fn push_planned(
     repo: &Repository,
     target: &Target<'_>,
@@ -279,13 +294,36 @@ fn push_planned(
             format!("refs/tags/{name}"),
         ));
     }
-    let result = (|| {
-        for (local, oid, remote) in &refs {
-            repo.reference(local, *oid, true, "cargo skill publish")?;
-            git_remote::push(repo, target.url, local, remote, target.quiet)?;
+    let mut reached: Vec<String> = Vec::new();
+    let mut result = Ok(());
+    for (local, oid, remote) in &refs {
+        let pushed = repo
+            .reference(local, *oid, true, "cargo skill publish")
+            .map_err(PublishError::from)
+            .and_then(|_| {
+                git_remote::push(repo, target.url, local, remote, target.quiet)
+                    .map_err(PublishError::from)
+            });
+        match pushed {
+            Ok(()) => reached.push(remote.clone()),
+            Err(e) if reached.is_empty() => {
+                result = Err(e);
+                break;
+            }
+            Err(e) => {
+                let reason = match e {
+                    PublishError::Git(GitError::Rejected { message, .. }) => message,
+                    other => other.to_string(),
+                };
+                result = Err(PublishError::Partial {
+                    reached,
+                    refname: remote.clone(),
+                    reason,
+                });
+                break;
+            }
         }
-        Ok(())
-    })();
+    }
     for (local, _, _) in &refs {
         if let Ok(mut reference) = repo.find_reference(local) {
             let _ = reference.delete();
@@ -314,7 +352,7 @@ fn blob_at(repo: &Repository, tree: &Tree<'_>, path: &str) -> Option<Vec<u8>> {
 
 /// The skill folder as a tree: the files `skill.sums` lists, plus the sums
 /// and the signature.
-fn folder_tree(repo: &Repository, skill: &Prepared) -> Result<Oid, PublishError> {
+fn folder_tree(repo: &Repository, skill: &SignedSkill) -> Result<Oid, PublishError> {
     let mut files = signing::skill_files(&skill.dir).map_err(|e| PublishError::Io {
         path: skill.dir.clone(),
         source: std::io::Error::other(e.to_string()),

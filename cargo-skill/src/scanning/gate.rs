@@ -17,7 +17,7 @@ pub fn check_allowed(allowed: &[String]) -> Result<()> {
     for entry in allowed {
         let id = match entry.split_once(':') {
             Some((skill, id)) => {
-                skill_runtime::skill_name::check(skill)
+                skill_runtime::manifest::skill_name::check(skill)
                     .map_err(|e| anyhow::anyhow!("--allow {entry}: {e}"))?;
                 id
             }

@@ -11,8 +11,8 @@ use serde::Serialize;
 
 use super::diagnostic::{Code, Pos, Reporter};
 use super::fields::MetadataValue;
-use crate::capability::{Capability, UnknownCapability};
-use crate::tier::{LimitRequest, TrustTier};
+use crate::capabilities::{Capability, UnknownCapability};
+use crate::limits::tier::{LimitRequest, TrustTier};
 
 /// What the frontmatter's `metadata` adds for this toolchain.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -386,7 +386,7 @@ fn check_scope(capability: Capability, scope: &str) -> Result<(), String> {
 
 /// `[http://|https://]host[:port]`, host a DNS name, `*.` wildcard, `localhost` or IP literal.
 fn check_host_pattern(scope: &str) -> Result<(), String> {
-    crate::http::HostPattern::parse(scope).map(|_| ())
+    crate::capabilities::http::HostPattern::parse(scope).map(|_| ())
 }
 
 fn check_relative_path(path: &str) -> Result<(), String> {
@@ -438,7 +438,7 @@ fn check_upper_snake(name: &str) -> Result<(), String> {
 /// The spec's name rule, for names this toolchain references; the same
 /// rule that decides whether a name may become a folder.
 pub fn check_skill_name(name: &str) -> Result<(), String> {
-    crate::skill_name::check(name).map_err(|e| e.to_string())
+    crate::manifest::skill_name::check(name).map_err(|e| e.to_string())
 }
 
 fn parse_dependency(token: &str) -> Result<Dependency, String> {

@@ -6,8 +6,10 @@ pub mod body;
 pub mod diagnostic;
 pub mod extensions;
 pub mod fields;
+pub mod io_schema;
 mod model;
 pub mod outline;
+pub mod skill_name;
 pub mod skill_toml;
 pub mod source;
 

@@ -18,7 +18,7 @@ use super::diagnostic::{Code, Pos, Reporter};
 use super::extensions::{CapabilityDecl, Extensions, SkillType};
 use super::model::{Parsed, SkillManifest};
 use super::source;
-use crate::tier::LimitRequest;
+use crate::limits::tier::LimitRequest;
 
 pub const FILE_NAME: &str = super::model::MANIFEST_NAMES[2];
 
@@ -294,7 +294,7 @@ fn domain_problem(domain: &str) -> Option<String> {
         return Some(format!("`{domain}` is not a bare domain name"));
     }
     let blocked = match domain.parse::<std::net::IpAddr>() {
-        Ok(ip) => crate::http::blocked_reason(ip),
+        Ok(ip) => crate::capabilities::http::blocked_reason(ip),
         Err(_) => (domain.eq_ignore_ascii_case("localhost")).then_some("loopback"),
     };
     blocked.map(|why| {

@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::limits::tier::TrustTier;
 use crate::sandbox::confine::ProcessLimits;
-use crate::tier::TrustTier;
 
 /// How to start a worker: a program and its arguments, e.g. the
 /// `skill-worker` binary, or `cargo-skill __worker`.
@@ -11,6 +11,28 @@ use crate::tier::TrustTier;
 pub struct WorkerCommand {
     pub program: PathBuf,
     pub args: Vec<String>,
+}
+
+impl WorkerCommand {
+    /// This crate's `skill-worker` binary: `SKILL_WORKER` when set, else
+    /// `skill-worker` in the running program's folder or the one above
+    /// (where cargo puts binaries beside examples and tests).
+    pub fn skill_worker() -> Option<WorkerCommand> {
+        let program = match std::env::var_os("SKILL_WORKER") {
+            Some(path) => PathBuf::from(path),
+            None => std::env::current_exe()
+                .ok()?
+                .ancestors()
+                .skip(1)
+                .take(2)
+                .map(|dir| dir.join("skill-worker"))
+                .find(|p| p.is_file())?,
+        };
+        Some(WorkerCommand {
+            program,
+            args: Vec::new(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,9 +8,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::capability_calls::Capabilities;
-use crate::loaded_skill::LoadedSkill;
-use crate::log::LogLimits;
+use crate::capabilities::calls::Capabilities;
+use crate::engine::loaded_skill::LoadedSkill;
+use crate::engine::log::LogLimits;
+use crate::limits::tier::TrustTier;
 use crate::outcome::ErrorKind;
 use crate::sandbox::config::{SandboxConfig, WorkerCommand};
 use crate::sandbox::confine::ConfineError;
@@ -19,7 +20,6 @@ use crate::sandbox::protocol::{
     FromWorker, HOST_SPIN, ToWorker, WorkerCall, WorkerOutcome, read_frame, set_nonblocking,
     write_frame,
 };
-use crate::tier::TrustTier;
 
 /// How long a worker may take past the invocation's deadline to answer.
 const GRACE: Duration = Duration::from_secs(1);

@@ -10,12 +10,13 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::capability_calls::{CapabilityCall, CapabilityReply, HostTrap};
-use crate::log::{LogLimits, LogLine};
+use crate::capabilities::calls::{CapabilityCall, CapabilityReply, HostTrap};
+use crate::engine::guest_call::Entry;
+use crate::engine::log::{LogLimits, LogLine};
+use crate::limits::tier::{Limits, TrustTier};
 use crate::outcome::{Failure, Metrics};
 use crate::sandbox::confine::{ConfineError, Confinement, ProcessLimits};
 use crate::sandbox::probe::ProbeReport;
-use crate::tier::{Limits, TrustTier};
 
 /// Largest header either side accepts (an output and a full log fit).
 const MAX_HEADER: usize = 64 << 20;
@@ -39,13 +40,6 @@ pub(crate) enum ToWorker {
     Reply(Result<CapabilityReply, HostTrap>),
     /// Try to escape, and say what happened.
     Probe,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub(crate) enum Entry {
-    Execute,
-    GetName,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

@@ -6,9 +6,9 @@ use std::fs::File;
 use std::os::fd::FromRawFd;
 use std::sync::{Arc, Mutex};
 
-use crate::bindings::SkillContext;
-use crate::capability_calls::{Capabilities, CapabilityCall, CapabilityReply, HostTrap};
-use crate::guest_call::run_entry;
+use crate::capabilities::calls::{Capabilities, CapabilityCall, CapabilityReply, HostTrap};
+use crate::engine::bindings::SkillContext;
+use crate::engine::guest_call::run_entry;
 use crate::outcome::HostCall;
 use crate::runtime::{Runtime, RuntimeConfig};
 use crate::sandbox::confine;

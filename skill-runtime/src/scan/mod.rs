@@ -18,10 +18,10 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use serde::Serialize;
 
+use crate::discover::links::{Boundary, Target};
 use crate::discover::{Found, discover};
-use crate::installed::NOT_SHIPPED;
-use crate::links::{Boundary, Target};
 use crate::manifest::{self, Mode, SkillManifest};
+use crate::store::installed::NOT_SHIPPED;
 pub use context::Context;
 pub use finding::Finding;
 pub use rules::{COMPONENT_RULE, Family, RULES, Rule, Severity, rule};

@@ -1,13 +1,13 @@
 //! Checks on a tool skill's component: it exists, loads, matches the world,
 //! imports only declared capabilities, and names itself as the manifest does.
 
-use crate::component_check::LoadError;
-use crate::core_abi;
-use crate::grants::Capability;
+use crate::capabilities::grants::Capability;
+use crate::engine::component_check::LoadError;
+use crate::engine::core_abi;
+use crate::limits::tier::TrustTier;
 use crate::manifest::diagnostic::Reporter;
 use crate::manifest::{Code, Diagnostic, Mode, SkillManifest, SkillType};
 use crate::runtime::Runtime;
-use crate::tier::TrustTier;
 
 /// Checks the component a tool skill's manifest points at.
 pub fn check(manifest: &SkillManifest, runtime: &Runtime, mode: Mode) -> Vec<Diagnostic> {

@@ -1,8 +1,8 @@
 //! Checks on a skill's declared input and output schemas: each file exists
 //! and is a JSON Schema object that compiles without fetching anything.
 
-use crate::io_schema::{Direction, Schema, SchemaError, declared};
 use crate::manifest::diagnostic::{Pos, Reporter};
+use crate::manifest::io_schema::{Direction, Schema, SchemaError, declared};
 use crate::manifest::{Code, Diagnostic, Mode, SkillManifest};
 
 pub fn check(manifest: &SkillManifest, mode: Mode) -> Vec<Diagnostic> {

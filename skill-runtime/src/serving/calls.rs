@@ -1,0 +1,154 @@
+//! One `tools/call`: the arguments checked against the input schema, then
+//! the installed skill run exactly as `cargo skill run NAME --bot BOT` runs
+//! it (same `prepare`, tier, grants, limits, sandbox and audit). What was
+//! prepared and loaded is kept per skill until its files change, so a call
+//! costs a few `stat`s more than an in-process invocation.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::manifest::io_schema::IoSchemas;
+use crate::prepare::{Overrides, Prepared, SkillRef, prepare};
+use crate::runtime::LoadedSkill;
+use crate::runtime::Runtime;
+use crate::store::home::Home;
+use serde_json::{Map, Value};
+
+use crate::serving::stamp::skill_stamp;
+
+/// Why a call produced no output, as the client sees it: `"<kind>: <message>"`.
+#[derive(Debug)]
+pub struct CallError {
+    pub kind: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.kind, self.message)
+    }
+}
+
+fn call_error(kind: &str, message: impl Into<String>) -> CallError {
+    CallError {
+        kind: kind.into(),
+        message: message.into(),
+    }
+}
+
+/// A skill prepared for this bot, with its component loaded.
+struct Ready {
+    stamp: u64,
+    prepared: Prepared,
+    schemas: IoSchemas,
+    loaded: Result<Arc<LoadedSkill>, String>,
+}
+
+/// How a front end words what to do about an error (the CLI names its own
+/// commands); `None` adds nothing to the message.
+pub type Remedy = fn(&(dyn std::error::Error + 'static)) -> Option<String>;
+
+pub struct Calls {
+    home: Home,
+    bot: String,
+    runtime: Arc<Runtime>,
+    remedy: Remedy,
+    ready: Mutex<HashMap<String, Arc<Ready>>>,
+}
+
+impl Calls {
+    pub fn new(home: Home, bot: String, runtime: Arc<Runtime>, remedy: Remedy) -> Calls {
+        Calls {
+            home,
+            bot,
+            runtime,
+            remedy,
+            ready: Mutex::default(),
+        }
+    }
+
+    /// Runs installed `name` once with `arguments` as its JSON input. The
+    /// output is checked against the output schema when one is declared.
+    pub fn call(&self, name: &str, arguments: Map<String, Value>) -> Result<String, CallError> {
+        let arguments = Value::Object(arguments);
+        let ready = self.ready(name)?;
+        let schemas = &ready.schemas;
+        if let Some(schema) = &schemas.input {
+            schema
+                .check(&arguments)
+                .map_err(|e| call_error("invalid-arguments", e))?;
+        }
+        let report = ready.prepared.run_loaded(
+            &self.runtime,
+            ready.loaded.as_deref(),
+            &arguments.to_string(),
+        );
+        if let Some(error) = &report.audit_error {
+            eprintln!("warning: {name}: this call was not recorded in the audit log: {error}");
+        }
+        let output = match report.result {
+            Ok(output) => output,
+            Err(failure) => return Err(call_error(failure.kind.as_str(), failure.message)),
+        };
+        if let Some(schema) = &schemas.output {
+            let value: Value = serde_json::from_str(&output).map_err(|e| {
+                call_error("invalid-output", format!("the output is not JSON: {e}"))
+            })?;
+            schema.check(&value).map_err(|e| {
+                call_error(
+                    "invalid-output",
+                    format!(
+                        "the output does not match the skill's output schema: {e}; the skill's author must fix the skill or its `metadata.output-schema`"
+                    ),
+                )
+            })?;
+        }
+        Ok(output)
+    }
+
+    /// The skill prepared as its files are now: reused while they are
+    /// unchanged, prepared again (grants re-read) as soon as they change.
+    fn ready(&self, name: &str) -> Result<Arc<Ready>, CallError> {
+        let dir = self
+            .home
+            .skill_dir(name)
+            .map_err(|e| call_error("not-runnable", e.to_string()))?;
+        let stamp = skill_stamp(&self.home, &self.bot, &dir);
+        if let Some(ready) = self.lock().get(name).filter(|r| r.stamp == stamp) {
+            return Ok(ready.clone());
+        }
+        let prepared = prepare(
+            &self.home,
+            self.runtime.config(),
+            SkillRef::Installed(name),
+            Some(&self.bot),
+            &Overrides::default(),
+        )
+        .map_err(|e| {
+            let message = match (self.remedy)(&e) {
+                Some(help) => format!("{e}; {help}"),
+                None => e.to_string(),
+            };
+            call_error("not-runnable", message)
+        })?;
+        let schemas = match &prepared.manifest {
+            Some(manifest) => {
+                IoSchemas::load(manifest).map_err(|e| call_error("not-runnable", e.to_string()))?
+            }
+            None => IoSchemas::default(),
+        };
+        let loaded = prepared.load(&self.runtime);
+        let ready = Arc::new(Ready {
+            stamp,
+            prepared,
+            schemas,
+            loaded,
+        });
+        self.lock().insert(name.to_string(), ready.clone());
+        Ok(ready)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Ready>>> {
+        self.ready.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}

@@ -1,0 +1,13 @@
+//! The home folder's installed state: where things live ([`home`]), one
+//! writer at a time ([`home_lock`]), installed skills and the lock
+//! ([`installed`]), bots' settings ([`bots`]), and the atomic writes and
+//! typed errors all of it shares.
+
+pub mod atomic_file;
+pub mod bots;
+pub mod config;
+pub mod error;
+pub mod home;
+pub(crate) mod home_lock;
+pub mod installed;
+mod toml_file;
