@@ -2,7 +2,7 @@
 //! runtime says what is wrong and where, and the remedies that name a
 //! `cargo skill` verb are written here, once.
 
-use skill_runtime::{PrepareError, StoreError};
+use skill_runtime::{Failure, PrepareError, Remedy, Report, StoreError};
 
 /// The remedy for the first error in the chain that has one.
 pub fn for_error(error: &anyhow::Error) -> Option<String> {
@@ -14,7 +14,49 @@ pub fn remedy(error: &(dyn std::error::Error + 'static)) -> Option<String> {
     if let Some(e) = error.downcast_ref::<PrepareError>() {
         return prepare(e);
     }
+    if let Some(remedy) = error
+        .downcast_ref::<Failure>()
+        .and_then(|f| f.remedy.as_ref())
+    {
+        return Some(words(remedy));
+    }
     error.downcast_ref::<StoreError>().and_then(store)
+}
+
+/// Adds the remedy of a failed invocation to its message, as this command
+/// line words it, before the report is shown (human or JSON).
+pub fn word_report(report: &mut Report) {
+    if let Err(failure) = &mut report.result
+        && let Some(remedy) = &failure.remedy
+    {
+        let words = words(remedy);
+        failure.message.push_str(". ");
+        failure.message.push_str(&words);
+    }
+}
+
+/// What to do about a failed invocation, in this CLI's commands.
+fn words(remedy: &Remedy) -> String {
+    match remedy {
+        Remedy::RaiseLimit {
+            limit,
+            to,
+            grant,
+            skill,
+        } => {
+            let once = format!("--{} {to}", limit.as_str());
+            match skill {
+                Some(name) => {
+                    format!(
+                        "To raise it: `cargo skill grant {name} {grant}`, or for one run `{once}`"
+                    )
+                }
+                None => format!("To raise it for one run: `{once}` (run, test and bench take it)"),
+            }
+        }
+        Remedy::CheckSandbox => "`cargo skill doctor` says what this machine lacks".into(),
+        _ => "see the message".into(),
+    }
 }
 
 fn prepare(e: &PrepareError) -> Option<String> {
@@ -73,5 +115,37 @@ mod tests {
             Some("`cargo skill enable clock --bot night` enables it")
         );
         assert_eq!(for_error(&anyhow::anyhow!("plain")), None);
+    }
+
+    #[test]
+    fn a_failure_remedy_is_worded_with_this_cli_s_commands() {
+        let mut report = Report::refused(
+            skill_runtime::TrustTier::Untrusted,
+            skill_runtime::TrustTier::Untrusted.default_limits(),
+            Failure {
+                remedy: Some(Remedy::RaiseLimit {
+                    limit: skill_runtime::LimitName::Memory,
+                    to: 64,
+                    grant: "memory=64MiB".into(),
+                    skill: Some("py-probe".into()),
+                }),
+                ..Failure::new(skill_runtime::ErrorKind::MemoryLimit, "out of memory")
+            },
+        );
+        word_report(&mut report);
+        let message = &report.result.as_ref().unwrap_err().message;
+        assert_eq!(
+            message,
+            "out of memory. To raise it: `cargo skill grant py-probe memory=64MiB`, or for one run `--memory 64`"
+        );
+        let sandbox = Failure {
+            remedy: Some(Remedy::CheckSandbox),
+            ..Failure::new(skill_runtime::ErrorKind::SandboxFailure, "refused")
+        };
+        let error = anyhow::Error::from(sandbox).context("measuring");
+        assert_eq!(
+            for_error(&error).as_deref(),
+            Some("`cargo skill doctor` says what this machine lacks")
+        );
     }
 }

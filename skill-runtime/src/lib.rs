@@ -59,7 +59,7 @@ pub use engine::component_check::LoadError;
 pub use engine::limiter::MemoryLimitExceeded;
 pub use engine::log::{LogLimits, LogLine};
 pub use limits::tier::{LimitRequest, Limits, TierChoice, TrustTier};
-pub use outcome::{ErrorKind, Failure, HostCall, Metrics, Report};
+pub use outcome::{ErrorKind, Failure, HostCall, LimitName, Metrics, Remedy, Report};
 pub use prepare::PrepareError;
 pub use runtime::{Invocation, LoadedSkill, Runtime, RuntimeConfig, RuntimeError};
 pub use store::bots::BotIdentity;

@@ -67,11 +67,14 @@ impl fmt::Display for ErrorKind {
     }
 }
 
-/// A failed invocation: the kind to match on and a message for people.
+/// A failed invocation: the kind to match on, a message for people, and
+/// what the operator can do about it when there is something.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failure {
     pub kind: ErrorKind,
     pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remedy: Option<Remedy>,
 }
 
 impl Failure {
@@ -79,6 +82,7 @@ impl Failure {
         Failure {
             kind,
             message: message.into(),
+            remedy: None,
         }
     }
 }
@@ -86,6 +90,47 @@ impl Failure {
 impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.kind, self.message)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+/// What the operator can do about a failure, as data: a front end words it
+/// (the CLI names its commands, a bot its own settings).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Remedy {
+    /// Raise `limit` to `to` (fuel units, MiB, or milliseconds): for every
+    /// run of the installed `skill` by approving `grant` (`fuel=4000000`),
+    /// or for one run.
+    RaiseLimit {
+        limit: LimitName,
+        to: u64,
+        grant: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        skill: Option<String>,
+    },
+    /// The OS sandbox could not be set up here: see what the machine lacks.
+    CheckSandbox,
+}
+
+/// A limit an operator raises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LimitName {
+    Fuel,
+    Memory,
+    Timeout,
+}
+
+impl LimitName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LimitName::Fuel => "fuel",
+            LimitName::Memory => "memory",
+            LimitName::Timeout => "timeout",
+        }
     }
 }
 
@@ -164,6 +209,10 @@ impl Report {
                 obj.insert("outcome".into(), "error".into());
                 obj.insert("kind".into(), failure.kind.as_str().into());
                 obj.insert("message".into(), failure.message.clone().into());
+                if let Some(remedy) = &failure.remedy {
+                    let remedy = serde_json::to_value(remedy).expect("a remedy serializes");
+                    obj.insert("remedy".into(), remedy);
+                }
             }
         }
         let metrics = serde_json::to_value(&self.metrics).expect("metrics serialize");

@@ -393,7 +393,7 @@ impl Runtime {
                     }
                     Err(e) => Ran {
                         sandboxed: true,
-                        ..Ran::failed(Failure::new(e.kind(), e.to_string()))
+                        ..Ran::failed(e.failure())
                     },
                 }
             }

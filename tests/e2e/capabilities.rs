@@ -160,7 +160,7 @@ fn the_secret_store_is_private_and_feeds_declared_secrets_only() {
         stdout_json(&out)["message"]
             .as_str()
             .unwrap()
-            .contains("cargo skill secret set API_KEY")
+            .contains("stores it in the home's secret store, or sets SKILL_SECRET_API_KEY")
     );
     let bad = secret(home.path(), &["set", "bad name"], "x");
     assert_eq!(bad.status.code(), Some(2));

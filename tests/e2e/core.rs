@@ -504,7 +504,7 @@ fn host_folders_are_approved_at_install_with_a_warning_and_reached_beneath_only(
     assert!(meta.contains("[pinned-folders]"), "{meta}");
 
     // Another real folder put in its place after approval is refused, with
-    // the command that approves it.
+    // the grant that approves it.
     std::fs::rename(&folder, cache.path().join("forecasts.old")).unwrap();
     std::fs::create_dir_all(&folder).unwrap();
     std::fs::write(folder.join("oslo.json"), r#"{"temp":99}"#).unwrap();
@@ -513,7 +513,7 @@ fn host_folders_are_approved_at_install_with_a_warning_and_reached_beneath_only(
     let message = report["message"].as_str().unwrap();
     assert!(
         message.contains("not the folder that was approved")
-            && message.contains("cargo skill grant"),
+            && message.contains("approves it again by granting the skill `read-file:"),
         "{report}"
     );
     // The operator approves the folder there now.

@@ -254,6 +254,7 @@ impl CaseRun<'_> {
         if let Err(failure) = &mut report.result {
             limits.explain(failure);
         }
+        crate::help::word_report(&mut report);
         let expectation = case
             .expect
             .expectation()

@@ -8,11 +8,11 @@ use clap::{Args, ValueEnum};
 use skill_runtime::prepare::{Overrides, SkillRef, prepare};
 use skill_runtime::{Report, TrustTier};
 
-use crate::exit;
 use crate::input::{InputSource, read_input};
 use crate::limit_flags::LimitFlags;
 use crate::output::{GlobalArgs, MessageFormat};
 use crate::setup;
+use crate::{exit, help};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -118,7 +118,8 @@ pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
     runtime.prewarm(ready.tier.tier, 1);
     let loaded = ready.load(&runtime);
     steps.done("component loaded (compile cache)");
-    let report = ready.run_loaded(&runtime, loaded.as_deref(), &input);
+    let mut report = ready.run_loaded(&runtime, loaded.as_deref(), &input);
+    help::word_report(&mut report);
     steps.done(&format!(
         "invoked ({}; guest {:.2} ms) and audited",
         if report.sandboxed {

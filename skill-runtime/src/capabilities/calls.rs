@@ -416,7 +416,7 @@ impl Capabilities for PolicyHost {
                 let value = match self.policy.secret(&name) {
                     Ok(Some(value)) => Ok(value),
                     Ok(None) => Err(format!(
-                        "secret `{name}` is not set: run `cargo skill secret set {name}` or set SKILL_SECRET_{name} for the bot"
+                        "secret `{name}` is not set: the operator stores it in the home's secret store, or sets SKILL_SECRET_{name} for the bot"
                     )),
                     Err(store) => Err(store.to_string()),
                 };

@@ -199,7 +199,7 @@ fn open_root(root: &Path, kind: RootKind, create: bool) -> Result<Dir, FileError
         };
         if now != pinned {
             return Err(FileError::Denied(format!(
-                "the granted folder `{0}` is not the folder that was approved (it was replaced since); if the folder there now is meant, approve it again with `cargo skill grant SKILL read-file:{0}` (or write-file)",
+                "the granted folder `{0}` is not the folder that was approved (it was replaced since); if the folder there now is meant, the operator approves it again by granting the skill `read-file:{0}` (or `write-file:{0}`)",
                 root.display()
             )));
         }

@@ -106,17 +106,17 @@ pub enum LoadError {
     )]
     NotWasm,
     #[error(
-        "this is a core WebAssembly module, not a component: build it with `cargo skill build` (target wasm32-wasip2), or componentize it with `cargo skill build --target wasm32-wasip1` / `wasm-tools component new`"
+        "this is a core WebAssembly module, not a component: build it for wasm32-wasip2, or componentize it (with the wasm32-wasip1 adapter, e.g. `wasm-tools component new`)"
     )]
     CoreModule,
     #[error(
-        "the component is malformed or uses features this runtime disables: {0}; rebuild it with `cargo skill build` (untrusted skills may not use SIMD, threads, GC or memory64)"
+        "the component is malformed or uses features this runtime disables: {0}; rebuild it (untrusted skills may not use SIMD, threads, GC or memory64)"
     )]
     Malformed(String),
     #[error("the component does not match the boternity:skill world: {0}")]
     World(WorldReport),
     #[error(
-        "the core module does not follow the core ABI (docs/core-abi.md): {}; fix that, or build a component instead (`cargo skill build`, target wasm32-wasip2)",
+        "the core module does not follow the core ABI (docs/core-abi.md): {}; fix that, or build a component instead (target wasm32-wasip2)",
         .0.join("; ")
     )]
     CoreAbi(Vec<String>),

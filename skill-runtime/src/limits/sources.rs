@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::limits::tier::{LimitRequest, Limits, TrustTier};
-use crate::outcome::{ErrorKind, Failure};
+use crate::outcome::{ErrorKind, Failure, LimitName, Remedy};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -278,14 +278,15 @@ impl LimitOrigin {
 
 /// One limit as a failure explains it.
 struct Which {
-    name: &'static str,
+    name: LimitName,
     shown: String,
     origin: LimitOrigin,
     /// The next value to suggest, `None` at the ceiling.
     next: Option<u64>,
     asked: Option<u64>,
     grant: fn(u64) -> String,
-    flag: fn(u64) -> String,
+    /// In the unit an operator writes for one run: MiB, ms.
+    unit: fn(u64) -> u64,
     key: &'static str,
 }
 
@@ -308,18 +309,18 @@ impl ResolvedLimits {
             ErrorKind::FuelExhausted => {
                 let Some(fuel) = l.fuel else { return false };
                 Which {
-                    name: "fuel",
+                    name: LimitName::Fuel,
                     shown: format!("{fuel} units"),
                     origin: self.origins.fuel,
                     next: twice(fuel, c.fuel, self.unapproved.fuel),
                     asked: self.unapproved.fuel,
                     grant: |n| format!("fuel={n}"),
-                    flag: |n| format!("--fuel {n}"),
+                    unit: |n| n,
                     key: "max-fuel",
                 }
             }
             ErrorKind::MemoryLimit => Which {
-                name: "memory",
+                name: LimitName::Memory,
                 shown: mib(l.memory_bytes),
                 origin: self.origins.memory,
                 next: twice(
@@ -330,13 +331,13 @@ impl ResolvedLimits {
                 .map(|b| b.div_ceil(MIB) * MIB),
                 asked: self.unapproved.memory_bytes,
                 grant: |n| format!("memory={}MiB", n.div_ceil(MIB)),
-                flag: |n| format!("--memory {}", n.div_ceil(MIB)),
+                unit: |n| n.div_ceil(MIB),
                 key: "max-memory",
             },
             ErrorKind::Timeout => {
                 let now = l.timeout.as_millis() as u64;
                 Which {
-                    name: "timeout",
+                    name: LimitName::Timeout,
                     shown: ms(l.timeout),
                     origin: self.origins.timeout,
                     next: twice(
@@ -346,7 +347,7 @@ impl ResolvedLimits {
                     ),
                     asked: self.unapproved.timeout.map(|t| t.as_millis() as u64),
                     grant: |n| format!("timeout={n}ms"),
-                    flag: |n| format!("--timeout {n}"),
+                    unit: |n| n,
                     key: "max-timeout",
                 }
             }
@@ -354,7 +355,7 @@ impl ResolvedLimits {
         };
         let mut text = format!(
             ". The {} limit is {}, from {}",
-            which.name,
+            which.name.as_str(),
             which.shown,
             which.origin.describe(self.tier)
         );
@@ -365,17 +366,14 @@ impl ResolvedLimits {
             ));
         }
         match which.next {
+            // How to raise it is the front end's to word.
             Some(next) => {
-                let once = (which.flag)(next);
-                match &self.installed {
-                    Some(name) => text.push_str(&format!(
-                        ". To raise it: `cargo skill grant {name} {}`, or for one run `{once}`",
-                        (which.grant)(next)
-                    )),
-                    None => text.push_str(&format!(
-                        ". To raise it for one run: `{once}` (run, test and bench take it)"
-                    )),
-                }
+                failure.remedy = Some(Remedy::RaiseLimit {
+                    limit: which.name,
+                    to: (which.unit)(next),
+                    grant: (which.grant)(next),
+                    skill: self.installed.clone(),
+                })
             }
             None => text.push_str(&format!(
                 ". That is the {tier} tier's ceiling; only `{key}` under `[tiers.{tier}]` in the home's config.toml raises it",
@@ -494,11 +492,15 @@ mod tests {
         let m = &failure.message;
         assert!(m.contains("the untrusted tier's default"), "{m}");
         assert!(m.contains("fuel=2000000000 in `metadata.resources`"), "{m}");
-        assert!(
-            m.contains("`cargo skill grant py-probe fuel=2000000000`"),
-            "{m}"
+        assert_eq!(
+            failure.remedy,
+            Some(Remedy::RaiseLimit {
+                limit: LimitName::Fuel,
+                to: 2_000_000_000,
+                grant: "fuel=2000000000".into(),
+                skill: Some("py-probe".into()),
+            })
         );
-        assert!(m.contains("`--fuel 2000000000`"), "{m}");
 
         // At the ceiling, only the config moves it.
         let flags = LimitRequest {

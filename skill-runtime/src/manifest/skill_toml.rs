@@ -299,7 +299,7 @@ fn domain_problem(domain: &str) -> Option<String> {
     };
     blocked.map(|why| {
         format!(
-            "`{domain}` is a {why} address, which skills may not name for themselves; an operator who means it grants it with `cargo skill grant NAME http-get:{domain}`"
+            "`{domain}` is a {why} address, which skills may not name for themselves; an operator who means it grants the skill `http-get:{domain}`"
         )
     })
 }

@@ -12,7 +12,7 @@ use crate::capabilities::calls::Capabilities;
 use crate::engine::loaded_skill::LoadedSkill;
 use crate::engine::log::LogLimits;
 use crate::limits::tier::TrustTier;
-use crate::outcome::ErrorKind;
+use crate::outcome::{ErrorKind, Failure, Remedy};
 use crate::sandbox::config::{SandboxConfig, WorkerCommand};
 use crate::sandbox::confine::ConfineError;
 use crate::sandbox::probe::ProbeReport;
@@ -28,13 +28,9 @@ const SETUP: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SandboxError {
-    #[error(
-        "could not start the sandbox worker `{program}`: {error}; `cargo skill doctor` checks the sandbox"
-    )]
+    #[error("could not start the sandbox worker `{program}`: {error}")]
     Spawn { program: String, error: String },
-    #[error(
-        "the sandbox worker refused to run: {0}; `cargo skill doctor` says what this machine lacks"
-    )]
+    #[error("the sandbox worker refused to run: {0}")]
     Refused(ConfineError),
     #[error("the sandbox worker died {when} ({status}); the next call gets a new worker")]
     Died { when: &'static str, status: String },
@@ -58,6 +54,15 @@ impl SandboxError {
             SandboxError::Hung(_) => ErrorKind::Timeout,
             _ => ErrorKind::SandboxFailure,
         }
+    }
+
+    /// The failure an invocation that hit this error ends with.
+    pub fn failure(&self) -> Failure {
+        let mut failure = Failure::new(self.kind(), self.to_string());
+        if matches!(self, SandboxError::Spawn { .. } | SandboxError::Refused(_)) {
+            failure.remedy = Some(Remedy::CheckSandbox);
+        }
+        failure
     }
 }
 

@@ -88,7 +88,13 @@ impl Calls {
         }
         let output = match report.result {
             Ok(output) => output,
-            Err(failure) => return Err(call_error(failure.kind.as_str(), failure.message)),
+            Err(failure) => {
+                let message = match (self.remedy)(&failure) {
+                    Some(help) => format!("{}. {help}", failure.message),
+                    None => failure.message,
+                };
+                return Err(call_error(failure.kind.as_str(), message));
+            }
         };
         if let Some(schema) = &schemas.output {
             let value: Value = serde_json::from_str(&output).map_err(|e| {

@@ -90,7 +90,7 @@ async fn requests<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
                 id_in_prefix(&line),
                 INVALID_REQUEST,
                 format!(
-                    "the request is {bytes} bytes, over the server's limit of {} (cargo skill mcp --max-request-bytes)",
+                    "the request is {bytes} bytes, over the server's limit of {}",
                     limits.max_request_bytes
                 ),
             )),

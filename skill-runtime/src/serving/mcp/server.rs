@@ -47,7 +47,7 @@ impl View {
                     .any(|uri| uri.starts_with(&format!("skill://{name}/")))
                 {
                     eprintln!(
-                        "warning: the files of {name} are not served as skill:// resources: one of them is a symbolic link, a special file or unreadable (its prompt still is); remove that entry from {}, or `cargo skill remove {name}` and install it again",
+                        "warning: the files of {name} are not served as skill:// resources: one of them is a symbolic link, a special file or unreadable (its prompt still is); remove that entry from {}, or remove the skill and install it again",
                         home.skills_root().join(name).display()
                     );
                 }
