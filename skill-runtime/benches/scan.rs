@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use skill_runtime::manifest::Mode;
-use skill_runtime::scan::{Finding, Severity, SkillScan, scan_skill};
+use skill_runtime::scan::{Finding, Risk, SkillScan, scan_skill};
 use skill_runtime::validate::{self, Options};
 
 const GENERATED: usize = 3000;
@@ -101,24 +101,24 @@ fn inside(root: &Path, scan: &SkillScan, f: &Finding) -> bool {
 }
 
 fn report(root: &Path, scans: &[SkillScan]) {
-    let mut per_rule: BTreeMap<(&str, Severity), usize> = BTreeMap::new();
+    let mut per_rule: BTreeMap<(&str, Risk), usize> = BTreeMap::new();
     let mut at_least = [0usize; 4];
     let mut gated = Vec::new();
     for scan in scans {
-        let mut rules: Vec<(&str, Severity)> =
+        let mut rules: Vec<(&str, Risk)> =
             scan.findings.iter().map(|f| (f.rule, f.severity)).collect();
         rules.sort();
         rules.dedup();
         for rule in rules {
             *per_rule.entry(rule).or_default() += 1;
         }
-        for (i, severity) in Severity::ALL.iter().enumerate() {
+        for (i, severity) in Risk::ALL.iter().enumerate() {
             if scan.findings.iter().any(|f| f.severity == *severity) {
                 at_least[i] += 1;
             }
         }
         let blocking: Vec<&Finding> = scan
-            .blocking(Severity::High, &[])
+            .blocking(Risk::High, &[])
             .filter(|f| !inside(root, scan, f))
             .collect();
         if !blocking.is_empty() {
@@ -132,7 +132,7 @@ fn report(root: &Path, scans: &[SkillScan]) {
     for ((rule, severity), count) in rows {
         println!("  {rule:<24} {:<9} {count:>6}", severity.as_str());
     }
-    for (i, severity) in Severity::ALL.iter().enumerate().rev() {
+    for (i, severity) in Risk::ALL.iter().enumerate().rev() {
         println!(
             "  folders with a {:<8} finding {:>6}",
             severity.as_str(),

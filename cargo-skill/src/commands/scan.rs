@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use skill_runtime::scan::{self, Severity};
+use skill_runtime::scan::{self, Risk};
 
 use crate::exit;
 use crate::output::GlobalArgs;
@@ -29,12 +29,12 @@ pub enum FailOn {
 }
 
 impl FailOn {
-    fn severity(self) -> Severity {
+    fn severity(self) -> Risk {
         match self {
-            FailOn::Critical => Severity::Critical,
-            FailOn::High => Severity::High,
-            FailOn::Medium => Severity::Medium,
-            FailOn::Low => Severity::Low,
+            FailOn::Critical => Risk::Critical,
+            FailOn::High => Risk::High,
+            FailOn::Medium => Risk::Medium,
+            FailOn::Low => Risk::Low,
         }
     }
 }

@@ -5,12 +5,12 @@
 use std::path::Path;
 
 use anyhow::{Result, bail};
-use skill_runtime::scan::{self, Severity};
+use skill_runtime::scan::{self, Risk};
 
 use crate::scanning::report;
 
 /// What refuses a skill: `high` and above.
-pub const THRESHOLD: Severity = Severity::High;
+pub const THRESHOLD: Risk = Risk::High;
 
 /// Checks `--allow` entries (`RULE` or `SKILL:RULE`) against the rule set.
 pub fn check_allowed(allowed: &[String]) -> Result<()> {

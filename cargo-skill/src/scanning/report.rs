@@ -5,7 +5,7 @@ use std::path::Path;
 use serde_json::json;
 
 use crate::diagnostics::{escape_data, escape_property};
-use skill_runtime::scan::{Finding, Severity, SkillScan};
+use skill_runtime::scan::{Finding, Risk, SkillScan};
 
 /// Counts for the closing line (and the JSON summary object).
 #[derive(Debug, Clone, Copy, Default)]
@@ -34,7 +34,7 @@ impl Totals {
         self.by_severity.iter().sum()
     }
 
-    pub fn at_least(&self, threshold: Severity) -> usize {
+    pub fn at_least(&self, threshold: Risk) -> usize {
         self.by_severity[threshold as usize..].iter().sum()
     }
 }
@@ -73,9 +73,9 @@ pub fn json_line(scan: &SkillScan, f: &Finding) -> String {
 
 pub fn github(scan: &SkillScan, f: &Finding) -> String {
     let command = match f.severity {
-        Severity::Critical | Severity::High => "error",
-        Severity::Medium => "warning",
-        Severity::Low => "notice",
+        Risk::Critical | Risk::High => "error",
+        Risk::Medium => "warning",
+        Risk::Low => "notice",
     };
     let file = escape_property(&scan.dir.join(&f.path).display().to_string());
     let message = escape_data(&format!("{}\nfix: {}", f.message, f.fix));
@@ -87,7 +87,7 @@ pub fn github(scan: &SkillScan, f: &Finding) -> String {
     )
 }
 
-pub fn summary_human(totals: &Totals, fail_on: Severity) -> String {
+pub fn summary_human(totals: &Totals, fail_on: Risk) -> String {
     let [low, medium, high, critical] = totals.by_severity;
     format!(
         "scanned {} skill(s), {} file(s): {critical} critical, {high} high, {medium} medium, {low} low; {} at or above {fail_on}",
@@ -97,7 +97,7 @@ pub fn summary_human(totals: &Totals, fail_on: Severity) -> String {
     )
 }
 
-pub fn summary_json(totals: &Totals, fail_on: Severity) -> String {
+pub fn summary_json(totals: &Totals, fail_on: Risk) -> String {
     let [low, medium, high, critical] = totals.by_severity;
     json!({
         "type": "summary",

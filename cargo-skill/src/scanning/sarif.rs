@@ -6,13 +6,13 @@
 use std::path::Path;
 
 use serde_json::{Value, json};
-use skill_runtime::scan::{COMPONENT_RULE, RULES, Severity, SkillScan};
+use skill_runtime::scan::{COMPONENT_RULE, RULES, Risk, SkillScan};
 
-pub fn level(severity: Severity) -> &'static str {
+pub fn level(severity: Risk) -> &'static str {
     match severity {
-        Severity::Critical | Severity::High => "error",
-        Severity::Medium => "warning",
-        Severity::Low => "note",
+        Risk::Critical | Risk::High => "error",
+        Risk::Medium => "warning",
+        Risk::Low => "note",
     }
 }
 

@@ -3,7 +3,7 @@
 //! documentation, or data; inside Markdown, each line is prose or code,
 //! and may sit in a list of things the text says never to do.
 
-use super::rules::{Family, Severity};
+use super::rules::{Family, Risk};
 use crate::manifest::MANIFEST_NAMES;
 
 /// How a file is read.
@@ -134,15 +134,15 @@ impl Context {
     /// Injection is weighed wherever the agent may read it, scripts aside;
     /// what runs or reads secrets is full weight where it runs (a script,
     /// the instructions) and only shown elsewhere.
-    pub fn cap(self, family: Family) -> Severity {
+    pub fn cap(self, family: Family) -> Risk {
         use Context::*;
         match (family, self) {
-            (Family::Injection, Script) => Severity::Medium,
-            (Family::Injection, _) => Severity::Critical,
-            (Family::Execution, Instruction | Script) => Severity::Critical,
-            (Family::Execution, Reference) => Severity::Medium,
-            (Family::Execution, Data) => Severity::Low,
-            (Family::Always, _) => Severity::Critical,
+            (Family::Injection, Script) => Risk::Medium,
+            (Family::Injection, _) => Risk::Critical,
+            (Family::Execution, Instruction | Script) => Risk::Critical,
+            (Family::Execution, Reference) => Risk::Medium,
+            (Family::Execution, Data) => Risk::Low,
+            (Family::Always, _) => Risk::Critical,
         }
     }
 }

@@ -3,13 +3,13 @@
 
 use serde::Serialize;
 
-use super::rules::{Rule, Severity};
+use super::rules::{Risk, Rule};
 
 /// One thing found, where, and what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
     pub rule: &'static str,
-    pub severity: Severity,
+    pub severity: Risk,
     /// Relative to the skill folder, `/`-separated.
     pub path: String,
     pub line: usize,

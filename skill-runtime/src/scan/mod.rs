@@ -24,7 +24,7 @@ use crate::manifest::{self, Mode, SkillManifest};
 use crate::store::installed::NOT_SHIPPED;
 pub use context::Context;
 pub use finding::Finding;
-pub use rules::{COMPONENT_RULE, Family, RULES, Rule, Severity, rule};
+pub use rules::{COMPONENT_RULE, Family, RULES, Risk, Rule, rule};
 
 /// What one skill folder holds that a rule flags.
 #[derive(Debug, Clone, Serialize)]
@@ -40,7 +40,7 @@ impl SkillScan {
     /// The findings at `threshold` or above that `allowed` rules do not excuse.
     pub fn blocking<'a>(
         &'a self,
-        threshold: Severity,
+        threshold: Risk,
         allowed: &'a [String],
     ) -> impl Iterator<Item = &'a Finding> {
         self.findings

@@ -9,36 +9,31 @@ use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Severity {
+pub enum Risk {
     Low,
     Medium,
     High,
     Critical,
 }
 
-impl Severity {
-    pub const ALL: [Severity; 4] = [
-        Severity::Low,
-        Severity::Medium,
-        Severity::High,
-        Severity::Critical,
-    ];
+impl Risk {
+    pub const ALL: [Risk; 4] = [Risk::Low, Risk::Medium, Risk::High, Risk::Critical];
 
     pub fn as_str(self) -> &'static str {
         match self {
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
+            Risk::Low => "low",
+            Risk::Medium => "medium",
+            Risk::High => "high",
+            Risk::Critical => "critical",
         }
     }
 
-    pub fn parse(s: &str) -> Option<Severity> {
-        Severity::ALL.into_iter().find(|v| v.as_str() == s)
+    pub fn parse(s: &str) -> Option<Risk> {
+        Risk::ALL.into_iter().find(|v| v.as_str() == s)
     }
 }
 
-impl fmt::Display for Severity {
+impl fmt::Display for Risk {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -68,7 +63,7 @@ pub enum Check {
 #[derive(Debug, Clone, Copy)]
 pub struct Rule {
     pub id: &'static str,
-    pub severity: Severity,
+    pub severity: Risk,
     /// Which contexts weigh it down (see `context.rs`).
     pub family: Family,
     /// What was found and why it matters.
@@ -83,7 +78,7 @@ pub struct Rule {
 
 use Check::{Code, Pattern};
 use Family::{Always, Execution, Injection};
-use Severity::{Critical, High, Low, Medium};
+use Risk::{Critical, High, Low, Medium};
 
 pub const RULES: &[Rule] = &[
     // Hidden text.

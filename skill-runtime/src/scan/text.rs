@@ -10,7 +10,7 @@ use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use super::context::{self, Context, LineKind};
 use super::files::{MAX_LINE_BYTES, long_line};
 use super::finding::Finding;
-use super::rules::{Check, Family, RULES, Rule, Severity, rule};
+use super::rules::{Check, Family, RULES, Risk, Rule, rule};
 
 /// At most this many findings of one rule in one file: past it, the file is
 /// plainly full of it and more lines say nothing new.
@@ -194,13 +194,13 @@ struct Spot<'a> {
 
 /// The severity a match keeps where it stands, and why it was lowered;
 /// `None` when it is talk about the thing rather than the thing.
-fn weigh(rule: &Rule, at: &Spot<'_>, m: &regex::Match<'_>) -> Option<(Severity, &'static str)> {
+fn weigh(rule: &Rule, at: &Spot<'_>, m: &regex::Match<'_>) -> Option<(Risk, &'static str)> {
     if !meant(rule.id, at, m) {
         return None;
     }
     let mut severity = rule.severity;
     let mut why = "";
-    let mut lower = |cap: Severity, reason: &'static str| {
+    let mut lower = |cap: Risk, reason: &'static str| {
         if cap < severity {
             severity = cap;
             why = reason;
@@ -220,20 +220,20 @@ fn weigh(rule: &Rule, at: &Spot<'_>, m: &regex::Match<'_>) -> Option<(Severity, 
         .iter()
         .any(|c| before.trim_start().starts_with(c) && !before.trim_start().starts_with("#!"));
     if at.context == Context::Script && rule.family == Family::Execution && comment {
-        lower(Severity::Low, "in a comment, which does not run");
+        lower(Risk::Low, "in a comment, which does not run");
     }
     if rule.family == Family::Injection {
         let shown = at.context == Context::Reference
             && (at.kind.code || at.line.trim_start().starts_with('|'));
         if shown {
             lower(
-                Severity::Medium,
+                Risk::Medium,
                 "shown as code or in a table of reference documentation",
             );
         }
         if quoted(before) {
             if at.context == Context::Instruction {
-                lower(Severity::Medium, "quoted");
+                lower(Risk::Medium, "quoted");
             } else {
                 return None;
             }
@@ -241,7 +241,7 @@ fn weigh(rule: &Rule, at: &Spot<'_>, m: &regex::Match<'_>) -> Option<(Severity, 
     }
     if rule.id == "download-exec" && at.context != Context::Script {
         if let Some(host) = known_installer(&at.line[m.start()..]) {
-            lower(Severity::Medium, host);
+            lower(Risk::Medium, host);
         }
     }
     Some((severity, why))

@@ -1,11 +1,11 @@
 //! The `<available_skills>` block, in the reference implementation's layout.
 
 use crate::manifest::{Diagnostic, Severity};
-use crate::validate::Report;
+use crate::validate::Validation;
 
 /// The block for every skill that loads without errors, and the first error
 /// of each one left out.
-pub fn available_skills(report: &Report) -> (String, Vec<Diagnostic>) {
+pub fn available_skills(report: &Validation) -> (String, Vec<Diagnostic>) {
     let mut lines = vec!["<available_skills>".to_string()];
     let mut skipped: Vec<Diagnostic> = report.diagnostics.clone();
     for skill in &report.skills {

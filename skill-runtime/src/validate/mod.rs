@@ -27,13 +27,13 @@ pub struct SkillReport {
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct Report {
+pub struct Validation {
     pub skills: Vec<SkillReport>,
     /// About the inputs themselves (a path with no skill).
     pub diagnostics: Vec<Diagnostic>,
 }
 
-impl Report {
+impl Validation {
     pub fn all(&self) -> impl Iterator<Item = &Diagnostic> {
         self.diagnostics
             .iter()
@@ -51,8 +51,8 @@ impl Report {
 
 /// Discovers and reads the skills under `paths` without checking components
 /// or relations: what `inspect` and `to-prompt` need.
-pub fn load(paths: &[PathBuf], options: Options) -> Report {
-    let mut report = Report::default();
+pub fn load(paths: &[PathBuf], options: Options) -> Validation {
+    let mut report = Validation::default();
     for path in paths {
         let found = discover(path);
         if found.is_empty() {
@@ -76,7 +76,7 @@ pub fn load(paths: &[PathBuf], options: Options) -> Report {
 }
 
 /// Everything: manifests, components (with `runtime`), and relations.
-pub fn validate(paths: &[PathBuf], options: Options, runtime: Option<&Runtime>) -> Report {
+pub fn validate(paths: &[PathBuf], options: Options, runtime: Option<&Runtime>) -> Validation {
     let mut report = load(paths, options);
     if let Some(runtime) = runtime {
         for skill in &mut report.skills {

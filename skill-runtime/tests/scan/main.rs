@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use skill_runtime::scan::{RULES, Rule, Severity, scan_paths, scan_skill};
+use skill_runtime::scan::{RULES, Risk, Rule, scan_paths, scan_skill};
 
 mod intent;
 mod reading;
@@ -68,7 +68,7 @@ fn rule_lines(rule: &str, body: &str) -> Vec<usize> {
 }
 
 /// The rules a skill holding `file` raises, with their severities.
-fn raised(file: &str, content: &[u8]) -> Vec<(&'static str, Severity)> {
+fn raised(file: &str, content: &[u8]) -> Vec<(&'static str, Risk)> {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "SKILL.md", CLEAN_SKILL_MD.as_bytes());
     write(dir.path(), file, content);
@@ -83,7 +83,7 @@ fn raised(file: &str, content: &[u8]) -> Vec<(&'static str, Severity)> {
 }
 
 /// The highest severity `rule` reaches in a skill made of `files`.
-fn worst(rule: &str, files: &[(&str, &str)]) -> Option<Severity> {
+fn worst(rule: &str, files: &[(&str, &str)]) -> Option<Risk> {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "SKILL.md", CLEAN_SKILL_MD.as_bytes());
     for (file, content) in files {
@@ -112,7 +112,7 @@ fn gating(files: &[(&str, &str)]) -> Vec<&'static str> {
     let mut rules: Vec<&str> = scan_skill(dir.path())
         .findings
         .iter()
-        .filter(|f| f.severity >= Severity::High)
+        .filter(|f| f.severity >= Risk::High)
         .map(|f| f.rule)
         .collect();
     rules.sort();
@@ -157,7 +157,7 @@ fn gzip_of(content: &[u8]) -> Vec<u8> {
 }
 
 /// Every (rule, severity, path) a skill shipping `file` raises.
-fn inside(file: &str, content: &[u8]) -> Vec<(&'static str, Severity, String)> {
+fn inside(file: &str, content: &[u8]) -> Vec<(&'static str, Risk, String)> {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "SKILL.md", CLEAN_SKILL_MD.as_bytes());
     write(dir.path(), file, content);
