@@ -18,7 +18,7 @@ pub fn remedy(error: &(dyn std::error::Error + 'static)) -> Option<String> {
         .downcast_ref::<Failure>()
         .and_then(|f| f.remedy.as_ref())
     {
-        return Some(words(remedy));
+        return words(remedy);
     }
     error.downcast_ref::<StoreError>().and_then(store)
 }
@@ -27,17 +27,16 @@ pub fn remedy(error: &(dyn std::error::Error + 'static)) -> Option<String> {
 /// line words it, before the report is shown (human or JSON).
 pub fn word_report(report: &mut Report) {
     if let Err(failure) = &mut report.result
-        && let Some(remedy) = &failure.remedy
+        && let Some(words) = failure.remedy.as_ref().and_then(words)
     {
-        let words = words(remedy);
         failure.message.push_str(". ");
         failure.message.push_str(&words);
     }
 }
 
 /// What to do about a failed invocation, in this CLI's commands.
-fn words(remedy: &Remedy) -> String {
-    match remedy {
+fn words(remedy: &Remedy) -> Option<String> {
+    Some(match remedy {
         Remedy::RaiseLimit {
             limit,
             to,
@@ -55,8 +54,8 @@ fn words(remedy: &Remedy) -> String {
             }
         }
         Remedy::CheckSandbox => "`cargo skill doctor` says what this machine lacks".into(),
-        _ => "see the message".into(),
-    }
+        _ => return None,
+    })
 }
 
 fn prepare(e: &PrepareError) -> Option<String> {

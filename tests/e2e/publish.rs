@@ -740,20 +740,28 @@ fn owner_name_goes_to_the_configured_github_and_a_401_says_what_to_set() {
     );
 }
 
-#[test]
-fn a_remote_that_refuses_the_push_is_named_and_left_as_it_was() {
+/// Publishes `alpha` v1.0.0 over `git daemon` to a bare repository whose
+/// `hook` (a hooks/ file name) runs `script`: the command's output and the
+/// repository.
+fn publish_past_hook(hook: &str, script: &str) -> (Output, PathBuf, tempfile::TempDir) {
     let home = tempfile::tempdir().unwrap();
     keygen(home.path());
     let alpha = prompt_skill(home.path(), "alpha", "1.0.0", "Does alpha. Use for alpha.");
     let base = home.path().join("served");
     std::fs::create_dir_all(&base).unwrap();
     let remote = bare_repo(&base);
-    let hook = remote.join("hooks/pre-receive");
-    std::fs::write(&hook, "#!/bin/sh\necho 'pushes are frozen' >&2\nexit 1\n").unwrap();
+    let hook = remote.join("hooks").join(hook);
+    std::fs::write(&hook, script).unwrap();
     std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let daemon = GitDaemon::start(&base);
     let url = format!("git://127.0.0.1:{}/remote.git", daemon.port);
-    let out = publish(home.path(), &alpha, &url, &[]);
+    (publish(home.path(), &alpha, &url, &[]), remote, home)
+}
+
+#[test]
+fn a_remote_that_refuses_the_push_is_named_and_left_as_it_was() {
+    let script = "#!/bin/sh\necho 'pushes are frozen' >&2\nexit 1\n";
+    let (out, remote, _home) = publish_past_hook("pre-receive", script);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(err.contains("the remote refused refs/heads/main"), "{err}");
@@ -762,23 +770,10 @@ fn a_remote_that_refuses_the_push_is_named_and_left_as_it_was() {
 
 #[test]
 fn a_push_that_fails_after_the_branch_says_what_reached_the_remote() {
-    let home = tempfile::tempdir().unwrap();
-    keygen(home.path());
-    let alpha = prompt_skill(home.path(), "alpha", "1.0.0", "Does alpha. Use for alpha.");
-    let base = home.path().join("served");
-    std::fs::create_dir_all(&base).unwrap();
-    let remote = bare_repo(&base);
     // `update` runs once for each ref: the branch goes through, tags do not.
-    let hook = remote.join("hooks/update");
-    std::fs::write(
-        &hook,
-        "#!/bin/sh\ncase \"$1\" in refs/tags/*) echo 'tags are frozen' >&2; exit 1;; esac\n",
-    )
-    .unwrap();
-    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let daemon = GitDaemon::start(&base);
-    let url = format!("git://127.0.0.1:{}/remote.git", daemon.port);
-    let out = publish(home.path(), &alpha, &url, &[]);
+    let script =
+        "#!/bin/sh\ncase \"$1\" in refs/tags/*) echo 'tags are frozen' >&2; exit 1;; esac\n";
+    let (out, remote, _home) = publish_past_hook("update", script);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(

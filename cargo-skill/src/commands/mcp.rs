@@ -58,7 +58,7 @@ pub fn exec(args: McpArgs) -> Result<u8> {
             max_in_flight: args.max_in_flight.max(1),
             max_request_bytes: args.max_request_bytes.max(1024),
         },
-        remedy: help::remedy,
+        wording: help::remedy,
     };
     serve_stdio(setup::home()?, config, options)?;
     Ok(exit::SUCCESS)

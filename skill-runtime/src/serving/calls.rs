@@ -46,23 +46,23 @@ struct Ready {
 
 /// How a front end words what to do about an error (the CLI names its own
 /// commands); `None` adds nothing to the message.
-pub type Remedy = fn(&(dyn std::error::Error + 'static)) -> Option<String>;
+pub type Wording = fn(&(dyn std::error::Error + 'static)) -> Option<String>;
 
 pub struct Calls {
     home: Home,
     bot: String,
     runtime: Arc<Runtime>,
-    remedy: Remedy,
+    wording: Wording,
     ready: Mutex<HashMap<String, Arc<Ready>>>,
 }
 
 impl Calls {
-    pub fn new(home: Home, bot: String, runtime: Arc<Runtime>, remedy: Remedy) -> Calls {
+    pub fn new(home: Home, bot: String, runtime: Arc<Runtime>, wording: Wording) -> Calls {
         Calls {
             home,
             bot,
             runtime,
-            remedy,
+            wording,
             ready: Mutex::default(),
         }
     }
@@ -89,7 +89,7 @@ impl Calls {
         let output = match report.result {
             Ok(output) => output,
             Err(failure) => {
-                let message = match (self.remedy)(&failure) {
+                let message = match (self.wording)(&failure) {
                     Some(help) => format!("{}. {help}", failure.message),
                     None => failure.message,
                 };
@@ -131,7 +131,7 @@ impl Calls {
             &Overrides::default(),
         )
         .map_err(|e| {
-            let message = match (self.remedy)(&e) {
+            let message = match (self.wording)(&e) {
                 Some(help) => format!("{e}; {help}"),
                 None => e.to_string(),
             };

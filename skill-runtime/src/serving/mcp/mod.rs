@@ -21,7 +21,7 @@ use rmcp::ServiceExt;
 use crate::manifest::skill_name;
 use crate::runtime::Runtime;
 use crate::runtime::RuntimeConfig;
-use crate::serving::calls::{Calls, Remedy};
+use crate::serving::calls::{Calls, Wording};
 use crate::serving::mcp::server::{Server, State};
 use crate::store::error::StoreError;
 use crate::store::home::Home;
@@ -55,7 +55,7 @@ pub struct ServeOptions {
     /// What a client may have the server hold at once.
     pub limits: edge::Limits,
     /// How a failed call's message says what to do (a CLI names its commands).
-    pub remedy: Remedy,
+    pub wording: Wording,
 }
 
 impl Default for ServeOptions {
@@ -66,7 +66,7 @@ impl Default for ServeOptions {
             jobs: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
             poll: Duration::from_secs(1),
             limits: edge::Limits::default(),
-            remedy: |_| None,
+            wording: |_| None,
         }
     }
 }
@@ -90,7 +90,7 @@ pub fn serve_stdio(
     config.concurrency = u32::try_from(jobs).unwrap_or(u32::MAX);
     config.sandbox.pool_size = jobs;
     let runtime = Arc::new(Runtime::new(config));
-    let calls = Calls::new(home.clone(), bot.clone(), runtime.clone(), options.remedy);
+    let calls = Calls::new(home.clone(), bot.clone(), runtime.clone(), options.wording);
     let state = Arc::new(State::new(home, bot, options.only, calls));
     // Workers start in the background so the first calls do not wait for them.
     for tier in state.tool_tiers() {
