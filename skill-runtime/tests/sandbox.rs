@@ -282,3 +282,41 @@ fn a_hundred_concurrent_calls_share_a_pool_of_four() {
         assert!(workers <= 4, "{workers} workers for a pool of 4");
     }
 }
+
+/// A worker program that cannot start is the machine's problem, not the
+/// component's: validate says so and points at the sandbox check.
+#[test]
+fn validate_blames_the_sandbox_not_the_component_when_no_worker_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("SKILL.md"),
+        "---\nname: probe\ndescription: The probe. Use it in tests.\nmetadata:\n  skill-type: tool\n---\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("skill.wasm"), probe_wasm()).unwrap();
+    let runtime = runtime_with(SandboxConfig {
+        worker: Some(skill_runtime::sandbox::WorkerCommand {
+            program: dir.path().join("no-such-worker"),
+            args: vec![],
+        }),
+        ..SandboxConfig::default()
+    });
+    let report = skill_runtime::validate::validate(
+        &[dir.path().to_path_buf()],
+        skill_runtime::validate::Options {
+            mode: skill_runtime::manifest::Mode::Lenient,
+        },
+        Some(&runtime),
+    );
+    let helps: Vec<String> = report
+        .skills
+        .iter()
+        .flat_map(|s| &s.diagnostics)
+        .filter_map(|d| d.help.clone())
+        .collect();
+    assert!(
+        helps.iter().any(|h| h.contains("`cargo skill doctor`"))
+            && !helps.iter().any(|h| h.contains("constant string")),
+        "{helps:?}"
+    );
+}

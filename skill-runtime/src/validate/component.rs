@@ -7,6 +7,7 @@ use crate::engine::core_abi;
 use crate::limits::tier::TrustTier;
 use crate::manifest::diagnostic::Reporter;
 use crate::manifest::{Code, Diagnostic, Mode, SkillManifest, SkillType};
+use crate::outcome::Remedy;
 use crate::runtime::Runtime;
 
 /// Checks the component a tool skill's manifest points at.
@@ -131,6 +132,13 @@ pub fn check_bytes(
                 manifest.name
             ),
             Some("make `get-name` return the manifest's name and rebuild".into()),
+        ),
+        // A worker that could not start says nothing about the component.
+        Err(failure) if failure.remedy == Some(Remedy::CheckSandbox) => in_wasm.report(
+            Code::ComponentInvalid,
+            None,
+            format!("calling `get-name` failed: {failure}"),
+            Some("the OS sandbox could not run it here: `cargo skill doctor` says what this machine lacks".into()),
         ),
         Err(failure) => in_wasm.report(
             Code::ComponentInvalid,
