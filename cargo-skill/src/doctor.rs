@@ -255,7 +255,7 @@ fn home_checks(home: &Home) -> Vec<Check> {
 }
 
 fn writable(name: &'static str, dir: &Path) -> Check {
-    match skill_runtime::store::atomic_file::probe_writable(dir) {
+    match skill_runtime::atomic_file::probe_writable(dir) {
         Ok(()) => check(
             name,
             Status::Ok,

@@ -32,6 +32,7 @@
 //! println!("{}", report.to_json());
 //! ```
 
+pub mod atomic_file;
 pub mod audit;
 #[cfg(feature = "baseline")]
 pub mod baseline;
@@ -57,9 +58,9 @@ pub use capabilities::secret_store::SecretStore;
 pub use engine::compile_cache::CompileSource;
 pub use engine::component_check::LoadError;
 pub use engine::limiter::MemoryLimitExceeded;
-pub use engine::log::{LogLimits, LogLine};
-pub use limits::tier::{LimitRequest, Limits, TierChoice, TrustTier};
-pub use outcome::{ErrorKind, Failure, HostCall, LimitName, Metrics, Remedy, Report};
+pub use engine::log::LogLimits;
+pub use limits::tier::{LimitName, LimitRequest, Limits, TierChoice, TrustTier};
+pub use outcome::{ErrorKind, Failure, HostCall, LogLine, Metrics, Remedy, Report};
 pub use prepare::PrepareError;
 pub use runtime::{Invocation, LoadedSkill, Runtime, RuntimeConfig, RuntimeError};
 pub use store::bots::BotIdentity;

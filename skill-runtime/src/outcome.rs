@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::log::LogLine;
-use crate::limits::tier::{Limits, TrustTier};
+use crate::limits::sources::ResolvedLimits;
+use crate::limits::tier::{LimitName, Limits, TrustTier};
 
 /// Why an invocation did not produce output. The set is a stable contract:
 /// scripts and bots match on these names.
@@ -85,6 +85,34 @@ impl Failure {
             remedy: None,
         }
     }
+
+    /// The limit a `fuel-exhausted`, `memory-limit` or `timeout` failure hit.
+    pub fn limit_hit(&self) -> Option<LimitName> {
+        match self.kind {
+            ErrorKind::FuelExhausted => Some(LimitName::Fuel),
+            ErrorKind::MemoryLimit => Some(LimitName::Memory),
+            ErrorKind::Timeout => Some(LimitName::Timeout),
+            _ => None,
+        }
+    }
+
+    /// Adds to a failure that hit a limit which one, where it came from,
+    /// and how to raise it (as its remedy); whether it hit one.
+    pub fn explain(&mut self, limits: &ResolvedLimits) -> bool {
+        let Some(hit) = self.limit_hit().and_then(|name| limits.hit(name)) else {
+            return false;
+        };
+        self.message.push_str(&hit.words);
+        if let Some(raise) = hit.raise {
+            self.remedy = Some(Remedy::RaiseLimit {
+                limit: raise.limit,
+                to: raise.to,
+                grant: raise.grant,
+                skill: raise.skill,
+            });
+        }
+        true
+    }
 }
 
 impl fmt::Display for Failure {
@@ -115,23 +143,13 @@ pub enum Remedy {
     CheckSandbox,
 }
 
-/// A limit an operator raises.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum LimitName {
-    Fuel,
-    Memory,
-    Timeout,
-}
-
-impl LimitName {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LimitName::Fuel => "fuel",
-            LimitName::Memory => "memory",
-            LimitName::Timeout => "timeout",
-        }
-    }
+/// One line a skill logged or printed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLine {
+    /// `trace`, `debug`, `info`, `warn`, `error`, or `stdout`/`stderr` for
+    /// captured output.
+    pub level: String,
+    pub message: String,
 }
 
 /// How often the guest called one host function, and whether it was let through.

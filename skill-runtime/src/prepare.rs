@@ -20,12 +20,13 @@ use crate::capabilities::files::FolderId;
 use crate::capabilities::grants::{Capability, Grant, Grants, Policy};
 use crate::capabilities::memory::FileMemory;
 use crate::capabilities::secret_store::SecretStore;
+use crate::capabilities::{CapabilityDecl, DeclError};
 use crate::discover::{Found, discover};
 use crate::limits::sources::{AboveCeiling, LimitInputs, ResolvedLimits};
 use crate::limits::tier::{LimitRequest, Limits, TierChoice, TrustTier};
 use crate::manifest::skill_name;
 use crate::manifest::skill_name::InvalidName;
-use crate::manifest::{self, CapabilityDecl, Mode, SkillManifest};
+use crate::manifest::{self, Mode, SkillManifest};
 use crate::outcome::{ErrorKind, Failure, Report};
 use crate::runtime::{Invocation, LoadedSkill, Runtime, RuntimeConfig};
 use crate::store::bots;
@@ -180,7 +181,7 @@ impl Prepared {
             Ok(skill) => {
                 let mut report = runtime.invoke(skill, &invocation);
                 if let Err(failure) = &mut report.result {
-                    self.resolved.explain(failure);
+                    failure.explain(&self.resolved);
                 }
                 report
             }
@@ -372,7 +373,7 @@ fn installed_source(home: &Home, name: &str, bot: &str) -> Result<Source> {
         .iter()
         .map(|g| {
             g.parse()
-                .map_err(|(_, e)| damaged(format!("grant `{g}`: {e}")))
+                .map_err(|e: DeclError| damaged(format!("grant `{g}`: {e}")))
         })
         .collect::<Result<_, _>>()?;
     source.secrets = secrets;

@@ -1,31 +1,23 @@
 //! The runtime bots embed: loads skill components once, then runs each
 //! invocation in a fresh store under its tier's limits.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
-use wasmtime::component::{Component, Linker};
-use wasmtime::{Engine, Module};
+use wasmtime::Engine;
 
 use crate::audit::{AuditLog, AuditRecord, Subject};
 use crate::capabilities::calls::{Capabilities, PolicyHost, merge_calls};
 use crate::capabilities::grants::Policy;
-use crate::engine::bindings::{SkillContext, SkillPluginPre};
-use crate::engine::compile_cache::{CompileCache, CompileSource, Compiled};
-use crate::engine::component_check::{self, LoadError};
-use crate::engine::core_abi;
-use crate::engine::guest_call::Entry;
-pub(crate) use crate::engine::guest_call::{Ran, run_entry};
-use crate::engine::host::{StoreData, linker};
-use crate::engine::loaded_skill::Code;
+use crate::engine::bindings::SkillContext;
+use crate::engine::component_check::LoadError;
+use crate::engine::guest_call::{Entry, Ran, run_entry};
 pub use crate::engine::loaded_skill::LoadedSkill;
+use crate::engine::loader::{DEFAULT_MAX_LOADED, Loader};
 use crate::engine::log::LogLimits;
 use crate::engine::permits::Permits;
 pub use crate::engine::runtime_error::RuntimeError;
-use crate::engine::{EpochTicker, Ticking, build_engine};
 use crate::limits::tier::{Limits, TrustTier};
 use crate::outcome::{ErrorKind, Failure, Report};
 use crate::sandbox::protocol::WorkerCall;
@@ -64,7 +56,7 @@ impl Default for RuntimeConfig {
             tier_limits: TrustTier::ALL.map(TrustTier::default_limits),
             tier_ceilings: TrustTier::ALL.map(TrustTier::default_ceiling),
             log_limits: LogLimits::default(),
-            max_loaded: 256,
+            max_loaded: DEFAULT_MAX_LOADED,
             audit: None,
             sandbox: SandboxConfig::default(),
         }
@@ -100,25 +92,17 @@ pub struct Invocation<'a> {
     pub policy: Arc<Policy>,
 }
 
-/// Loaded skills by tier and wasm sha256.
-type LoadedMap = HashMap<(TrustTier, [u8; 32]), Arc<LoadedSkill>>;
-
+/// Skills loaded in this process, run here or in a sandbox worker, and
+/// recorded in the audit log.
 pub struct Runtime {
     config: RuntimeConfig,
-    engines: Arc<[OnceLock<Engine>; 3]>,
-    linkers: [OnceLock<Linker<StoreData>>; 3],
-    core_linkers: [OnceLock<wasmtime::Linker<StoreData>>; 3],
+    loader: Loader,
     permits: [Permits; 3],
-    loaded: Mutex<LoadedMap>,
-    cache: Option<CompileCache>,
     pool: Option<Arc<Pool>>,
-    ticker: EpochTicker,
 }
 
 impl Runtime {
     pub fn new(config: RuntimeConfig) -> Runtime {
-        let engines: Arc<[OnceLock<Engine>; 3]> = Arc::new(Default::default());
-        let ticker = EpochTicker::start(Arc::downgrade(&engines));
         let pool = config
             .sandbox
             .worker
@@ -126,20 +110,14 @@ impl Runtime {
             .map(|command| Pool::new(command, config.sandbox.clone(), config.log_limits));
         Runtime {
             pool,
-            cache: config.cache_dir.clone().map(CompileCache::new),
+            loader: Loader::new(
+                config.concurrency,
+                config.cache_dir.clone(),
+                config.max_loaded,
+            ),
             permits: std::array::from_fn(|_| Permits::new(config.concurrency)),
-            linkers: Default::default(),
-            core_linkers: Default::default(),
-            loaded: Mutex::default(),
-            engines,
             config,
-            ticker,
         }
-    }
-
-    /// Keeps deadlines moving while a guest runs in this process.
-    pub(crate) fn ticking(&self) -> Ticking<'_> {
-        self.ticker.ticking()
     }
 
     pub fn config(&self) -> &RuntimeConfig {
@@ -153,169 +131,13 @@ impl Runtime {
 
     /// The engine for a tier, built on first use.
     pub fn engine(&self, tier: TrustTier) -> Result<&Engine, RuntimeError> {
-        built_once(&self.engines[tier.index()], tier, || {
-            build_engine(tier, self.config.concurrency)
-        })
-    }
-
-    fn linker(&self, tier: TrustTier) -> Result<&Linker<StoreData>, RuntimeError> {
-        let engine = self.engine(tier)?;
-        built_once(&self.linkers[tier.index()], tier, || linker(engine))
-    }
-
-    fn core_linker(&self, tier: TrustTier) -> Result<&wasmtime::Linker<StoreData>, RuntimeError> {
-        let engine = self.engine(tier)?;
-        built_once(&self.core_linkers[tier.index()], tier, || {
-            core_abi::linker(engine)
-        })
+        self.loader.engine(tier)
     }
 
     /// Checks and compiles a component for a tier; repeated loads of the same
     /// bytes are served from memory, then from the disk cache.
     pub fn load(&self, wasm: &[u8], tier: TrustTier) -> Result<Arc<LoadedSkill>, LoadError> {
-        let core = match component_check::check_preamble(wasm) {
-            Ok(()) => false,
-            Err(LoadError::CoreModule) => true,
-            Err(e) => return Err(e),
-        };
-        let sha256: [u8; 32] = Sha256::digest(wasm).into();
-        if let Some(skill) = self.lock_loaded().get(&(tier, sha256)) {
-            return Ok(skill.clone());
-        }
-        if core {
-            return self.load_core(wasm, tier, sha256);
-        }
-        let engine = self.engine(tier)?;
-        let started = Instant::now();
-        // Names are checked before compiling only: a cached entry passed
-        // them (and `check_world`) before it was stored.
-        let (component, source) = self.compiled(engine, &sha256, || {
-            component_check::check_names(wasm)?;
-            Component::new(engine, wasm).map_err(malformed)
-        })?;
-        let compile_time = started.elapsed();
-        component_check::check_world(engine, &component)?;
-        let host_functions = component_check::host_functions(engine, &component);
-        let skill = self.component_skill(tier, sha256, &component, host_functions)?;
-        if source == CompileSource::Compiled
-            && let Some(cache) = &self.cache
-        {
-            cache.store(engine, &sha256, &component);
-        }
-        Ok(self.remember(LoadedSkill {
-            source,
-            compile_time,
-            ..skill
-        }))
-    }
-
-    /// A checked component linked for `tier` (compile source and time are
-    /// the caller's to fill in).
-    fn component_skill(
-        &self,
-        tier: TrustTier,
-        sha256: [u8; 32],
-        component: &Component,
-        host_functions: Vec<String>,
-    ) -> Result<LoadedSkill, LoadError> {
-        let link_error = |e: wasmtime::Error| LoadError::Link(format!("{e:#}"));
-        let instance_pre = self
-            .linker(tier)?
-            .instantiate_pre(component)
-            .map_err(link_error)?;
-        Ok(LoadedSkill {
-            tier,
-            sha256,
-            serialized: OnceLock::new(),
-            host_functions,
-            code: Code::Component(SkillPluginPre::new(instance_pre).map_err(link_error)?),
-            source: CompileSource::Compiled,
-            compile_time: Duration::ZERO,
-        })
-    }
-
-    /// The compiled form from the disk cache, else from `compile`.
-    fn compiled<T: Compiled>(
-        &self,
-        engine: &Engine,
-        sha256: &[u8; 32],
-        compile: impl FnOnce() -> Result<T, LoadError>,
-    ) -> Result<(T, CompileSource), LoadError> {
-        if let Some(cached) = self
-            .cache
-            .as_ref()
-            .and_then(|c| c.load::<T>(engine, sha256))
-        {
-            return Ok((cached, CompileSource::DiskCache));
-        }
-        Ok((compile()?, CompileSource::Compiled))
-    }
-
-    /// A core module, checked against the core ABI, through the same caches.
-    fn load_core(
-        &self,
-        wasm: &[u8],
-        tier: TrustTier,
-        sha256: [u8; 32],
-    ) -> Result<Arc<LoadedSkill>, LoadError> {
-        let engine = self.engine(tier)?;
-        let started = Instant::now();
-        let (module, source) = self.compiled(engine, &sha256, || {
-            Module::new(engine, wasm).map_err(malformed)
-        })?;
-        let compile_time = started.elapsed();
-        let skill = self.core_skill(tier, sha256, &module)?;
-        if source == CompileSource::Compiled
-            && let Some(cache) = &self.cache
-        {
-            cache.store(engine, &sha256, &module);
-        }
-        Ok(self.remember(LoadedSkill {
-            source,
-            compile_time,
-            ..skill
-        }))
-    }
-
-    /// A core module checked against the core ABI and linked for `tier`.
-    fn core_skill(
-        &self,
-        tier: TrustTier,
-        sha256: [u8; 32],
-        module: &Module,
-    ) -> Result<LoadedSkill, LoadError> {
-        let problems = core_abi::check(module);
-        if !problems.is_empty() {
-            return Err(LoadError::CoreAbi(problems));
-        }
-        let linker = self.core_linker(tier)?;
-        let pre = linker
-            .instantiate_pre(module)
-            .map_err(|e| LoadError::Link(format!("{e:#}")))?;
-        Ok(LoadedSkill {
-            tier,
-            sha256,
-            serialized: OnceLock::new(),
-            host_functions: core_abi::imported_functions(module),
-            code: Code::Core(pre),
-            source: CompileSource::Compiled,
-            compile_time: Duration::ZERO,
-        })
-    }
-
-    /// Keeps a loaded skill in memory for later loads of the same bytes.
-    fn remember(&self, skill: LoadedSkill) -> Arc<LoadedSkill> {
-        let skill = Arc::new(skill);
-        let mut loaded = self.lock_loaded();
-        if loaded.len() >= self.config.max_loaded {
-            loaded.clear();
-        }
-        loaded.insert((skill.tier, skill.sha256), skill.clone());
-        skill
-    }
-
-    fn lock_loaded(&self) -> std::sync::MutexGuard<'_, LoadedMap> {
-        self.loaded.lock().unwrap_or_else(|e| e.into_inner())
+        self.loader.load(wasm, tier)
     }
 
     /// Calls `execute` once, in process or in a sandbox worker as the
@@ -400,7 +222,7 @@ impl Runtime {
             Isolation::Refused(why) => Ran::failed(Failure::new(ErrorKind::SandboxFailure, why)),
             Isolation::InProcess => {
                 let _permit = self.permits[skill.tier.index()].acquire();
-                let _ticking = self.ticking();
+                let _ticking = self.loader.ticking();
                 run_entry(
                     skill,
                     entry,
@@ -478,52 +300,4 @@ impl Runtime {
         let spawn = started.elapsed();
         Ok((worker.probe()?, spawn))
     }
-
-    /// A component compiled by a host runtime with the same engine settings
-    /// (sandbox workers receive them so).
-    pub(crate) fn load_precompiled(
-        &self,
-        tier: TrustTier,
-        sha256: [u8; 32],
-        bytes: &[u8],
-    ) -> Result<Arc<LoadedSkill>, LoadError> {
-        let engine = self.engine(tier)?;
-        let malformed = |e: wasmtime::Error| LoadError::Malformed(format!("{e:#}"));
-        let skill = if let Some(wasmtime::Precompiled::Module) = Engine::detect_precompiled(bytes) {
-            // SAFETY: as below, `Module::serialize` output of the host.
-            let module = unsafe { Module::deserialize(engine, bytes) }.map_err(malformed)?;
-            self.core_skill(tier, sha256, &module)?
-        } else {
-            // SAFETY: the bytes are `Component::serialize` output of the host
-            // process that started this worker, for an engine built the same way.
-            let component = unsafe { Component::deserialize(engine, bytes) }.map_err(malformed)?;
-            self.component_skill(tier, sha256, &component, Vec::new())?
-        };
-        Ok(self.remember(skill))
-    }
-
-    pub(crate) fn loaded(&self, tier: TrustTier, sha256: &[u8; 32]) -> Option<Arc<LoadedSkill>> {
-        self.lock_loaded().get(&(tier, *sha256)).cloned()
-    }
-}
-
-/// The value in `cell`, built by `build` on first use; a failure to build
-/// is the host's problem, not the skill's.
-fn built_once<T>(
-    cell: &OnceLock<T>,
-    tier: TrustTier,
-    build: impl FnOnce() -> wasmtime::Result<T>,
-) -> Result<&T, RuntimeError> {
-    if let Some(value) = cell.get() {
-        return Ok(value);
-    }
-    let value = build().map_err(|e| RuntimeError {
-        tier,
-        message: format!("{e:#}"),
-    })?;
-    Ok(cell.get_or_init(|| value))
-}
-
-fn malformed(e: wasmtime::Error) -> LoadError {
-    LoadError::Malformed(format!("{e:#}"))
 }

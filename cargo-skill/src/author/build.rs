@@ -302,7 +302,7 @@ pub fn cargo_build(
 }
 
 fn check_writable(dir: &Path) -> Result<()> {
-    skill_runtime::store::atomic_file::probe_writable(dir).with_context(|| format!("the target directory {} is not writable: pass --target-dir with a folder you can write to", dir.display()))
+    skill_runtime::atomic_file::probe_writable(dir).with_context(|| format!("the target directory {} is not writable: pass --target-dir with a folder you can write to", dir.display()))
 }
 
 /// The whole pipeline: find the skill packages, make sure the target is
@@ -480,7 +480,7 @@ fn stamp(
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    skill_runtime::store::atomic_file::write(path, bytes, 0o644).with_context(|| {
+    skill_runtime::atomic_file::write(path, bytes, 0o644).with_context(|| {
         format!(
             "could not write {}: is its folder writable?",
             path.display()

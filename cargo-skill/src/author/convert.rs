@@ -34,7 +34,7 @@ pub fn convert(dir: &Path, force: bool) -> Result<PathBuf> {
         );
     }
     let text = skill_md(&toml)?;
-    skill_runtime::store::atomic_file::write(&target, text.as_bytes(), 0o644)
+    skill_runtime::atomic_file::write(&target, text.as_bytes(), 0o644)
         .with_context(|| format!("could not write {}", target.display()))?;
     let check = manifest::parse_file(&target, Mode::Lenient);
     let disagreements: Vec<String> = check

@@ -104,9 +104,7 @@ impl TestCase {
         };
         let mut grants = Vec::new();
         for text in list {
-            let grant: Grant = text
-                .parse()
-                .map_err(|(_, e)| format!("grant `{text}`: {e}"))?;
+            let grant: Grant = text.parse().map_err(|e| format!("grant `{text}`: {e}"))?;
             grants.push(grant);
         }
         Ok(Some(grants))

@@ -252,7 +252,7 @@ impl CaseRun<'_> {
             },
         );
         if let Err(failure) = &mut report.result {
-            limits.explain(failure);
+            failure.explain(&limits);
         }
         crate::help::word_report(&mut report);
         let expectation = case
@@ -428,7 +428,7 @@ fn rewrite_cases<'a>(
         } else {
             serde_yaml_ng::to_string(&doc)?
         };
-        skill_runtime::store::atomic_file::write(file, text.as_bytes(), 0o644)?;
+        skill_runtime::atomic_file::write(file, text.as_bytes(), 0o644)?;
     }
     Ok(updated)
 }

@@ -64,7 +64,7 @@ pub fn exec(args: BenchArgs) -> Result<u8> {
     let invocation = ready.invocation(&input);
     let c = compare(&runtime, &skill, &invocation, args.iterations).map_err(|mut f| {
         // A limit it hit says which and how to raise it; anything else is the input's.
-        if ready.resolved.explain(&mut f) {
+        if f.explain(&ready.resolved) {
             anyhow::Error::from(f).context("the skill failed while being measured")
         } else {
             anyhow::anyhow!("the skill failed while being measured: {f}; bench an input it handles")

@@ -35,9 +35,7 @@ pub fn exec(args: GrantArgs) -> Result<u8> {
             granted.push(text.clone());
             continue;
         }
-        let grant: Grant = text
-            .parse()
-            .map_err(|(_, e)| anyhow::anyhow!("{text}: {e}"))?;
+        let grant: Grant = text.parse().map_err(|e| anyhow::anyhow!("{text}: {e}"))?;
         let text = grant.to_string();
         if !meta.grants.contains(&text) {
             meta.grants.push(text.clone());

@@ -49,7 +49,7 @@ pub fn exec(args: NewArgs, global: &GlobalArgs) -> Result<u8> {
         .map(|token| {
             token
                 .parse::<CapabilityDecl>()
-                .map_err(|(_, e)| anyhow!("--capabilities: `{token}`: {e}"))
+                .map_err(|e| anyhow!("--capabilities: `{token}`: {e}"))
         })
         .collect::<Result<Vec<_>>>()?;
     if args.core && !capabilities.is_empty() {

@@ -81,7 +81,9 @@ pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
             .iter()
             .map(|g| {
                 g.parse()
-                    .map_err(|(_, e)| anyhow::anyhow!("--grant {g}: {e}"))
+                    .map_err(|e: skill_runtime::capabilities::DeclError| {
+                        anyhow::anyhow!("--grant {g}: {e}")
+                    })
             })
             .collect::<Result<_>>()?,
         deny: args

@@ -377,7 +377,7 @@ fn write_lock(project: &Path, skills: BTreeMap<String, Value>) -> Result<()> {
     let lock =
         json!({ "version": 1, "skills": skills.into_iter().collect::<Map<String, Value>>() });
     let text = serde_json::to_string_pretty(&lock).expect("JSON serializes") + "\n";
-    skill_runtime::store::atomic_file::write(&path, text.as_bytes(), 0o644)
+    skill_runtime::atomic_file::write(&path, text.as_bytes(), 0o644)
         .with_context(|| format!("could not write {}", path.display()))
 }
 

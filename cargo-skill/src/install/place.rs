@@ -39,7 +39,7 @@ pub fn place(
                 approved.changes_to(&copied).join(", ")
             );
         }
-        skill_runtime::store::atomic_file::write(
+        skill_runtime::atomic_file::write(
             &staging.join(META_FILE),
             meta.to_toml().as_bytes(),
             0o644,

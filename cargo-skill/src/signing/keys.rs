@@ -107,7 +107,7 @@ pub fn generate(dir: &Path, password: Option<String>, force: bool) -> Result<Gen
 }
 
 fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), KeyError> {
-    skill_runtime::store::atomic_file::write(path, bytes, mode).map_err(io(path))
+    skill_runtime::atomic_file::write(path, bytes, mode).map_err(io(path))
 }
 
 /// The password for a new key: the environment, else asked twice on a terminal.

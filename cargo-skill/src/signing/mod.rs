@@ -169,7 +169,7 @@ pub fn sign(
 }
 
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), SignError> {
-    skill_runtime::store::atomic_file::write(path, bytes, 0o644).map_err(io(path))
+    skill_runtime::atomic_file::write(path, bytes, 0o644).map_err(io(path))
 }
 
 /// One thing wrong with a signed folder.

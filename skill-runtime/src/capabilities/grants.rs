@@ -42,7 +42,7 @@ impl fmt::Display for CapabilityDenied {
     }
 }
 
-pub use crate::manifest::CapabilityDecl as Grant;
+pub use super::CapabilityDecl as Grant;
 
 /// The capabilities one invocation holds, with their scopes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

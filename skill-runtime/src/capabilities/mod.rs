@@ -3,11 +3,14 @@
 //! each: files, memory, secrets, HTTP.
 
 pub(crate) mod calls;
+pub mod decl;
 pub mod files;
 pub(crate) mod grants;
 pub mod http;
 pub(crate) mod memory;
 pub mod secret_store;
+
+pub use decl::{CapabilityDecl, DeclError};
 
 use std::fmt;
 use std::str::FromStr;

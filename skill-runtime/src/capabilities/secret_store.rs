@@ -102,7 +102,7 @@ impl SecretStore {
             source,
         };
         let json = serde_json::to_vec_pretty(all).expect("strings serialize");
-        crate::store::atomic_file::write(&self.path, &json, 0o600).map_err(write_error)?;
+        crate::atomic_file::write(&self.path, &json, 0o600).map_err(write_error)?;
         Ok(())
     }
 }

@@ -165,7 +165,7 @@ pub fn imported_functions(module: &Module) -> Vec<String> {
 
 /// The result of a run that set no output: its log lines as blufio joins
 /// them (`[INFO] message`), else [`NO_OUTPUT`].
-pub(crate) fn output_without_set_output(logs: &[crate::engine::log::LogLine]) -> String {
+pub(crate) fn output_without_set_output(logs: &[crate::outcome::LogLine]) -> String {
     if logs.is_empty() {
         return NO_OUTPUT.to_string();
     }

@@ -32,7 +32,7 @@ pub(crate) enum Entry {
 pub(crate) struct Ran {
     pub(crate) result: Result<String, Failure>,
     pub(crate) metrics: Metrics,
-    pub(crate) logs: Vec<crate::engine::log::LogLine>,
+    pub(crate) logs: Vec<crate::outcome::LogLine>,
     pub(crate) logs_dropped: u64,
     pub(crate) sandboxed: bool,
 }

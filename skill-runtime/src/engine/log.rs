@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use serde::{Deserialize, Serialize};
+use crate::outcome::LogLine;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
 
@@ -25,14 +25,6 @@ impl Default for LogLimits {
             max_line_bytes: 8 * 1024,
         }
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LogLine {
-    /// `trace`, `debug`, `info`, `warn`, `error`, or `stdout`/`stderr` for
-    /// captured output.
-    pub level: String,
-    pub message: String,
 }
 
 #[derive(Debug)]

@@ -12,6 +12,7 @@ pub(crate) mod guest_call;
 pub(crate) mod host;
 pub(crate) mod limiter;
 pub(crate) mod loaded_skill;
+pub(crate) mod loader;
 pub(crate) mod log;
 pub(crate) mod permits;
 pub(crate) mod runtime_error;

@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::limits::tier::{LimitRequest, Limits, TrustTier};
-use crate::outcome::{ErrorKind, Failure, LimitName, Remedy};
+use crate::limits::tier::{LimitName, LimitRequest, Limits, TrustTier};
 
 const MIB: u64 = 1024 * 1024;
 
@@ -290,11 +289,30 @@ struct Which {
     key: &'static str,
 }
 
+/// What a run that hit a limit is told: which limit, from where, and
+/// (below the ceiling) how to raise it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitHit {
+    /// Words to add to the failure's message.
+    pub words: String,
+    pub raise: Option<Raise>,
+}
+
+/// Raise `limit` to `to` (fuel units, MiB, or milliseconds): for every run
+/// of the installed `skill` by approving `grant` (`fuel=4000000`), or for
+/// one run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Raise {
+    pub limit: LimitName,
+    pub to: u64,
+    pub grant: String,
+    pub skill: Option<String>,
+}
+
 impl ResolvedLimits {
-    /// Adds to a `fuel-exhausted`, `memory-limit` or `timeout` failure which
-    /// limit it hit, where that came from, and the exact way to raise it;
-    /// whether it was such a failure.
-    pub fn explain(&self, failure: &mut Failure) -> bool {
+    /// What a run that hit `limit` is told; `None` when the run had no
+    /// such limit (fuel off).
+    pub fn hit(&self, limit: LimitName) -> Option<LimitHit> {
         let l = &self.limits;
         let c = &self.ceiling;
         let twice = |now: u64, ceiling: Option<u64>, asked: Option<u64>| {
@@ -305,9 +323,9 @@ impl ResolvedLimits {
                 None => Some(want),
             }
         };
-        let which = match failure.kind {
-            ErrorKind::FuelExhausted => {
-                let Some(fuel) = l.fuel else { return false };
+        let which = match limit {
+            LimitName::Fuel => {
+                let fuel = l.fuel?;
                 Which {
                     name: LimitName::Fuel,
                     shown: format!("{fuel} units"),
@@ -319,7 +337,7 @@ impl ResolvedLimits {
                     key: "max-fuel",
                 }
             }
-            ErrorKind::MemoryLimit => Which {
+            LimitName::Memory => Which {
                 name: LimitName::Memory,
                 shown: mib(l.memory_bytes),
                 origin: self.origins.memory,
@@ -334,7 +352,7 @@ impl ResolvedLimits {
                 unit: |n| n.div_ceil(MIB),
                 key: "max-memory",
             },
-            ErrorKind::Timeout => {
+            LimitName::Timeout => {
                 let now = l.timeout.as_millis() as u64;
                 Which {
                     name: LimitName::Timeout,
@@ -351,38 +369,34 @@ impl ResolvedLimits {
                     key: "max-timeout",
                 }
             }
-            _ => return false,
         };
-        let mut text = format!(
+        let mut words = format!(
             ". The {} limit is {}, from {}",
             which.name.as_str(),
             which.shown,
             which.origin.describe(self.tier)
         );
         if let Some(asked) = which.asked {
-            text.push_str(&format!(
+            words.push_str(&format!(
                 "; the skill asks for {} in `metadata.resources`, which the operator has not approved",
                 (which.grant)(asked)
             ));
         }
-        match which.next {
-            // How to raise it is the front end's to word.
-            Some(next) => {
-                failure.remedy = Some(Remedy::RaiseLimit {
-                    limit: which.name,
-                    to: (which.unit)(next),
-                    grant: (which.grant)(next),
-                    skill: self.installed.clone(),
-                })
-            }
-            None => text.push_str(&format!(
+        // How to raise it is the front end's to word.
+        let raise = which.next.map(|next| Raise {
+            limit: which.name,
+            to: (which.unit)(next),
+            grant: (which.grant)(next),
+            skill: self.installed.clone(),
+        });
+        if raise.is_none() {
+            words.push_str(&format!(
                 ". That is the {tier} tier's ceiling; only `{key}` under `[tiers.{tier}]` in the home's config.toml raises it",
                 tier = self.tier,
                 key = which.key
-            )),
+            ));
         }
-        failure.message.push_str(&text);
-        true
+        Some(LimitHit { words, raise })
     }
 }
 
@@ -487,14 +501,13 @@ mod tests {
             ..none
         };
         let r = inputs(&asks, &none, &none, &none).resolve().unwrap();
-        let mut failure = Failure::new(ErrorKind::FuelExhausted, "out of fuel");
-        assert!(r.explain(&mut failure));
-        let m = &failure.message;
+        let hit = r.hit(LimitName::Fuel).unwrap();
+        let m = &hit.words;
         assert!(m.contains("the untrusted tier's default"), "{m}");
         assert!(m.contains("fuel=2000000000 in `metadata.resources`"), "{m}");
         assert_eq!(
-            failure.remedy,
-            Some(Remedy::RaiseLimit {
+            hit.raise,
+            Some(Raise {
                 limit: LimitName::Fuel,
                 to: 2_000_000_000,
                 grant: "fuel=2000000000".into(),
@@ -508,21 +521,13 @@ mod tests {
             ..none
         };
         let r = inputs(&none, &none, &none, &flags).resolve().unwrap();
-        let mut failure = Failure::new(ErrorKind::Timeout, "late");
-        assert!(r.explain(&mut failure));
+        let hit = r.hit(LimitName::Timeout).unwrap();
+        assert!(hit.words.contains("this run's flag"), "{}", hit.words);
         assert!(
-            failure.message.contains("this run's flag"),
-            "{}",
-            failure.message
-        );
-        assert!(
-            failure
-                .message
+            hit.words
                 .contains("`max-timeout` under `[tiers.untrusted]`")
         );
-        let mut other = Failure::new(ErrorKind::Trap, "boom");
-        assert!(!r.explain(&mut other));
-        assert_eq!(other.message, "boom");
+        assert_eq!(hit.raise, None);
     }
 
     #[test]

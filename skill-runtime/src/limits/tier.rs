@@ -166,6 +166,25 @@ impl TierChoice {
     }
 }
 
+/// A limit an operator raises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LimitName {
+    Fuel,
+    Memory,
+    Timeout,
+}
+
+impl LimitName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LimitName::Fuel => "fuel",
+            LimitName::Memory => "memory",
+            LimitName::Timeout => "timeout",
+        }
+    }
+}
+
 /// The ceiling on one invocation's resources.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {

@@ -2,8 +2,6 @@
 //! strict agentskills.io validators still accept the skill.
 
 use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
 
 use semver::{Version, VersionReq};
@@ -11,7 +9,7 @@ use serde::Serialize;
 
 use super::diagnostic::{Code, Pos, Reporter};
 use super::fields::MetadataValue;
-use crate::capabilities::{Capability, UnknownCapability};
+use crate::capabilities::decl::{CapabilityDecl, DeclError, check_upper_snake};
 use crate::limits::tier::{LimitRequest, TrustTier};
 
 /// What the frontmatter's `metadata` adds for this toolchain.
@@ -38,43 +36,6 @@ pub struct Extensions {
 pub enum SkillType {
     Prompt,
     Tool,
-}
-
-/// `http-get:api.example.com`: a capability with an optional scope.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub struct CapabilityDecl {
-    pub capability: Capability,
-    pub scope: Option<String>,
-}
-
-impl fmt::Display for CapabilityDecl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.scope {
-            Some(scope) => write!(f, "{}:{scope}", self.capability),
-            None => write!(f, "{}", self.capability),
-        }
-    }
-}
-
-impl FromStr for CapabilityDecl {
-    /// The code says whether the name or the scope is wrong.
-    type Err = (Code, String);
-    fn from_str(token: &str) -> Result<Self, Self::Err> {
-        let (name, scope) = match token.split_once(':') {
-            Some((name, scope)) => (name, Some(scope)),
-            None => (token, None),
-        };
-        let capability: Capability = name
-            .parse()
-            .map_err(|e: UnknownCapability| (Code::CapabilityUnknown, e.to_string()))?;
-        if let Some(scope) = scope {
-            check_scope(capability, scope).map_err(|e| (Code::CapabilityScopeInvalid, e))?;
-        }
-        Ok(CapabilityDecl {
-            capability,
-            scope: scope.map(str::to_string),
-        })
-    }
 }
 
 /// `name@requirement`; a bare name means any version.
@@ -179,7 +140,7 @@ pub fn read(metadata: &BTreeMap<String, MetadataValue>, r: &mut Reporter<'_>) ->
                     _ => ext.output_schema = path,
                 }
             }
-            "capabilities" => ext.capabilities = tokens.each_coded(r, str::parse),
+            "capabilities" => ext.capabilities = tokens.each_coded(r, parse_capability),
             "secrets" => {
                 ext.secrets = tokens.each(r, Code::SecretInvalid, |t| {
                     check_upper_snake(t).map(|()| t.to_string())
@@ -363,32 +324,6 @@ fn help_for(code: Code) -> String {
     }
 }
 
-fn check_scope(capability: Capability, scope: &str) -> Result<(), String> {
-    if scope.is_empty() {
-        return Err("the scope after `:` is empty".into());
-    }
-    match capability {
-        Capability::HttpGet | Capability::HttpPost => check_host_pattern(scope),
-        Capability::ReadFile | Capability::WriteFile => check_file_scope(scope),
-        Capability::GetSecret => check_upper_snake(scope),
-        Capability::ReadEnv => {
-            if scope.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-                && !scope.starts_with(|c: char| c.is_ascii_digit())
-            {
-                Ok(())
-            } else {
-                Err(format!("`{scope}` is not an environment variable name"))
-            }
-        }
-        Capability::RecallMemory => Err("recall-memory takes no scope".into()),
-    }
-}
-
-/// `[http://|https://]host[:port]`, host a DNS name, `*.` wildcard, `localhost` or IP literal.
-fn check_host_pattern(scope: &str) -> Result<(), String> {
-    crate::capabilities::http::HostPattern::parse(scope).map(|_| ())
-}
-
 fn check_relative_path(path: &str) -> Result<(), String> {
     let p = std::path::Path::new(path);
     if path.is_empty() || path.contains('\0') || p.is_absolute() || path.starts_with('\\') {
@@ -402,37 +337,15 @@ fn check_relative_path(path: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A folder inside the data folder (relative), or a host folder (absolute,
-/// approved by the operator like any grant): no `.`, `..` or empty parts.
-fn check_file_scope(path: &str) -> Result<(), String> {
-    if path.contains(['\0', '\\']) {
-        return Err(format!("`{path}` must be a plain path"));
-    }
-    let inner = path.strip_prefix('/').unwrap_or(path).trim_end_matches('/');
-    if inner.is_empty() {
-        return Err(format!(
-            "`{path}` would grant the whole filesystem: name the folder the skill needs"
-        ));
-    }
-    if inner.split('/').any(|p| p == "..") {
-        return Err(format!("`{path}` leaves its folder with `..`"));
-    }
-    if inner.split('/').any(|p| p.is_empty() || p == ".") {
-        return Err(format!("`{path}` has empty or `.` parts"));
-    }
-    Ok(())
-}
-
-fn check_upper_snake(name: &str) -> Result<(), String> {
-    let ok = name.starts_with(|c: char| c.is_ascii_uppercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("`{name}` is not UPPER_SNAKE_CASE"))
-    }
+/// The capability's own error, with the code that tells the two apart.
+fn parse_capability(token: &str) -> Result<CapabilityDecl, (Code, String)> {
+    token.parse().map_err(|e: DeclError| {
+        let code = match e {
+            DeclError::Unknown(_) => Code::CapabilityUnknown,
+            DeclError::Scope(_) => Code::CapabilityScopeInvalid,
+        };
+        (code, e.to_string())
+    })
 }
 
 /// The spec's name rule, for names this toolchain references; the same
@@ -538,40 +451,6 @@ fn split_number(text: &str, expected: &str) -> Result<(u64, String), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn capability_scopes_are_checked_per_capability() {
-        for ok in [
-            "http-get",
-            "http-get:api.example.com",
-            "http-post:*.example.com:8443",
-            "http-get:https://api.example.com",
-            "http-get:127.0.0.1:8080",
-            "http-get:localhost",
-            "read-file:cache/data",
-            "read-file:/srv/cache",
-            "get-secret:API_KEY",
-            "read-env:HOME",
-        ] {
-            assert!(ok.parse::<CapabilityDecl>().is_ok(), "{ok}");
-        }
-        for bad in [
-            "socket",
-            "http-get:",
-            "http-get:ftp://x.com",
-            "http-get:example.com/path",
-            "http-get:bad_host",
-            "read-file:/",
-            "read-file:/srv/../etc",
-            "read-file:../up",
-            "write-file:a//b",
-            "get-secret:lower",
-            "recall-memory:x",
-            "http-get:x.com:99999",
-        ] {
-            assert!(bad.parse::<CapabilityDecl>().is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn sizes_durations_and_dependencies_parse() {

@@ -17,8 +17,9 @@ use std::path::{Path, PathBuf};
 
 use serde_yaml_ng::Value;
 
+pub use crate::capabilities::CapabilityDecl;
 pub use diagnostic::{Code, Diagnostic, Mode, Pos, Severity};
-pub use extensions::{CapabilityDecl, Dependency, Extensions, SkillType};
+pub use extensions::{Dependency, Extensions, SkillType};
 
 use diagnostic::Reporter;
 

@@ -15,9 +15,10 @@ use toml::Spanned;
 
 use super::diagnostic::Mode;
 use super::diagnostic::{Code, Pos, Reporter};
-use super::extensions::{CapabilityDecl, Extensions, SkillType};
+use super::extensions::{Extensions, SkillType};
 use super::model::{Parsed, SkillManifest};
 use super::source;
+use crate::capabilities::CapabilityDecl;
 use crate::limits::tier::LimitRequest;
 
 pub const FILE_NAME: &str = super::model::MANIFEST_NAMES[2];
@@ -343,7 +344,7 @@ fn capabilities(
             } else {
                 entry_grants(field, value)
                     .iter()
-                    .map(|g| g.parse::<CapabilityDecl>().map_err(|(_, why)| why))
+                    .map(|g| g.parse::<CapabilityDecl>().map_err(|e| e.to_string()))
                     .collect()
             };
             match parsed {

@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::capabilities::calls::{CapabilityCall, CapabilityReply, HostTrap};
 use crate::engine::guest_call::Entry;
-use crate::engine::log::{LogLimits, LogLine};
+use crate::engine::log::LogLimits;
 use crate::limits::tier::{Limits, TrustTier};
+use crate::outcome::LogLine;
 use crate::outcome::{Failure, Metrics};
 use crate::sandbox::confine::{ConfineError, Confinement, ProcessLimits};
 use crate::sandbox::probe::ProbeReport;

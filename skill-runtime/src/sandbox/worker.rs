@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use crate::capabilities::calls::{Capabilities, CapabilityCall, CapabilityReply, HostTrap};
 use crate::engine::bindings::SkillContext;
 use crate::engine::guest_call::run_entry;
+use crate::engine::loader::{DEFAULT_MAX_LOADED, Loader};
 use crate::outcome::HostCall;
-use crate::runtime::{Runtime, RuntimeConfig};
 use crate::sandbox::confine;
 use crate::sandbox::probe;
 use crate::sandbox::protocol::{
@@ -90,17 +90,13 @@ pub fn main() -> i32 {
         }
     }
     // One call at a time, no disk cache, no audit: the host keeps those.
-    let runtime = Runtime::new(RuntimeConfig {
-        concurrency: 1,
-        log_limits,
-        ..RuntimeConfig::default()
-    });
+    let loader = Loader::new(1, None, DEFAULT_MAX_LOADED);
     loop {
         let (message, payload) = lock().receive();
         let reply = match message {
             ToWorker::Load { sha256, tier } => {
                 let loaded = decode_sha(&sha256).and_then(|sha| {
-                    runtime
+                    loader
                         .load_precompiled(tier, sha, &payload)
                         .map_err(|e| e.to_string())
                 });
@@ -109,7 +105,7 @@ pub fn main() -> i32 {
             ToWorker::Invoke(call) => {
                 let skill = decode_sha(&call.sha256)
                     .ok()
-                    .and_then(|sha| runtime.loaded(call.tier, &sha));
+                    .and_then(|sha| loader.loaded(call.tier, &sha));
                 let Some(skill) = skill else {
                     return EXIT_PROTOCOL;
                 };
@@ -120,7 +116,7 @@ pub fn main() -> i32 {
                     invocation_id: call.invocation_id,
                 };
                 let broker = Box::new(BrokerHost(Arc::clone(&channel)));
-                let _ticking = runtime.ticking();
+                let _ticking = loader.ticking();
                 let ran = run_entry(
                     &skill,
                     call.entry,

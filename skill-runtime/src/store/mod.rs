@@ -1,9 +1,8 @@
 //! The home folder's installed state: where things live ([`home`]), one
 //! writer at a time ([`home_lock`]), installed skills and the lock
-//! ([`installed`]), bots' settings ([`bots`]), and the atomic writes and
-//! typed errors all of it shares.
+//! ([`installed`]), bots' settings ([`bots`]), and the typed errors all
+//! of it shares.
 
-pub mod atomic_file;
 pub mod bots;
 pub mod config;
 pub mod error;

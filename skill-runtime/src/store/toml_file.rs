@@ -36,6 +36,5 @@ pub(crate) fn read_if_present(path: &Path) -> Result<Option<String>> {
 }
 
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    crate::store::atomic_file::write(path, bytes, 0o644)
-        .map_err(|e| StoreError::io("write", path, e))
+    crate::atomic_file::write(path, bytes, 0o644).map_err(|e| StoreError::io("write", path, e))
 }

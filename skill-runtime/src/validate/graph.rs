@@ -8,8 +8,9 @@ use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use petgraph::algo::tarjan_scc;
 use petgraph::graphmap::DiGraphMap;
 
+use crate::capabilities::CapabilityDecl;
 use crate::manifest::diagnostic::Reporter;
-use crate::manifest::{CapabilityDecl, Code, Diagnostic, Mode, SkillManifest};
+use crate::manifest::{Code, Diagnostic, Mode, SkillManifest};
 
 /// Levels of a mixin chain, the skill included: skill → parent → grandparent.
 pub const MAX_MIXIN_LEVELS: usize = 3;
