@@ -13,16 +13,23 @@
 //!
 //! An untrusted skill runs only in a sandbox worker: configure one.
 //!
-//! ```no_run
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # // A real component and worker for the example to run with.
+//! # let dir = tempfile::tempdir()?;
+//! # std::fs::write(dir.path().join("skill.wasm"), skill_test_support::guest_wasm("probe"))?;
+//! # std::env::set_current_dir(dir.path())?;
+//! # // SAFETY: nothing else runs yet in this process.
+//! # unsafe { std::env::set_var("SKILL_WORKER", skill_test_support::skill_worker()) };
 //! use skill_runtime::sandbox::WorkerCommand;
 //! use skill_runtime::{BotIdentity, Invocation, Runtime, RuntimeConfig, TrustTier};
 //! let mut config = RuntimeConfig::default();
 //! config.sandbox.worker = WorkerCommand::skill_worker();
 //! let runtime = Runtime::new(config);
-//! let wasm = std::fs::read("skill.wasm").unwrap();
-//! let skill = runtime.load(&wasm, TrustTier::Untrusted).unwrap();
+//! let wasm = std::fs::read("skill.wasm")?;
+//! let skill = runtime.load(&wasm, TrustTier::Untrusted)?;
 //! let report = runtime.invoke(&skill, &Invocation {
-//!     input: "{}",
+//!     input: r#"{"text": "hello"}"#,
 //!     skill_name: "my-skill",
 //!     skill_version: "1.0.0",
 //!     bot: &BotIdentity::default(),
@@ -30,6 +37,10 @@
 //!     policy: Default::default(),
 //! });
 //! println!("{}", report.to_json());
+//! # assert!(report.sandboxed, "{}", report.to_json());
+//! # assert!(report.result.is_ok(), "{}", report.to_json());
+//! # Ok(())
+//! # }
 //! ```
 
 pub mod atomic_file;

@@ -63,6 +63,26 @@ pub fn core_guest_wasm(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
 
+/// The `skill-worker` binary `cargo test` built beside the tests, for test
+/// code that runs outside cargo's own folders (doctests run from a
+/// temporary folder, so `WorkerCommand::skill_worker` cannot find it).
+pub fn skill_worker() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"));
+    ["debug", "release"]
+        .iter()
+        .map(|profile| target.join(profile).join("skill-worker"))
+        .filter(|p| p.is_file())
+        .max_by_key(|p| p.metadata().and_then(|m| m.modified()).ok())
+        .unwrap_or_else(|| {
+            panic!(
+                "no skill-worker under {}: `cargo test --workspace` builds it",
+                target.display()
+            )
+        })
+}
+
 /// Makes sure rustup has the wasm target; a missing target is installed, and
 /// a failure to install ends the test run loudly rather than skipping.
 pub fn ensure_wasm_target(target: &str) {
