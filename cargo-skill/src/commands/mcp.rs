@@ -5,7 +5,7 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::Args;
 
-use skill_runtime::serving::mcp::edge::Limits;
+use skill_runtime::serving::mcp::edge::EdgeLimits;
 use skill_runtime::serving::mcp::{ServeOptions, serve_stdio};
 
 use crate::{exit, help, setup};
@@ -36,11 +36,11 @@ pub struct McpArgs {
 
     /// Requests read and not yet answered; the server stops reading its
     /// input at this many, so a client that floods it pauses instead
-    #[arg(long, value_name = "N", default_value_t = Limits::default().max_in_flight)]
+    #[arg(long, value_name = "N", default_value_t = EdgeLimits::default().max_in_flight)]
     pub max_in_flight: usize,
 
     /// The longest request line, in bytes; a longer one gets a JSON-RPC error
-    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_request_bytes)]
+    #[arg(long, value_name = "BYTES", default_value_t = EdgeLimits::default().max_request_bytes)]
     pub max_request_bytes: usize,
 }
 
@@ -54,7 +54,7 @@ pub fn exec(args: McpArgs) -> Result<u8> {
         only: args.skills,
         jobs,
         poll: Duration::from_millis(args.poll_ms.max(50)),
-        limits: Limits {
+        limits: EdgeLimits {
             max_in_flight: args.max_in_flight.max(1),
             max_request_bytes: args.max_request_bytes.max(1024),
         },

@@ -182,14 +182,14 @@ pub struct Problem {
 
 /// A signature checked against a key, and the folder against the signature.
 #[derive(Debug, Clone, Serialize)]
-pub struct Verification {
+pub struct SignatureCheck {
     pub key_id: String,
     pub trusted_comment: String,
     pub claims: Option<Claims>,
     pub problems: Vec<Problem>,
 }
 
-impl Verification {
+impl SignatureCheck {
     pub fn is_ok(&self) -> bool {
         self.problems.is_empty()
     }
@@ -222,7 +222,7 @@ pub fn verify(
     dir: &Path,
     keys: &[PublicKey],
     expected: Option<(&str, &str)>,
-) -> Result<Verification, VerifyError> {
+) -> Result<SignatureCheck, VerifyError> {
     let (sums_path, sig_path) = (dir.join(SUMS), dir.join(SIGNATURE));
     if !sums_path.is_file() || !sig_path.is_file() {
         return Err(VerifyError::Unsigned(dir.to_path_buf()));
@@ -260,7 +260,7 @@ pub fn verify(
             source: std::io::Error::other(e.to_string()),
         })?,
     );
-    Ok(Verification {
+    Ok(SignatureCheck {
         key_id: signer,
         trusted_comment,
         claims,

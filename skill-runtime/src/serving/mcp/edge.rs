@@ -17,18 +17,18 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 /// Bounds on what the client may have the server hold.
 #[derive(Debug, Clone, Copy)]
-pub struct Limits {
+pub struct EdgeLimits {
     /// Requests read and not yet answered; reading pauses at this many.
     pub max_in_flight: usize,
     /// The longest request line; a longer one is answered with an error.
     pub max_request_bytes: usize,
 }
 
-impl Default for Limits {
+impl Default for EdgeLimits {
     /// 16 requests of up to 4 MiB (a 1 MB input fits even when every
     /// character needs escaping): peak memory stays under 256 MiB.
-    fn default() -> Limits {
-        Limits {
+    fn default() -> EdgeLimits {
+        EdgeLimits {
             max_in_flight: 16,
             max_request_bytes: 4 << 20,
         }
@@ -51,7 +51,7 @@ type Waiting = Arc<Mutex<HashMap<String, OwnedSemaphorePermit>>>;
 
 /// Starts the edge between `input`/`output` (the client) and the returned
 /// stream, which the SDK serves.
-pub fn start<R, W>(input: R, output: W, limits: Limits) -> tokio::io::DuplexStream
+pub fn start<R, W>(input: R, output: W, limits: EdgeLimits) -> tokio::io::DuplexStream
 where
     R: AsyncRead + Send + Unpin + 'static,
     W: AsyncWrite + Send + Unpin + 'static,
@@ -74,7 +74,7 @@ async fn requests<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
     outbox: mpsc::Sender<Vec<u8>>,
     waiting: Waiting,
     slots: Arc<Semaphore>,
-    limits: Limits,
+    limits: EdgeLimits,
 ) {
     let mut input = BufReader::with_capacity(64 << 10, input);
     let mut line = Vec::new();

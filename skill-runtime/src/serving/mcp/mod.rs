@@ -53,7 +53,7 @@ pub struct ServeOptions {
     /// How often the home is checked for installs, updates and grants.
     pub poll: Duration,
     /// What a client may have the server hold at once.
-    pub limits: edge::Limits,
+    pub limits: edge::EdgeLimits,
     /// How a failed call's message says what to do (a CLI names its commands).
     pub wording: Wording,
 }
@@ -65,7 +65,7 @@ impl Default for ServeOptions {
             only: Vec::new(),
             jobs: std::thread::available_parallelism().map_or(2, std::num::NonZero::get),
             poll: Duration::from_secs(1),
-            limits: edge::Limits::default(),
+            limits: edge::EdgeLimits::default(),
             wording: |_| None,
         }
     }
@@ -104,7 +104,11 @@ pub fn serve_stdio(
         .block_on(serve(state, options.poll, options.limits))
 }
 
-async fn serve(state: Arc<State>, poll: Duration, limits: edge::Limits) -> Result<(), ServeError> {
+async fn serve(
+    state: Arc<State>,
+    poll: Duration,
+    limits: edge::EdgeLimits,
+) -> Result<(), ServeError> {
     let server = Server {
         state: state.clone(),
     };
