@@ -108,16 +108,7 @@ impl Loader {
         component_check::check_world(engine, &component)?;
         let host_functions = component_check::host_functions(engine, &component);
         let skill = self.component_skill(tier, sha256, &component, host_functions)?;
-        if source == CompileSource::Compiled
-            && let Some(cache) = &self.cache
-        {
-            cache.store(engine, &sha256, &component);
-        }
-        Ok(self.remember(LoadedSkill {
-            source,
-            compile_time,
-            ..skill
-        }))
+        Ok(self.keep(engine, &component, source, compile_time, skill))
     }
 
     /// A checked component linked for `tier` (compile source and time are
@@ -176,16 +167,29 @@ impl Loader {
         })?;
         let compile_time = started.elapsed();
         let skill = self.core_skill(tier, sha256, &module)?;
+        Ok(self.keep(engine, &module, source, compile_time, skill))
+    }
+
+    /// A freshly compiled form goes to the disk cache; the loaded skill,
+    /// with where its code came from, is remembered.
+    fn keep<T: Compiled>(
+        &self,
+        engine: &Engine,
+        compiled: &T,
+        source: CompileSource,
+        compile_time: Duration,
+        skill: LoadedSkill,
+    ) -> Arc<LoadedSkill> {
         if source == CompileSource::Compiled
             && let Some(cache) = &self.cache
         {
-            cache.store(engine, &sha256, &module);
+            cache.store(engine, &skill.sha256, compiled);
         }
-        Ok(self.remember(LoadedSkill {
+        self.remember(LoadedSkill {
             source,
             compile_time,
             ..skill
-        }))
+        })
     }
 
     /// A core module checked against the core ABI and linked for `tier`.
