@@ -80,8 +80,13 @@ pub enum Command {
     Enable(commands::enable::EnableArgs),
     /// Disable an installed skill for a bot
     Disable(commands::disable::DisableArgs),
-    /// Search for skills (not available yet)
-    Find(commands::find::FindArgs),
+    /// Search the registries for skills to install (`find` is the same)
+    #[command(visible_alias = "find")]
+    Search(commands::search::SearchArgs),
+    /// Show a skill of a source in full before installing it: capabilities, files, signature, scan
+    Preview(commands::preview::PreviewArgs),
+    /// Manage the registries `search` looks in
+    Registry(commands::registry::RegistryArgs),
     /// Write SKILL.md for a skill.toml (core-module) skill, so it can be published as a skill folder
     Convert(commands::convert::ConvertArgs),
     /// Check this machine: sandbox (Landlock, seccomp, a real worker), wasm targets, home and cache
@@ -133,7 +138,9 @@ pub fn exec(cli: Cli) -> ExitCode {
         Command::Compile(args) => commands::compile::exec(args),
         Command::Doctor(args) => commands::doctor::exec(args),
         Command::Convert(args) => commands::convert::exec(args),
-        Command::Find(args) => commands::find::exec(args),
+        Command::Search(args) => commands::search::exec(args, &global),
+        Command::Registry(args) => commands::registry::exec(args),
+        Command::Preview(args) => commands::preview::exec(args, &global),
         Command::Worker => return ExitCode::from(skill_runtime::sandbox::worker::main() as u8),
     };
     match result {

@@ -21,6 +21,7 @@ mod install;
 mod limit_flags;
 mod output;
 mod publish;
+mod registry;
 mod scanning;
 mod setup;
 mod signing;

@@ -105,3 +105,12 @@ impl Palette {
         self.paint(Style::new().bold(), text)
     }
 }
+
+/// Text from a source or a registry on a terminal: control characters
+/// (escape sequences could rewrite what the user sees, or the line) become
+/// spaces.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}

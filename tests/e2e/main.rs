@@ -12,6 +12,7 @@ mod mcp;
 mod mcp_edge;
 mod operator;
 mod publish;
+mod registry;
 mod run;
 mod scan;
 mod test_cases;
