@@ -20,8 +20,9 @@ pub struct Listing {
     pub version: Option<String>,
     /// `metadata.category`, else one assigned from keywords.
     pub category: Option<String>,
-    /// Distinct words of the body, most frequent first (bounded).
-    pub keywords: Vec<String>,
+    /// Distinct words of the body, most frequent first (bounded), one
+    /// space between: one string per skill keeps a big index quick to read.
+    pub keywords: String,
     /// The folder inside the registry's repository.
     pub path: String,
     /// Digest of the skill's files (as `install` records it): the same

@@ -97,13 +97,10 @@ fn score(listing: &Listing, terms: &[String]) -> Option<u32> {
         if description.contains(term.as_str()) {
             s += 20;
         }
-        if listing.keywords.iter().any(|k| k == term) {
+        let mut keywords = listing.keywords.split(' ');
+        if keywords.clone().any(|k| k == term) {
             s += 8;
-        } else if listing
-            .keywords
-            .iter()
-            .any(|k| k.starts_with(term.as_str()))
-        {
+        } else if keywords.any(|k| k.starts_with(term.as_str())) {
             s += 4;
         }
         if s == 0 {
@@ -126,7 +123,7 @@ mod tests {
             description: description.into(),
             version: None,
             category: None,
-            keywords: keywords.iter().map(|k| k.to_string()).collect(),
+            keywords: keywords.join(" "),
             path: format!("skills/{name}"),
             content: content.into(),
             signature: Signature::Unsigned,
