@@ -270,10 +270,12 @@ fn removal_undoes_installation_in_the_home_and_the_project() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(tree(&project), before, "the project is as it was");
     assert!(installed(h).is_empty());
-    let out = cli(h, &project, &["find", "pdf"]);
+    // `find` is `search`: offline, a home that never fetched a registry
+    // has none to read, and says so.
+    let out = cli(h, &project, &["find", "pdf", "--offline"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("not available yet"),
+        stderr(&out).contains("no registry could be read"),
         "{}",
         stderr(&out)
     );
