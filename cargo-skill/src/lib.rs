@@ -26,6 +26,7 @@ mod scanning;
 mod setup;
 mod signing;
 mod tty;
+mod web;
 
 /// The limited compile child, public for the end-to-end test that limits it.
 pub use install::compile;

@@ -110,7 +110,15 @@ impl Palette {
 /// (escape sequences could rewrite what the user sees, or the line) become
 /// spaces.
 pub fn printable(text: &str) -> String {
+    // Bidirectional overrides and isolates reorder what follows them.
+    let reorders = |c: char| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
     text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| {
+            if c.is_control() || reorders(c) {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect()
 }

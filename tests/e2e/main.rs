@@ -13,6 +13,7 @@ mod mcp_edge;
 mod operator;
 mod publish;
 mod registry;
+mod registry_web;
 mod run;
 mod scan;
 mod test_cases;

@@ -119,7 +119,11 @@ fn registries_are_listed_searched_ranked_and_survive_going_away() {
         listed.contains("composio  git ComposioHQ/awesome-claude-skills"),
         "{listed}"
     );
-    for name in ["anthropics", "composio"] {
+    assert!(
+        listed.contains("skills-sh  skills-sh https://skills.sh"),
+        "{listed}"
+    );
+    for name in ["anthropics", "composio", "skills-sh"] {
         ok(&cli(h, &["registry", "remove", name]));
     }
     let out = cli(h, &["search", "pdf"]);
@@ -197,18 +201,28 @@ fn registries_are_listed_searched_ranked_and_survive_going_away() {
         ))),
         ["forms"]
     );
+    // `metadata.category` where given (pdf, forms), else the words: the
+    // name `pdf-helper`, but not `notes` (a meeting's, that mentions pdf).
     assert_eq!(
         names(&results(&cli(
             h,
             &[
                 "search",
+                "pdf",
                 "--category",
                 "documents",
                 "--message-format",
                 "json"
             ]
         ))),
-        ["forms", "pdf"]
+        ["pdf", "forms", "pdf-helper"]
+    );
+    let out = cli(h, &["search", "pdf", "--category", "pdfs"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("not a category; they are: documents,"),
+        "{}",
+        stderr(&out)
     );
     assert_eq!(
         names(&results(&cli(
@@ -256,7 +270,7 @@ fn registries_are_listed_searched_ranked_and_survive_going_away() {
         "{human}"
     );
     assert!(
-        human.contains("[untrusted, flagged: critical risk]"),
+        human.contains("[untrusted, flagged: critical risk, documents]"),
         "{human}"
     );
     assert!(!human.contains("broken"), "{human}");
@@ -329,7 +343,7 @@ fn a_published_registry_shows_its_versions_and_trusted_signatures() {
     let remote = bare_repo(h);
     let url = format!("file://{}", remote.display());
     publish_probe(h, &h.join("v1"), &url, "1.4.0");
-    for name in ["anthropics", "composio"] {
+    for name in ["anthropics", "composio", "skills-sh"] {
         ok(&cli(h, &["registry", "remove", name]));
     }
     ok(&cli(h, &["registry", "add", "ours", &url]));

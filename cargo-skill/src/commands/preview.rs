@@ -75,6 +75,7 @@ fn print_human(p: &Preview, colors: &Palette) {
             format!("signed by {key_id}, a key not in trusted-keys")
         }
         Signature::Invalid { why } => format!("does not check: {why}"),
+        Signature::NotChecked => "not checked".to_string(),
     };
     row("signature", &format!("{signature}; installs as {}", p.tier));
     if !p.mixin_chain.is_empty() {

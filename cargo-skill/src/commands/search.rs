@@ -7,8 +7,9 @@ use serde_json::json;
 
 use crate::exit;
 use crate::output::{GlobalArgs, MessageFormat, printable};
+use crate::registry::config::Registry;
 use crate::registry::search::{Hit, search};
-use crate::registry::{self, Freshness, config};
+use crate::registry::{self, Freshness, category, config};
 use crate::setup;
 
 #[derive(Debug, Args)]
@@ -20,7 +21,7 @@ pub struct SearchArgs {
     #[arg(long, value_name = "NAME")]
     pub registry: Vec<String>,
 
-    /// Only skills of this category (`metadata.category`)
+    /// Only skills of this category (docs/registries.md lists them)
     #[arg(long, value_name = "C")]
     pub category: Option<String>,
 
@@ -62,6 +63,14 @@ pub fn exec(args: SearchArgs, global: &GlobalArgs) -> Result<u8> {
     if registries.is_empty() {
         bail!("no registries are listed: `cargo skill registry add NAME URL` adds one");
     }
+    if let Some(c) = &args.category
+        && !category::is_known(c)
+    {
+        bail!(
+            "`{c}` is not a category; they are: {}",
+            category::names().join(", ")
+        );
+    }
     let freshness = if args.offline {
         Freshness::Offline
     } else if args.refresh {
@@ -69,24 +78,20 @@ pub fn exec(args: SearchArgs, global: &GlobalArgs) -> Result<u8> {
     } else {
         Freshness::Fresh
     };
+    let query = args.query.join(" ");
+    let progress = Progress::new(global.quiet, registries.len());
     let (indexes, warnings) =
-        registry::indexes(&home, &registries, freshness, global.quiet, |r| {
-            if !global.quiet {
-                eprintln!("    Updating registry `{}` ({})", r.name, r.url);
-            }
+        registry::indexes(&home, &registries, &query, freshness, global.quiet, |r| {
+            progress.fetching(r)
         })?;
+    progress.done();
     for warning in &warnings {
         eprintln!("warning: {warning}");
     }
     if indexes.is_empty() {
         bail!("no registry could be read (see the warnings above)");
     }
-    let hits = search(
-        &indexes,
-        &args.query.join(" "),
-        args.category.as_deref(),
-        args.limit,
-    );
+    let hits = search(&indexes, &query, args.category.as_deref(), args.limit);
     match args.message_format {
         MessageFormat::Json => {
             for hit in &hits {
@@ -121,6 +126,7 @@ fn to_json(hit: &Hit<'_>) -> serde_json::Value {
         "tier": l.signature.tier(),
         "risk": l.risk,
         "flagged": hit.flagged,
+        "installs": hit.installs,
         "score": hit.score,
     })
 }
@@ -134,6 +140,12 @@ fn print_human(hit: &Hit<'_>, colors: &crate::output::Palette) {
             l.risk.as_deref().unwrap_or("high")
         ));
     }
+    if let Some(category) = &l.category {
+        badges.push(category.clone());
+    }
+    if let Some(n) = hit.installs {
+        badges.push(format!("{n} installs"));
+    }
     let registries: Vec<&str> = hit.sources.iter().map(|s| s.registry).collect();
     println!(
         "{} {}  [{}]  from {}",
@@ -142,9 +154,59 @@ fn print_human(hit: &Hit<'_>, colors: &crate::output::Palette) {
         badges.join(", "),
         registries.join(", ")
     );
-    println!("    {}", printable(&l.description));
+    if !l.description.is_empty() {
+        println!("    {}", printable(&l.description));
+    }
     println!(
         "    cargo skill install {} --skill {}",
-        hit.sources[0].source, l.name
+        printable(&hit.sources[0].source),
+        l.name
     );
+}
+
+/// A spinner naming the registry being fetched, on a terminal; a line per
+/// registry otherwise (as cargo prints `Updating`).
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    quiet: bool,
+}
+
+impl Progress {
+    fn new(quiet: bool, registries: usize) -> Progress {
+        let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        let bar = (!quiet && terminal).then(|| {
+            let bar = indicatif::ProgressBar::new(registries as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{prefix:>12} [{bar:20}] {pos}/{len} {msg}",
+                )
+                .expect("a valid template"),
+            );
+            bar.set_prefix("Updating");
+            bar
+        });
+        Progress { bar, quiet }
+    }
+
+    fn fetching(&self, registry: &Registry) {
+        match &self.bar {
+            Some(bar) => {
+                bar.set_message(format!("registry `{}`", registry.name));
+                bar.inc(1);
+            }
+            None if !self.quiet => {
+                eprintln!(
+                    "    Updating registry `{}` ({})",
+                    registry.name, registry.url
+                );
+            }
+            None => {}
+        }
+    }
+
+    fn done(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
 }

@@ -19,6 +19,7 @@ pub mod source;
 pub mod source_catalog;
 pub mod update;
 mod verify;
+pub mod well_known;
 
 use std::collections::BTreeSet;
 

@@ -1,7 +1,8 @@
 //! Where `install` takes skills from: a local folder, a git URL with an
-//! optional `#ref`, `owner/repo[@skill]` on GitHub, or a GitHub tree URL;
-//! git sources are fetched into the cached bare clone `publish` uses and
-//! checked out into a temporary folder.
+//! optional `#ref`, `owner/repo[@skill]` on GitHub, a GitHub tree URL, or
+//! `well-known:https://SITE[@skill]`; git sources are fetched into the
+//! cached bare clone `publish` uses and checked out into a temporary
+//! folder, a site's well-known skills are downloaded into one.
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +10,7 @@ use anyhow::{Context, Result, bail};
 use git2::Repository;
 
 use crate::git_remote::{self, CachedRepo};
+use crate::install::well_known;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
@@ -19,7 +21,14 @@ pub enum Source {
         /// A folder inside the repository (GitHub tree URLs).
         subpath: Option<String>,
     },
+    /// A web site's `/.well-known/skills/` (see [`well_known`]).
+    WellKnown {
+        url: String,
+    },
 }
+
+/// How a well-known site is written as a source.
+pub const WELL_KNOWN_PREFIX: &str = "well-known:";
 
 /// A parsed SOURCE argument, with the skill it names, if any (`owner/repo@skill`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +45,7 @@ impl SourceSpec {
                 .canonicalize()
                 .map_or_else(|_| path.display().to_string(), |p| p.display().to_string()),
             Source::Git { url, .. } => url.clone(),
+            Source::WellKnown { url } => format!("{WELL_KNOWN_PREFIX}{url}"),
         }
     }
 
@@ -57,6 +67,9 @@ pub fn parse(text: &str) -> Result<SourceSpec> {
             "the source `{}` contains a control character",
             text.escape_default()
         );
+    }
+    if let Some(site) = text.strip_prefix(WELL_KNOWN_PREFIX) {
+        return parse_well_known(text, site);
     }
     let spec = parse_unchecked(text);
     if let Some(skill) = &spec.skill {
@@ -85,6 +98,26 @@ pub fn parse(text: &str) -> Result<SourceSpec> {
         }
     }
     Ok(spec)
+}
+
+/// `well-known:URL[@skill]`: a URL holds no `@` once user names are
+/// refused, so one after its last `/` names a skill.
+fn parse_well_known(text: &str, site: &str) -> Result<SourceSpec> {
+    let (site, skill) = match site.rsplit_once('@') {
+        Some((site, skill)) if !skill.contains('/') => (site, Some(skill.to_string())),
+        _ => (site, None),
+    };
+    let url = crate::web::check_url(site).with_context(|| format!("in the source `{text}`"))?;
+    if let Some(skill) = &skill {
+        skill_runtime::manifest::skill_name::check(skill)
+            .with_context(|| format!("in the source `{text}`"))?;
+    }
+    Ok(SourceSpec {
+        source: Source::WellKnown {
+            url: url.as_str().trim_end_matches('/').to_string(),
+        },
+        skill,
+    })
 }
 
 fn parse_unchecked(text: &str) -> SourceSpec {
@@ -161,6 +194,7 @@ pub fn fetch(spec: &SourceSpec, cache_dir: &Path, offline: bool, quiet: bool) ->
             reference,
             subpath,
         } => (url, reference, subpath),
+        Source::WellKnown { url } => return fetch_well_known(url, offline, quiet),
     };
     let repo = git_remote::open_cache(cache_dir, url)?;
     if offline {
@@ -185,6 +219,30 @@ pub fn fetch(spec: &SourceSpec, cache_dir: &Path, offline: bool, quiet: bool) ->
         commit: Some(commit.to_string()),
         repo: Some(repo),
         checkout: Some(checkout),
+    })
+}
+
+/// Every skill the site lists, downloaded afresh: nothing of a site is
+/// cached, so `offline` cannot reach it.
+fn fetch_well_known(url: &str, offline: bool, quiet: bool) -> Result<Fetched> {
+    if offline {
+        bail!(
+            "{url} is a web site's well-known skills, which are fetched each time: drop --offline to reach it"
+        );
+    }
+    let index = well_known::index(url)?;
+    let folder = tempfile::tempdir()?;
+    for warning in well_known::download(&index, folder.path())? {
+        if !quiet {
+            eprintln!("warning: {warning}");
+        }
+    }
+    Ok(Fetched {
+        dir: folder.path().to_path_buf(),
+        source: format!("{WELL_KNOWN_PREFIX}{url}"),
+        commit: None,
+        repo: None,
+        checkout: Some(folder),
     })
 }
 
@@ -265,7 +323,7 @@ mod tests {
                 reference,
                 subpath,
             } => (url, reference, subpath, spec.skill),
-            Source::Local(p) => panic!("local {p:?}"),
+            other => panic!("not git: {other:?}"),
         };
         let parse = |t: &str| parse(t).unwrap();
         let (url, r, sub, skill) = git(parse("git://host/r.git#v1"));
@@ -291,6 +349,20 @@ mod tests {
             );
         }
         assert!(matches!(parse(".").source, Source::Local(_)));
+        let site = parse("well-known:https://example.com/docs/@pdf");
+        assert_eq!(
+            (site.source, site.skill.as_deref()),
+            (
+                Source::WellKnown {
+                    url: "https://example.com/docs".into()
+                },
+                Some("pdf")
+            )
+        );
+        assert_eq!(
+            parse("well-known:https://example.com").locator(),
+            "well-known:https://example.com"
+        );
     }
 
     #[test]
@@ -304,6 +376,9 @@ mod tests {
             "file:///srv/r.git#x\0y",
             "acme/skills@../../etc",
             "acme/skills@.hidden",
+            "well-known:file:///etc",
+            "well-known:https://user:pw@example.com",
+            "well-known:https://example.com@../x",
         ] {
             assert!(super::parse(bad).is_err(), "{bad} was accepted");
         }

@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use skill_runtime::Home;
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, value};
 
+use crate::install::source::WELL_KNOWN_PREFIX;
+
 /// How a registry is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
@@ -16,13 +18,26 @@ pub enum Kind {
     /// A git repository: its `skills/index.json` when `publish` wrote one,
     /// and the skills the installer finds in its tree.
     Git,
+    /// A web site's `/.well-known/skills/index.json`, as `npx skills` reads it.
+    WellKnown,
+    /// The skills directory's search API (`GET /api/search?q=`), with
+    /// install counts.
+    SkillsSh,
 }
 
 impl Kind {
     fn as_str(self) -> &'static str {
         match self {
             Kind::Git => "git",
+            Kind::WellKnown => "well-known",
+            Kind::SkillsSh => "skills-sh",
         }
+    }
+
+    fn parse(text: &str) -> Option<Kind> {
+        [Kind::Git, Kind::WellKnown, Kind::SkillsSh]
+            .into_iter()
+            .find(|k| k.as_str() == text)
     }
 }
 
@@ -36,23 +51,50 @@ impl fmt::Display for Kind {
 pub struct Registry {
     pub name: String,
     pub kind: Kind,
-    /// For `git`, what `install` takes: `owner/repo` or a git URL.
+    /// For `git`, what `install` takes: `owner/repo` or a git URL; for the
+    /// others, the site's http(s) URL.
     pub url: String,
+}
+
+impl Registry {
+    /// What `install` takes for the skills of this registry (a skills
+    /// directory names each skill's own repository instead).
+    pub fn source(&self) -> String {
+        match self.kind {
+            Kind::WellKnown => format!("{WELL_KNOWN_PREFIX}{}", self.url),
+            Kind::Git | Kind::SkillsSh => self.url.clone(),
+        }
+    }
+}
+
+/// Where the skills directory answers; `SKILLS_API_URL` moves it, as it
+/// moves `npx skills find`.
+fn skills_directory() -> String {
+    std::env::var("SKILLS_API_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "https://skills.sh".into())
 }
 
 /// The registries a home starts with.
 pub fn defaults() -> Vec<Registry> {
-    [
-        ("anthropics", "anthropics/skills"),
-        ("composio", "ComposioHQ/awesome-claude-skills"),
+    vec![
+        Registry {
+            name: "anthropics".into(),
+            kind: Kind::Git,
+            url: "anthropics/skills".into(),
+        },
+        Registry {
+            name: "composio".into(),
+            kind: Kind::Git,
+            url: "ComposioHQ/awesome-claude-skills".into(),
+        },
+        Registry {
+            name: "skills-sh".into(),
+            kind: Kind::SkillsSh,
+            url: skills_directory(),
+        },
     ]
-    .into_iter()
-    .map(|(name, url)| Registry {
-        name: name.into(),
-        kind: Kind::Git,
-        url: url.into(),
-    })
-    .collect()
 }
 
 /// The home's registries, in the order written; the defaults when
@@ -64,7 +106,7 @@ pub fn read(home: &Home) -> Result<Vec<Registry>> {
     };
     let wrong = |what: String| {
         anyhow::anyhow!(
-            "{}: {what}; each [[registry]] needs `name`, `kind` (git) and `url`",
+            "{}: {what}; each [[registry]] needs `name`, `kind` (git, well-known or skills-sh) and `url`",
             path.display()
         )
     };
@@ -84,12 +126,12 @@ pub fn read(home: &Home) -> Result<Vec<Registry>> {
         };
         let name = field("name")?;
         check_name(&name).map_err(|e| wrong(e.to_string()))?;
-        let kind = match field("kind")?.as_str() {
-            "git" => Kind::Git,
-            other => return Err(wrong(format!("`{name}` has the unknown kind `{other}`"))),
+        let kind = field("kind")?;
+        let Some(kind) = Kind::parse(&kind) else {
+            return Err(wrong(format!("`{name}` has the unknown kind `{kind}`")));
         };
         let url = field("url")?;
-        check_url(&url).map_err(|e| wrong(format!("`{name}`: {e}")))?;
+        check_url(kind, &url).map_err(|e| wrong(format!("`{name}`: {e}")))?;
         if registries.iter().any(|r| r.name == name) {
             return Err(wrong(format!("`{name}` is listed twice")));
         }
@@ -102,7 +144,7 @@ pub fn read(home: &Home) -> Result<Vec<Registry>> {
 /// home's write lock.
 pub fn add(home: &Home, registry: Registry) -> Result<()> {
     check_name(&registry.name)?;
-    check_url(&registry.url)?;
+    check_url(registry.kind, &registry.url)?;
     let mut registries = read(home)?;
     if let Some(known) = registries.iter().find(|r| r.name == registry.name) {
         bail!(
@@ -172,7 +214,10 @@ pub fn check_name(name: &str) -> Result<()> {
         .with_context(|| format!("`{name}` cannot name a registry"))
 }
 
-fn check_url(url: &str) -> Result<()> {
+fn check_url(kind: Kind, url: &str) -> Result<()> {
+    if kind != Kind::Git {
+        return crate::web::check_url(url).map(drop);
+    }
     if url.is_empty() || url.starts_with('-') || url.chars().any(char::is_control) {
         bail!("`{}` is not a repository", url.escape_default());
     }
@@ -203,14 +248,15 @@ mod tests {
         assert!(remove(&home, "anthropics").unwrap());
         assert!(!remove(&home, "anthropics").unwrap());
         let names: Vec<String> = read(&home).unwrap().into_iter().map(|r| r.name).collect();
-        assert_eq!(names, ["composio", "team"]);
+        assert_eq!(names, ["composio", "skills-sh", "team"]);
         let text = std::fs::read_to_string(home.config_file()).unwrap();
         assert!(
             text.starts_with("# the operator's words\n[bot]\nslug = \"night\"\n"),
             "{text}"
         );
-        remove(&home, "composio").unwrap();
-        remove(&home, "team").unwrap();
+        for name in ["composio", "skills-sh", "team"] {
+            remove(&home, name).unwrap();
+        }
         assert!(read(&home).unwrap().is_empty());
     }
 
@@ -233,5 +279,11 @@ mod tests {
                 .to_string()
                 .contains("unknown kind")
         );
+        std::fs::write(
+            home.config_file(),
+            "[[registry]]\nname = \"x\"\nkind = \"well-known\"\nurl = \"file:///etc\"\n",
+        )
+        .unwrap();
+        assert!(read(&home).unwrap_err().to_string().contains("http"));
     }
 }

@@ -26,11 +26,19 @@ pub struct Listing {
     /// The folder inside the registry's repository.
     pub path: String,
     /// Digest of the skill's files (as `install` records it): the same
-    /// skill in two registries has the same one.
+    /// skill in two registries has the same one. Empty when the registry
+    /// does not serve the files (a skills directory).
     pub content: String,
     pub signature: Signature,
     /// The highest risk the scanner found, if any (`low`, `medium`, `high`).
     pub risk: Option<String>,
+    /// What `install` takes, when not the registry's own source (a skills
+    /// directory lists skills of many repositories).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// Installs counted by the registry, where it counts them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installs: Option<u64>,
 }
 
 /// The signature as checked against the trusted keys when the index was built.
@@ -51,6 +59,8 @@ pub enum Signature {
     Invalid {
         why: String,
     },
+    /// Listed without its files (a skills directory): `preview` checks it.
+    NotChecked,
 }
 
 impl Signature {
@@ -72,10 +82,11 @@ impl Signature {
         }
     }
 
-    /// The tier `install` would give it.
+    /// The tier `install` would give it (`unknown` before it is checked).
     pub fn tier(&self) -> &'static str {
         match self {
             Signature::Trusted { .. } => "verified",
+            Signature::NotChecked => "unknown",
             _ => "untrusted",
         }
     }
@@ -108,6 +119,19 @@ impl RegistryIndex {
     /// How long ago it was fetched.
     pub fn age(&self) -> Duration {
         Duration::from_secs(now().saturating_sub(self.fetched_at))
+    }
+
+    /// What `install` takes for one of its skills.
+    pub fn source_of(&self, listing: &Listing) -> String {
+        match &listing.source {
+            Some(source) => source.clone(),
+            None => Registry {
+                name: self.registry.clone(),
+                kind: self.kind,
+                url: self.url.clone(),
+            }
+            .source(),
+        }
     }
 
     /// Whether it was built for this registry as now configured.

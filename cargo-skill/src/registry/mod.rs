@@ -1,21 +1,25 @@
 //! Where skills are found before they are installed: the registries the
 //! home lists in `config.toml` ([`config`]), each one's index cached under
-//! `cache/registries/` ([`index`], built from a git repository by
-//! [`git`]), ranked search over them ([`search`]), and the full detail of
-//! one skill of a source ([`preview`]).
+//! `cache/registries/` ([`index`]; built from a git repository or a web
+//! site's well-known skills by [`build`], gathered from a skills
+//! directory's answers by [`skills_sh`]), their [`category`], ranked search
+//! over them ([`search`]), and the full detail of one skill of a source
+//! ([`preview`]).
 
+pub mod build;
+pub mod category;
 pub mod config;
-pub mod git;
 pub mod index;
 pub mod preview;
 pub mod search;
+pub mod skills_sh;
 
 use std::time::Duration;
 
 use anyhow::Result;
 use skill_runtime::Home;
 
-use crate::registry::config::Registry;
+use crate::registry::config::{Kind, Registry};
 use crate::registry::index::{RegistryIndex, describe_age};
 use crate::signing::keys;
 
@@ -33,13 +37,15 @@ pub enum Freshness {
     Offline,
 }
 
-/// The indexes of `registries`, fetched or cached as `freshness` says. A
+/// The indexes of `registries`, fetched or cached as `freshness` says (a
+/// skills directory is asked `query` each time, unless offline). A
 /// registry that cannot be fetched falls back to its cache; each warning
 /// says which, why, and how old the cache is. `on_fetch` runs before
 /// each fetch (for progress).
 pub fn indexes(
     home: &Home,
     registries: &[Registry],
+    query: &str,
     freshness: Freshness,
     quiet: bool,
     mut on_fetch: impl FnMut(&Registry),
@@ -55,23 +61,36 @@ pub fn indexes(
                 None
             }
         };
+        let offline = freshness == Freshness::Offline;
         let fresh = cached.as_ref().is_some_and(|c| c.age() < FRESH_FOR);
-        let fetch = match freshness {
-            Freshness::Offline => false,
-            Freshness::Refresh => true,
-            Freshness::Fresh => !fresh,
+        let fetch = match (registry.kind, freshness) {
+            (Kind::Git, Freshness::Offline) => cached.is_none(),
+            (_, Freshness::Offline) => false,
+            (Kind::SkillsSh, _) => !query.trim().is_empty(),
+            (_, Freshness::Refresh) => true,
+            (_, Freshness::Fresh) => !fresh,
         };
-        if !fetch && let Some(c) = cached {
-            found.push(c);
+        if !fetch {
+            match cached {
+                Some(c) => found.push(c),
+                None if registry.kind == Kind::SkillsSh && !offline => {}
+                None => warnings.push(format!(
+                    "registry `{}` ({}) was never fetched, so --offline has nothing of it",
+                    registry.name, registry.url
+                )),
+            }
             continue;
         }
-        let offline = freshness == Freshness::Offline;
         if !offline {
             on_fetch(registry);
         }
-        // Offline, an index can still be built from the cached clone.
-        let built = git::build(home, registry, &trusted, offline, quiet)
-            .and_then(|built| index::write_cached(home, &built).map(|()| built));
+        // Offline, a git index can still be built from the cached clone.
+        let built = match registry.kind {
+            Kind::SkillsSh => skills_sh::search(registry, query)
+                .map(|listed| skills_sh::merge(registry, cached.clone(), listed)),
+            Kind::Git | Kind::WellKnown => build::build(home, registry, &trusted, offline, quiet),
+        }
+        .and_then(|built| index::write_cached(home, &built).map(|()| built));
         match (built, cached) {
             (Ok(built), _) => found.push(built),
             (Err(e), Some(c)) => {

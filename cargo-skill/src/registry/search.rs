@@ -1,8 +1,9 @@
 //! Ranked search over cached registry indexes: every word of the query
 //! must match the name, the description or the body's keywords (name
-//! first); the same skill content listed by several registries is one
-//! result with all its sources; a skill the scanner rates `high` or worse
-//! is marked and ranked last.
+//! first, then popularity where a registry counts installs); the same
+//! skill listed by several registries (the same content, or the same name
+//! from the same source) is one result with all its sources; a skill the
+//! scanner rates `high` or worse is marked and ranked last.
 
 use std::collections::HashMap;
 
@@ -15,7 +16,7 @@ use crate::registry::index::{Listing, RegistryIndex};
 pub struct Found<'a> {
     pub registry: &'a str,
     /// What `install` takes.
-    pub source: &'a str,
+    pub source: String,
     /// The skill's folder in that source.
     pub path: &'a str,
 }
@@ -27,6 +28,8 @@ pub struct Hit<'a> {
     pub sources: Vec<Found<'a>>,
     pub score: u32,
     pub flagged: bool,
+    /// The highest install count any of its registries gives.
+    pub installs: Option<u64>,
 }
 
 /// The results for `query` (words, any case), best first, at most `limit`.
@@ -38,7 +41,8 @@ pub fn search<'a>(
 ) -> Vec<Hit<'a>> {
     let terms: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
     let mut hits: Vec<Hit<'a>> = Vec::new();
-    let mut by_content: HashMap<&'a str, usize> = HashMap::new();
+    // Content digest, and `source@name`, → the hit.
+    let mut seen: HashMap<String, usize> = HashMap::new();
     for index in indexes {
         for listing in &index.skills {
             if category.is_some_and(|c| listing.category.as_deref() != Some(c)) {
@@ -47,22 +51,43 @@ pub fn search<'a>(
             let Some(score) = score(listing, &terms) else {
                 continue;
             };
+            let source = index.source_of(listing);
+            let keys = [
+                (!listing.content.is_empty()).then(|| listing.content.clone()),
+                Some(format!("{}@{}", source.to_lowercase(), listing.name)),
+            ];
             let found = Found {
                 registry: &index.registry,
-                source: &index.url,
+                source,
                 path: &listing.path,
             };
-            match by_content.get(listing.content.as_str()) {
-                Some(&at) => hits[at].sources.push(found),
+            let known = keys.iter().flatten().find_map(|k| seen.get(k).copied());
+            let at = match known {
+                Some(at) => {
+                    let hit = &mut hits[at];
+                    hit.sources.push(found);
+                    hit.installs = hit.installs.max(listing.installs);
+                    // A listing with its files says more than one without.
+                    if hit.listing.content.is_empty() && !listing.content.is_empty() {
+                        hit.listing = listing;
+                        hit.score = hit.score.max(score);
+                        hit.flagged = is_flagged(listing);
+                    }
+                    at
+                }
                 None => {
-                    by_content.insert(&listing.content, hits.len());
                     hits.push(Hit {
                         listing,
                         sources: vec![found],
                         score,
                         flagged: is_flagged(listing),
+                        installs: listing.installs,
                     });
+                    hits.len() - 1
                 }
+            };
+            for key in keys.into_iter().flatten() {
+                seen.entry(key).or_insert(at);
             }
         }
     }
@@ -70,6 +95,7 @@ pub fn search<'a>(
         a.flagged
             .cmp(&b.flagged)
             .then(b.score.cmp(&a.score))
+            .then(b.installs.cmp(&a.installs))
             .then_with(|| a.listing.name.cmp(&b.listing.name))
     });
     hits.truncate(limit);
@@ -128,6 +154,8 @@ mod tests {
             content: content.into(),
             signature: Signature::Unsigned,
             risk: None,
+            source: None,
+            installs: None,
         }
     }
 
@@ -164,6 +192,24 @@ mod tests {
         assert_eq!(hits[0].sources.len(), 2);
         assert!(hits[3].flagged);
         assert!(search(&indexes, "pdf zebra", None, 10).is_empty());
+        // A directory's listing of the same skill joins it, with popularity.
+        let mut listed = listing("pdf", "", &["pdf"], "");
+        listed.source = Some("file:///one".into());
+        listed.installs = Some(900);
+        let mut popular = listing("forms", "", &["pdf"], "");
+        popular.source = Some("acme/forms".into());
+        popular.installs = Some(5);
+        let mut with_directory = indexes.to_vec();
+        with_directory.push(index("dir", vec![listed, popular]));
+        let hits = search(&with_directory, "pdf", None, 10);
+        assert_eq!(hits[0].sources.len(), 3);
+        assert_eq!(hits[0].installs, Some(900));
+        assert_eq!(hits[0].listing.description, "Read PDF files.");
+        assert_eq!(
+            hits.len(),
+            5,
+            "the directory's `forms` is another repository's"
+        );
         assert_eq!(search(&indexes, "", None, 2).len(), 2);
     }
 }

@@ -1,21 +1,24 @@
-//! A git registry's index: the repository fetched as `install` fetches it
-//! (the same cached clone, credentials and `--offline`), each skill the
-//! installer would take from it read from its frontmatter, scanned, and
-//! its signature checked; `skills/index.json`, when `publish` wrote one, adds
-//! the published version.
+//! The index of a git or well-known registry: the source fetched as
+//! `install` fetches it (for git, the same cached clone, credentials and
+//! `--offline`), each skill the installer would take from it read from its
+//! frontmatter, scanned, and its signature checked; `skills/index.json`,
+//! when `publish` wrote one, adds the published version.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::Mutex;
 
 use anyhow::{Context, Result};
 use minisign::PublicKey;
 use skill_runtime::Home;
+use skill_runtime::manifest::SkillManifest;
 use skill_runtime::scan::{self, Risk};
 
 use crate::install::content::Content;
 use crate::install::source;
 use crate::install::source_catalog::skills_in;
 use crate::publish::repo_index::{INDEX_PATH, RepoIndex};
+use crate::registry::category;
 use crate::registry::config::Registry;
 use crate::registry::index::{Listing, RegistryIndex, Signature};
 
@@ -23,8 +26,8 @@ use crate::registry::index::{Listing, RegistryIndex, Signature};
 /// index of thousands of skills reads quickly.
 const MAX_KEYWORDS: usize = 48;
 
-/// Fetches the registry (or reads its cached clone when `offline`) and
-/// builds its index.
+/// Fetches the registry (or reads its cached git clone when `offline`)
+/// and builds its index.
 pub fn build(
     home: &Home,
     registry: &Registry,
@@ -32,24 +35,19 @@ pub fn build(
     offline: bool,
     quiet: bool,
 ) -> Result<RegistryIndex> {
-    let spec = source::parse(&registry.url)?;
+    let spec = source::parse(&registry.source())?;
     let fetched = source::fetch(&spec, &home.cache_dir(), offline, quiet)?;
+    let root = fetched
+        .checkout
+        .as_ref()
+        .map_or(fetched.dir.as_path(), |c| c.path());
     let published = published_versions(&fetched.dir)?;
-    let (scans, _) = scan::scan_paths(std::slice::from_ref(&fetched.dir));
-    let risks: HashMap<&Path, Risk> = scans
-        .iter()
-        .filter_map(|s| {
-            Some((
-                s.dir.as_path(),
-                s.findings.iter().map(|f| f.severity).max()?,
-            ))
-        })
-        .collect();
     // Exactly what `install` would take from it: a skill it would refuse
     // is not offered.
     let (manifests, _refused) = skills_in(&fetched.dir);
+    let risks = risks(&manifests, root);
     let mut skills = Vec::new();
-    for m in manifests {
+    for (m, risk) in manifests.into_iter().zip(risks) {
         let relative = m
             .dir
             .strip_prefix(&fetched.dir)
@@ -62,21 +60,49 @@ pub fn build(
             .as_ref()
             .map(ToString::to_string)
             .or_else(|| published.get(&m.name).cloned());
+        let keywords = keywords(&m.body);
         skills.push(Listing {
             content: Content::of_installed(&m.dir)
                 .with_context(|| format!("reading {}", m.dir.display()))?
                 .digest(),
             signature: Signature::check(&m.dir, trusted),
-            risk: risks.get(m.dir.as_path()).map(|r| r.as_str().to_string()),
-            category: m.metadata.get("category").cloned(),
-            keywords: keywords(&m.body),
+            risk: risk.map(|r| r.as_str().to_string()),
+            category: category::assign(
+                m.metadata.get("category").map(String::as_str),
+                &m.name,
+                &m.description,
+                &keywords,
+            ),
+            keywords,
             path: relative,
             name: m.name,
             description: m.description,
             version,
+            source: None,
+            installs: None,
         });
     }
     Ok(RegistryIndex::new(registry, fetched.commit, skills))
+}
+
+/// The highest risk the scanner finds in each skill, scanned as `install`
+/// scans it (links beneath `root` read through), on every core.
+fn risks(manifests: &[SkillManifest], root: &Path) -> Vec<Option<Risk>> {
+    let next = Mutex::new(0..manifests.len());
+    let found = Mutex::new(vec![None; manifests.len()]);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                while let Some(i) = next.lock().expect("not poisoned").next() {
+                    let scan = scan::scan_skill_within(&manifests[i].dir, Some(root));
+                    let risk = scan.findings.iter().map(|f| f.severity).max();
+                    found.lock().expect("not poisoned")[i] = risk;
+                }
+            });
+        }
+    });
+    found.into_inner().expect("not poisoned")
 }
 
 /// Name → version from `skills/index.json`, when `publish` wrote one.
@@ -101,7 +127,7 @@ const STOP_WORDS: &[&str] = &[
 
 /// Distinct lowercase words of three letters or more (`pdf`, `csv`),
 /// common ones and numbers aside, most frequent first.
-fn keywords(body: &str) -> String {
+pub fn keywords(body: &str) -> String {
     let mut counts: HashMap<String, usize> = HashMap::new();
     for word in body
         .split(|c: char| !c.is_alphanumeric())
