@@ -155,13 +155,26 @@ fn print_human(hit: &Hit<'_>, colors: &crate::output::Palette) {
         registries.join(", ")
     );
     if !l.description.is_empty() {
-        println!("    {}", printable(&l.description));
+        println!("    {}", one_line(&printable(&l.description)));
     }
     println!(
         "    cargo skill install {} --skill {}",
         printable(&hit.sources[0].source),
         l.name
     );
+}
+
+/// Long descriptions (many run to a paragraph) cut at a word, for a list;
+/// `preview` shows them whole.
+fn one_line(text: &str) -> String {
+    const MAX: usize = 160;
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.chars().count() <= MAX {
+        return text;
+    }
+    let cut: String = text.chars().take(MAX).collect();
+    let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(head, _)| head);
+    format!("{cut}…")
 }
 
 /// A spinner naming the registry being fetched, on a terminal; a line per
