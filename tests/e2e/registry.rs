@@ -305,6 +305,11 @@ fn registries_are_listed_searched_ranked_and_survive_going_away() {
     );
     assert_eq!(names(&results(&out)), ["slides"]);
     assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("note: registry `mirror`: its index from "),
+        "{}",
+        stderr(&out)
+    );
 
     // Garbage: an index.json that is not one; the old index is kept.
     commit(&mirror, &[("skills/index.json", "[1, 2")], "garbage");

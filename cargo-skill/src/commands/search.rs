@@ -8,6 +8,7 @@ use serde_json::json;
 use crate::exit;
 use crate::output::{GlobalArgs, MessageFormat, printable};
 use crate::registry::config::Registry;
+use crate::registry::index::describe_age;
 use crate::registry::search::{Hit, search};
 use crate::registry::{self, Freshness, category, config};
 use crate::setup;
@@ -87,6 +88,15 @@ pub fn exec(args: SearchArgs, global: &GlobalArgs) -> Result<u8> {
     progress.done();
     for warning in &warnings {
         eprintln!("warning: {warning}");
+    }
+    if args.offline && !global.quiet {
+        for index in &indexes {
+            eprintln!(
+                "note: registry `{}`: its index from {} ago",
+                index.registry,
+                describe_age(index.age())
+            );
+        }
     }
     if indexes.is_empty() {
         bail!("no registry could be read (see the warnings above)");
