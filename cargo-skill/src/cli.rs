@@ -83,6 +83,8 @@ pub enum Command {
     /// Search the registries for skills to install (`find` is the same)
     #[command(visible_alias = "find")]
     Search(commands::search::SearchArgs),
+    /// Browse the registries' skills in the terminal: search, categories, preview, install
+    Browse(commands::browse::BrowseArgs),
     /// Show a skill of a source in full before installing it: capabilities, files, signature, scan
     Preview(commands::preview::PreviewArgs),
     /// Manage the registries `search` looks in
@@ -141,6 +143,7 @@ pub fn exec(cli: Cli) -> ExitCode {
         Command::Search(args) => commands::search::exec(args, &global),
         Command::Registry(args) => commands::registry::exec(args),
         Command::Preview(args) => commands::preview::exec(args, &global),
+        Command::Browse(args) => commands::browse::exec(args, &global),
         Command::Worker => return ExitCode::from(skill_runtime::sandbox::worker::main() as u8),
     };
     match result {

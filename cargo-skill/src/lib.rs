@@ -9,6 +9,7 @@
 //! MCP included, lives in the `skill-runtime` crate.
 
 mod author;
+mod browse;
 pub mod cli;
 mod commands;
 mod diagnostics;

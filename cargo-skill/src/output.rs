@@ -122,3 +122,50 @@ pub fn printable(text: &str) -> String {
         })
         .collect()
 }
+
+/// A spinner naming the registry being fetched, on a terminal; a line per
+/// registry otherwise (as cargo prints `Updating`).
+pub struct RegistryProgress {
+    bar: Option<indicatif::ProgressBar>,
+    quiet: bool,
+}
+
+impl RegistryProgress {
+    pub fn new(quiet: bool, registries: usize) -> RegistryProgress {
+        let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        let bar = (!quiet && terminal).then(|| {
+            let bar = indicatif::ProgressBar::new(registries as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{prefix:>12} [{bar:20}] {pos}/{len} {msg}",
+                )
+                .expect("a valid template"),
+            );
+            bar.set_prefix("Updating");
+            bar
+        });
+        RegistryProgress { bar, quiet }
+    }
+
+    pub fn fetching(&self, registry: &crate::registry::config::Registry) {
+        match &self.bar {
+            Some(bar) => {
+                bar.set_message(format!("registry `{}`", registry.name));
+                bar.inc(1);
+            }
+            None if !self.quiet => {
+                eprintln!(
+                    "    Updating registry `{}` ({})",
+                    registry.name, registry.url
+                );
+            }
+            None => {}
+        }
+    }
+
+    pub fn done(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! End-to-end tests: they drive the real `cargo-skill` binary.
 
+mod browse;
 mod build;
 mod capabilities;
 mod core;

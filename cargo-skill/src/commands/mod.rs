@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod bench;
+pub mod browse;
 pub mod build;
 pub mod compile;
 pub mod convert;

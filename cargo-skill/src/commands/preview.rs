@@ -6,7 +6,6 @@ use clap::Args;
 
 use crate::exit;
 use crate::output::{GlobalArgs, MessageFormat, Palette, printable};
-use crate::registry::index::Signature;
 use crate::registry::preview::{Preview, preview};
 use crate::setup;
 
@@ -44,14 +43,6 @@ pub fn exec(args: PreviewArgs, global: &GlobalArgs) -> Result<u8> {
 }
 
 fn print_human(p: &Preview, colors: &Palette) {
-    let row = |label: &str, text: &str| println!("  {:<13} {text}", colors.bold(label));
-    let list = |items: &[String]| {
-        if items.is_empty() {
-            "none".to_string()
-        } else {
-            items.join(", ")
-        }
-    };
     println!(
         "{} {}  ({:?} skill)",
         colors.bold(&p.name),
@@ -59,76 +50,11 @@ fn print_human(p: &Preview, colors: &Palette) {
         p.skill_type
     );
     println!("  {}", printable(&p.description));
-    let commit = p
-        .commit
-        .as_deref()
-        .map(|c| format!(" at {}", &c[..c.len().min(12)]))
-        .unwrap_or_default();
-    row(
-        "source",
-        &format!("{}{commit}, folder {}", p.source, p.path),
-    );
-    let signature = match &p.signature {
-        Signature::Unsigned => "unsigned".to_string(),
-        Signature::Trusted { key_id } => format!("signed by trusted key {key_id}"),
-        Signature::UnknownKey { key_id } => {
-            format!("signed by {key_id}, a key not in trusted-keys")
+    for (label, text) in p.rows() {
+        if label.is_empty() {
+            println!("      {}", printable(&text));
+        } else {
+            println!("  {:<13} {}", colors.bold(label), printable(&text));
         }
-        Signature::Invalid { why } => format!("does not check: {why}"),
-        Signature::NotChecked => "not checked".to_string(),
-    };
-    row("signature", &format!("{signature}; installs as {}", p.tier));
-    if !p.mixin_chain.is_empty() {
-        row("mixins", &p.mixin_chain.join(" → "));
-    }
-    row("capabilities", &list(&p.capabilities));
-    row("secrets", &list(&p.secrets));
-    row("dependencies", &list(&p.dependencies));
-    row(
-        "files",
-        &format!("{} files, {}", p.files.len(), size(p.size)),
-    );
-    for f in &p.files {
-        println!("      {}  {}", printable(&f.path), size(f.size));
-    }
-    if p.findings.is_empty() {
-        row("scan", "nothing found");
-    } else {
-        row(
-            "scan",
-            &format!(
-                "{} finding{}{}",
-                p.findings.len(),
-                if p.findings.len() == 1 { "" } else { "s" },
-                if p.flagged {
-                    "; install refuses it unless the operator passes --allow"
-                } else {
-                    ""
-                }
-            ),
-        );
-        for f in &p.findings {
-            println!(
-                "      {}[{}] {}:{}:{}: {}",
-                f.severity,
-                f.rule,
-                printable(&f.path),
-                f.line,
-                f.column,
-                printable(&f.message)
-            );
-        }
-    }
-    row(
-        "install",
-        &format!("cargo skill install {} --skill {}", p.source, p.name),
-    );
-}
-
-fn size(bytes: u64) -> String {
-    if bytes < 1024 {
-        format!("{bytes} B")
-    } else {
-        format!("{:.1} KiB", bytes as f64 / 1024.0)
     }
 }

@@ -6,8 +6,7 @@ use clap::Args;
 use serde_json::json;
 
 use crate::exit;
-use crate::output::{GlobalArgs, MessageFormat, printable};
-use crate::registry::config::Registry;
+use crate::output::{GlobalArgs, MessageFormat, RegistryProgress, printable};
 use crate::registry::index::describe_age;
 use crate::registry::search::{Hit, search};
 use crate::registry::{self, Freshness, category, config};
@@ -44,26 +43,7 @@ pub struct SearchArgs {
 
 pub fn exec(args: SearchArgs, global: &GlobalArgs) -> Result<u8> {
     let home = setup::home()?;
-    let mut registries = config::read(&home)?;
-    for name in &args.registry {
-        if !registries.iter().any(|r| &r.name == name) {
-            let known: Vec<&str> = registries.iter().map(|r| r.name.as_str()).collect();
-            bail!(
-                "no registry named `{name}` (listed: {}); `cargo skill registry add {name} URL` adds one",
-                if known.is_empty() {
-                    "none".into()
-                } else {
-                    known.join(", ")
-                }
-            );
-        }
-    }
-    if !args.registry.is_empty() {
-        registries.retain(|r| args.registry.contains(&r.name));
-    }
-    if registries.is_empty() {
-        bail!("no registries are listed: `cargo skill registry add NAME URL` adds one");
-    }
+    let registries = registry::select(config::read(&home)?, &args.registry)?;
     if let Some(c) = &args.category
         && !category::is_known(c)
     {
@@ -72,15 +52,9 @@ pub fn exec(args: SearchArgs, global: &GlobalArgs) -> Result<u8> {
             category::names().join(", ")
         );
     }
-    let freshness = if args.offline {
-        Freshness::Offline
-    } else if args.refresh {
-        Freshness::Refresh
-    } else {
-        Freshness::Fresh
-    };
+    let freshness = Freshness::from_flags(args.offline, args.refresh);
     let query = args.query.join(" ");
-    let progress = Progress::new(global.quiet, registries.len());
+    let progress = RegistryProgress::new(global.quiet, registries.len());
     let (indexes, warnings) =
         registry::indexes(&home, &registries, &query, freshness, global.quiet, |r| {
             progress.fetching(r)
@@ -185,51 +159,4 @@ fn one_line(text: &str) -> String {
     let cut: String = text.chars().take(MAX).collect();
     let cut = cut.rsplit_once(' ').map_or(cut.as_str(), |(head, _)| head);
     format!("{cut}…")
-}
-
-/// A spinner naming the registry being fetched, on a terminal; a line per
-/// registry otherwise (as cargo prints `Updating`).
-struct Progress {
-    bar: Option<indicatif::ProgressBar>,
-    quiet: bool,
-}
-
-impl Progress {
-    fn new(quiet: bool, registries: usize) -> Progress {
-        let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
-        let bar = (!quiet && terminal).then(|| {
-            let bar = indicatif::ProgressBar::new(registries as u64);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{prefix:>12} [{bar:20}] {pos}/{len} {msg}",
-                )
-                .expect("a valid template"),
-            );
-            bar.set_prefix("Updating");
-            bar
-        });
-        Progress { bar, quiet }
-    }
-
-    fn fetching(&self, registry: &Registry) {
-        match &self.bar {
-            Some(bar) => {
-                bar.set_message(format!("registry `{}`", registry.name));
-                bar.inc(1);
-            }
-            None if !self.quiet => {
-                eprintln!(
-                    "    Updating registry `{}` ({})",
-                    registry.name, registry.url
-                );
-            }
-            None => {}
-        }
-    }
-
-    fn done(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
 }

@@ -16,7 +16,7 @@ pub mod skills_sh;
 
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use skill_runtime::Home;
 
 use crate::registry::config::{Kind, Registry};
@@ -35,6 +35,42 @@ pub enum Freshness {
     Refresh,
     /// The cache only; nothing over the network.
     Offline,
+}
+
+impl Freshness {
+    /// From `--offline` and `--refresh`.
+    pub fn from_flags(offline: bool, refresh: bool) -> Freshness {
+        match (offline, refresh) {
+            (true, _) => Freshness::Offline,
+            (false, true) => Freshness::Refresh,
+            (false, false) => Freshness::Fresh,
+        }
+    }
+}
+
+/// The registries `names` picks (all of them when none), refusing a name
+/// not listed and an empty result.
+pub fn select(mut registries: Vec<Registry>, names: &[String]) -> Result<Vec<Registry>> {
+    for name in names {
+        if !registries.iter().any(|r| &r.name == name) {
+            let known: Vec<&str> = registries.iter().map(|r| r.name.as_str()).collect();
+            bail!(
+                "no registry named `{name}` (listed: {}); `cargo skill registry add {name} URL` adds one",
+                if known.is_empty() {
+                    "none".into()
+                } else {
+                    known.join(", ")
+                }
+            );
+        }
+    }
+    if !names.is_empty() {
+        registries.retain(|r| names.contains(&r.name));
+    }
+    if registries.is_empty() {
+        bail!("no registries are listed: `cargo skill registry add NAME URL` adds one");
+    }
+    Ok(registries)
 }
 
 /// The indexes of `registries`, fetched or cached as `freshness` says (a

@@ -51,6 +51,97 @@ pub struct File {
     pub size: u64,
 }
 
+impl Preview {
+    /// What it says for people, after the name and description: labelled
+    /// rows, and unlabelled ones (`""`) under the row above (files,
+    /// findings).
+    pub fn rows(&self) -> Vec<(&'static str, String)> {
+        let list = |items: &[String]| {
+            if items.is_empty() {
+                "none".to_string()
+            } else {
+                items.join(", ")
+            }
+        };
+        let commit = self
+            .commit
+            .as_deref()
+            .map(|c| format!(" at {}", &c[..c.len().min(12)]))
+            .unwrap_or_default();
+        let signature = match &self.signature {
+            Signature::Unsigned => "unsigned".to_string(),
+            Signature::Trusted { key_id } => format!("signed by trusted key {key_id}"),
+            Signature::UnknownKey { key_id } => {
+                format!("signed by {key_id}, a key not in trusted-keys")
+            }
+            Signature::Invalid { why } => format!("does not check: {why}"),
+            Signature::NotChecked => "not checked".to_string(),
+        };
+        let mut rows = vec![
+            (
+                "source",
+                format!("{}{commit}, folder {}", self.source, self.path),
+            ),
+            (
+                "signature",
+                format!("{signature}; installs as {}", self.tier),
+            ),
+        ];
+        if !self.mixin_chain.is_empty() {
+            rows.push(("mixins", self.mixin_chain.join(" → ")));
+        }
+        rows.push(("capabilities", list(&self.capabilities)));
+        rows.push(("secrets", list(&self.secrets)));
+        rows.push(("dependencies", list(&self.dependencies)));
+        rows.push((
+            "files",
+            format!("{} files, {}", self.files.len(), size(self.size)),
+        ));
+        for f in &self.files {
+            rows.push(("", format!("{}  {}", f.path, size(f.size))));
+        }
+        if self.findings.is_empty() {
+            rows.push(("scan", "nothing found".into()));
+        } else {
+            let n = self.findings.len();
+            rows.push((
+                "scan",
+                format!(
+                    "{n} finding{}{}",
+                    if n == 1 { "" } else { "s" },
+                    if self.flagged {
+                        "; install refuses it unless the operator passes --allow"
+                    } else {
+                        ""
+                    }
+                ),
+            ));
+            for f in &self.findings {
+                rows.push((
+                    "",
+                    format!(
+                        "{}[{}] {}:{}:{}: {}",
+                        f.severity, f.rule, f.path, f.line, f.column, f.message
+                    ),
+                ));
+            }
+        }
+        rows.push((
+            "install",
+            format!("cargo skill install {} --skill {}", self.source, self.name),
+        ));
+        rows
+    }
+}
+
+fn size(bytes: u64) -> String {
+    if bytes < 1024 {
+        format!("{bytes} B")
+    } else {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    }
+}
+
 /// The skill `text` names (`SOURCE@NAME`, or `SOURCE` with `skill`, or a
 /// source holding one skill), fetched as `install` fetches it.
 pub fn preview(
