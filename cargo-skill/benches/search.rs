@@ -6,7 +6,10 @@
 //! - building its index once (clone, discovery, frontmatter, scan, digests);
 //! - the floor: `cargo skill --version`, a process that starts and exits;
 //! - `cargo skill search WORDS --offline --message-format json` against the
-//!   cached index, end to end, for a few queries.
+//!   cached index, end to end, for a few queries;
+//! - `cargo skill browse --offline` in a real terminal (tmux): the time to
+//!   its first screen, as it reports it with `CARGO_SKILL_BROWSE_TIMING`
+//!   (from the command's start; add the floor for the whole process).
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -150,7 +153,7 @@ fn main() {
         "generated {SKILLS} skills in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    for name in ["anthropics", "composio"] {
+    for name in ["anthropics", "composio", "skills-sh"] {
         cargo_skill(&home, &["registry", "remove", name]);
     }
     cargo_skill(
@@ -202,4 +205,44 @@ fn main() {
             ms(p95)
         );
     }
+    let mut firsts: Vec<f64> = (0..10).map(|i| first_screen(&home, i)).collect();
+    firsts.sort_by(f64::total_cmp);
+    println!(
+        "browse: first screen of {SKILLS} skills in {:.1} ms median, {:.1} ms worst (of 10), after the floor",
+        firsts[5], firsts[9]
+    );
+}
+
+/// Runs `browse --offline` in tmux and reads the time it reports.
+fn first_screen(home: &Path, run: usize) -> f64 {
+    let session = format!("bench-browse-{}-{run}", std::process::id());
+    let tmux = |args: &[&str]| Command::new("tmux").args(args).output().expect("tmux");
+    let command = format!(
+        "CARGO_SKILL_BROWSE_TIMING=1 CARGO_SKILL_HOME='{}' '{}' browse --offline",
+        home.display(),
+        env!("CARGO_BIN_EXE_cargo-skill")
+    );
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "80",
+        "-y",
+        "24",
+        &command,
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let ms = loop {
+        let shown = String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &session]).stdout)
+            .into_owned();
+        if let Some(rest) = shown.split("first screen in ").nth(1) {
+            break rest.split(' ').next().unwrap().parse().unwrap();
+        }
+        assert!(Instant::now() < deadline, "browse showed nothing:\n{shown}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    tmux(&["kill-session", "-t", &session]);
+    ms
 }
