@@ -147,17 +147,15 @@ impl RegistryProgress {
         RegistryProgress { bar, quiet }
     }
 
-    pub fn fetching(&self, registry: &crate::registry::config::Registry) {
+    /// Registry `name` at `url` is being fetched.
+    pub fn fetching(&self, name: &str, url: &str) {
         match &self.bar {
             Some(bar) => {
-                bar.set_message(format!("registry `{}`", registry.name));
+                bar.set_message(format!("registry `{name}`"));
                 bar.inc(1);
             }
             None if !self.quiet => {
-                eprintln!(
-                    "    Updating registry `{}` ({})",
-                    registry.name, registry.url
-                );
+                eprintln!("    Updating registry `{name}` ({url})");
             }
             None => {}
         }

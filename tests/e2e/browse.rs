@@ -4,93 +4,11 @@
 //! time. Outside a terminal it refuses to start.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use crate::hostile::git_repo;
 use crate::registry::{cli, ok, skill_md};
+use crate::terminal::{Screen, tmux};
 use crate::{cargo_skill, stderr};
-
-/// One tmux session running `cargo-skill ARGS`; killed when dropped.
-struct Screen {
-    session: String,
-    status: PathBuf,
-}
-
-fn tmux(args: &[&str]) -> std::process::Output {
-    std::process::Command::new("tmux")
-        .args(args)
-        .output()
-        .expect("tmux is needed for terminal tests (.ci/run installs it)")
-}
-
-impl Screen {
-    fn start(home: &Path, tag: &str, args: &[&str]) -> Screen {
-        let session = format!("browse-{}-{tag}", std::process::id());
-        let status = home.join(format!("status-{tag}"));
-        let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
-        // The shell prints a marker after the browser ends: it shows on the
-        // main screen only if the browser gave the terminal back.
-        let command = format!(
-            "CARGO_SKILL_HOME='{}' '{}' {}; echo $? > '{}'; echo SHELL-AGAIN; sleep 60",
-            home.display(),
-            env!("CARGO_BIN_EXE_cargo-skill"),
-            quoted.join(" "),
-            status.display()
-        );
-        let started = tmux(&[
-            "new-session",
-            "-d",
-            "-s",
-            &session,
-            "-x",
-            "80",
-            "-y",
-            "24",
-            &command,
-        ]);
-        assert!(started.status.success(), "{started:?}");
-        Screen { session, status }
-    }
-
-    fn shown(&self) -> String {
-        String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", &self.session]).stdout)
-            .into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        for key in keys {
-            tmux(&["send-keys", "-t", &self.session, key]);
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// The screen once `seen` says it is there (within 30 s).
-    fn wait_for(&self, seen: impl Fn(&str) -> bool, what: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let shown = self.shown();
-            if seen(&shown) {
-                return shown;
-            }
-            assert!(Instant::now() < deadline, "never saw {what}:\n{shown}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn exit_status(&self) -> String {
-        self.wait_for(|s| s.contains("SHELL-AGAIN"), "the shell again");
-        std::fs::read_to_string(&self.status)
-            .unwrap()
-            .trim()
-            .to_string()
-    }
-}
-
-impl Drop for Screen {
-    fn drop(&mut self) {
-        tmux(&["kill-session", "-t", &self.session]);
-    }
-}
 
 fn registry_home(tmp: &Path) -> PathBuf {
     let h = tmp.join("home");
@@ -137,7 +55,7 @@ fn registry_home(tmp: &Path) -> PathBuf {
 fn the_browser_searches_previews_installs_with_approval_and_gives_the_terminal_back() {
     let tmp = tempfile::tempdir().unwrap();
     let h = &registry_home(tmp.path());
-    let screen = Screen::start(h, "main", &["browse"]);
+    let screen = Screen::start(h, "main", &["browse"], (80, 24));
     let shown = screen.wait_for(|s| s.contains("3 skills"), "the first screen");
     assert!(shown.contains(" all │ documents │"), "{shown}");
 
@@ -206,7 +124,7 @@ fn the_browser_searches_previews_installs_with_approval_and_gives_the_terminal_b
     );
 
     // Ctrl-C quits from inside the search box too.
-    let again = Screen::start(h, "ctrl-c", &["browse", "--offline"]);
+    let again = Screen::start(h, "ctrl-c", &["browse", "--offline"], (80, 24));
     again.wait_for(|s| s.contains("3 skills"), "the first screen");
     again.keys(&["/", "x", "C-c"]);
     assert_eq!(again.exit_status(), "0");

@@ -17,6 +17,7 @@ mod registry;
 mod registry_web;
 mod run;
 mod scan;
+mod terminal;
 mod test_cases;
 mod validate;
 

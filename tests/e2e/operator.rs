@@ -488,63 +488,28 @@ fn install_gives_a_component_the_verdict_validate_gives_it() {
 /// prompt that contains a key of `answers` as it appears; returns the exit
 /// status and the screen.
 fn on_a_terminal(home: &Path, args: &[&str], answers: &[(&str, &str)]) -> (i32, String) {
-    let tmux = |a: &[&str]| {
-        std::process::Command::new("tmux")
-            .args(a)
-            .output()
-            .expect("tmux is needed for terminal tests (.ci/run installs it)")
-    };
-    let session = format!(
-        "cargo-skill-{}-{}",
-        std::process::id(),
-        home.display().to_string().len()
-    );
-    let status = home.join("status");
-    std::fs::remove_file(&status).ok();
-    let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
-    let command = format!(
-        "CARGO_SKILL_HOME='{}' '{}' {}; echo $? > '{}'; sleep 30",
-        home.display(),
-        env!("CARGO_BIN_EXE_cargo-skill"),
-        quoted.join(" "),
-        status.display()
-    );
-    let started = tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "200",
-        "-y",
-        "50",
-        &command,
-    ]);
-    assert!(started.status.success(), "{started:?}");
-    let screen = || {
-        String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-S", "-200", "-t", &session]).stdout)
-            .into_owned()
-    };
+    let tag = home.display().to_string().len().to_string();
+    let screen = crate::terminal::Screen::start(home, &tag, args, (200, 50));
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let mut answered = 0;
-    while !status.exists() && std::time::Instant::now() < deadline {
-        let shown = screen();
+    while screen.ended().is_none() && std::time::Instant::now() < deadline {
+        let shown = screen.history();
         if let Some((_, answer)) = answers
             .iter()
             .filter(|(prompt, _)| shown.matches(prompt).count() > 0)
             .nth(answered)
             .filter(|_| shown.matches("[y/N]").count() > answered)
         {
-            tmux(&["send-keys", "-t", &session, answer, "Enter"]);
+            screen.keys(&[answer, "Enter"]);
             answered += 1;
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    let shown = screen();
-    tmux(&["kill-session", "-t", &session]);
-    let code = std::fs::read_to_string(&status)
-        .unwrap_or_else(|_| panic!("no exit within 60 s:\n{shown}"));
-    (code.trim().parse().unwrap(), shown)
+    let shown = screen.history();
+    let code = screen
+        .ended()
+        .unwrap_or_else(|| panic!("no exit within 60 s:\n{shown}"));
+    (code.parse().unwrap(), shown)
 }
 
 #[test]

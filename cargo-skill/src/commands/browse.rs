@@ -41,7 +41,7 @@ pub fn exec(args: BrowseArgs, global: &GlobalArgs) -> Result<u8> {
     let progress = RegistryProgress::new(global.quiet, registries.len());
     let (indexes, warnings) =
         registry::indexes(&home, &registries, "", freshness, global.quiet, |r| {
-            progress.fetching(r)
+            progress.fetching(&r.name, &r.url)
         })?;
     progress.done();
     for warning in &warnings {

@@ -57,7 +57,7 @@ pub fn exec(args: SearchArgs, global: &GlobalArgs) -> Result<u8> {
     let progress = RegistryProgress::new(global.quiet, registries.len());
     let (indexes, warnings) =
         registry::indexes(&home, &registries, &query, freshness, global.quiet, |r| {
-            progress.fetching(r)
+            progress.fetching(&r.name, &r.url)
         })?;
     progress.done();
     for warning in &warnings {
