@@ -320,3 +320,46 @@ fn validate_blames_the_sandbox_not_the_component_when_no_worker_starts() {
         "{helps:?}"
     );
 }
+
+/// A bot serves many tool skills through a few workers: each distinct
+/// component a worker loads holds memory images (memfds) under its small
+/// open-file limit. Found by the 1,000-skill home bench: the 61st skill
+/// through one worker failed with "cannot create a memfd".
+#[test]
+fn a_pool_of_one_runs_more_distinct_skills_than_a_worker_holds_open() {
+    let runtime = runtime_with(SandboxConfig {
+        pool_size: 1,
+        max_uses: 1_000,
+        ..common::sandbox()
+    });
+    let probe = probe_wasm();
+    for n in 0..70 {
+        // The same guest with different bytes: another skill to the loader.
+        let mut wasm = probe.to_vec();
+        wasm.extend_from_slice(&custom_section(&format!("copy-{n}")));
+        let skill = runtime.load(&wasm, TrustTier::Untrusted).unwrap();
+        let input = json!({"mode": "echo", "n": n}).to_string();
+        let report = runtime.invoke(
+            &skill,
+            &Invocation {
+                input: &input,
+                skill_name: "probe",
+                skill_version: "0.1.0",
+                bot: &BotIdentity::default(),
+                limits: runtime.limits_for(TrustTier::Untrusted),
+                policy: Arc::new(Policy::default()),
+            },
+        );
+        assert!(report.sandboxed);
+        assert!(report.result.is_ok(), "skill {n}: {report:#?}");
+    }
+}
+
+/// A custom section named `name`, empty: a component stays valid with it.
+fn custom_section(name: &str) -> Vec<u8> {
+    let mut body = vec![name.len() as u8];
+    body.extend_from_slice(name.as_bytes());
+    let mut section = vec![0u8, body.len() as u8];
+    section.extend(body);
+    section
+}

@@ -5,6 +5,11 @@ use std::path::PathBuf;
 use crate::limits::tier::TrustTier;
 use crate::sandbox::confine::ProcessLimits;
 
+/// Distinct skills one worker holds at most. Each keeps memory images
+/// (memfds) open under the worker's small open-file limit, so a bot with
+/// many skills spreads them over fresh workers instead of running out.
+pub(crate) const SKILLS_PER_WORKER: usize = 16;
+
 /// How to start a worker: a program and its arguments, e.g. the
 /// `skill-worker` binary, or `cargo-skill __worker`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,7 +13,7 @@ use crate::engine::loaded_skill::LoadedSkill;
 use crate::engine::log::LogLimits;
 use crate::limits::tier::TrustTier;
 use crate::outcome::{ErrorKind, Failure, Remedy};
-use crate::sandbox::config::{SandboxConfig, WorkerCommand};
+use crate::sandbox::config::{SKILLS_PER_WORKER, SandboxConfig, WorkerCommand};
 use crate::sandbox::confine::ConfineError;
 use crate::sandbox::probe::ProbeReport;
 use crate::sandbox::protocol::{
@@ -318,7 +318,9 @@ impl Pool {
         Worker::spawn(&self.command, &self.config, self.log_limits)
     }
 
-    /// Runs `call` of `skill` in a worker of its tier.
+    /// Runs `call` of `skill` in a worker of its tier: one that holds it
+    /// already if one is idle; a fresh one when the worker has no room for
+    /// another skill, or could not load it beside the others.
     pub(crate) fn invoke(
         self: &Arc<Self>,
         skill: &LoadedSkill,
@@ -326,13 +328,30 @@ impl Pool {
         caps: &mut dyn Capabilities,
     ) -> Result<WorkerOutcome, SandboxError> {
         let tier = skill.tier();
-        let mut worker = self.acquire(tier)?;
+        let mut worker = self.acquire(tier, skill.sha256())?;
+        let full =
+            |w: &Worker| !w.loaded.contains(skill.sha256()) && w.loaded.len() >= SKILLS_PER_WORKER;
+        if full(&worker) {
+            worker = self.replace(tier, worker)?;
+        }
+        let mut loaded = worker.load(skill);
+        if matches!(loaded, Err(SandboxError::Load(_))) && !worker.loaded.is_empty() {
+            worker = self.replace(tier, worker)?;
+            loaded = worker.load(skill);
+        }
         let pid = worker.pid();
         self.lock().busy.push(pid);
-        let outcome = worker.load(skill).and_then(|()| worker.call(call, caps));
+        let outcome = loaded.and_then(|()| worker.call(call, caps));
         self.lock().busy.retain(|p| *p != pid);
         self.release(tier, worker, !retires(&outcome));
         outcome
+    }
+
+    /// A fresh worker in place of `old` (which stops): the pool's count
+    /// of live workers is unchanged.
+    fn replace(&self, tier: TrustTier, old: Worker) -> Result<Worker, SandboxError> {
+        drop(old);
+        self.spawn().inspect_err(|_| self.forget(tier.index()))
     }
 
     /// A new worker (not from the pool): for probes and measurements.
@@ -340,11 +359,17 @@ impl Pool {
         self.spawn()
     }
 
-    fn acquire(&self, tier: TrustTier) -> Result<Worker, SandboxError> {
+    /// An idle worker of `tier`, one holding `sha256` if any, else a new
+    /// one within the pool size, else the first to come back.
+    fn acquire(&self, tier: TrustTier, sha256: &[u8; 32]) -> Result<Worker, SandboxError> {
         let t = tier.index();
         let mut state = self.lock();
         loop {
-            if let Some(worker) = state.idle[t].pop() {
+            let idle = &mut state.idle[t];
+            if let Some(at) = idle.iter().position(|w| w.loaded.contains(sha256)) {
+                return Ok(idle.swap_remove(at));
+            }
+            if let Some(worker) = idle.pop() {
                 return Ok(worker);
             }
             if state.live[t] < self.config.pool_size.max(1) {

@@ -9,8 +9,9 @@ use std::sync::{Arc, Mutex};
 use crate::capabilities::calls::{Capabilities, CapabilityCall, CapabilityReply, HostTrap};
 use crate::engine::bindings::SkillContext;
 use crate::engine::guest_call::run_entry;
-use crate::engine::loader::{DEFAULT_MAX_LOADED, Loader};
+use crate::engine::loader::Loader;
 use crate::outcome::HostCall;
+use crate::sandbox::config::SKILLS_PER_WORKER;
 use crate::sandbox::confine;
 use crate::sandbox::probe;
 use crate::sandbox::protocol::{
@@ -90,7 +91,9 @@ pub fn main() -> i32 {
         }
     }
     // One call at a time, no disk cache, no audit: the host keeps those.
-    let loader = Loader::new(1, None, DEFAULT_MAX_LOADED);
+    // The host sends no more skills than this, so none is ever forgotten
+    // here while the host counts it loaded.
+    let loader = Loader::new(1, None, SKILLS_PER_WORKER + 1);
     loop {
         let (message, payload) = lock().receive();
         let reply = match message {
