@@ -1,6 +1,7 @@
 //! `cargo skill inspect PATH|NAME`: the resolved manifest and capability set,
 //! and for an installed skill what install recorded and approved.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
@@ -10,7 +11,8 @@ use crate::author::inspection::{Inspection, inspect};
 use crate::exit;
 use crate::output::{GlobalArgs, MessageFormat};
 use crate::setup;
-use skill_runtime::store::installed::InstalledMeta;
+use skill_runtime::manifest::SkillManifest;
+use skill_runtime::store::installed::{self, InstalledMeta};
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
@@ -97,14 +99,32 @@ struct Node {
 }
 
 /// The installed dependencies of `name`, transitively (a cycle stops).
+/// An installed skill's version and manifest.
+type Reached = (Option<String>, SkillManifest);
+
+/// The installed skills `name` reaches through its dependencies, read one
+/// by one (not the whole home: a home may hold thousands).
+fn reachable(home: &skill_runtime::Home, name: &str) -> Result<HashMap<String, Reached>> {
+    let mut found = HashMap::new();
+    let mut next = vec![name.to_string()];
+    while let Some(name) = next.pop() {
+        if found.contains_key(&name) {
+            continue;
+        }
+        let Some(dir) = installed::installed_dir(home, &name) else {
+            continue;
+        };
+        let (meta, manifest) = installed::read_with_manifest(&dir)?;
+        next.extend(manifest.ext.dependencies.iter().map(|d| d.name.clone()));
+        found.insert(name, (meta.version, manifest));
+    }
+    Ok(found)
+}
+
 fn dependency_tree(home: &skill_runtime::Home, name: &str) -> Result<Vec<Node>> {
-    let all = skill_runtime::store::installed::all(home)?;
-    fn walk(
-        all: &[(InstalledMeta, skill_runtime::manifest::SkillManifest)],
-        name: &str,
-        path: &mut Vec<String>,
-    ) -> Vec<Node> {
-        let Some((_, manifest)) = all.iter().find(|(m, _)| m.name == name) else {
+    let all = reachable(home, name)?;
+    fn walk(all: &HashMap<String, Reached>, name: &str, path: &mut Vec<String>) -> Vec<Node> {
+        let Some((_, manifest)) = all.get(name) else {
             return vec![];
         };
         path.push(name.to_string());
@@ -116,9 +136,8 @@ fn dependency_tree(home: &skill_runtime::Home, name: &str) -> Result<Vec<Node>> 
                 name: d.name.clone(),
                 requirement: d.req.to_string(),
                 installed: all
-                    .iter()
-                    .find(|(m, _)| m.name == d.name)
-                    .map(|(m, _)| m.version.clone().unwrap_or_else(|| "unversioned".into())),
+                    .get(&d.name)
+                    .map(|(version, _)| version.clone().unwrap_or_else(|| "unversioned".into())),
                 dependencies: if path.contains(&d.name) {
                     vec![]
                 } else {
