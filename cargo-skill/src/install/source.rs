@@ -232,7 +232,7 @@ fn fetch_well_known(url: &str, offline: bool, quiet: bool) -> Result<Fetched> {
     }
     let index = well_known::index(url)?;
     let folder = tempfile::tempdir()?;
-    for warning in well_known::download(&index, folder.path())? {
+    for warning in well_known::download(&index, folder.path(), well_known::MAX_SITE_BYTES)? {
         if !quiet {
             eprintln!("warning: {warning}");
         }

@@ -22,6 +22,9 @@ const MAX_INDEX_BYTES: u64 = 4 << 20;
 const MAX_SKILLS: usize = 1_000;
 const MAX_FILES_PER_SKILL: usize = 256;
 const MAX_FILE_BYTES: u64 = 4 << 20;
+/// All the files of one site's skills: a thousand skills of 256 files of
+/// 4 MiB would otherwise fill a disk.
+pub const MAX_SITE_BYTES: u64 = 256 << 20;
 const MAX_DESCRIPTION: usize = 1_024;
 
 /// A skill the index lists, checked.
@@ -215,14 +218,25 @@ fn check_file(file: &str) -> Result<()> {
     Ok(())
 }
 
-/// Downloads every skill of `index` into `into/<name>/`. A skill whose
-/// files cannot all be fetched (or whose digest differs) is left out; the
-/// returned warnings say which and why.
-pub fn download(index: &Index, into: &Path) -> Result<Vec<String>> {
+/// Downloads every skill of `index` into `into/<name>/`, `budget` bytes
+/// in all. A skill whose files cannot all be fetched (or whose digest
+/// differs) is left out; once the budget is spent, so is every skill
+/// after it; the returned warnings say which and why.
+pub fn download(index: &Index, into: &Path, budget: u64) -> Result<Vec<String>> {
     let mut warnings = index.skipped.clone();
-    for skill in &index.skills {
+    let mut left = budget;
+    for (i, skill) in index.skills.iter().enumerate() {
+        if left == 0 {
+            let rest: Vec<&str> = index.skills[i..].iter().map(|s| s.name.as_str()).collect();
+            warnings.push(format!(
+                "{} holds more than {budget} bytes of skills; left out: {}",
+                index.url,
+                rest.join(", ")
+            ));
+            break;
+        }
         let dir = into.join(&skill.name);
-        if let Err(e) = download_skill(skill, &dir) {
+        if let Err(e) = download_skill(skill, &dir, &mut left) {
             warnings.push(format!(
                 "`{}` from {} is left out: {e:#}",
                 skill.name, index.url
@@ -233,10 +247,15 @@ pub fn download(index: &Index, into: &Path) -> Result<Vec<String>> {
     Ok(warnings)
 }
 
-fn download_skill(skill: &Entry, dir: &Path) -> Result<()> {
+fn download_skill(skill: &Entry, dir: &Path, left: &mut u64) -> Result<()> {
     for (file, url) in &skill.files {
         let bytes = web::get(url, MAX_FILE_BYTES)?
             .ok_or_else(|| anyhow::anyhow!("{url} is listed but answers 404"))?;
+        if bytes.len() as u64 > *left {
+            *left = 0;
+            bail!("{url} would pass the bytes this site's skills may take");
+        }
+        *left -= bytes.len() as u64;
         if let Some(digest) = &skill.digest {
             let got = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
             if &got != digest {
@@ -290,6 +309,37 @@ mod tests {
             assert!(parse(&at(), text.as_bytes()).is_err(), "{bad}");
         }
         assert!(parse(&at(), b"<html>").is_err());
+    }
+
+    #[test]
+    fn a_site_gets_a_byte_budget_for_all_its_skills() {
+        use skill_test_support::http_server::{Response, TestServer};
+        let server = TestServer::start(|_| Response::ok("0123456789"));
+        let index = url::Url::parse(&server.url("/.well-known/skills/index.json")).unwrap();
+        let entry =
+            |name: &str| format!(r#"{{"name":"{name}","description":"d","files":["SKILL.md"]}}"#);
+        let text = format!(
+            r#"{{"skills":[{},{},{},{}]}}"#,
+            entry("a"),
+            entry("b"),
+            entry("c"),
+            entry("d")
+        );
+        let index = parse(&index, text.as_bytes()).unwrap();
+        let into = tempfile::tempdir().unwrap();
+        let warnings = download(&index, into.path(), 25).unwrap();
+        assert!(
+            into.path().join("a/SKILL.md").is_file() && into.path().join("b/SKILL.md").is_file()
+        );
+        assert!(!into.path().join("c").exists() && !into.path().join("d").exists());
+        assert!(
+            warnings[0].contains("`c`") && warnings[0].contains("would pass"),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[1].contains("more than 25 bytes") && warnings[1].ends_with("left out: d"),
+            "{warnings:?}"
+        );
     }
 
     #[test]
