@@ -99,7 +99,7 @@ fn micros(d: Duration) -> f64 {
 fn summary() {
     let wasm = skill_test_support::guest_wasm("probe");
 
-    let (compile, load) = load_times(&wasm, TIER, 9).unwrap();
+    let times = load_times(&wasm, TIER, 9).unwrap();
     let fixture = Fixture::new(&wasm, false);
     let c = compare(
         &fixture.runtime,
@@ -112,8 +112,16 @@ fn summary() {
         "\nskill-runtime summary (probe guest, {} bytes, {TIER} tier)",
         wasm.len()
     );
-    println!("  compile (p50 of 9)          {:>10.1} us", micros(compile));
-    println!("  cached load (p50 of 9)      {:>10.1} us", micros(load));
+    println!(
+        "  compile runtime / plain     {:>10.1} us / {:.1} us",
+        micros(times.compile),
+        micros(times.floor_compile)
+    );
+    println!(
+        "  cached load runtime / plain {:>10.1} us / {:.1} us",
+        micros(times.load),
+        micros(times.floor_load)
+    );
     println!(
         "  invoke p50 runtime / floor  {:>10.1} us / {:.1} us",
         micros(c.runtime.p50),

@@ -3,6 +3,8 @@
 //! fresh store per call) with none of the runtime's policy: no limiter, no
 //! log capture, no call record, a bare WASI context.
 
+use std::time::{Duration, Instant};
+
 use wasmtime::Store;
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -277,15 +279,30 @@ pub enum MeasureError {
         "the disk cache did not serve the component, so its load time cannot be measured; check that the temporary folder is writable"
     )]
     CacheUnused,
+    #[error("plain wasmtime, the floor, could not compile or load it: {0}")]
+    Plain(String),
 }
 
-/// Median compile time (no disk cache) and median load time from a warm disk
-/// cache, each in a fresh runtime so no in-memory cache helps.
+/// Median compile and cached-load times through the runtime, each next to
+/// plain wasmtime (its default configuration: no fuel, epochs or pooling)
+/// doing the same with `Component::new` and `Component::deserialize_file`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LoadTimes {
+    /// Compiled with no disk cache.
+    pub compile: Duration,
+    /// Loaded from a warm disk cache, in a fresh runtime.
+    pub load: Duration,
+    pub floor_compile: Duration,
+    pub floor_load: Duration,
+}
+
+/// Takes up to `runs` samples of each; a component that compiles for seconds
+/// (an interpreter inside) stops sampling its compile after about two.
 pub fn load_times(
     wasm: &[u8],
     tier: crate::TrustTier,
     runs: usize,
-) -> Result<(std::time::Duration, std::time::Duration), MeasureError> {
+) -> Result<LoadTimes, MeasureError> {
     let cache = tempfile::tempdir()?;
     let runtime = |cache_dir: Option<std::path::PathBuf>| {
         Runtime::new(crate::RuntimeConfig {
@@ -294,23 +311,70 @@ pub fn load_times(
             ..Default::default()
         })
     };
-    // An interpreter inside a component compiles for seconds: past two in
-    // all, the samples taken are enough.
-    let mut compile = Vec::new();
-    for _ in 0..runs.max(1) {
-        compile.push(runtime(None).load(wasm, tier)?.compile_time());
-        if compile.iter().sum::<std::time::Duration>() > std::time::Duration::from_secs(2) {
-            break;
-        }
-    }
+    let compile = sampled(runs, || Ok(runtime(None).load(wasm, tier)?.compile_time()))?;
     runtime(Some(cache.path().to_path_buf())).load(wasm, tier)?;
-    let mut cached = Vec::new();
-    for _ in 0..runs.max(1) {
+    let load = sampled(runs, || {
         let skill = runtime(Some(cache.path().to_path_buf())).load(wasm, tier)?;
         if skill.source() != crate::CompileSource::DiskCache {
             return Err(MeasureError::CacheUnused);
         }
-        cached.push(skill.compile_time());
+        Ok(skill.compile_time())
+    })?;
+
+    let plain = |e: wasmtime::Error| MeasureError::Plain(format!("{e:#}"));
+    let engine = || wasmtime::Engine::new(&wasmtime::Config::new()).map_err(plain);
+    let component = wasmparser::Parser::is_component(wasm);
+    let floor_compile = sampled(runs, || {
+        let engine = engine()?;
+        let started = Instant::now();
+        if component {
+            wasmtime::component::Component::new(&engine, wasm).map_err(plain)?;
+        } else {
+            wasmtime::Module::new(&engine, wasm).map_err(plain)?;
+        }
+        Ok(started.elapsed())
+    })?;
+    let serialized = cache.path().join("plain.cwasm");
+    let bytes = if component {
+        engine()?.precompile_component(wasm)
+    } else {
+        engine()?.precompile_module(wasm)
+    };
+    std::fs::write(&serialized, bytes.map_err(plain)?)?;
+    let floor_load = sampled(runs, || {
+        let engine = engine()?;
+        let started = Instant::now();
+        // SAFETY: the file was written just above by the same wasmtime from
+        // the same bytes, in a folder only this process knows of.
+        unsafe {
+            if component {
+                wasmtime::component::Component::deserialize_file(&engine, &serialized).map(drop)
+            } else {
+                wasmtime::Module::deserialize_file(&engine, &serialized).map(drop)
+            }
+        }
+        .map_err(plain)?;
+        Ok(started.elapsed())
+    })?;
+    Ok(LoadTimes {
+        compile,
+        load,
+        floor_compile,
+        floor_load,
+    })
+}
+
+/// The median of up to `runs` samples, fewer once they add up to 2 s.
+fn sampled(
+    runs: usize,
+    mut sample: impl FnMut() -> Result<Duration, MeasureError>,
+) -> Result<Duration, MeasureError> {
+    let mut taken = Vec::new();
+    for _ in 0..runs.max(1) {
+        taken.push(sample()?);
+        if taken.iter().sum::<Duration>() > Duration::from_secs(2) {
+            break;
+        }
     }
-    Ok((Percentiles::of(compile).p50, Percentiles::of(cached).p50))
+    Ok(Percentiles::of(taken).p50)
 }

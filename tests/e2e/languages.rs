@@ -145,6 +145,9 @@ fn a_javascript_skill_runs_and_its_fetch_is_refused_visibly() {
         bench["fuel_per_call"].as_u64().is_some_and(|f| f > 100_000),
         "{bench}"
     );
+    for floor in ["floor_compile_us", "floor_load_us"] {
+        assert!(bench[floor].as_f64().is_some_and(|t| t > 0.0), "{bench}");
+    }
 }
 
 #[test]

@@ -59,7 +59,7 @@ pub fn exec(args: BenchArgs) -> Result<u8> {
     let wasm = std::fs::read(&ready.wasm)
         .with_context(|| format!("could not read {}", ready.wasm.display()))?;
 
-    let (compile, load) = load_times(&wasm, tier, 5)?;
+    let times = load_times(&wasm, tier, 5)?;
     let skill = runtime.load(&wasm, tier)?;
     let invocation = ready.invocation(&input);
     let c = compare(&runtime, &skill, &invocation, args.iterations).map_err(|mut f| {
@@ -73,8 +73,10 @@ pub fn exec(args: BenchArgs) -> Result<u8> {
 
     let us = |d: Duration| (d.as_secs_f64() * 1e7).round() / 10.0;
     let result = json!({
-        "compile_us": us(compile),
-        "load_us": us(load),
+        "compile_us": us(times.compile),
+        "load_us": us(times.load),
+        "floor_compile_us": us(times.floor_compile),
+        "floor_load_us": us(times.floor_load),
         "invoke_p50_us": us(c.runtime.p50),
         "invoke_p99_us": us(c.runtime.p99),
         "floor_p50_us": us(c.floor.p50),
@@ -93,8 +95,16 @@ pub fn exec(args: BenchArgs) -> Result<u8> {
                 tier,
                 args.iterations
             );
-            println!("  compile           {:>10.1} us", us(compile));
-            println!("  cached load       {:>10.1} us", us(load));
+            println!(
+                "  compile           {:>10.1} us   (plain wasmtime {:.1} us)",
+                us(times.compile),
+                us(times.floor_compile)
+            );
+            println!(
+                "  cached load       {:>10.1} us   (plain wasmtime {:.1} us)",
+                us(times.load),
+                us(times.floor_load)
+            );
             println!(
                 "  invoke p50 / p99  {:>10.1} us / {:.1} us",
                 us(c.runtime.p50),
