@@ -147,12 +147,12 @@ impl RegistryProgress {
         RegistryProgress { bar, quiet }
     }
 
-    /// Registry `name` at `url` is being fetched.
-    pub fn fetching(&self, name: &str, url: &str) {
+    /// Registry `name` at `url`, the `place`-th (from 0), is being fetched.
+    pub fn fetching(&self, place: usize, name: &str, url: &str) {
         match &self.bar {
             Some(bar) => {
                 bar.set_message(format!("registry `{name}`"));
-                bar.inc(1);
+                bar.set_position(place as u64 + 1);
             }
             None if !self.quiet => {
                 eprintln!("    Updating registry `{name}` ({url})");

@@ -4,6 +4,7 @@
 //! says which URL failed and how.
 
 use std::io::Read;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -28,18 +29,25 @@ pub fn check_url(text: &str) -> Result<url::Url> {
     Ok(url)
 }
 
+/// One agent for the process, so a site's many files reuse its connections.
+fn agent() -> &'static ureq::Agent {
+    static AGENT: OnceLock<ureq::Agent> = OnceLock::new();
+    AGENT.get_or_init(|| {
+        ureq::Agent::config_builder()
+            .timeout_connect(Some(CONNECT))
+            .timeout_global(Some(WHOLE))
+            .http_status_as_error(false)
+            .user_agent(concat!("cargo-skill/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .into()
+    })
+}
+
 /// The body of `url`; `None` for a 404 (an optional file). Anything but
 /// a 2xx or 404, a body over `limit` bytes, or a slow server is an error.
 pub fn get(url: &str, limit: u64) -> Result<Option<Vec<u8>>> {
     check_url(url)?;
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_connect(Some(CONNECT))
-        .timeout_global(Some(WHOLE))
-        .http_status_as_error(false)
-        .user_agent(concat!("cargo-skill/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into();
-    let response = agent
+    let response = agent()
         .get(url)
         .call()
         .map_err(|e| anyhow::anyhow!("could not fetch {url}: {e}"))?;

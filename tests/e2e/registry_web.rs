@@ -183,7 +183,13 @@ fn web_registries_are_searched_installed_from_and_kept_when_they_fail() {
     assert_eq!(found[1]["installs"], 1200);
     assert_eq!(found[1]["tier"], "unknown");
     assert_eq!(found[3]["flagged"], true);
-    assert!(!said.contains("escape") && !said.contains("evil"), "{said}");
+    // The directory's crafted entries were dropped before anything kept them.
+    let cached = std::fs::read_to_string(h.join("cache/registries/directory.json")).unwrap();
+    assert!(cached.contains("pdf-tools"), "{cached}");
+    assert!(
+        !cached.contains("escape") && !cached.contains("evil"),
+        "{cached}"
+    );
     assert_eq!(found[0]["category"], "documents");
 
     // Version 2: the digest is checked; the tampered skill is left out, said.
@@ -270,7 +276,10 @@ fn web_registries_are_searched_installed_from_and_kept_when_they_fail() {
     assert!(stderr(&out).contains("drop --offline"), "{}", stderr(&out));
 
     // Garbage, then down: each registry keeps its index and says so.
-    for (m, why) in [(GARBAGE, "is not JSON"), (DOWN, "answered HTTP 503")] {
+    for (m, why) in [
+        (GARBAGE, "index.json (not JSON: "),
+        (DOWN, "answered HTTP 503"),
+    ] {
         mode.store(m, Ordering::SeqCst);
         let out = cli(
             h,

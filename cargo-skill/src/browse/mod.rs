@@ -105,10 +105,12 @@ fn install(source: &str, name: &str, offline: bool) -> String {
         Ok(exe) => Command::new(exe),
         Err(e) => return format!("could not find this program to install with: {e}"),
     };
-    command.args(["install", source, "--skill", name]);
+    command.args(["install", "--skill", name]);
     if offline {
         command.arg("--offline");
     }
+    // A listing's source is someone else's text: never an option.
+    command.args(["--", source]);
     let outcome = match command.status() {
         Ok(status) if status.success() => format!("installed {name}"),
         Ok(status) => format!(

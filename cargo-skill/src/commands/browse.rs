@@ -39,10 +39,14 @@ pub fn exec(args: BrowseArgs, global: &GlobalArgs) -> Result<u8> {
     let registries = registry::select(config::read(&home)?, &args.registry)?;
     let freshness = Freshness::from_flags(args.offline, args.refresh);
     let progress = RegistryProgress::new(global.quiet, registries.len());
-    let (indexes, warnings) =
-        registry::indexes(&home, &registries, "", freshness, global.quiet, |r| {
-            progress.fetching(&r.name, &r.url)
-        })?;
+    let (indexes, warnings) = registry::indexes(
+        &home,
+        &registries,
+        "",
+        freshness,
+        global.quiet,
+        |place, r| progress.fetching(place, &r.name, &r.url),
+    )?;
     progress.done();
     for warning in &warnings {
         eprintln!("warning: {warning}");

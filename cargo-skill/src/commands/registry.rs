@@ -8,6 +8,7 @@ use crate::exit;
 use crate::output::MessageFormat;
 use crate::registry::config::{self, Kind, Registry};
 use crate::registry::index::{self, describe_age};
+use crate::registry::not_listed;
 use crate::setup;
 
 #[derive(Debug, Args)]
@@ -54,15 +55,8 @@ pub fn exec(args: RegistryArgs) -> Result<u8> {
         RegistryAction::Remove { name } => {
             let _lock = setup::lock_for_writing(&home)?;
             if !config::remove(&home, &name)? {
-                let known: Vec<String> = config::read(&home)?.into_iter().map(|r| r.name).collect();
-                eprintln!(
-                    "error: no registry named `{name}` (listed: {})",
-                    if known.is_empty() {
-                        "none".into()
-                    } else {
-                        known.join(", ")
-                    }
-                );
+                let listed = config::read(&home)?;
+                eprintln!("error: {}", not_listed(&name, &listed));
                 return Ok(exit::FAILURE);
             }
             let cache = index::cache_file(&home, &name);

@@ -55,10 +55,14 @@ pub fn exec(args: SearchArgs, global: &GlobalArgs) -> Result<u8> {
     let freshness = Freshness::from_flags(args.offline, args.refresh);
     let query = args.query.join(" ");
     let progress = RegistryProgress::new(global.quiet, registries.len());
-    let (indexes, warnings) =
-        registry::indexes(&home, &registries, &query, freshness, global.quiet, |r| {
-            progress.fetching(&r.name, &r.url)
-        })?;
+    let (indexes, warnings) = registry::indexes(
+        &home,
+        &registries,
+        &query,
+        freshness,
+        global.quiet,
+        |place, r| progress.fetching(place, &r.name, &r.url),
+    )?;
     progress.done();
     for warning in &warnings {
         eprintln!("warning: {warning}");

@@ -65,24 +65,33 @@ pub fn index(site: &str) -> Result<Index> {
                 tried.push(url.to_string());
                 continue;
             };
-            return parse(&url, &bytes);
+            // As `npx skills` does, a page that is not an index (a site's
+            // HTML for unknown paths) means: look at the next place.
+            match index_json(&bytes) {
+                Ok(json) => return from_json(&url, &json),
+                Err(why) => tried.push(format!("{url} ({why})")),
+            }
         }
     }
     bail!(
-        "{site} publishes no skills index (tried {}): a site lists its skills in /.well-known/skills/index.json",
+        "{site} publishes no skills index (tried {}): a site lists its skills as {{\"skills\": [...]}} in /.well-known/skills/index.json",
         tried.join(", ")
     )
 }
 
+/// The document if it has the shape of an index, else why not.
+fn index_json(bytes: &[u8]) -> Result<Value, String> {
+    let json: Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+    if json.get("skills").and_then(Value::as_array).is_none() {
+        return Err("no `skills` list".into());
+    }
+    Ok(json)
+}
+
 /// Checks an index; any entry that could reach outside its folder or
 /// is not a skill refuses the whole index, naming the entry.
-pub fn parse(url: &url::Url, bytes: &[u8]) -> Result<Index> {
-    let json: Value = serde_json::from_slice(bytes).map_err(|e| {
-        anyhow::anyhow!("{url} is not JSON ({e}): it should list skills as {{\"skills\": [...]}}")
-    })?;
-    let Some(entries) = json.get("skills").and_then(Value::as_array) else {
-        bail!("{url} has no `skills` list");
-    };
+fn from_json(url: &url::Url, json: &Value) -> Result<Index> {
+    let entries = json["skills"].as_array().expect("checked by index_json");
     if entries.len() > MAX_SKILLS {
         bail!(
             "{url} lists {} skills, more than the {MAX_SKILLS} this tool reads",
@@ -274,6 +283,11 @@ fn download_skill(skill: &Entry, dir: &Path, left: &mut u64) -> Result<()> {
 mod tests {
     use super::*;
 
+    fn parse(url: &url::Url, bytes: &[u8]) -> Result<Index> {
+        let json = index_json(bytes).map_err(|why| anyhow::anyhow!("{url}: {why}"))?;
+        from_json(url, &json)
+    }
+
     fn at() -> url::Url {
         url::Url::parse("https://example.com/docs/.well-known/skills/index.json").unwrap()
     }
@@ -309,6 +323,32 @@ mod tests {
             assert!(parse(&at(), text.as_bytes()).is_err(), "{bad}");
         }
         assert!(parse(&at(), b"<html>").is_err());
+    }
+
+    #[test]
+    fn a_page_that_is_not_an_index_sends_the_search_on() {
+        use skill_test_support::http_server::{Response, TestServer};
+        // Every unknown path of the site under /docs answers its HTML page.
+        let server = TestServer::start(|r| match r.target.as_str() {
+            "/.well-known/skills/index.json" => Response::ok(
+                r#"{"skills":[{"name":"pdf","description":"d","files":["SKILL.md"]}]}"#,
+            ),
+            t if t.starts_with("/docs/") => Response::ok("<!doctype html><p>docs</p>"),
+            _ => Response {
+                status: 404,
+                ..Response::ok("")
+            },
+        });
+        let found = index(&server.url("/docs")).unwrap();
+        assert_eq!(found.url, server.url("/.well-known/skills/index.json"));
+        assert_eq!(found.skills[0].name, "pdf");
+
+        let none = TestServer::start(|_| Response::ok("<!doctype html>"));
+        let err = index(&none.url("/")).unwrap_err().to_string();
+        assert!(
+            err.contains("publishes no skills index") && err.contains("(not JSON: "),
+            "{err}"
+        );
     }
 
     #[test]

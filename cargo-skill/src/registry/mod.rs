@@ -48,19 +48,25 @@ impl Freshness {
     }
 }
 
+/// What to say of a registry name that is not in `registries`.
+pub fn not_listed(name: &str, registries: &[Registry]) -> String {
+    let known: Vec<&str> = registries.iter().map(|r| r.name.as_str()).collect();
+    let known = if known.is_empty() {
+        "none".to_string()
+    } else {
+        known.join(", ")
+    };
+    format!("no registry named `{name}` (listed: {known})")
+}
+
 /// The registries `names` picks (all of them when none), refusing a name
 /// not listed and an empty result.
 pub fn select(mut registries: Vec<Registry>, names: &[String]) -> Result<Vec<Registry>> {
     for name in names {
         if !registries.iter().any(|r| &r.name == name) {
-            let known: Vec<&str> = registries.iter().map(|r| r.name.as_str()).collect();
             bail!(
-                "no registry named `{name}` (listed: {}); `cargo skill registry add {name} URL` adds one",
-                if known.is_empty() {
-                    "none".into()
-                } else {
-                    known.join(", ")
-                }
+                "{}; `cargo skill registry add {name} URL` adds one",
+                not_listed(name, &registries)
             );
         }
     }
@@ -77,19 +83,19 @@ pub fn select(mut registries: Vec<Registry>, names: &[String]) -> Result<Vec<Reg
 /// skills directory is asked `query` each time, unless offline). A
 /// registry that cannot be fetched falls back to its cache; each warning
 /// says which, why, and how old the cache is. `on_fetch` runs before
-/// each fetch (for progress).
+/// each fetch with the registry's place in `registries` (for progress).
 pub fn indexes(
     home: &Home,
     registries: &[Registry],
     query: &str,
     freshness: Freshness,
     quiet: bool,
-    mut on_fetch: impl FnMut(&Registry),
+    mut on_fetch: impl FnMut(usize, &Registry),
 ) -> Result<(Vec<RegistryIndex>, Vec<String>)> {
     let trusted = keys::load_trusted(&home.trusted_keys_file())?;
     let mut found = Vec::new();
     let mut warnings = Vec::new();
-    for registry in registries {
+    for (place, registry) in registries.iter().enumerate() {
         let cached = match index::read_cached(home, registry) {
             Ok(cached) => cached,
             Err(e) => {
@@ -118,7 +124,7 @@ pub fn indexes(
             continue;
         }
         if !offline {
-            on_fetch(registry);
+            on_fetch(place, registry);
         }
         // Offline, a git index can still be built from the cached clone.
         let built = match registry.kind {
