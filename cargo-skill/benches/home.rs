@@ -10,6 +10,9 @@
 //! - `cargo skill mcp`: from spawning it to the answer of its first
 //!   `tools/list` (after `initialize`), and its peak resident memory then
 //!   (`VmHWM`), over a raw JSON-RPC client on its stdio.
+//!
+//! `BENCH_HOME=DIR` keeps the generated home in `DIR` (made on the first
+//! run, reused after) for profiling one command by hand.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -126,19 +129,13 @@ fn mcp_start(home: &Path) -> (Duration, u64, usize) {
     (elapsed, peak, tools)
 }
 
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-fn main() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (home, src) = (tmp.path().join("home"), tmp.path().join("src"));
-    std::fs::create_dir_all(&home).unwrap();
-    generate(&src);
+fn install_generated(home: &Path, src: &Path) {
+    std::fs::create_dir_all(home).unwrap();
+    generate(src);
     let started = Instant::now();
-    let out = cargo_skill(&home)
+    let out = cargo_skill(home)
         .args(["install", "-q", "--yes"])
-        .arg(&src)
+        .arg(src)
         .output()
         .unwrap();
     assert!(
@@ -150,6 +147,21 @@ fn main() {
         "installed {PROMPTS} prompt and {TOOLS} tool skills in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn main() {
+    let tmp = tempfile::tempdir().unwrap();
+    // BENCH_HOME=DIR keeps the generated home there (made once) to profile.
+    let kept = std::env::var_os("BENCH_HOME").map(std::path::PathBuf::from);
+    let root = kept.clone().unwrap_or_else(|| tmp.path().to_path_buf());
+    let (home, src) = (root.join("home"), root.join("src"));
+    if kept.is_none() || !home.join("skills").is_dir() {
+        install_generated(&home, &src);
+    }
     let (floor, floor_worst) = time(&home, &["--version"]);
     println!(
         "floor `cargo skill --version`: median {:.1} ms, worst {:.1} ms",

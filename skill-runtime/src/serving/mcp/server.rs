@@ -1,7 +1,9 @@
 //! The MCP server: installed tool skills as tools, prompt skills as prompts
 //! and as `skill://` resources (the MCP skills extension), for one bot.
 
-use std::sync::{Arc, Mutex, RwLock};
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use crate::limits::tier::TrustTier;
 use crate::store::home::Home;
@@ -19,8 +21,10 @@ use crate::serving::stamp::home_stamp;
 struct View {
     stamp: u64,
     catalog: Catalog,
-    /// The prompt skills' files; `None` while nothing is installed.
-    files: Option<SkillCatalog>,
+    skills_root: PathBuf,
+    /// The prompt skills' files, read when first asked for (never for
+    /// `tools/list`); `None` while no prompt skill is served.
+    files: OnceLock<Option<SkillCatalog>>,
 }
 
 impl View {
@@ -29,44 +33,55 @@ impl View {
         for why in &catalog.skipped {
             eprintln!("warning: not served: {why}");
         }
-        // The catalog reads every installed skill's files: only when some
-        // prompt skill is served.
-        let files = if catalog.prompts.is_empty() {
-            None
-        } else {
-            SkillCatalog::from_dir(home.skills_root())
-                .inspect_err(|e| eprintln!("warning: skill files are not served: {e}"))
-                .ok()
-        };
-        // The SDK skips a skill it cannot read whole, silently; say which.
-        if let Some(files) = &files {
-            let read: Vec<String> = files.skills().into_iter().map(|s| s.uri).collect();
-            for name in catalog.prompts.keys() {
-                if !read
-                    .iter()
-                    .any(|uri| uri.starts_with(&format!("skill://{name}/")))
-                {
-                    eprintln!(
-                        "warning: the files of {name} are not served as skill:// resources: one of them is a symbolic link, a special file or unreadable (its prompt still is); remove that entry from {}, or remove the skill and install it again",
-                        home.skills_root().join(name).display()
-                    );
-                }
-            }
-        }
         View {
             stamp,
             catalog,
-            files,
+            skills_root: home.skills_root(),
+            files: OnceLock::new(),
+        }
+    }
+
+    /// The served skills' files, read on first use (blocking).
+    fn files(&self) -> Option<&SkillCatalog> {
+        self.files
+            .get_or_init(|| {
+                if self.catalog.prompts.is_empty() {
+                    return None;
+                }
+                let files = SkillCatalog::from_dir(&self.skills_root)
+                    .inspect_err(|e| eprintln!("warning: skill files are not served: {e}"))
+                    .ok()?;
+                self.say_unread(&files);
+                Some(files)
+            })
+            .as_ref()
+    }
+
+    /// The SDK skips a skill it cannot read whole, silently; say which.
+    fn say_unread(&self, files: &SkillCatalog) {
+        let read: HashSet<String> = files
+            .skills()
+            .into_iter()
+            .filter_map(|s| Some(skill_of(&s.uri)?.to_string()))
+            .collect();
+        for name in self.catalog.prompts.keys().filter(|n| !read.contains(*n)) {
+            eprintln!(
+                "warning: the files of {name} are not served as skill:// resources: one of them is a symbolic link, a special file or unreadable (its prompt still is); remove that entry from {}, or remove the skill and install it again",
+                self.skills_root.join(name).display()
+            );
         }
     }
 
     /// Whether a `skill://NAME/...` URI belongs to a prompt skill this bot
     /// is served.
     fn serves(&self, uri: &str) -> bool {
-        uri.strip_prefix("skill://")
-            .and_then(|rest| rest.split_once('/'))
-            .is_some_and(|(name, _)| self.catalog.prompts.contains_key(name))
+        skill_of(uri).is_some_and(|name| self.catalog.prompts.contains_key(name))
     }
+}
+
+/// The skill name of a `skill://NAME/...` URI.
+fn skill_of(uri: &str) -> Option<&str> {
+    Some(uri.strip_prefix("skill://")?.split_once('/')?.0)
 }
 
 /// Shared by every request and the watcher.
@@ -269,9 +284,8 @@ impl ServerHandler for Server {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, ErrorData> {
         let view = self.state.fresh_view().await;
-        let resources = view
-            .files
-            .iter()
+        let resources = tokio::task::block_in_place(|| view.files())
+            .into_iter()
             .flat_map(|files| files.skills())
             .filter(|skill| view.serves(&skill.uri))
             .flat_map(|skill| listed_files(&skill))
@@ -285,8 +299,7 @@ impl ServerHandler for Server {
         _context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
         let view = self.state.view();
-        view.files
-            .as_ref()
+        tokio::task::block_in_place(|| view.files())
             .filter(|_| view.serves(&request.uri))
             .and_then(|files| files.read_resource(&request.uri))
             .map(Into::into)
@@ -301,9 +314,8 @@ impl ServerHandler for Server {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListSkillsResult, ErrorData> {
         let view = self.state.fresh_view().await;
-        let skills = view
-            .files
-            .iter()
+        let skills = tokio::task::block_in_place(|| view.files())
+            .into_iter()
             .flat_map(|files| files.skills())
             .filter(|skill| view.serves(&skill.uri))
             .collect();
@@ -316,7 +328,7 @@ impl ServerHandler for Server {
         _context: RequestContext<RoleServer>,
     ) -> Result<GetSkillResult, ErrorData> {
         let view = self.state.view();
-        match &view.files {
+        match tokio::task::block_in_place(|| view.files()) {
             Some(files) if view.serves(&request.uri) => files.get_skill(&request.uri),
             _ => Err(ErrorData::invalid_params(
                 format!("unknown skill {}", request.uri),
