@@ -1,14 +1,16 @@
 //! What `cargo skill inspect PATH` shows: the resolved manifest, the
 //! capability set after mixins, and what the component really imports.
 
+use std::collections::{BTreeSet, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use skill_runtime::engine::component_check::{self, ImportKind};
+use skill_runtime::manifest::skill_name;
 use skill_runtime::manifest::{Diagnostic, SkillManifest, SkillType};
 use skill_runtime::validate::graph::SkillSet;
-use skill_runtime::validate::{self, Options};
+use skill_runtime::validate::{self, Options, Validation};
 use skill_runtime::{Runtime, TrustTier};
 
 #[derive(Debug, Serialize)]
@@ -43,12 +45,13 @@ pub struct ComponentInfo {
 /// Every skill under `path`, with mixins resolved among its siblings.
 pub fn inspect(path: &Path, runtime: &Runtime) -> Vec<Inspection> {
     let targets = validate::load(&[path.to_path_buf()], Options::default());
-    let pool_paths: Vec<PathBuf> = targets
-        .manifests()
-        .filter_map(|m| m.dir.parent().map(Path::to_path_buf))
-        .collect();
-    let pool = validate::load(&pool_paths, Options::default());
-    let set = SkillSet::new(targets.manifests().chain(pool.manifests()).collect());
+    let pool = mixin_pool(&targets);
+    let set = SkillSet::new(
+        targets
+            .manifests()
+            .chain(pool.iter().flat_map(Validation::manifests))
+            .collect(),
+    );
 
     targets
         .skills
@@ -76,6 +79,40 @@ pub fn inspect(path: &Path, runtime: &Runtime) -> Vec<Inspection> {
             })
         })
         .collect()
+}
+
+/// The targets' mixin ancestors among their siblings, each read from the
+/// sibling folder of its name (a home of a thousand skills reads a few);
+/// when one is not there (a folder named otherwise), every sibling is read.
+fn mixin_pool(targets: &Validation) -> Vec<Validation> {
+    let parents_of = |m: &SkillManifest| -> Vec<(PathBuf, String)> {
+        let siblings = m.dir.parent().map(Path::to_path_buf).unwrap_or_default();
+        m.ext
+            .parents
+            .iter()
+            .map(|name| (siblings.clone(), name.clone()))
+            .collect()
+    };
+    let mut seen: HashSet<String> = targets.manifests().map(|m| m.name.clone()).collect();
+    let mut queue: VecDeque<(PathBuf, String)> = targets.manifests().flat_map(parents_of).collect();
+    let mut pool = Vec::new();
+    while let Some((siblings, name)) = queue.pop_front() {
+        if !seen.insert(name.clone()) || skill_name::check(&name).is_err() {
+            continue;
+        }
+        let loaded = validate::load(&[siblings.join(&name)], Options::default());
+        let Some(found) = loaded.manifests().find(|m| m.name == name) else {
+            let everything: BTreeSet<PathBuf> = targets
+                .manifests()
+                .filter_map(|m| m.dir.parent().map(Path::to_path_buf))
+                .collect();
+            let everything: Vec<PathBuf> = everything.into_iter().collect();
+            return vec![validate::load(&everything, Options::default())];
+        };
+        queue.extend(parents_of(found));
+        pool.push(loaded);
+    }
+    pool
 }
 
 #[derive(Debug, Serialize)]

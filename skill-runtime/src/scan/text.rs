@@ -18,8 +18,9 @@ const MAX_PER_RULE: usize = 20;
 
 struct Compiled {
     set: RegexSet,
-    /// The rules of `set`, in its order, each with its own regex.
-    rules: Vec<(&'static Rule, Regex)>,
+    /// The rules of `set`, in its order, each with its own regex, built
+    /// when the set first matches it: most runs need few of them.
+    rules: Vec<(&'static Rule, &'static str, OnceLock<Regex>)>,
     /// Words that make an HTML comment an instruction.
     comment_words: Regex,
     /// A negation before a phrase turns it into the opposite advice.
@@ -38,6 +39,21 @@ struct Compiled {
     reads: Regex,
 }
 
+// ASCII word boundaries: a Unicode `\b` keeps the lazy DFA off any
+// text with a non-ASCII byte, and the fallback is ~100x slower.
+fn ascii(pattern: &str) -> String {
+    pattern.replace(r"\b", r"(?-u:\b)")
+}
+
+fn build_one(pattern: &str) -> Regex {
+    RegexBuilder::new(&ascii(pattern))
+        .case_insensitive(true)
+        .size_limit(64 << 20)
+        .dfa_size_limit(64 << 20)
+        .build()
+        .unwrap_or_else(|e| panic!("rule pattern {pattern}: {e}"))
+}
+
 fn compiled() -> &'static Compiled {
     static COMPILED: OnceLock<Compiled> = OnceLock::new();
     COMPILED.get_or_init(|| {
@@ -48,17 +64,6 @@ fn compiled() -> &'static Compiled {
                 Check::Code => None,
             })
             .collect();
-        // ASCII word boundaries: a Unicode `\b` keeps the lazy DFA off any
-        // text with a non-ASCII byte, and the fallback is ~100x slower.
-        let ascii = |p: &str| p.replace(r"\b", r"(?-u:\b)");
-        let build = |p: &str| {
-            RegexBuilder::new(&ascii(p))
-                .case_insensitive(true)
-                .size_limit(64 << 20)
-                .dfa_size_limit(64 << 20)
-                .build()
-                .unwrap_or_else(|e| panic!("rule pattern {p}: {e}"))
-        };
         Compiled {
             set: RegexSetBuilder::new(patterns.iter().map(|(_, p)| ascii(p)))
                 .case_insensitive(true)
@@ -68,25 +73,25 @@ fn compiled() -> &'static Compiled {
                 .dfa_size_limit(256 << 20)
                 .build()
                 .expect("rule patterns compile"),
-            rules: patterns.iter().map(|(r, p)| (*r, build(p))).collect(),
-            negation: build(r"\b(never|not|don't|must\s+not|no)\b"),
+            rules: patterns.iter().map(|(r, p)| (*r, *p, OnceLock::new())).collect(),
+            negation: build_one(r"\b(never|not|don't|must\s+not|no)\b"),
             // `export NAME=value`, quoted or not; `$NAME` may appear in the
             // value, a command (`$(…)`, backticks, `;`, `&`, `|`) may not.
-            variable_only: build(
+            variable_only: build_one(
                 r#"^(export\s+)?[a-z_][a-z0-9_]*=("[^"`$;&|]*(\$\{?[a-z_][a-z0-9_]*\}?[^"`$;&|]*)*"|'[^'`;&|]*'|[^\s"'`$;&|]*(\$\{?[a-z_][a-z0-9_]*\}?[^\s"'`$;&|]*)*)$"#,
             ),
-            relative: build(r"\b(that|which|who|to\s+detect|detect|prevent|block)\s+$"),
-            consequential: build(
+            relative: build_one(r"\b(that|which|who|to\s+detect|detect|prevent|block)\s+$"),
+            consequential: build_one(
                 r"\b(delet|remov|rm\b|drop|push|deploy|publish|releas|merg|send|sent|upload|email|post|pay|purchas|transfer|overwrit|install|execut|run\b|running|commit|destroy|wipe|format|shut|kill|revok|grant|chmod|sudo|git\s+reset|force)",
             ),
-            progress: build(r"^\s+about\s+(each|every)\b|^\s+as\s+you\s+go\b"),
-            writes: build(
+            progress: build_one(r"^\s+about\s+(each|every)\b|^\s+as\s+you\s+go\b"),
+            writes: build_one(
                 r#"(>>?|\btee\b|\bcp\b|\bmv\b|\bln\b|\binstall\b|\bwrite|\bcrontab\b|\blaunchctl\s+(load|bootstrap)|\bsystemctl\b|\bopen\(.*["'][wa]\+?["'])"#,
             ),
-            reads: build(
+            reads: build_one(
                 r"\b(cat|cp|scp|rsync|tar|zip|base64|xxd|head|tail|less|more|type|get-content|curl|wget|nc|open|read|readfile|readfilesync|load|send|upload|post|copy|steal|exfiltrate|collect|grab|dump|include|attach|print|gpg)\b",
             ),
-            comment_words: build(
+            comment_words: build_one(
                 r"\b(always|never|must|ignore|run|execute|send|upload|delete|do\s+not|don't|secretly|instead|assistant|agent|claude|model)\b",
             ),
         }
@@ -124,7 +129,8 @@ pub(super) fn check(path: &str, text: &str, context: Context, findings: &mut Vec
     };
     let kinds = context::line_kinds(&lines, markdown);
     for index in matched.iter() {
-        let (rule, regex) = &c.rules[index];
+        let (rule, pattern, regex) = &c.rules[index];
+        let regex = regex.get_or_init(|| build_one(pattern));
         let mut count = 0;
         for (n, line) in lines.iter().enumerate() {
             let Some(m) = regex.find(line) else { continue };

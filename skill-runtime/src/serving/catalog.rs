@@ -3,6 +3,7 @@
 //! read from the home folder as it is now.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use crate::limits::tier::TrustTier;
 use crate::manifest::io_schema::IoSchemas;
@@ -49,11 +50,12 @@ impl Catalog {
                 return catalog;
             }
         };
-        for (name, dir) in folders {
-            if !only.is_empty() && !only.contains(&name) {
-                continue;
-            }
-            match installed::read_with_manifest(&dir) {
+        let folders: Vec<(String, PathBuf)> = folders
+            .into_iter()
+            .filter(|(name, _)| only.is_empty() || only.contains(name))
+            .collect();
+        for ((name, _), read) in folders.iter().zip(read_all(&folders)) {
+            match read {
                 // Disabled for this bot, or pinned to another version: not its to run.
                 Ok((meta, _))
                     if settings
@@ -92,4 +94,35 @@ impl Catalog {
             }
         }
     }
+}
+
+type Read = crate::store::error::Result<(InstalledMeta, SkillManifest)>;
+
+/// Every folder's metadata and manifest, in order, read on all cores: with
+/// a thousand skills this is most of what starting a server costs.
+fn read_all(folders: &[(String, PathBuf)]) -> Vec<Read> {
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let chunk = folders.len().div_ceil(threads).max(64);
+    if folders.len() <= chunk {
+        return folders
+            .iter()
+            .map(|(_, dir)| installed::read_with_manifest(dir))
+            .collect();
+    }
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = folders
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(_, dir)| installed::read_with_manifest(dir))
+                        .collect::<Vec<Read>>()
+                })
+            })
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|part| part.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
 }

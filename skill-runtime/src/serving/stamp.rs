@@ -4,6 +4,7 @@
 //! atomically, so a new stamp means "read again"; no file is read here.
 
 use std::collections::hash_map::DefaultHasher;
+use std::ffi::OsString;
 use std::hash::{Hash, Hasher};
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -11,13 +12,24 @@ use std::path::Path;
 use crate::store::home::Home;
 use crate::store::installed::META_FILE;
 
-/// Everything that decides what `bot` is served.
-pub fn home_stamp(home: &Home, bot: &str) -> u64 {
+/// Everything that decides what `bot` is served: the skills named in
+/// `only`, or every folder of the skills root when it is empty. Names are
+/// not checked here (a folder that is not a skill still changes the stamp).
+pub fn home_stamp(home: &Home, bot: &str, only: &[String]) -> u64 {
     let mut h = DefaultHasher::new();
     shared_files(home, bot, &mut h);
-    for (name, dir) in crate::store::installed::dirs(home).unwrap_or_default() {
+    let root = home.skills_root();
+    let mut names: Vec<OsString> = if only.is_empty() {
+        std::fs::read_dir(&root)
+            .map(|entries| entries.flatten().map(|e| e.file_name()).collect())
+            .unwrap_or_default()
+    } else {
+        only.iter().map(OsString::from).collect()
+    };
+    names.sort();
+    for name in names {
         name.hash(&mut h);
-        skill_files(&dir, &mut h);
+        skill_files(&root.join(name), &mut h);
     }
     h.finish()
 }

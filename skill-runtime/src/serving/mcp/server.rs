@@ -98,7 +98,7 @@ pub struct State {
 
 impl State {
     pub fn new(home: Home, bot: String, only: Vec<String>, calls: Calls) -> State {
-        let stamp = home_stamp(&home, &bot);
+        let stamp = home_stamp(&home, &bot, &only);
         let view = View::read(&home, &bot, &only, stamp);
         State {
             home,
@@ -127,7 +127,7 @@ impl State {
     /// Reads the home again when its stamp changed; true when it did.
     pub fn refresh(&self) -> bool {
         let _one_at_a_time = self.refreshing.lock().unwrap_or_else(|e| e.into_inner());
-        let stamp = home_stamp(&self.home, &self.bot);
+        let stamp = home_stamp(&self.home, &self.bot, &self.only);
         if stamp == self.view().stamp {
             return false;
         }
