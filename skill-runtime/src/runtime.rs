@@ -108,13 +108,18 @@ impl Runtime {
             .worker
             .clone()
             .map(|command| Pool::new(command, config.sandbox.clone(), config.log_limits));
+        let workers: Vec<TrustTier> = TrustTier::ALL
+            .into_iter()
+            .filter(|tier| pool.is_some() && config.sandbox.isolation(*tier) == Isolation::Worker)
+            .collect();
         Runtime {
             pool,
             loader: Loader::new(
                 config.concurrency,
                 config.cache_dir.clone(),
                 config.max_loaded,
-            ),
+            )
+            .sending_to_workers(workers),
             permits: std::array::from_fn(|_| Permits::new(config.concurrency)),
             config,
         }

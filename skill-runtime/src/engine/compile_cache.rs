@@ -66,23 +66,35 @@ impl CompileCache {
         self.dir.join(name)
     }
 
-    /// The cached component or module, if a sound entry exists.
-    pub(crate) fn load<T: Compiled>(&self, engine: &Engine, wasm_sha256: &[u8; 32]) -> Option<T> {
-        let bytes = std::fs::read(self.entry_path(engine, wasm_sha256)).ok()?;
+    /// The cached component or module, if a sound entry exists, and its
+    /// serialized form (what sandbox workers are sent).
+    pub(crate) fn load<T: Compiled>(
+        &self,
+        engine: &Engine,
+        wasm_sha256: &[u8; 32],
+    ) -> Option<(T, Vec<u8>)> {
+        let mut bytes = std::fs::read(self.entry_path(engine, wasm_sha256)).ok()?;
         let payload = verified_payload(&bytes)?;
         // SAFETY: the payload's sha256 matched the one written beside it by
         // `store`, which wrote `serialize` output of the same kind (the key is
         // the sha256 of wasm bytes that are either a module or a component)
         // for this engine's configuration (the name carries its compatibility hash).
-        unsafe { T::deserialize(engine, payload) }.ok()
+        let compiled = unsafe { T::deserialize(engine, payload) }.ok()?;
+        bytes.drain(..HEADER_LEN);
+        Some((compiled, bytes))
     }
 
     /// Writes an entry atomically; a failure only costs a recompile later.
-    pub(crate) fn store<T: Compiled>(&self, engine: &Engine, wasm_sha256: &[u8; 32], compiled: &T) {
-        let Ok(payload) = compiled.serialize() else {
-            return;
-        };
+    /// The serialized form, when it could be made.
+    pub(crate) fn store<T: Compiled>(
+        &self,
+        engine: &Engine,
+        wasm_sha256: &[u8; 32],
+        compiled: &T,
+    ) -> Option<Vec<u8>> {
+        let payload = compiled.serialize().ok()?;
         let _ = self.write_entry(&self.entry_path(engine, wasm_sha256), &payload);
+        Some(payload)
     }
 
     fn write_entry(&self, path: &Path, payload: &[u8]) -> std::io::Result<()> {

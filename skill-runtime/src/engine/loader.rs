@@ -36,7 +36,17 @@ pub(crate) struct Loader {
     core_linkers: [OnceLock<wasmtime::Linker<StoreData>>; 3],
     loaded: Mutex<LoadedMap>,
     cache: Option<CompileCache>,
+    /// Tiers whose skills run in sandbox workers, which are sent the
+    /// serialized form: kept from the disk cache for them.
+    sent_to_workers: [bool; 3],
     ticker: EpochTicker,
+}
+
+/// Where a compiled form came from.
+enum Origin {
+    /// The disk cache, with the serialized bytes it was made from.
+    Cache(Vec<u8>),
+    Compiled,
 }
 
 impl Loader {
@@ -53,8 +63,20 @@ impl Loader {
             core_linkers: Default::default(),
             loaded: Mutex::default(),
             engines,
+            sent_to_workers: [false; 3],
             ticker,
         }
+    }
+
+    /// Keep the serialized form of `tiers`' skills, which workers are sent.
+    pub(crate) fn sending_to_workers(
+        mut self,
+        tiers: impl IntoIterator<Item = TrustTier>,
+    ) -> Loader {
+        for tier in tiers {
+            self.sent_to_workers[tier.index()] = true;
+        }
+        self
     }
 
     /// Keeps deadlines moving while a guest runs in this process.
@@ -100,7 +122,7 @@ impl Loader {
         let started = Instant::now();
         // Names are checked before compiling only: a cached entry passed
         // them (and `check_world`) before it was stored.
-        let (component, source) = self.compiled(engine, &sha256, || {
+        let (component, how) = self.compiled(engine, &sha256, || {
             component_check::check_names(wasm)?;
             Component::new(engine, wasm).map_err(malformed)
         })?;
@@ -108,7 +130,7 @@ impl Loader {
         component_check::check_world(engine, &component)?;
         let host_functions = component_check::host_functions(engine, &component);
         let skill = self.component_skill(tier, sha256, &component, host_functions)?;
-        Ok(self.keep(engine, &component, source, compile_time, skill))
+        Ok(self.keep(engine, &component, how, compile_time, skill))
     }
 
     /// A checked component linked for `tier` (compile source and time are
@@ -142,15 +164,15 @@ impl Loader {
         engine: &Engine,
         sha256: &[u8; 32],
         compile: impl FnOnce() -> Result<T, LoadError>,
-    ) -> Result<(T, CompileSource), LoadError> {
-        if let Some(cached) = self
+    ) -> Result<(T, Origin), LoadError> {
+        if let Some((cached, serialized)) = self
             .cache
             .as_ref()
             .and_then(|c| c.load::<T>(engine, sha256))
         {
-            return Ok((cached, CompileSource::DiskCache));
+            return Ok((cached, Origin::Cache(serialized)));
         }
-        Ok((compile()?, CompileSource::Compiled))
+        Ok((compile()?, Origin::Compiled))
     }
 
     /// A core module, checked against the core ABI, through the same caches.
@@ -162,12 +184,12 @@ impl Loader {
     ) -> Result<Arc<LoadedSkill>, LoadError> {
         let engine = self.engine(tier)?;
         let started = Instant::now();
-        let (module, source) = self.compiled(engine, &sha256, || {
+        let (module, how) = self.compiled(engine, &sha256, || {
             Module::new(engine, wasm).map_err(malformed)
         })?;
         let compile_time = started.elapsed();
         let skill = self.core_skill(tier, sha256, &module)?;
-        Ok(self.keep(engine, &module, source, compile_time, skill))
+        Ok(self.keep(engine, &module, how, compile_time, skill))
     }
 
     /// A freshly compiled form goes to the disk cache; the loaded skill,
@@ -176,18 +198,30 @@ impl Loader {
         &self,
         engine: &Engine,
         compiled: &T,
-        source: CompileSource,
+        how: Origin,
         compile_time: Duration,
         skill: LoadedSkill,
     ) -> Arc<LoadedSkill> {
-        if source == CompileSource::Compiled
-            && let Some(cache) = &self.cache
-        {
-            cache.store(engine, &skill.sha256, compiled);
-        }
+        let (source, serialized) = match how {
+            Origin::Cache(bytes) => (CompileSource::DiskCache, Some(bytes)),
+            Origin::Compiled => (
+                CompileSource::Compiled,
+                self.cache
+                    .as_ref()
+                    .and_then(|cache| cache.store(engine, &skill.sha256, compiled)),
+            ),
+        };
+        // What a worker is sent: kept from the cache rather than made again.
+        let serialized = match serialized {
+            Some(bytes) if self.sent_to_workers[skill.tier.index()] => {
+                OnceLock::from(Ok(Arc::new(bytes)))
+            }
+            _ => OnceLock::new(),
+        };
         self.remember(LoadedSkill {
             source,
             compile_time,
+            serialized,
             ..skill
         })
     }
