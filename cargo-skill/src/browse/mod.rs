@@ -105,7 +105,7 @@ fn install(source: &str, name: &str, offline: bool) -> String {
         Ok(exe) => Command::new(exe),
         Err(e) => return format!("could not find this program to install with: {e}"),
     };
-    command.args(["install", "--skill", name]);
+    command.arg("install").arg(format!("--skill={name}"));
     if offline {
         command.arg("--offline");
     }

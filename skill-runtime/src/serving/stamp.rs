@@ -7,29 +7,41 @@ use std::collections::hash_map::DefaultHasher;
 use std::ffi::OsString;
 use std::hash::{Hash, Hasher};
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::store::home::Home;
 use crate::store::installed::META_FILE;
 
 /// Everything that decides what `bot` is served: the skills named in
-/// `only`, or every folder of the skills root when it is empty. Names are
-/// not checked here (a folder that is not a skill still changes the stamp).
+/// `only`, or every folder of the skills root when it is empty (a folder
+/// that is not a skill still changes the stamp). A name in `only` that is
+/// not a skill name stamps as missing: it never leads outside the root.
 pub fn home_stamp(home: &Home, bot: &str, only: &[String]) -> u64 {
     let mut h = DefaultHasher::new();
     shared_files(home, bot, &mut h);
     let root = home.skills_root();
-    let mut names: Vec<OsString> = if only.is_empty() {
+    let mut dirs: Vec<(OsString, Option<PathBuf>)> = if only.is_empty() {
         std::fs::read_dir(&root)
-            .map(|entries| entries.flatten().map(|e| e.file_name()).collect())
+            .map(|entries| {
+                // One component read from the root itself.
+                entries
+                    .flatten()
+                    .map(|e| (e.file_name(), Some(e.path())))
+                    .collect()
+            })
             .unwrap_or_default()
     } else {
-        only.iter().map(OsString::from).collect()
+        only.iter()
+            .map(|name| (OsString::from(name), home.skill_dir(name).ok()))
+            .collect()
     };
-    names.sort();
-    for name in names {
+    dirs.sort();
+    for (name, dir) in dirs {
         name.hash(&mut h);
-        skill_files(&root.join(name), &mut h);
+        match dir {
+            Some(dir) => skill_files(&dir, &mut h),
+            None => 0u8.hash(&mut h),
+        }
     }
     h.finish()
 }
@@ -58,5 +70,30 @@ fn file_identity(path: &Path, h: &mut DefaultHasher) {
     match std::fs::metadata(path) {
         Ok(m) => (m.dev(), m.ino(), m.len(), m.mtime(), m.mtime_nsec()).hash(h),
         Err(_) => 0u8.hash(h),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_outside_the_skills_folder_is_never_stamped() {
+        let root = tempfile::tempdir().unwrap();
+        let home = Home::new(root.path().join("home"));
+        std::fs::create_dir_all(home.skills_root()).unwrap();
+        let outside = root.path().join("home/victim");
+        std::fs::create_dir_all(&outside).unwrap();
+        let only = ["../victim".to_string()];
+        let before = home_stamp(&home, "local", &only);
+        std::fs::write(outside.join("SKILL.md"), "changed").unwrap();
+        assert_eq!(home_stamp(&home, "local", &only), before);
+
+        // A served skill's change is seen.
+        let only = ["alpha".to_string()];
+        std::fs::create_dir_all(home.skills_root().join("alpha")).unwrap();
+        let before = home_stamp(&home, "local", &only);
+        std::fs::write(home.skills_root().join("alpha/SKILL.md"), "new").unwrap();
+        assert_ne!(home_stamp(&home, "local", &only), before);
     }
 }
