@@ -5,13 +5,14 @@
 //! `SECONDS` each: plain wasmtime on the same engine (the floor), the runtime
 //! in process, in process with the audit log (durable records, group commit),
 //! and in sandbox workers. It prints calls/s, calls/s per core, p50 latency
-//! and the ratio to the floor at the same concurrency.
+//! and the ratio to the floor at the same concurrency; then what the audit
+//! log alone sustains (durable appends from as many threads, no calls).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use skill_runtime::audit::AuditLog;
+use skill_runtime::audit::{AuditLog, AuditRecord};
 use skill_runtime::baseline::Floor;
 use skill_runtime::sandbox::{SandboxConfig, WorkerCommand};
 use skill_runtime::{BotIdentity, Invocation, Runtime, RuntimeConfig, TrustTier};
@@ -108,6 +109,41 @@ fn idle_wakeups(wasm: &[u8]) -> f64 {
     (epoch_thread_switches() - before) as f64
 }
 
+/// A record as the runtime writes one for a trivial call.
+fn record(id: u64) -> AuditRecord {
+    AuditRecord {
+        invocation_id: format!("bench-{id}"),
+        time_ms: 1_700_000_000_000,
+        bot: "default".into(),
+        skill: "probe".into(),
+        version: "0.1.0".into(),
+        tier: TIER.as_str().into(),
+        capabilities_used: vec![],
+        capabilities_denied: vec![],
+        input_sha256: "0".repeat(64),
+        output_sha256: Some("1".repeat(64)),
+        fuel: 1000,
+        peak_memory_bytes: 65536,
+        duration_us: 20,
+        outcome: "ok".into(),
+    }
+}
+
+/// Durable appends alone, from `threads` threads at once.
+fn audit_alone(log: &AuditLog, threads: usize) {
+    let next = AtomicU64::new(0);
+    let (rate, p50) = measure(threads, &|| {
+        log.append(&record(next.fetch_add(1, Ordering::Relaxed)))
+            .unwrap()
+    });
+    println!(
+        "{threads:>9} {:<22} {rate:>10.0} {:>12} {:>10.1}",
+        "audit log alone",
+        "",
+        p50.as_secs_f64() * 1e6
+    );
+}
+
 fn main() {
     let wasm = skill_test_support::guest_wasm("probe");
     println!(
@@ -157,8 +193,19 @@ fn main() {
         }
         let (audited, unaudited) = (rows[2].1, rows[1].1);
         println!(
-            "{threads:>9} audited p50 / unaudited p50: {:.2}x",
-            audited.1.as_secs_f64() / unaudited.1.as_secs_f64()
+            "{threads:>9} audited p50 / unaudited p50: {:.2}x, audited / unaudited calls/s: {:.2}x",
+            audited.1.as_secs_f64() / unaudited.1.as_secs_f64(),
+            audited.0 / unaudited.0
+        );
+    }
+    println!(
+        "{:>9} {:<22} {:>10} {:>12} {:>10}",
+        "", "", "records/s", "", "p50 µs"
+    );
+    for threads in CONCURRENCY {
+        audit_alone(
+            &AuditLog::open(&dir.path().join(format!("alone-{threads}.db"))).unwrap(),
+            threads,
         );
     }
 }

@@ -650,6 +650,23 @@ fn committed_ids(output: &[u8]) -> Vec<String> {
         .collect()
 }
 
+/// The log syncs the WAL SQLite writes: beside the database a symbolic
+/// link leads to, not beside the link.
+#[test]
+fn a_log_opened_through_a_symbolic_link_appends_and_syncs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("real")).unwrap();
+    let link = dir.path().join("audit.db");
+    std::os::unix::fs::symlink(dir.path().join("real/audit.db"), &link).unwrap();
+    let child = child_writer(&link, 5).wait_with_output().unwrap();
+    assert!(child.status.success());
+    assert_eq!(committed_ids(&child.stdout).len(), 5);
+    assert!(dir.path().join("real/audit.db-wal").exists());
+    assert!(!dir.path().join("audit.db-wal").exists());
+    let log = AuditLog::open(&link).unwrap();
+    assert_eq!(log.query(&AuditQuery::default()).unwrap().len(), 5);
+}
+
 #[test]
 fn concurrent_writers_from_several_processes_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();

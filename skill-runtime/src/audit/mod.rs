@@ -1,12 +1,13 @@
 //! The audit log: one SQLite row per invocation in the home folder's
-//! `audit.db` (WAL, fully synced commits, schema versioned by
+//! `audit.db` (WAL, every commit synced, schema versioned by
 //! `user_version` and migrated on open). Concurrent appends share a
 //! commit (`batch.rs`); each returns once its own record is durable. Records hold hashes of input and
 //! output and names of capabilities, never values: nothing a skill read or
 //! wrote (secrets included) reaches the log.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -165,6 +166,12 @@ pub struct AuditLog {
     path: PathBuf,
     conn: Mutex<Connection>,
     batches: Batches<AuditRecord>,
+    /// The write-ahead log, synced after each commit outside the write
+    /// lock. It stays the same file while `conn` is open: SQLite deletes
+    /// it only when its last connection closes.
+    wal: OnceLock<File>,
+    /// Where SQLite keeps it: beside the database file it resolved.
+    wal_path: PathBuf,
 }
 
 /// WAL is persistent: only the first opener of a new log switches to it.
@@ -206,10 +213,13 @@ impl AuditLog {
         let conn = Connection::open(path).map_err(open_error)?;
         conn.busy_timeout(Duration::from_secs(30))
             .map_err(open_error)?;
-        // WAL lets readers and one writer proceed together; FULL makes each
-        // committed record survive a crash of the process or the machine.
+        // WAL lets readers and one writer proceed together. NORMAL commits
+        // without syncing (checkpoints still sync): `append` syncs the WAL
+        // itself after the commit, outside the write lock, so the next batch
+        // is written meanwhile. A returned record survives a crash of the
+        // process or the machine, as with FULL.
         set_wal(&conn).map_err(open_error)?;
-        conn.pragma_update(None, "synchronous", "FULL")
+        conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(open_error)?;
         // A one-shot `cargo skill run` closes the log after one record; the
         // checkpoint SQLite runs on close would cost it four more fsyncs and
@@ -220,10 +230,18 @@ impl AuditLog {
             true,
         )
         .map_err(open_error)?;
+        // SQLite follows a symbolic link to the database; its own full path
+        // names the WAL.
+        let mut wal_path = conn
+            .path()
+            .map_or_else(|| path.as_os_str().to_owned(), |p| p.into());
+        wal_path.push("-wal");
         let log = AuditLog {
+            wal_path: wal_path.into(),
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
             batches: Batches::new(),
+            wal: OnceLock::new(),
         };
         log.migrate()?;
         Ok(log)
@@ -272,16 +290,24 @@ impl AuditLog {
         }
         tx.pragma_update(None, "user_version", known)
             .map_err(|e| self.sql_error(e))?;
-        tx.commit().map_err(|e| self.sql_error(e))
+        tx.commit().map_err(|e| self.sql_error(e))?;
+        drop(conn);
+        self.sync().map_err(|message| AuditError::Write {
+            path: self.path.clone(),
+            message,
+        })
     }
 
     /// Appends `record` durably: it returns once the record is committed,
-    /// in one transaction with the records of concurrent appends.
+    /// in one transaction with the records of concurrent appends, and the
+    /// commit is synced to disk.
     pub fn append(&self, record: &AuditRecord) -> Result<(), AuditError> {
         self.batches
-            .submit(record.clone(), |records| {
-                self.write(&records).map_err(|e| e.to_string())
-            })
+            .submit(
+                record.clone(),
+                |records| self.write(&records).map_err(|e| e.to_string()),
+                || self.sync(),
+            )
             .map_err(|message| AuditError::Write {
                 path: self.path.clone(),
                 message,
@@ -316,6 +342,21 @@ impl AuditLog {
             }
         }
         tx.commit()
+    }
+
+    /// Makes every commit so far durable: the WAL's bytes and size (an
+    /// fsync on any descriptor of a file flushes all of its written pages).
+    fn sync(&self) -> Result<(), String> {
+        let wal = match self.wal.get() {
+            Some(wal) => wal,
+            None => {
+                let wal = File::open(&self.wal_path)
+                    .map_err(|e| format!("opening the WAL {}: {e}", self.wal_path.display()))?;
+                self.wal.get_or_init(|| wal)
+            }
+        };
+        wal.sync_data()
+            .map_err(|e| format!("syncing the WAL to disk: {e}"))
     }
 
     pub fn query(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, AuditError> {
