@@ -1,10 +1,19 @@
 //! Group commit, pipelined: appends that arrive together share one
-//! transaction and one fsync, and the next batch is written while the one
-//! before it syncs. The first appender to find no batch being written
-//! leads: it takes every record queued so far, writes them all, lets the
-//! next leader in, syncs, and wakes the others. An append returns only after
-//! a sync that began after its record was written, so what was durable
-//! before is durable now; alone, a batch is one record.
+//! transaction and one fsync, and a batch is written while the one before
+//! it syncs. Two stages, each held by one appender at a time:
+//! - write: the first appender to find no batch being written, and none
+//!   written waiting for a sync, takes every record queued so far and
+//!   writes them in one transaction;
+//! - sync: an appender of a written batch, finding no sync running, makes
+//!   every batch written so far durable at once and wakes their appenders.
+//!
+//! Records arriving while a sync runs and a batch waits for the next one
+//! are held back and written together: each commit rewrites whole pages,
+//! so small commits would cost the disk more than the wait costs them.
+//!
+//! An append returns only after a sync that began after its record was
+//! written, so what was durable before is durable now; alone, a batch is
+//! one record and one sync.
 
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 
@@ -14,20 +23,31 @@ pub(super) struct Batches<T> {
 
 struct State<T> {
     queued: Vec<T>,
-    /// The batch queued records join; the next leader writes it.
+    /// The batch queued records join; the next writer takes it.
     filling: Arc<Batch>,
-    /// A leader is writing (not yet syncing) its batch.
     writing: bool,
+    syncing: bool,
+    /// Written batches waiting for a sync, oldest first.
+    unsynced: Vec<Arc<Batch>>,
 }
 
-/// One batch's outcome, and the appenders waiting for it (or, while it
-/// fills, for their turn to lead). Both are used under the state's lock;
-/// waking only a batch's own appenders keeps a large pool from stampeding.
+/// One batch's outcome, and its appenders waiting for it or for their turn
+/// at a stage. Both are used under the state's lock; waking only a batch's
+/// own appenders keeps a large pool from stampeding.
 #[derive(Default)]
 struct Batch {
     outcome: OnceLock<Result<(), String>>,
     wake: Condvar,
 }
+
+impl Batch {
+    fn finish(&self, outcome: Result<(), String>) {
+        let _ = self.outcome.set(outcome);
+        self.wake.notify_all();
+    }
+}
+
+const PANICKED: &str = "the audit writer panicked";
 
 impl<T> std::fmt::Debug for Batches<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -42,6 +62,8 @@ impl<T> Batches<T> {
                 queued: Vec::new(),
                 filling: Arc::default(),
                 writing: false,
+                syncing: false,
+                unsynced: Vec::new(),
             }),
         }
     }
@@ -51,9 +73,10 @@ impl<T> Batches<T> {
     }
 
     /// Queues `item` and returns once the batch holding it was written by
-    /// `write` and then made durable by `sync` (here or by another
+    /// `write` and then made durable by a `sync` (here or by another
     /// appender), with that batch's outcome. Batches are written one at a
-    /// time, in order; a batch's sync may overlap the next one's write.
+    /// time, in order; one sync runs at a time, over every batch written
+    /// before it began.
     pub(super) fn submit(
         &self,
         item: T,
@@ -63,28 +86,42 @@ impl<T> Batches<T> {
         let mut state = self.lock();
         let batch = state.filling.clone();
         state.queued.push(item);
-        let mut stages = Some((write, sync));
+        let (mut write, mut sync) = (Some(write), Some(sync));
         loop {
             if let Some(outcome) = batch.outcome.get() {
                 return outcome.clone();
             }
-            // Still being filled and nobody writing: it is ours to write.
-            if Arc::ptr_eq(&batch, &state.filling) && !state.writing {
-                let (write, sync) = stages.take().expect("an appender leads at most once");
+            // One written batch at most waits for a sync: records arriving
+            // meanwhile join the next, which is then written in one go.
+            if Arc::ptr_eq(&batch, &state.filling) && !state.writing && state.unsynced.is_empty() {
+                let write = write.take().expect("an appender writes at most once");
                 state.writing = true;
                 let items = std::mem::take(&mut state.queued);
                 state.filling = Arc::default();
                 drop(state);
-                let mut finish = Finish {
+                let mut stage = WriteStage {
                     batches: self,
                     batch: &batch,
-                    writing: true,
-                    outcome: Err("the audit writer panicked".into()),
+                    outcome: Err(PANICKED.into()),
                 };
-                let written = write(items);
-                finish.done_writing();
-                finish.outcome = written.and_then(|()| sync());
-                drop(finish);
+                stage.outcome = write(items);
+                drop(stage);
+                state = self.lock();
+                continue;
+            }
+            if !state.syncing && state.unsynced.iter().any(|b| Arc::ptr_eq(b, &batch)) {
+                let sync = sync.take().expect("an appender syncs at most once");
+                state.syncing = true;
+                let covered = std::mem::take(&mut state.unsynced);
+                state.filling.wake.notify_one();
+                drop(state);
+                let mut stage = SyncStage {
+                    batches: self,
+                    covered,
+                    outcome: Err(PANICKED.into()),
+                };
+                stage.outcome = sync();
+                drop(stage);
                 state = self.lock();
                 continue;
             }
@@ -93,37 +130,46 @@ impl<T> Batches<T> {
     }
 }
 
-/// Publishes a written batch's outcome, also when the writer panics, so
-/// no appender waits forever.
-struct Finish<'a, T> {
+/// Ends a write, also when the writer panics: a written batch waits for a
+/// sync, a failed one hears why; one appender of the next batch may write.
+struct WriteStage<'a, T> {
     batches: &'a Batches<T>,
-    batch: &'a Batch,
-    /// Whether this leader still holds the write stage.
-    writing: bool,
+    batch: &'a Arc<Batch>,
     outcome: Result<(), String>,
 }
 
-impl<T> Finish<'_, T> {
-    /// Lets the next batch be written while this one syncs: one of its
-    /// appenders leads it.
-    fn done_writing(&mut self) {
+impl<T> Drop for WriteStage<'_, T> {
+    fn drop(&mut self) {
         let mut state = self.batches.lock();
         state.writing = false;
-        self.writing = false;
-        state.filling.wake.notify_one();
+        match std::mem::replace(&mut self.outcome, Ok(())) {
+            Ok(()) => state.unsynced.push(self.batch.clone()),
+            Err(e) => {
+                self.batch.finish(Err(e));
+                state.filling.wake.notify_one();
+            }
+        }
     }
 }
 
-impl<T> Drop for Finish<'_, T> {
+/// Ends a sync, also when it panics: every batch it covered hears its
+/// outcome, and an appender of a batch written meanwhile syncs next.
+struct SyncStage<'a, T> {
+    batches: &'a Batches<T>,
+    covered: Vec<Arc<Batch>>,
+    outcome: Result<(), String>,
+}
+
+impl<T> Drop for SyncStage<'_, T> {
     fn drop(&mut self) {
         let mut state = self.batches.lock();
-        if self.writing {
-            state.writing = false;
-            state.filling.wake.notify_one();
+        state.syncing = false;
+        for batch in &self.covered {
+            batch.finish(self.outcome.clone());
         }
-        let outcome = std::mem::replace(&mut self.outcome, Ok(()));
-        let _ = self.batch.outcome.set(outcome);
-        self.batch.wake.notify_all();
+        if let Some(next) = state.unsynced.first() {
+            next.wake.notify_one();
+        }
     }
 }
 
@@ -137,9 +183,11 @@ mod tests {
         let batches = Arc::new(Batches::new());
         // Written and not yet synced; written and synced.
         let disk = Arc::new(Mutex::new((Vec::new(), Vec::new())));
+        let failed_batch = Arc::new(Mutex::new(Vec::new()));
         let threads: Vec<_> = (0..8)
             .map(|t| {
                 let (batches, disk) = (batches.clone(), disk.clone());
+                let failed_batch = failed_batch.clone();
                 std::thread::spawn(move || {
                     for i in 0..100 {
                         let item = t * 1000 + i;
@@ -147,6 +195,9 @@ mod tests {
                             item,
                             |items| {
                                 let failed = items.contains(&3042);
+                                if failed {
+                                    failed_batch.lock().unwrap().extend(items.iter().copied());
+                                }
                                 disk.lock().unwrap().0.extend(items);
                                 if failed {
                                     Err("batch failed".into())
@@ -161,9 +212,9 @@ mod tests {
                                 Ok(())
                             },
                         );
-                        // Only the batch that held 3042 failed, and 3042 heard it.
-                        if item == 3042 {
-                            assert!(outcome.is_err());
+                        // Only the batch that held 3042 failed, and its appenders heard it.
+                        if failed_batch.lock().unwrap().contains(&item) {
+                            assert_eq!(outcome, Err("batch failed".into()));
                         } else {
                             assert_eq!(outcome, Ok(()));
                             assert!(disk.lock().unwrap().1.contains(&item), "{item} not synced");
@@ -221,6 +272,56 @@ mod tests {
         assert_eq!(first.join().unwrap(), Ok(()));
     }
 
+    /// While a sync runs, one batch may be written; records arriving after
+    /// it wait and are then written together.
+    #[test]
+    fn records_arriving_during_a_sync_are_written_together() {
+        let batches = Arc::new(Batches::<u32>::new());
+        let (written, wait) = std::sync::mpsc::channel::<Vec<u32>>();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let released = Arc::new(Mutex::new(released));
+        let submit = |item: u32| {
+            let (batches, written, released) = (batches.clone(), written.clone(), released.clone());
+            std::thread::spawn(move || {
+                batches.submit(
+                    item,
+                    |items| {
+                        written.send(items).unwrap();
+                        Ok(())
+                    },
+                    move || {
+                        // The first sync lasts until released.
+                        if item == 1 {
+                            let released = released.lock().unwrap();
+                            released
+                                .recv_timeout(std::time::Duration::from_secs(10))
+                                .map_err(|_| "not released".to_string())?;
+                        }
+                        Ok(())
+                    },
+                )
+            })
+        };
+        let mut threads = vec![submit(1)];
+        assert_eq!(wait.recv().unwrap(), [1]);
+        while !batches.lock().syncing {
+            std::thread::yield_now();
+        }
+        threads.push(submit(2));
+        assert_eq!(wait.recv().unwrap(), [2]);
+        threads.extend([submit(3), submit(4)]);
+        while batches.lock().queued.len() < 2 {
+            std::thread::yield_now();
+        }
+        release.send(()).unwrap();
+        let mut last = wait.recv().unwrap();
+        last.sort();
+        assert_eq!(last, [3, 4]);
+        for thread in threads {
+            assert_eq!(thread.join().unwrap(), Ok(()));
+        }
+    }
+
     #[test]
     fn a_failed_sync_fails_its_batch_only() {
         let batches = Batches::new();
@@ -246,7 +347,7 @@ mod tests {
                 )
             }));
             assert!(panicked.is_err());
-            assert!(!batches.lock().writing);
+            assert!(!batches.lock().writing && !batches.lock().syncing);
             assert_eq!(
                 batches.submit(
                     2,

@@ -172,6 +172,10 @@ pub struct AuditLog {
     wal: OnceLock<File>,
     /// Where SQLite keeps it: beside the database file it resolved.
     wal_path: PathBuf,
+    /// Why a sync failed. Linux reports a failed writeback once and then
+    /// forgets it, and later WAL frames are only readable after the earlier
+    /// ones: after one failure no later append can be called durable.
+    sync_failed: OnceLock<String>,
 }
 
 /// WAL is persistent: only the first opener of a new log switches to it.
@@ -242,6 +246,7 @@ impl AuditLog {
             conn: Mutex::new(conn),
             batches: Batches::new(),
             wal: OnceLock::new(),
+            sync_failed: OnceLock::new(),
         };
         log.migrate()?;
         Ok(log)
@@ -347,6 +352,11 @@ impl AuditLog {
     /// Makes every commit so far durable: the WAL's bytes and size (an
     /// fsync on any descriptor of a file flushes all of its written pages).
     fn sync(&self) -> Result<(), String> {
+        if let Some(why) = self.sync_failed.get() {
+            return Err(format!(
+                "an earlier sync of the WAL failed ({why}); records since may not be durable: check the disk, then restart the process"
+            ));
+        }
         let wal = match self.wal.get() {
             Some(wal) => wal,
             None => {
@@ -355,8 +365,11 @@ impl AuditLog {
                 self.wal.get_or_init(|| wal)
             }
         };
-        wal.sync_data()
-            .map_err(|e| format!("syncing the WAL to disk: {e}"))
+        wal.sync_data().map_err(|e| {
+            let why = format!("syncing the WAL to disk: {e}");
+            self.sync_failed.get_or_init(|| why.clone());
+            why
+        })
     }
 
     pub fn query(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, AuditError> {
