@@ -650,6 +650,81 @@ fn committed_ids(output: &[u8]) -> Vec<String> {
         .collect()
 }
 
+fn plain_record(id: usize) -> AuditRecord {
+    AuditRecord {
+        invocation_id: format!("record-{id}"),
+        time_ms: 1_700_000_000_000,
+        bot: "default".into(),
+        skill: "probe".into(),
+        version: "1.0.0".into(),
+        tier: "untrusted".into(),
+        capabilities_used: vec![],
+        capabilities_denied: vec![],
+        input_sha256: "0".repeat(64),
+        output_sha256: None,
+        fuel: 1,
+        peak_memory_bytes: 1,
+        duration_us: 1,
+        outcome: "ok".into(),
+    }
+}
+
+/// Appends records until the WAL passes 1 MiB; how many.
+fn fill_wal(log: &AuditLog, db: &Path) -> usize {
+    let wal = db.with_extension("db-wal");
+    let mut count = 0;
+    while std::fs::metadata(&wal).map_or(0, |m| m.len()) <= 1 << 20 {
+        log.append(&plain_record(count)).unwrap();
+        count += 1;
+        assert!(count < 100_000, "the WAL does not grow");
+    }
+    count
+}
+
+/// One-shot runs close the log without a checkpoint; the last to close a
+/// long WAL truncates it, so the next opener does not read it all again.
+#[test]
+fn a_long_wal_is_truncated_when_the_log_closes_and_nothing_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("audit.db");
+    let log = AuditLog::open(&db).unwrap();
+    let count = fill_wal(&log, &db);
+    drop(log);
+    let wal = std::fs::metadata(db.with_extension("db-wal")).map_or(0, |m| m.len());
+    assert_eq!(wal, 0, "the WAL was not truncated");
+    let log = AuditLog::open(&db).unwrap();
+    assert_eq!(log.query(&AuditQuery::default()).unwrap().len(), count);
+    assert_eq!(log.check_integrity(), Ok(()));
+}
+
+/// Truncating needs every other connection gone: a close beside a reader
+/// leaves the WAL as it is, at once.
+#[test]
+fn a_log_closing_beside_a_reader_does_not_wait_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("audit.db");
+    let log = AuditLog::open(&db).unwrap();
+    let count = fill_wal(&log, &db);
+    let reader = rusqlite::Connection::open(&db).unwrap();
+    reader.execute_batch("BEGIN").unwrap();
+    let seen: usize = reader
+        .query_row("SELECT count(*) FROM invocations", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(seen, count);
+    let (closed, wait) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        drop(log);
+        closed.send(()).unwrap();
+    });
+    wait.recv_timeout(Duration::from_secs(10))
+        .expect("closing the log waited for the reader");
+    let wal = std::fs::metadata(db.with_extension("db-wal"))
+        .unwrap()
+        .len();
+    assert!(wal > 1 << 20, "the WAL was truncated under a reader");
+    reader.execute_batch("COMMIT").unwrap();
+}
+
 /// The log syncs the WAL SQLite writes: beside the database a symbolic
 /// link leads to, not beside the link.
 #[test]

@@ -43,6 +43,10 @@ const MIGRATIONS: &[&str] = &["
     CREATE INDEX invocations_bot ON invocations (bot, time_ms);
 "];
 
+/// A WAL longer than this is checkpointed and truncated when the log is
+/// closed (see `Drop`).
+const WAL_TRUNCATE_AT: u64 = 1 << 20;
+
 /// Host functions that need no grant: not capabilities, not audited.
 const UNGATED: [&str; 2] = ["log", "get-context"];
 
@@ -176,6 +180,24 @@ pub struct AuditLog {
     /// forgets it, and later WAL frames are only readable after the earlier
     /// ones: after one failure no later append can be called durable.
     sync_failed: OnceLock<String>,
+}
+
+/// Connections close without checkpointing (see `open`), so the WAL of a
+/// home used by one-shot runs only grows: the next opener rebuilds its index
+/// from the whole file (SQLite's recovery, which also forgets what was
+/// checkpointed, so the WAL never restarts). The last writer to close a long
+/// WAL checkpoints it and truncates it to nothing. It does not wait: while
+/// another process reads or writes, the WAL is left for a later close.
+impl Drop for AuditLog {
+    fn drop(&mut self) {
+        if self.wal_len().is_none_or(|len| len <= WAL_TRUNCATE_AT) {
+            return;
+        }
+        let conn = self.lock();
+        if conn.busy_timeout(Duration::ZERO).is_ok() {
+            let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        }
+    }
 }
 
 /// WAL is persistent: only the first opener of a new log switches to it.
@@ -370,6 +392,11 @@ impl AuditLog {
             self.sync_failed.get_or_init(|| why.clone());
             why
         })
+    }
+
+    /// The WAL's length, if it was opened by a sync.
+    fn wal_len(&self) -> Option<u64> {
+        Some(self.wal.get()?.metadata().ok()?.len())
     }
 
     pub fn query(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, AuditError> {
