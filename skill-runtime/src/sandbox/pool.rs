@@ -17,8 +17,8 @@ use crate::sandbox::config::{SKILLS_PER_WORKER, SandboxConfig, WorkerCommand};
 use crate::sandbox::confine::ConfineError;
 use crate::sandbox::probe::ProbeReport;
 use crate::sandbox::protocol::{
-    FromWorker, HOST_SPIN, ToWorker, WorkerCall, WorkerOutcome, read_frame, set_nonblocking,
-    write_frame,
+    FromWorker, HOST_SPIN, ToWorker, WORKER_SPIN, WorkerCall, WorkerOutcome, read_frame,
+    set_nonblocking, write_frame,
 };
 
 /// How long a worker may take past the invocation's deadline to answer.
@@ -72,6 +72,8 @@ pub(crate) struct Worker {
     from: File,
     loaded: HashSet<[u8; 32]>,
     uses: u32,
+    /// How long reads spin before they sleep (see [`HOST_SPIN`]).
+    spin: Duration,
 }
 
 impl Worker {
@@ -108,6 +110,7 @@ impl Worker {
             from,
             loaded: HashSet::new(),
             uses: 0,
+            spin: HOST_SPIN,
         };
         let start = ToWorker::Start {
             limits: config.process_limits,
@@ -140,7 +143,7 @@ impl Worker {
         deadline: Instant,
         when: &'static str,
     ) -> Result<FromWorker, SandboxError> {
-        match read_frame::<FromWorker>(&mut self.from, Some(deadline), HOST_SPIN) {
+        match read_frame::<FromWorker>(&mut self.from, Some(deadline), self.spin) {
             Ok((message, _)) => Ok(message),
             Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
                 self.kill();
@@ -219,7 +222,15 @@ impl Worker {
     ) -> Result<WorkerOutcome, SandboxError> {
         let deadline = Instant::now() + call.limits.timeout + GRACE;
         let when = "during the invocation";
-        self.send(&ToWorker::Invoke(Box::new(call)), &[], when)?;
+        let invoke = ToWorker::Invoke {
+            call: Box::new(call),
+            spin_us: if self.spin.is_zero() {
+                0
+            } else {
+                WORKER_SPIN.as_micros() as u32
+            },
+        };
+        self.send(&invoke, &[], when)?;
         loop {
             match self.receive(deadline, when)? {
                 FromWorker::Call(request) => {
@@ -293,6 +304,9 @@ pub(crate) struct Pool {
     log_limits: LogLimits,
     state: Mutex<PoolState>,
     freed: Condvar,
+    /// Calls in flight up to which readers spin: one core for the host's
+    /// reader and one for the worker, each.
+    spinning_calls: usize,
 }
 
 impl Pool {
@@ -307,6 +321,7 @@ impl Pool {
             log_limits,
             state: Mutex::default(),
             freed: Condvar::new(),
+            spinning_calls: std::thread::available_parallelism().map_or(1, |n| n.get()) / 2,
         })
     }
 
@@ -340,7 +355,16 @@ impl Pool {
             loaded = worker.load(skill);
         }
         let pid = worker.pid();
-        self.lock().busy.push(pid);
+        let in_flight = {
+            let mut state = self.lock();
+            state.busy.push(pid);
+            state.busy.len()
+        };
+        worker.spin = if in_flight <= self.spinning_calls {
+            HOST_SPIN
+        } else {
+            Duration::ZERO
+        };
         let outcome = loaded.and_then(|()| worker.call(call, caps));
         self.lock().busy.retain(|p| *p != pid);
         self.release(tier, worker, !retires(&outcome));

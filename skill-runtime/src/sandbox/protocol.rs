@@ -37,7 +37,12 @@ pub(crate) enum ToWorker {
         sha256: String,
         tier: TrustTier,
     },
-    Invoke(Box<WorkerCall>),
+    Invoke {
+        call: Box<WorkerCall>,
+        /// How long to spin for each message until the next call (see
+        /// [`WORKER_SPIN`]): none while the cores are all taken.
+        spin_us: u32,
+    },
     Reply(Result<CapabilityReply, HostTrap>),
     /// Try to escape, and say what happened.
     Probe,
@@ -133,6 +138,9 @@ pub(crate) fn read_frame<T: DeserializeOwned>(
 /// How long the host spins for a worker's answer before it sleeps in
 /// `poll`: answers come within tens of microseconds, and a sleeping reader
 /// costs a wake-up (on a VM, an inter-processor interrupt to a halted CPU).
+/// Only while cores are free: a spinning reader takes a core from the
+/// workers it waits for (at 8 calls in flight on 2 cores, spinning halved
+/// throughput), so the pool spins only with a core free for each side.
 pub(crate) const HOST_SPIN: Duration = Duration::from_micros(50);
 /// How long an idle worker spins for the next request before it sleeps:
 /// calls in a burst then skip the wake-up; an idle worker costs this much

@@ -5,6 +5,7 @@
 use std::fs::File;
 use std::os::fd::FromRawFd;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use crate::capabilities::calls::{Capabilities, CapabilityCall, CapabilityReply, HostTrap};
 use crate::engine::bindings::SkillContext;
@@ -25,6 +26,8 @@ const EXIT_REFUSED: i32 = 3;
 struct Channel {
     from_host: File,
     to_host: File,
+    /// Set by each call (see [`WORKER_SPIN`]).
+    spin: Duration,
 }
 
 impl Channel {
@@ -36,7 +39,7 @@ impl Channel {
     }
 
     fn receive(&mut self) -> (ToWorker, Vec<u8>) {
-        match read_frame(&mut self.from_host, None, WORKER_SPIN) {
+        match read_frame(&mut self.from_host, None, self.spin) {
             Ok(frame) => frame,
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => std::process::exit(0),
             Err(_) => std::process::exit(EXIT_PROTOCOL),
@@ -73,6 +76,7 @@ pub fn main() -> i32 {
         Channel {
             from_host: File::from_raw_fd(0),
             to_host: File::from_raw_fd(1),
+            spin: WORKER_SPIN,
         }
     };
     if set_nonblocking(&channel.from_host).is_err() {
@@ -105,7 +109,8 @@ pub fn main() -> i32 {
                 });
                 FromWorker::Loaded(loaded.map(drop))
             }
-            ToWorker::Invoke(call) => {
+            ToWorker::Invoke { call, spin_us } => {
+                lock().spin = Duration::from_micros(spin_us.into());
                 let skill = decode_sha(&call.sha256)
                     .ok()
                     .and_then(|sha| loader.loaded(call.tier, &sha));
