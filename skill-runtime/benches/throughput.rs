@@ -4,8 +4,8 @@
 //! runs a trivial `execute` (verified tier) from 1, 2, 8 and 64 threads for
 //! `SECONDS` each: plain wasmtime on the same engine (the floor), the runtime
 //! in process, in process with the audit log (durable records, group commit),
-//! and in sandbox workers. It prints calls/s, calls/s per core, p50 latency
-//! and the ratio to the floor at the same concurrency; then what the audit
+//! and in sandbox workers. It prints calls/s, calls/s per core, p50 and p99
+//! latency and the ratio to the floor at the same concurrency; then what the audit
 //! log alone sustains (durable appends from as many threads, no calls).
 
 use std::sync::Arc;
@@ -21,8 +21,8 @@ const TIER: TrustTier = TrustTier::Verified;
 const SECONDS: f64 = 1.5;
 const CONCURRENCY: [usize; 4] = [1, 2, 8, 64];
 
-/// Calls/s and p50 latency of `call` run from `threads` threads at once.
-fn measure(threads: usize, call: &(dyn Fn() + Sync)) -> (f64, Duration) {
+/// Calls/s, p50 and p99 latency of `call` run from `threads` threads at once.
+fn measure(threads: usize, call: &(dyn Fn() + Sync)) -> (f64, Duration, Duration) {
     let stop = AtomicBool::new(false);
     let started = Instant::now();
     let latencies: Vec<Vec<Duration>> = std::thread::scope(|s| {
@@ -46,7 +46,11 @@ fn measure(threads: usize, call: &(dyn Fn() + Sync)) -> (f64, Duration) {
     let elapsed = started.elapsed().as_secs_f64();
     let mut all: Vec<Duration> = latencies.into_iter().flatten().collect();
     all.sort();
-    (all.len() as f64 / elapsed, all[all.len() / 2])
+    (
+        all.len() as f64 / elapsed,
+        all[all.len() / 2],
+        all[all.len() * 99 / 100],
+    )
 }
 
 fn runtime(threads: usize, audit: Option<Arc<AuditLog>>, in_workers: bool) -> Runtime {
@@ -132,15 +136,16 @@ fn record(id: u64) -> AuditRecord {
 /// Durable appends alone, from `threads` threads at once.
 fn audit_alone(log: &AuditLog, threads: usize) {
     let next = AtomicU64::new(0);
-    let (rate, p50) = measure(threads, &|| {
+    let (rate, p50, p99) = measure(threads, &|| {
         log.append(&record(next.fetch_add(1, Ordering::Relaxed)))
             .unwrap()
     });
     println!(
-        "{threads:>9} {:<22} {rate:>10.0} {:>12} {:>10.1}",
+        "{threads:>9} {:<22} {rate:>10.0} {:>12} {:>10.1} {:>10.1}",
         "audit log alone",
         "",
-        p50.as_secs_f64() * 1e6
+        p50.as_secs_f64() * 1e6,
+        p99.as_secs_f64() * 1e6
     );
 }
 
@@ -156,8 +161,8 @@ fn main() {
     let log = Arc::new(AuditLog::open(&dir.path().join("audit.db")).unwrap());
     println!("trivial execute, {TIER} tier, {SECONDS} s per point, {cores} cores");
     println!(
-        "{:>9} {:<22} {:>10} {:>12} {:>10} {:>8}",
-        "in flight", "", "calls/s", "per core", "p50 µs", "floor ×"
+        "{:>9} {:<22} {:>10} {:>12} {:>10} {:>10} {:>8}",
+        "in flight", "", "calls/s", "per core", "p50 µs", "p99 µs", "floor ×"
     );
     for threads in CONCURRENCY {
         let invoke_with = |runtime: &Runtime| {
@@ -171,11 +176,12 @@ fn main() {
         };
         let plain = runtime(threads, None, false);
         let floor = Floor::new(&plain, &plain.load(&wasm, TIER).unwrap()).unwrap();
-        let (floor_rate, floor_p50) = measure(threads, &|| {
+        let floor_row = measure(threads, &|| {
             floor.invoke("{}").unwrap().unwrap();
         });
+        let floor_rate = floor_row.0;
         let rows = [
-            ("floor (plain wasmtime)", (floor_rate, floor_p50)),
+            ("floor (plain wasmtime)", floor_row),
             ("in process", invoke_with(&plain)),
             (
                 "in process, audited",
@@ -183,15 +189,20 @@ fn main() {
             ),
             ("sandboxed", invoke_with(&runtime(threads, None, true))),
         ];
-        for (name, (rate, p50)) in rows {
+        for (name, (rate, p50, p99)) in rows {
             println!(
-                "{threads:>9} {name:<22} {rate:>10.0} {:>12.0} {:>10.1} {:>8.2}",
+                "{threads:>9} {name:<22} {rate:>10.0} {:>12.0} {:>10.1} {:>10.1} {:>8.2}",
                 rate / cores,
                 p50.as_secs_f64() * 1e6,
+                p99.as_secs_f64() * 1e6,
                 rate / floor_rate
             );
         }
-        let (audited, unaudited) = (rows[2].1, rows[1].1);
+        let (audited, unaudited, sandboxed) = (rows[2].1, rows[1].1, rows[3].1);
+        println!(
+            "{threads:>9} sandboxed p99 / in-process p99: {:.2}x",
+            sandboxed.2.as_secs_f64() / unaudited.2.as_secs_f64()
+        );
         println!(
             "{threads:>9} audited p50 / unaudited p50: {:.2}x, audited / unaudited calls/s: {:.2}x",
             audited.1.as_secs_f64() / unaudited.1.as_secs_f64(),
@@ -199,8 +210,8 @@ fn main() {
         );
     }
     println!(
-        "{:>9} {:<22} {:>10} {:>12} {:>10}",
-        "", "", "records/s", "", "p50 µs"
+        "{:>9} {:<22} {:>10} {:>12} {:>10} {:>10}",
+        "", "", "records/s", "", "p50 µs", "p99 µs"
     );
     for threads in CONCURRENCY {
         audit_alone(
