@@ -382,8 +382,12 @@ impl AuditLog {
         let wal = match self.wal.get() {
             Some(wal) => wal,
             None => {
-                let wal = File::open(&self.wal_path)
-                    .map_err(|e| format!("opening the WAL {}: {e}", self.wal_path.display()))?;
+                let wal = File::open(&self.wal_path).map_err(|e| {
+                    format!(
+                        "opening the WAL {} to sync it: {e}; check that this user may read it",
+                        self.wal_path.display()
+                    )
+                })?;
                 self.wal.get_or_init(|| wal)
             }
         };

@@ -17,8 +17,8 @@ use crate::sandbox::config::{SKILLS_PER_WORKER, SandboxConfig, WorkerCommand};
 use crate::sandbox::confine::ConfineError;
 use crate::sandbox::probe::ProbeReport;
 use crate::sandbox::protocol::{
-    FromWorker, HOST_SPIN, ToWorker, WORKER_SPIN, WorkerCall, WorkerOutcome, read_frame,
-    set_nonblocking, write_frame,
+    FromWorker, HOST_SPIN, ToWorker, WorkerCall, WorkerOutcome, read_frame, set_nonblocking,
+    write_frame,
 };
 
 /// How long a worker may take past the invocation's deadline to answer.
@@ -72,8 +72,6 @@ pub(crate) struct Worker {
     from: File,
     loaded: HashSet<[u8; 32]>,
     uses: u32,
-    /// How long reads spin before they sleep (see [`HOST_SPIN`]).
-    spin: Duration,
 }
 
 impl Worker {
@@ -110,7 +108,6 @@ impl Worker {
             from,
             loaded: HashSet::new(),
             uses: 0,
-            spin: HOST_SPIN,
         };
         let start = ToWorker::Start {
             limits: config.process_limits,
@@ -138,12 +135,15 @@ impl Worker {
         write_frame(&mut self.to, message, payload).map_err(|_| self.died(when))
     }
 
+    /// The next message; reads spin for `spin` before they sleep (see
+    /// [`HOST_SPIN`]).
     fn receive(
         &mut self,
         deadline: Instant,
         when: &'static str,
+        spin: Duration,
     ) -> Result<FromWorker, SandboxError> {
-        match read_frame::<FromWorker>(&mut self.from, Some(deadline), self.spin) {
+        match read_frame::<FromWorker>(&mut self.from, Some(deadline), spin) {
             Ok((message, _)) => Ok(message),
             Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
                 self.kill();
@@ -165,7 +165,7 @@ impl Worker {
         when: &'static str,
     ) -> Result<FromWorker, SandboxError> {
         self.send(message, payload, when)?;
-        self.receive(deadline, when)
+        self.receive(deadline, when, HOST_SPIN)
     }
 
     /// Gone: reaps it and says how it ended.
@@ -215,24 +215,23 @@ impl Worker {
     }
 
     /// Runs one call, answering the worker's capability calls with `caps`.
+    /// Both sides' reads spin only when `spin` (see [`HOST_SPIN`]).
     fn call(
         &mut self,
         call: WorkerCall,
         caps: &mut dyn Capabilities,
+        spin: bool,
     ) -> Result<WorkerOutcome, SandboxError> {
         let deadline = Instant::now() + call.limits.timeout + GRACE;
         let when = "during the invocation";
         let invoke = ToWorker::Invoke {
             call: Box::new(call),
-            spin_us: if self.spin.is_zero() {
-                0
-            } else {
-                WORKER_SPIN.as_micros() as u32
-            },
+            spin,
         };
         self.send(&invoke, &[], when)?;
+        let spin = if spin { HOST_SPIN } else { Duration::ZERO };
         loop {
-            match self.receive(deadline, when)? {
+            match self.receive(deadline, when, spin)? {
                 FromWorker::Call(request) => {
                     let reply = caps.call(request);
                     self.send(&ToWorker::Reply(reply), &[], when)?;
@@ -360,12 +359,8 @@ impl Pool {
             state.busy.push(pid);
             state.busy.len()
         };
-        worker.spin = if in_flight <= self.spinning_calls {
-            HOST_SPIN
-        } else {
-            Duration::ZERO
-        };
-        let outcome = loaded.and_then(|()| worker.call(call, caps));
+        let spin = in_flight <= self.spinning_calls;
+        let outcome = loaded.and_then(|()| worker.call(call, caps, spin));
         self.lock().busy.retain(|p| *p != pid);
         self.release(tier, worker, !retires(&outcome));
         outcome

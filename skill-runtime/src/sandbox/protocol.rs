@@ -39,9 +39,9 @@ pub(crate) enum ToWorker {
     },
     Invoke {
         call: Box<WorkerCall>,
-        /// How long to spin for each message until the next call (see
-        /// [`WORKER_SPIN`]): none while the cores are all taken.
-        spin_us: u32,
+        /// Whether reads spin (see [`WORKER_SPIN`]) until the next call:
+        /// not while the cores are all taken.
+        spin: bool,
     },
     Reply(Result<CapabilityReply, HostTrap>),
     /// Try to escape, and say what happened.

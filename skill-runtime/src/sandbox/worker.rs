@@ -109,8 +109,8 @@ pub fn main() -> i32 {
                 });
                 FromWorker::Loaded(loaded.map(drop))
             }
-            ToWorker::Invoke { call, spin_us } => {
-                lock().spin = Duration::from_micros(spin_us.into());
+            ToWorker::Invoke { call, spin } => {
+                lock().spin = if spin { WORKER_SPIN } else { Duration::ZERO };
                 let skill = decode_sha(&call.sha256)
                     .ok()
                     .and_then(|sha| loader.loaded(call.tier, &sha));
