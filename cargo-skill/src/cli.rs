@@ -91,7 +91,7 @@ pub enum Command {
     Registry(commands::registry::RegistryArgs),
     /// Write SKILL.md for a skill.toml (core-module) skill, so it can be published as a skill folder
     Convert(commands::convert::ConvertArgs),
-    /// Check this machine: sandbox (Landlock, seccomp, a real worker), wasm targets, home and cache
+    /// Check this machine: sandbox (Landlock and seccomp, or Seatbelt; a real worker), wasm targets, home and cache
     Doctor(commands::doctor::DoctorArgs),
     #[command(name = "__compile", hide = true)]
     Compile(commands::compile::CompileArgs),

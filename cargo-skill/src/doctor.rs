@@ -5,8 +5,11 @@
 use std::path::Path;
 
 use serde::Serialize;
+#[cfg(target_os = "linux")]
 use skill_runtime::sandbox::{self, MIN_LANDLOCK_ABI};
 use skill_runtime::{Home, Runtime};
+
+use crate::help::UNSANDBOXED;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -36,7 +39,8 @@ fn check(name: &'static str, status: Status, detail: String, fix: Option<&str>) 
 
 /// Every check, sandbox first.
 pub fn run(home: Option<&Home>, runtime: &Runtime) -> Vec<Check> {
-    let mut checks = vec![landlock(), seccomp(), worker(runtime), wasm_target()];
+    let mut checks = os_sandbox();
+    checks.extend([worker(runtime), wasm_target()]);
     match home {
         Some(home) => checks.extend(home_checks(home)),
         None => checks.push(check(
@@ -49,6 +53,35 @@ pub fn run(home: Option<&Home>, runtime: &Runtime) -> Vec<Check> {
     checks
 }
 
+#[cfg(target_os = "linux")]
+fn os_sandbox() -> Vec<Check> {
+    vec![landlock(), seccomp()]
+}
+
+#[cfg(target_os = "macos")]
+fn os_sandbox() -> Vec<Check> {
+    vec![check(
+        "seatbelt",
+        Status::Ok,
+        "workers confine themselves with a deny-by-default Seatbelt profile (sandbox_init): no files, network, programs or system services; the sandbox worker check shows it holding".into(),
+        None,
+    )]
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+fn os_sandbox() -> Vec<Check> {
+    vec![check(
+        "os sandbox",
+        Status::Error,
+        format!(
+            "{} has no OS sandbox cargo-skill can apply: untrusted skills will be refused",
+            std::env::consts::OS
+        ),
+        Some(UNSANDBOXED),
+    )]
+}
+
+#[cfg(target_os = "linux")]
 fn landlock() -> Check {
     let abi = sandbox::landlock_abi();
     if abi >= MIN_LANDLOCK_ABI {
@@ -73,6 +106,7 @@ fn landlock() -> Check {
     }
 }
 
+#[cfg(target_os = "linux")]
 fn seccomp() -> Check {
     if sandbox::seccomp_available() {
         check(
@@ -102,7 +136,8 @@ fn worker(runtime: &Runtime) -> Check {
                 "sandbox worker",
                 Status::Ok,
                 format!(
-                    "confined in {:.1} ms; blocked: {}",
+                    "confined by {} in {:.1} ms; blocked: {}",
+                    report.layers,
                     started.as_secs_f64() * 1000.0,
                     attempts.join(", ")
                 ),
@@ -120,16 +155,14 @@ fn worker(runtime: &Runtime) -> Check {
                 "sandbox worker",
                 Status::Error,
                 format!("a confined worker could still: {}", open.join(", ")),
-                Some("report this: the sandbox is not holding on this kernel"),
+                Some("report this: the sandbox is not holding on this system"),
             )
         }
         Err(e) => check(
             "sandbox worker",
             Status::Error,
-            e.to_string(),
-            Some(
-                "see the landlock and seccomp checks; untrusted skills will be refused until a worker starts",
-            ),
+            format!("{e}: untrusted skills will be refused until a worker starts"),
+            Some(&format!("see the checks above; {UNSANDBOXED}")),
         ),
     }
 }

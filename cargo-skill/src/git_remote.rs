@@ -28,6 +28,10 @@ pub enum GitError {
         "git could not read {url}: {message}; check that the URL or path names a git repository you can read"
     )]
     Failed { url: String, message: String },
+    #[error(
+        "cannot reach {url}: this cargo-skill was built without HTTPS git support (the `https` feature); use an ssh:// URL, or install cargo-skill with its default features"
+    )]
+    NoHttps { url: String },
     #[error("git: {0}")]
     Other(#[from] git2::Error),
 }
@@ -223,6 +227,9 @@ fn is_rejection(e: &git2::Error) -> bool {
 /// What went wrong, by what libgit2 said. Only a remote that asked for
 /// credentials can have refused them: anything else is reported as it is.
 fn classify(url: &str, e: git2::Error, credentials_asked: bool) -> GitError {
+    if !cfg!(feature = "https") && url.starts_with("https://") {
+        return GitError::NoHttps { url: url.into() };
+    }
     let message = e.message().to_string();
     if credentials_asked
         && (e.code() == git2::ErrorCode::Auth

@@ -34,6 +34,9 @@ pub fn word_report(report: &mut Report) {
     }
 }
 
+/// Where no OS sandbox holds: the operator's way out, for trusted skills only.
+pub const UNSANDBOXED: &str = "a verified skill you trust can run without the sandbox, at your own risk: `cargo skill run --sandbox none`";
+
 /// What to do about a failed invocation, in this CLI's commands.
 fn words(remedy: &Remedy) -> Option<String> {
     Some(match remedy {
@@ -53,7 +56,9 @@ fn words(remedy: &Remedy) -> Option<String> {
                 None => format!("To raise it for one run: `{once}` (run, test and bench take it)"),
             }
         }
-        Remedy::CheckSandbox => "`cargo skill doctor` says what this machine lacks".into(),
+        Remedy::CheckSandbox => {
+            format!("`cargo skill doctor` says what this machine lacks; {UNSANDBOXED}")
+        }
         _ => return None,
     })
 }
@@ -144,7 +149,9 @@ mod tests {
         let error = anyhow::Error::from(sandbox).context("measuring");
         assert_eq!(
             for_error(&error).as_deref(),
-            Some("`cargo skill doctor` says what this machine lacks")
+            Some(
+                "`cargo skill doctor` says what this machine lacks; a verified skill you trust can run without the sandbox, at your own risk: `cargo skill run --sandbox none`"
+            )
         );
     }
 }

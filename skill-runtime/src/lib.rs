@@ -53,6 +53,7 @@ pub mod engine;
 pub mod limits;
 pub mod manifest;
 mod outcome;
+pub mod platform;
 pub mod prepare;
 mod runtime;
 pub mod sandbox;

@@ -71,10 +71,14 @@ fn a_grant_naming_the_literal_reaches_loopback() {
 fn every_form_of_an_internal_address_is_refused_before_connecting() {
     let server = loopback_server();
     let port = server.port;
-    let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .expect("the machine's hostname")
-        .trim()
-        .to_string();
+    let mut name = [0u8; 256];
+    // SAFETY: a buffer of the length passed.
+    let named = unsafe { libc::gethostname(name.as_mut_ptr().cast(), name.len()) };
+    assert_eq!(named, 0, "the machine's hostname");
+    let hostname = std::ffi::CStr::from_bytes_until_nul(&name)
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     let resolved: Vec<std::net::SocketAddr> =
         std::net::ToSocketAddrs::to_socket_addrs(&(hostname.as_str(), port))
             .expect("the hostname resolves")

@@ -1,7 +1,8 @@
-//! The second wall: untrusted skills run in Landlock + seccomp workers whose
-//! capability calls are brokered by the host. Attacks first: a native probe
-//! inside a real worker tries to leave it, a guest asks for what it was not
-//! granted, a worker is killed mid-call, and 100 calls share 4 workers.
+//! The second wall: untrusted skills run in OS-sandboxed workers (Landlock
+//! and seccomp, or Seatbelt) whose capability calls are brokered by the
+//! host. Attacks first: a native probe inside a real worker tries to leave
+//! it, a guest asks for what it was not granted, a worker is killed
+//! mid-call, and 100 calls share 4 workers.
 
 mod common;
 
@@ -44,7 +45,11 @@ fn a_native_probe_inside_a_worker_cannot_open_files_sockets_or_programs() {
         "AF_INET socket",
         "AF_INET6 socket",
         "ptrace the parent",
-        "io_uring",
+        if cfg!(target_os = "macos") {
+            "look up a system service (mach)"
+        } else {
+            "io_uring"
+        },
         "execve /bin/true",
     ] {
         let check = outcome(attempt);
@@ -52,6 +57,12 @@ fn a_native_probe_inside_a_worker_cannot_open_files_sockets_or_programs() {
     }
     assert!(outcome("AF_INET socket").detail.contains("not permitted"));
     assert!(report.all_blocked());
+    let layers = if cfg!(target_os = "macos") {
+        "Seatbelt"
+    } else {
+        "Landlock ABI"
+    };
+    assert!(report.layers.starts_with(layers), "{}", report.layers);
 }
 
 #[test]

@@ -2,12 +2,8 @@
 //! codes as the specification gives them, and a flood of large requests
 //! from a client that does not read its answers.
 
-use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdout, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -16,9 +12,6 @@ use crate::mcp::{cli, source};
 
 const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}"#;
 const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
-
-/// The ceiling `docs/mcp.md` documents for the default limits.
-const CEILING_KIB: u64 = 256 << 10;
 
 fn installed_home(root: &std::path::Path, extra: &[&str]) -> std::path::PathBuf {
     let home = root.join("home");
@@ -48,13 +41,6 @@ fn next(lines: &mut BufReader<ChildStdout>) -> Value {
         "the server closed stdout"
     );
     serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
-}
-
-/// Peak resident memory of a process so far, in KiB.
-fn peak_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
-    line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
 #[test]
@@ -126,71 +112,6 @@ fn malformed_lines_get_the_error_codes_of_the_specification() {
 }
 
 #[test]
-fn a_flood_of_large_unread_requests_stays_under_the_memory_ceiling() {
-    const REQUESTS: usize = 4_000;
-    let root = tempfile::tempdir().unwrap();
-    // In process, with no fuel limit, so a 1 MiB echo succeeds and the
-    // guest's memory counts in the server's.
-    let home = installed_home(root.path(), &["--trust-tier", "local"]);
-    let mut child = server(&home, &[]);
-    let pid = child.id();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap());
-    let started = Instant::now();
-    let written = Arc::new(AtomicUsize::new(0));
-    let writer = {
-        let written = written.clone();
-        std::thread::spawn(move || {
-            writeln!(stdin, "{INITIALIZE}\n{INITIALIZED}").unwrap();
-            let pad = "p".repeat(1 << 20);
-            for id in 1..=REQUESTS {
-                let request = json!({
-                    "jsonrpc": "2.0", "id": id, "method": "tools/call",
-                    "params": {"name": "probe", "arguments": {"mode": "echo", "pad": pad}},
-                });
-                writeln!(stdin, "{request}").unwrap();
-                written.fetch_add(1, Ordering::Relaxed);
-            }
-            stdin
-        })
-    };
-    // Nothing is read until the writer is stuck: the server stopped reading.
-    let mut last = (0, Instant::now());
-    while last.1.elapsed() < Duration::from_secs(2) {
-        std::thread::sleep(Duration::from_millis(100));
-        let now = written.load(Ordering::Relaxed);
-        assert!(
-            now < REQUESTS,
-            "the server read all {REQUESTS} requests without answers being read"
-        );
-        if now != last.0 {
-            last = (now, Instant::now());
-        }
-    }
-    let paused_at = last.0;
-    let paused_peak = peak_kib(pid);
-    assert!(paused_peak < CEILING_KIB, "{paused_peak} KiB while paused");
-
-    let mut answered: HashMap<i64, bool> = HashMap::new();
-    while answered.len() < REQUESTS + 1 {
-        let answer = next(&mut lines);
-        let id = answer["id"].as_i64().expect("every answer has its id");
-        let ok = answer["result"].is_object() && answer["result"]["isError"] != json!(true);
-        assert!(answered.insert(id, ok).is_none(), "answered twice: {id}");
-    }
-    let stdin = writer.join().unwrap();
-    let peak = peak_kib(pid);
-    drop(stdin);
-    assert!(child.wait().unwrap().success());
-    assert!(answered.values().all(|ok| *ok), "every call succeeds");
-    assert!(peak < CEILING_KIB, "peak {peak} KiB");
-    eprintln!(
-        "flood: paused after {paused_at} requests at {paused_peak} KiB; {REQUESTS} × 1 MiB answered in {:?}, peak {peak} KiB",
-        started.elapsed()
-    );
-}
-
-#[test]
 fn a_link_inside_one_prompt_skill_leaves_the_others_served_and_says_so() {
     let root = tempfile::tempdir().unwrap();
     let home = root.path().join("home");
@@ -246,4 +167,93 @@ fn a_link_inside_one_prompt_skill_leaves_the_others_served_and_says_so() {
         stderr.contains("the files of alpha are not served"),
         "{stderr}"
     );
+}
+
+/// Peak memory is read from /proc.
+#[cfg(target_os = "linux")]
+mod flood {
+    use std::collections::HashMap;
+    use std::io::{BufReader, Write};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
+
+    use serde_json::json;
+
+    use super::{INITIALIZE, INITIALIZED, installed_home, next, server};
+
+    /// The ceiling `docs/mcp.md` documents for the default limits.
+    const CEILING_KIB: u64 = 256 << 10;
+
+    /// Peak resident memory of a process so far, in KiB.
+    fn peak_kib(pid: u32) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    }
+
+    #[test]
+    fn a_flood_of_large_unread_requests_stays_under_the_memory_ceiling() {
+        const REQUESTS: usize = 4_000;
+        let root = tempfile::tempdir().unwrap();
+        // In process, with no fuel limit, so a 1 MiB echo succeeds and the
+        // guest's memory counts in the server's.
+        let home = installed_home(root.path(), &["--trust-tier", "local"]);
+        let mut child = server(&home, &[]);
+        let pid = child.id();
+        let mut stdin = child.stdin.take().unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap());
+        let started = Instant::now();
+        let written = Arc::new(AtomicUsize::new(0));
+        let writer = {
+            let written = written.clone();
+            std::thread::spawn(move || {
+                writeln!(stdin, "{INITIALIZE}\n{INITIALIZED}").unwrap();
+                let pad = "p".repeat(1 << 20);
+                for id in 1..=REQUESTS {
+                    let request = json!({
+                        "jsonrpc": "2.0", "id": id, "method": "tools/call",
+                        "params": {"name": "probe", "arguments": {"mode": "echo", "pad": pad}},
+                    });
+                    writeln!(stdin, "{request}").unwrap();
+                    written.fetch_add(1, Ordering::Relaxed);
+                }
+                stdin
+            })
+        };
+        // Nothing is read until the writer is stuck: the server stopped reading.
+        let mut last = (0, Instant::now());
+        while last.1.elapsed() < Duration::from_secs(2) {
+            std::thread::sleep(Duration::from_millis(100));
+            let now = written.load(Ordering::Relaxed);
+            assert!(
+                now < REQUESTS,
+                "the server read all {REQUESTS} requests without answers being read"
+            );
+            if now != last.0 {
+                last = (now, Instant::now());
+            }
+        }
+        let paused_at = last.0;
+        let paused_peak = peak_kib(pid);
+        assert!(paused_peak < CEILING_KIB, "{paused_peak} KiB while paused");
+
+        let mut answered: HashMap<i64, bool> = HashMap::new();
+        while answered.len() < REQUESTS + 1 {
+            let answer = next(&mut lines);
+            let id = answer["id"].as_i64().expect("every answer has its id");
+            let ok = answer["result"].is_object() && answer["result"]["isError"] != json!(true);
+            assert!(answered.insert(id, ok).is_none(), "answered twice: {id}");
+        }
+        let stdin = writer.join().unwrap();
+        let peak = peak_kib(pid);
+        drop(stdin);
+        assert!(child.wait().unwrap().success());
+        assert!(answered.values().all(|ok| *ok), "every call succeeds");
+        assert!(peak < CEILING_KIB, "peak {peak} KiB");
+        eprintln!(
+            "flood: paused after {paused_at} requests at {paused_peak} KiB; {REQUESTS} × 1 MiB answered in {:?}, peak {peak} KiB",
+            started.elapsed()
+        );
+    }
 }

@@ -93,16 +93,24 @@ fn untrusted_skills_never_leave_the_sandbox_and_doctor_checks_it_for_real() {
             .unwrap_or_else(|| panic!("no {name} check: {report}"))
             .clone()
     };
-    assert_eq!(check("landlock")["status"], "ok", "{report}");
-    assert_eq!(check("seccomp")["status"], "ok", "{report}");
+    let os_layers: &[&str] = if cfg!(target_os = "macos") {
+        &["seatbelt"]
+    } else {
+        &["landlock", "seccomp"]
+    };
+    for layer in os_layers {
+        assert_eq!(check(layer)["status"], "ok", "{report}");
+    }
     let worker = check("sandbox worker");
     assert_eq!(worker["status"], "ok", "{report}");
-    assert!(
-        worker["detail"]
-            .as_str()
-            .unwrap()
-            .contains("AF_INET socket")
-    );
+    let detail = worker["detail"].as_str().unwrap();
+    assert!(detail.contains("AF_INET socket"), "{detail}");
+    let confined = if cfg!(target_os = "macos") {
+        "confined by Seatbelt, rlimits"
+    } else {
+        "confined by Landlock ABI"
+    };
+    assert!(detail.contains(confined), "{detail}");
     assert_eq!(check("trusted keys")["status"], "warn");
     assert!(check("trusted keys")["fix"].is_string());
     assert_eq!(doctor.status.code(), Some(0), "{report}");

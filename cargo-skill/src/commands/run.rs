@@ -52,8 +52,9 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_audit: bool,
 
-    /// `auto`: untrusted and verified skills run in a Landlock + seccomp
-    /// worker; `none`: verified ones run in this process (untrusted never do)
+    /// `auto`: untrusted and verified skills run in an OS-sandboxed worker
+    /// (Landlock + seccomp, or Seatbelt); `none`: verified ones run in this
+    /// process, at your own risk (untrusted never do)
     #[arg(long, value_enum, default_value_t = SandboxChoice::Auto)]
     pub sandbox: SandboxChoice,
 

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use skill_runtime::sandbox::set_rlimit;
+use skill_runtime::platform::{Resource, set_rlimit};
 use skill_runtime::{Home, TrustTier};
 
 /// The hidden verb the child runs: `cargo-skill __compile --tier T FILE`.
@@ -75,9 +75,9 @@ fn compile_in_child(
     unsafe {
         use std::os::unix::process::CommandExt;
         command.pre_exec(move || {
-            set_rlimit(libc::RLIMIT_CPU, cpu)?;
-            set_rlimit(libc::RLIMIT_DATA, data)?;
-            set_rlimit(libc::RLIMIT_CORE, 0)
+            set_rlimit(Resource::Cpu, cpu)?;
+            set_rlimit(Resource::Data, data)?;
+            set_rlimit(Resource::Core, 0)
         });
     }
     let mut child = command

@@ -101,33 +101,12 @@ pub(crate) fn swap_in(target: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> 
     }
     let staged: PathBuf = staging.keep();
     if target.exists() {
-        exchange(&staged, target)?;
+        skill_runtime::platform::swap_paths(&staged, target)
+            .with_context(|| format!("could not swap {} into place", target.display()))?;
         std::fs::remove_dir_all(&staged).ok();
     } else {
         std::fs::rename(&staged, target)?;
     }
     std::fs::File::open(parent)?.sync_all()?;
-    Ok(())
-}
-
-/// Swaps two paths atomically (Linux `renameat2(RENAME_EXCHANGE)`).
-fn exchange(a: &Path, b: &Path) -> Result<()> {
-    use std::os::unix::ffi::OsStrExt;
-    let c = |p: &Path| std::ffi::CString::new(p.as_os_str().as_bytes()).expect("paths have no NUL");
-    let (a_c, b_c) = (c(a), c(b));
-    // SAFETY: two valid C strings, relative to the current directory.
-    let status = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            a_c.as_ptr(),
-            libc::AT_FDCWD,
-            b_c.as_ptr(),
-            libc::RENAME_EXCHANGE,
-        )
-    };
-    if status != 0 {
-        return Err(std::io::Error::last_os_error())
-            .with_context(|| format!("could not swap {} into place", b.display()));
-    }
     Ok(())
 }

@@ -208,8 +208,8 @@ fn open_root(root: &Path, kind: RootKind, create: bool) -> Result<Dir, FileError
 }
 
 fn open_host_folder(root: &Path) -> Result<std::fs::File, FileError> {
-    open_no_symlinks(root).map_err(|e| match e.raw_os_error() {
-        Some(ELOOP) => FileError::Denied(format!(
+    crate::platform::open_dir_no_symlinks(root).map_err(|e| match e.raw_os_error() {
+        Some(libc::ELOOP) => FileError::Denied(format!(
             "the granted folder `{}`, or a folder above it, is a symbolic link; links are never followed to a granted folder: grant its real path",
             root.display()
         )),
@@ -224,42 +224,13 @@ fn open_host_folder(root: &Path) -> Result<std::fs::File, FileError> {
     })
 }
 
-/// `openat2(RESOLVE_NO_SYMLINKS)`: no component of `path` may be a link.
-#[cfg(target_os = "linux")]
-fn open_no_symlinks(path: &Path) -> std::io::Result<std::fs::File> {
-    use std::os::fd::FromRawFd;
-    use std::os::unix::ffi::OsStrExt;
-    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
-    // SAFETY: `open_how` is plain integers; all zero is its empty value.
-    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
-    how.flags = (libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC) as u64;
-    how.resolve = libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
-    // SAFETY: a valid C string and an `open_how` of the size passed.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_openat2,
-            libc::AT_FDCWD,
-            c_path.as_ptr(),
-            &how as *const libc::open_how,
-            std::mem::size_of::<libc::open_how>(),
-        )
-    };
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: a descriptor the kernel just returned, owned from here on.
-    Ok(unsafe { std::fs::File::from_raw_fd(fd as i32) })
-}
-
-/// What `O_NOFOLLOW` reports for a symlink on Linux.
-const ELOOP: i32 = 40;
-
 /// Errors from beneath-root resolution that mean "this leads out".
 fn io_error(path: &Path, e: std::io::Error) -> FileError {
     let shown = path.display();
     match e.raw_os_error() {
-        Some(ELOOP) => FileError::Denied(format!("`{shown}` is a symlink; symlinks are refused")),
+        Some(libc::ELOOP) => {
+            FileError::Denied(format!("`{shown}` is a symlink; symlinks are refused"))
+        }
         // cap-std's own error for a path escaping the root; a plain
         // permission error is the operator's to fix, not an attack.
         _ if e.to_string().contains("outside of the filesystem") => {

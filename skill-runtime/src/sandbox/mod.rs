@@ -1,5 +1,6 @@
 //! Defence in depth: untrusted (and, by default, verified) skills run in a
-//! worker process confined by Landlock, seccomp and resource limits, with
+//! worker process confined by the OS sandbox (Landlock and seccomp on
+//! Linux, Seatbelt on macOS) and resource limits, with
 //! no authority of its own; every capability call is brokered back to the
 //! host, which answers it against the invocation's policy. Local skills run
 //! in process. Workers are pre-forked per tier, reused with a fresh store
@@ -13,10 +14,9 @@ pub(crate) mod protocol;
 pub mod worker;
 
 pub use config::{Isolation, SandboxConfig, WorkerCommand};
-pub use confine::{
-    ConfineError, Confinement, MIN_LANDLOCK_ABI, ProcessLimits, landlock_abi, seccomp_available,
-    set_rlimit,
-};
+pub use confine::{ConfineError, Confinement, MIN_LANDLOCK_ABI, ProcessLimits};
+#[cfg(target_os = "linux")]
+pub use confine::{landlock_abi, seccomp_available};
 pub(crate) use pool::Pool;
 pub use pool::SandboxError;
 pub use probe::{ProbeCheck, ProbeReport};

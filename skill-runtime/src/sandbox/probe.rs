@@ -16,6 +16,8 @@ pub struct ProbeCheck {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProbeReport {
+    /// What the worker is confined by (e.g. "Seatbelt, rlimits").
+    pub layers: String,
     pub checks: Vec<ProbeCheck>,
 }
 
@@ -51,7 +53,7 @@ fn os_result(status: libc::c_long) -> std::io::Result<()> {
 /// Runs every attempt in this (confined) process. `execve` goes last: if
 /// the sandbox failed to stop it, this process becomes `/bin/true` and the
 /// host sees the worker vanish mid-probe, which it reports as not blocked.
-pub fn run() -> ProbeReport {
+pub fn run(layers: &str) -> ProbeReport {
     let mut checks = vec![
         check("read /etc/passwd", std::fs::read("/etc/passwd").map(drop)),
         check("list /", std::fs::read_dir("/").map(drop)),
@@ -78,16 +80,7 @@ pub fn run() -> ProbeReport {
         }
         os_result(fd as libc::c_long)
     }));
-    checks.push(check("ptrace the parent", unsafe {
-        os_result(libc::ptrace(libc::PTRACE_ATTACH, libc::getppid(), 0, 0))
-    }));
-    checks.push(check("io_uring", unsafe {
-        os_result(libc::syscall(
-            libc::SYS_io_uring_setup,
-            1,
-            std::ptr::null_mut::<u8>(),
-        ))
-    }));
+    checks.extend(platform_checks());
     let program = CString::new("/bin/true").expect("no NUL");
     let argv = [program.as_ptr(), std::ptr::null()];
     let envp = [std::ptr::null()];
@@ -95,5 +88,65 @@ pub fn run() -> ProbeReport {
     checks.push(check("execve /bin/true", unsafe {
         os_result(libc::execve(program.as_ptr(), argv.as_ptr(), envp.as_ptr()) as libc::c_long)
     }));
-    ProbeReport { checks }
+    ProbeReport {
+        layers: layers.into(),
+        checks,
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn platform_checks() -> Vec<ProbeCheck> {
+    // SAFETY: plain system calls with constant arguments.
+    unsafe {
+        vec![
+            check(
+                "ptrace the parent",
+                os_result(libc::ptrace(libc::PTRACE_ATTACH, libc::getppid(), 0, 0)),
+            ),
+            check(
+                "io_uring",
+                os_result(libc::syscall(
+                    libc::SYS_io_uring_setup,
+                    1,
+                    std::ptr::null_mut::<u8>(),
+                )),
+            ),
+        ]
+    }
+}
+
+#[cfg(target_os = "macos")]
+fn platform_checks() -> Vec<ProbeCheck> {
+    // libSystem's bootstrap interface: how a process reaches system
+    // services over Mach, which Seatbelt's `mach-lookup` governs.
+    unsafe extern "C" {
+        static bootstrap_port: libc::mach_port_t;
+        fn bootstrap_look_up(
+            bp: libc::mach_port_t,
+            service_name: *const std::ffi::c_char,
+            sp: *mut libc::mach_port_t,
+        ) -> libc::c_int;
+    }
+    let service = CString::new("com.apple.system.opendirectoryd.libinfo").expect("no NUL");
+    let mut port: libc::mach_port_t = 0;
+    // SAFETY: valid pointers; the port, if any, is this process's to keep.
+    let looked_up = unsafe { bootstrap_look_up(bootstrap_port, service.as_ptr(), &mut port) };
+    vec![
+        // SAFETY: a plain system call with constant arguments.
+        check("ptrace the parent", unsafe {
+            os_result(libc::ptrace(libc::PT_ATTACH, libc::getppid(), std::ptr::null_mut(), 0) as _)
+        }),
+        check(
+            "look up a system service (mach)",
+            match looked_up {
+                0 => Ok(()),
+                code => Err(std::io::Error::other(format!("bootstrap_look_up: {code}"))),
+            },
+        ),
+    ]
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
+fn platform_checks() -> Vec<ProbeCheck> {
+    Vec::new()
 }

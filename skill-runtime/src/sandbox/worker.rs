@@ -87,13 +87,14 @@ pub fn main() -> i32 {
     let (ToWorker::Start { limits, log_limits }, _) = lock().receive() else {
         return EXIT_PROTOCOL;
     };
-    match confine::confine(&limits) {
-        Ok(confinement) => lock().send(&FromWorker::Ready(confinement)),
+    let confinement = match confine::confine(&limits) {
+        Ok(confinement) => confinement,
         Err(refused) => {
             lock().send(&FromWorker::Refused(refused));
             return EXIT_REFUSED;
         }
-    }
+    };
+    lock().send(&FromWorker::Ready(confinement.clone()));
     // One call at a time, no disk cache, no audit: the host keeps those.
     // The host sends no more skills than this, so none is ever forgotten
     // here while the host counts it loaded.
@@ -141,7 +142,7 @@ pub fn main() -> i32 {
                     logs_dropped: ran.logs_dropped,
                 }))
             }
-            ToWorker::Probe => FromWorker::Probed(probe::run()),
+            ToWorker::Probe => FromWorker::Probed(probe::run(&confinement.layers)),
             ToWorker::Start { .. } | ToWorker::Reply(_) => return EXIT_PROTOCOL,
         };
         lock().send(&reply);
