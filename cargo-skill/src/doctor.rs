@@ -5,9 +5,10 @@
 use std::path::Path;
 
 use serde::Serialize;
+use skill_runtime::sandbox::probe;
 #[cfg(target_os = "linux")]
 use skill_runtime::sandbox::{self, MIN_LANDLOCK_ABI};
-use skill_runtime::{Home, Runtime};
+use skill_runtime::{BotIdentity, Home, Invocation, Runtime, TrustTier};
 
 use crate::help::UNSANDBOXED;
 
@@ -40,7 +41,7 @@ fn check(name: &'static str, status: Status, detail: String, fix: Option<&str>) 
 /// Every check, sandbox first.
 pub fn run(home: Option<&Home>, runtime: &Runtime) -> Vec<Check> {
     let mut checks = os_sandbox();
-    checks.extend([worker(runtime), wasm_target()]);
+    checks.extend([worker(runtime), sandboxed_run(runtime), wasm_target()]);
     match home {
         Some(home) => checks.extend(home_checks(home)),
         None => checks.push(check(
@@ -162,6 +163,55 @@ fn worker(runtime: &Runtime) -> Check {
             "sandbox worker",
             Status::Error,
             format!("{e}: untrusted skills will be refused until a worker starts"),
+            Some(&format!("see the checks above; {UNSANDBOXED}")),
+        ),
+    }
+}
+
+/// Runs the smallest skill as an untrusted one: compiled here, loaded and
+/// run in a worker under the OS sandbox, answered over the pipe.
+fn sandboxed_run(runtime: &Runtime) -> Check {
+    const NAME: &str = "sandboxed run";
+    let started = std::time::Instant::now();
+    let tier = TrustTier::Untrusted;
+    let skill = match runtime.load(probe::RUN_PROBE_MODULE, tier) {
+        Ok(skill) => skill,
+        Err(e) => return check(NAME, Status::Error, format!("the probe module: {e}"), None),
+    };
+    let report = runtime.invoke(
+        &skill,
+        &Invocation {
+            input: "{}",
+            skill_name: "doctor-probe",
+            skill_version: "0.0.0",
+            bot: &BotIdentity::default(),
+            limits: runtime.limits_for(tier),
+            policy: Default::default(),
+        },
+    );
+    match &report.result {
+        Ok(output) if report.sandboxed && output == probe::RUN_PROBE_OUTPUT => check(
+            NAME,
+            Status::Ok,
+            format!(
+                "a minimal skill ran as an untrusted one in a worker ({:.1} ms, compiling included)",
+                started.elapsed().as_secs_f64() * 1000.0
+            ),
+            None,
+        ),
+        Ok(output) => check(
+            NAME,
+            Status::Error,
+            format!(
+                "the probe skill answered {output:?} (sandboxed: {})",
+                report.sandboxed
+            ),
+            Some("report this: untrusted skills must run in a worker"),
+        ),
+        Err(failure) => check(
+            NAME,
+            Status::Error,
+            format!("{}: untrusted skills cannot run here", failure.message),
             Some(&format!("see the checks above; {UNSANDBOXED}")),
         ),
     }

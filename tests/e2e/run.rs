@@ -111,6 +111,8 @@ fn untrusted_skills_never_leave_the_sandbox_and_doctor_checks_it_for_real() {
         "confined by Landlock ABI"
     };
     assert!(detail.contains(confined), "{detail}");
+    let run = check("sandboxed run");
+    assert_eq!(run["status"], "ok", "{report}");
     assert_eq!(check("trusted keys")["status"], "warn");
     assert!(check("trusted keys")["fix"].is_string());
     assert_eq!(doctor.status.code(), Some(0), "{report}");

@@ -6,6 +6,30 @@ use std::ffi::CString;
 
 use serde::{Deserialize, Serialize};
 
+/// The smallest skill there is, for checking that code runs in a worker at
+/// all (the OS sandbox may allow the escapes to fail and still stop the
+/// engine): a core module that only sets its output. Its source, checked
+/// against these bytes (one section a line) in the tests:
+///
+/// ```wat
+/// (module
+///   (import "blufio" "set_output" (func (param i32 i32)))
+///   (memory (export "memory") 1)
+///   (data (i32.const 0) "{\"sandboxed\":true}")
+///   (func (export "run") (call 0 (i32.const 0) (i32.const 18))))
+/// ```
+pub const RUN_PROBE_MODULE: &[u8] = b"\0asm\x01\0\0\0\
+    \x01\x09\x02\x60\x02\x7f\x7f\x00\x60\x00\x00\
+    \x02\x15\x01\x06blufio\x0aset_output\x00\x00\
+    \x03\x02\x01\x01\
+    \x05\x03\x01\x00\x01\
+    \x07\x10\x02\x06memory\x02\x00\x03run\x00\x01\
+    \x0a\x0a\x01\x08\x00\x41\x00\x41\x12\x10\x00\x0b\
+    \x0b\x18\x01\x00\x41\x00\x0b\x12{\"sandboxed\":true}";
+
+/// What [`RUN_PROBE_MODULE`] answers.
+pub const RUN_PROBE_OUTPUT: &str = r#"{"sandboxed":true}"#;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProbeCheck {
     pub attempt: String,
@@ -149,4 +173,19 @@ fn platform_checks() -> Vec<ProbeCheck> {
 #[cfg(not(any(target_os = "linux", target_os = "macos")))]
 fn platform_checks() -> Vec<ProbeCheck> {
     Vec::new()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_run_probe_is_its_documented_source() {
+        let source = r#"(module
+  (import "blufio" "set_output" (func (param i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "{\"sandboxed\":true}")
+  (func (export "run") (call 0 (i32.const 0) (i32.const 18))))"#;
+        let bytes = wat::parse_str(source).unwrap();
+        assert_eq!(super::RUN_PROBE_MODULE, &bytes[..], "{bytes:?}");
+        assert_eq!(super::RUN_PROBE_OUTPUT.len(), 18);
+    }
 }
