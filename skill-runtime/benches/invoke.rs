@@ -204,7 +204,7 @@ fn summary() {
         micros(idle_sandboxed) - micros(idle_in_process)
     );
 
-    // Cold: exec the worker, confine it (rlimits, Landlock, seccomp), ready.
+    // Cold: exec the worker, confine it (rlimits and the OS sandbox), ready.
     let mut starts: Vec<Duration> = (0..50)
         .map(|_| sandboxed.runtime.probe_sandbox().unwrap().1)
         .collect();

@@ -153,7 +153,7 @@ impl TierChoice {
         }
         let escapes = match self.tier {
             TrustTier::Local => {
-                "it runs inside this process, outside the OS sandbox (Landlock, seccomp), with no fuel limit and the local tier's memory and time"
+                "it runs inside this process, outside the OS sandbox (Landlock and seccomp, or Seatbelt), with no fuel limit and the local tier's memory and time"
             }
             _ => {
                 "it gets the verified tier's larger fuel, memory and time limits, and can be run outside the OS sandbox with `--sandbox none`"
