@@ -26,26 +26,22 @@ impl Resource {
         }
     }
 
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    fn raw(self) -> libc::__rlimit_resource_t {
-        self.raw_int() as _
-    }
-
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    fn raw(self) -> libc::c_int {
-        self.raw_int() as _
-    }
-
-    fn raw_int(self) -> i64 {
+    fn raw(self) -> RawResource {
         (match self {
             Resource::AddressSpace => libc::RLIMIT_AS,
             Resource::Data => libc::RLIMIT_DATA,
             Resource::Cpu => libc::RLIMIT_CPU,
             Resource::OpenFiles => libc::RLIMIT_NOFILE,
             Resource::Core => libc::RLIMIT_CORE,
-        }) as i64
+        }) as RawResource
     }
 }
+
+/// What `setrlimit` takes: glibc has its own type, the others `int`.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+type RawResource = libc::__rlimit_resource_t;
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+type RawResource = libc::c_int;
 
 /// Sets both the soft and the hard limit of `resource` to `value`; safe to
 /// call between fork and exec (one system call, no allocation).
