@@ -93,13 +93,11 @@ fn untrusted_skills_never_leave_the_sandbox_and_doctor_checks_it_for_real() {
             .unwrap_or_else(|| panic!("no {name} check: {report}"))
             .clone()
     };
-    let os_layers: &[&str] = if cfg!(target_os = "macos") {
-        &["seatbelt"]
-    } else {
-        &["landlock", "seccomp"]
-    };
-    for layer in os_layers {
-        assert_eq!(check(layer)["status"], "ok", "{report}");
+    // macOS has no kernel feature to look for: the worker check below
+    // shows Seatbelt applied.
+    if cfg!(target_os = "linux") {
+        assert_eq!(check("landlock")["status"], "ok", "{report}");
+        assert_eq!(check("seccomp")["status"], "ok", "{report}");
     }
     let worker = check("sandbox worker");
     assert_eq!(worker["status"], "ok", "{report}");
