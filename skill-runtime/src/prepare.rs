@@ -153,12 +153,14 @@ impl Prepared {
         }
     }
 
-    /// Loads the component for its tier (compiled once per runtime).
+    /// Loads the component for its tier to invoke it (compiled once per
+    /// runtime; for a tier that runs in workers, not deserialized here when
+    /// the cache has it: see [`Runtime::load_to_invoke`]).
     pub fn load(&self, runtime: &Runtime) -> Result<Arc<LoadedSkill>, String> {
         let wasm = std::fs::read(&self.wasm)
             .map_err(|e| format!("could not read {}: {e}", self.wasm.display()))?;
         runtime
-            .load(&wasm, self.tier.tier)
+            .load_to_invoke(&wasm, self.tier.tier)
             .map_err(|e| format!("{}: {e}", self.wasm.display()))
     }
 

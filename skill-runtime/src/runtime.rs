@@ -129,6 +129,12 @@ impl Runtime {
         &self.config
     }
 
+    /// Records later invocations in `audit` (or none): a caller may open
+    /// the log while a [`Runtime::prewarm`]ed worker starts.
+    pub fn set_audit(&mut self, audit: Option<Arc<AuditLog>>) {
+        self.config.audit = audit;
+    }
+
     /// The tier's ceiling as configured for this runtime.
     pub fn limits_for(&self, tier: TrustTier) -> Limits {
         self.config.tier_limits[tier.index()]
@@ -143,6 +149,19 @@ impl Runtime {
     /// bytes are served from memory, then from the disk cache.
     pub fn load(&self, wasm: &[u8], tier: TrustTier) -> Result<Arc<LoadedSkill>, LoadError> {
         self.loader.load(wasm, tier)
+    }
+
+    /// What [`Runtime::invoke`] needs and no more: for a tier that runs in
+    /// sandbox workers, the checked compiled form from the disk cache,
+    /// which this process sends on without deserializing it (such a skill
+    /// has no host functions listed, and no code here to call); otherwise
+    /// as [`Runtime::load`].
+    pub fn load_to_invoke(
+        &self,
+        wasm: &[u8],
+        tier: TrustTier,
+    ) -> Result<Arc<LoadedSkill>, LoadError> {
+        self.loader.load_for_workers(wasm, tier)
     }
 
     /// Calls `execute` once, in process or in a sandbox worker as the

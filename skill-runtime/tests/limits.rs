@@ -480,3 +480,84 @@ fn the_probe_imports_only_what_it_uses() {
         ]
     );
 }
+
+#[test]
+fn a_cached_skill_of_a_sandboxed_tier_goes_to_its_worker_without_being_deserialized_here() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = skill_test_support::guest_wasm("probe");
+    let config = |sandbox_verified: bool| RuntimeConfig {
+        cache_dir: Some(dir.path().to_path_buf()),
+        concurrency: 2,
+        sandbox: skill_runtime::sandbox::SandboxConfig {
+            sandbox_verified,
+            ..common::sandbox()
+        },
+        ..Default::default()
+    };
+    let echo = |runtime: &Runtime, skill: &skill_runtime::LoadedSkill| {
+        let bot = BotIdentity::default();
+        let report = runtime.invoke(
+            skill,
+            &Invocation {
+                input: "{\"mode\":\"echo\"}",
+                skill_name: "probe",
+                skill_version: "0.1.0",
+                bot: &bot,
+                limits: runtime.limits_for(TrustTier::Verified),
+                policy: Default::default(),
+            },
+        );
+        assert!(report.sandboxed);
+        assert_eq!(report.result.unwrap(), "{\"mode\":\"echo\"}");
+    };
+
+    // Nothing cached yet: compiled (and checked) here, then cached.
+    let first = Runtime::new(config(true));
+    let compiled = first.load_to_invoke(&wasm, TrustTier::Verified).unwrap();
+    assert_eq!(compiled.source(), CompileSource::Compiled);
+    assert!(!compiled.for_workers_only());
+    echo(&first, &compiled);
+    drop(first);
+
+    let second = Runtime::new(config(true));
+    let sent = second.load_to_invoke(&wasm, TrustTier::Verified).unwrap();
+    assert_eq!(sent.source(), CompileSource::DiskCache);
+    assert!(sent.for_workers_only());
+    assert!(sent.host_functions().is_empty());
+    echo(&second, &sent);
+    // A caller that needs the code here gets it, from the same entry.
+    let full = second.load(&wasm, TrustTier::Verified).unwrap();
+    assert!(!full.for_workers_only());
+    assert_eq!(full.source(), CompileSource::DiskCache);
+    assert!(!full.host_functions().is_empty());
+    assert!(second.skill_name(&full).is_ok());
+    // Once loaded in full, that serves invoking too.
+    assert!(
+        !second
+            .load_to_invoke(&wasm, TrustTier::Verified)
+            .unwrap()
+            .for_workers_only()
+    );
+
+    // A tier that runs in process is loaded in full.
+    let in_process = Runtime::new(config(false));
+    assert!(
+        !in_process
+            .load_to_invoke(&wasm, TrustTier::Verified)
+            .unwrap()
+            .for_workers_only()
+    );
+
+    // A tampered entry is not sent: the wasm is compiled again.
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        let mut bytes = std::fs::read(&path).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        std::fs::write(&path, bytes).unwrap();
+    }
+    let third = Runtime::new(config(true));
+    let recompiled = third.load_to_invoke(&wasm, TrustTier::Verified).unwrap();
+    assert_eq!(recompiled.source(), CompileSource::Compiled);
+    echo(&third, &recompiled);
+}

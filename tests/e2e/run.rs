@@ -266,8 +266,9 @@ fn verbose_prints_where_the_time_went_and_stdout_stays_the_result() {
     assert_eq!(stdout_json(&out)["output"], json!({"mode": "echo"}));
     let err = stderr(&out);
     for step in [
-        "home and audit log opened",
+        "home opened",
         "prepared (tier, grants, limits)",
+        "audit log opened",
         "component loaded (compile cache)",
         "invoked (sandbox worker; guest",
         "in all, from the start of `run`",

@@ -72,8 +72,9 @@ pub enum SandboxChoice {
 pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
     let mut steps = Steps::new(global.verbose > 0);
     let home = setup::home()?;
-    let mut config = setup::runtime_config(!args.no_audit)?;
-    steps.done("home and audit log opened");
+    // The audit log opens once the worker is starting, beside it.
+    let mut config = setup::runtime_config(false)?;
+    steps.done("home opened");
     let overrides = Overrides {
         tier: args.tier,
         limits: args.limits.request(),
@@ -102,12 +103,6 @@ pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
     if let Some(warning) = ready.tier.raised() {
         eprintln!("warning: {}: {warning}", ready.name);
     }
-    let input = match (&args.input, &args.input_file) {
-        (Some(text), _) => read_input(InputSource::Argument(text))?,
-        (None, Some(path)) => read_input(InputSource::File(path))?,
-        (None, None) => read_input(InputSource::Stdin)?,
-    };
-    steps.done("input read");
     if args.sandbox == SandboxChoice::None {
         if ready.tier.tier == TrustTier::Untrusted {
             bail!(
@@ -116,9 +111,20 @@ pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
         }
         config.sandbox.sandbox_verified = false;
     }
-    let runtime = skill_runtime::Runtime::new(config);
-    // An untrusted or verified skill needs a worker: start it while loading.
+    let mut runtime = skill_runtime::Runtime::new(config);
+    // An untrusted or verified skill needs a worker: start it first, then
+    // open the audit log and load the component while it starts.
     runtime.prewarm(ready.tier.tier, 1);
+    if !args.no_audit {
+        runtime.set_audit(setup::audit_log()?);
+        steps.done("audit log opened");
+    }
+    let input = match (&args.input, &args.input_file) {
+        (Some(text), _) => read_input(InputSource::Argument(text))?,
+        (None, Some(path)) => read_input(InputSource::File(path))?,
+        (None, None) => read_input(InputSource::Stdin)?,
+    };
+    steps.done("input read");
     let loaded = ready.load(&runtime);
     steps.done("component loaded (compile cache)");
     let mut report = ready.run_loaded(&runtime, loaded.as_deref(), &input);

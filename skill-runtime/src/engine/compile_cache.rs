@@ -5,6 +5,7 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io::Write;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -42,6 +43,26 @@ impl Compiled for Module {
 const MAGIC: &[u8; 8] = b"SKILLC01";
 const HEADER_LEN: usize = MAGIC.len() + 32;
 
+/// A compiled form as wasmtime serialized it: read from a cache entry
+/// (checked, its header kept in front rather than copied away) or made here.
+pub(crate) struct Serialized {
+    bytes: Vec<u8>,
+    start: usize,
+}
+
+impl Serialized {
+    pub(crate) fn new(bytes: Vec<u8>) -> Serialized {
+        Serialized { bytes, start: 0 }
+    }
+}
+
+impl Deref for Serialized {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes[self.start..]
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct CompileCache {
     dir: PathBuf,
@@ -72,16 +93,26 @@ impl CompileCache {
         &self,
         engine: &Engine,
         wasm_sha256: &[u8; 32],
-    ) -> Option<(T, Vec<u8>)> {
-        let mut bytes = std::fs::read(self.entry_path(engine, wasm_sha256)).ok()?;
-        let payload = verified_payload(&bytes)?;
+    ) -> Option<(T, Serialized)> {
+        let payload = self.payload(engine, wasm_sha256)?;
         // SAFETY: the payload's sha256 matched the one written beside it by
         // `store`, which wrote `serialize` output of the same kind (the key is
         // the sha256 of wasm bytes that are either a module or a component)
-        // for this engine's configuration (the name carries its compatibility hash).
-        let compiled = unsafe { T::deserialize(engine, payload) }.ok()?;
-        bytes.drain(..HEADER_LEN);
-        Some((compiled, bytes))
+        // for this engine's configuration (the name carries its compatibility
+        // hash). The check ran over these very bytes, in this process's memory.
+        let compiled = unsafe { T::deserialize(engine, &payload) }.ok()?;
+        Some((compiled, payload))
+    }
+
+    /// A sound entry's payload, checked but not deserialized: for a process
+    /// that only sends it to the sandbox workers that run it.
+    pub(crate) fn payload(&self, engine: &Engine, wasm_sha256: &[u8; 32]) -> Option<Serialized> {
+        let bytes = std::fs::read(self.entry_path(engine, wasm_sha256)).ok()?;
+        verified_payload(&bytes)?;
+        Some(Serialized {
+            bytes,
+            start: HEADER_LEN,
+        })
     }
 
     /// Writes an entry atomically; a failure only costs a recompile later.
@@ -91,10 +122,10 @@ impl CompileCache {
         engine: &Engine,
         wasm_sha256: &[u8; 32],
         compiled: &T,
-    ) -> Option<Vec<u8>> {
+    ) -> Option<Serialized> {
         let payload = compiled.serialize().ok()?;
         let _ = self.write_entry(&self.entry_path(engine, wasm_sha256), &payload);
-        Some(payload)
+        Some(Serialized::new(payload))
     }
 
     fn write_entry(&self, path: &Path, payload: &[u8]) -> std::io::Result<()> {

@@ -64,7 +64,13 @@ pub(crate) fn run_entry(
     let host = HostState::new(log.clone(), context, caps);
     let mut data = StoreData::new(host, Limiter::new(limits.memory_bytes));
     data.core.input = input.as_bytes().to_vec();
-    let mut store = Store::new(skill.engine(), data);
+    let Some(engine) = skill.engine() else {
+        return Ran::failed(Failure::new(
+            ErrorKind::SandboxFailure,
+            "this skill was loaded to run in sandbox workers only",
+        ));
+    };
+    let mut store = Store::new(engine, data);
     store.limiter(|data| &mut data.limiter);
     store
         .set_fuel(limits.fuel.unwrap_or(u64::MAX))
@@ -82,6 +88,7 @@ pub(crate) fn run_entry(
         }
         (Code::Core(pre), Entry::Execute) => run_core(pre, &mut store),
         (Code::Core(_), Entry::GetName) => Ok(Err("core modules have no get-name".into())),
+        (Code::InWorkers, _) => Err(wasmtime::Error::msg("no code in this process")),
     };
     let duration = started.elapsed();
     let result = match called {

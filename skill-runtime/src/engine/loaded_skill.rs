@@ -7,7 +7,7 @@ use std::time::Duration;
 use wasmtime::Engine;
 
 use crate::engine::bindings::SkillPluginPre;
-use crate::engine::compile_cache::CompileSource;
+use crate::engine::compile_cache::{CompileSource, Serialized};
 use crate::engine::host::StoreData;
 use crate::limits::tier::TrustTier;
 
@@ -16,7 +16,7 @@ pub struct LoadedSkill {
     pub(crate) tier: TrustTier,
     pub(crate) sha256: [u8; 32],
     /// The compiled form sent to sandbox workers, made on first need.
-    pub(crate) serialized: OnceLock<Result<Arc<Vec<u8>>, String>>,
+    pub(crate) serialized: OnceLock<Result<Arc<Serialized>, String>>,
     pub(crate) code: Code,
     pub(crate) host_functions: Vec<String>,
     pub(crate) source: CompileSource,
@@ -24,10 +24,12 @@ pub struct LoadedSkill {
 }
 
 /// What runs: a component of the skill world, or a core module of the
-/// core ABI (`docs/core-abi.md`).
+/// core ABI (`docs/core-abi.md`); or nothing here, for a skill of a tier
+/// that runs in sandbox workers, which are sent its compiled form.
 pub(crate) enum Code {
     Component(SkillPluginPre<StoreData>),
     Core(wasmtime::InstancePre<StoreData>),
+    InWorkers,
 }
 
 impl LoadedSkill {
@@ -41,7 +43,10 @@ impl LoadedSkill {
     }
 
     /// Host functions of the skill world the component imports (for a core
-    /// module, the `env` functions it imports).
+    /// module, the `env` functions it imports); none known for a skill
+    /// loaded only to be sent to workers ([`Runtime::load_to_invoke`]).
+    ///
+    /// [`Runtime::load_to_invoke`]: crate::Runtime::load_to_invoke
     pub fn host_functions(&self) -> &[String] {
         &self.host_functions
     }
@@ -60,7 +65,7 @@ impl LoadedSkill {
     pub(crate) fn component(&self) -> Option<&wasmtime::component::Component> {
         match &self.code {
             Code::Component(pre) => Some(pre.instance_pre().component()),
-            Code::Core(_) => None,
+            Code::Core(_) | Code::InWorkers => None,
         }
     }
 
@@ -68,29 +73,43 @@ impl LoadedSkill {
     pub(crate) fn module(&self) -> Option<&wasmtime::Module> {
         match &self.code {
             Code::Core(pre) => Some(pre.module()),
-            Code::Component(_) => None,
+            Code::Component(_) | Code::InWorkers => None,
         }
     }
 
-    pub(crate) fn engine(&self) -> &Engine {
+    /// The engine its code is compiled for; none when it is not loaded here.
+    pub(crate) fn engine(&self) -> Option<&Engine> {
         match &self.code {
-            Code::Component(pre) => pre.engine(),
-            Code::Core(pre) => pre.module().engine(),
+            Code::Component(pre) => Some(pre.engine()),
+            Code::Core(pre) => Some(pre.module().engine()),
+            Code::InWorkers => None,
         }
+    }
+
+    /// Loaded only to be sent to sandbox workers ([`Runtime::load_to_invoke`]):
+    /// nothing of it can run in this process.
+    ///
+    /// [`Runtime::load_to_invoke`]: crate::Runtime::load_to_invoke
+    pub fn for_workers_only(&self) -> bool {
+        matches!(self.code, Code::InWorkers)
     }
 
     pub(crate) fn sha256(&self) -> &[u8; 32] {
         &self.sha256
     }
 
-    pub(crate) fn serialized(&self) -> Result<Arc<Vec<u8>>, String> {
+    pub(crate) fn serialized(&self) -> Result<Arc<Serialized>, String> {
         self.serialized
             .get_or_init(|| {
                 let bytes = match &self.code {
                     Code::Component(pre) => pre.instance_pre().component().serialize(),
                     Code::Core(pre) => pre.module().serialize(),
+                    // Made with its serialized form: never reached.
+                    Code::InWorkers => Err(wasmtime::Error::msg("no compiled form to send")),
                 };
-                bytes.map(Arc::new).map_err(|e| format!("{e:#}"))
+                bytes
+                    .map(|bytes| Arc::new(Serialized::new(bytes)))
+                    .map_err(|e| format!("{e:#}"))
             })
             .clone()
     }

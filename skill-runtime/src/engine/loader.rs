@@ -13,7 +13,7 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Module};
 
 use crate::engine::bindings::SkillPluginPre;
-use crate::engine::compile_cache::{CompileCache, CompileSource, Compiled};
+use crate::engine::compile_cache::{CompileCache, CompileSource, Compiled, Serialized};
 use crate::engine::component_check::{self, LoadError};
 use crate::engine::core_abi;
 use crate::engine::host::{StoreData, linker};
@@ -45,7 +45,7 @@ pub(crate) struct Loader {
 /// Where a compiled form came from.
 enum Origin {
     /// The disk cache, with the serialized bytes it was made from.
-    Cache(Vec<u8>),
+    Cache(Serialized),
     Compiled,
 }
 
@@ -91,6 +91,11 @@ impl Loader {
         })
     }
 
+    /// Builds the tier's engine and component linker before its first load.
+    pub(crate) fn warm(&self, tier: TrustTier) -> Result<(), RuntimeError> {
+        self.linker(tier).map(drop)
+    }
+
     fn linker(&self, tier: TrustTier) -> Result<&Linker<StoreData>, RuntimeError> {
         let engine = self.engine(tier)?;
         built_once(&self.linkers[tier.index()], tier, || linker(engine))
@@ -112,8 +117,8 @@ impl Loader {
             Err(e) => return Err(e),
         };
         let sha256: [u8; 32] = Sha256::digest(wasm).into();
-        if let Some(skill) = self.lock_loaded().get(&(tier, sha256)) {
-            return Ok(skill.clone());
+        if let Some(skill) = self.in_memory(tier, &sha256, false) {
+            return Ok(skill);
         }
         if core {
             return self.load_core(wasm, tier, sha256);
@@ -131,6 +136,60 @@ impl Loader {
         let host_functions = component_check::host_functions(engine, &component);
         let skill = self.component_skill(tier, sha256, &component, host_functions)?;
         Ok(self.keep(engine, &component, how, compile_time, skill))
+    }
+
+    /// For a tier whose skills run in sandbox workers: the compiled form
+    /// from the disk cache, checked but not deserialized, since only a worker
+    /// runs it; else (another tier, or nothing cached yet) as [`Loader::load`].
+    /// A cache entry is written only after its component passed every check
+    /// `load` makes, for an engine configured as this tier's.
+    pub(crate) fn load_for_workers(
+        &self,
+        wasm: &[u8],
+        tier: TrustTier,
+    ) -> Result<Arc<LoadedSkill>, LoadError> {
+        let Some(cache) = self
+            .cache
+            .as_ref()
+            .filter(|_| self.sent_to_workers[tier.index()])
+        else {
+            return self.load(wasm, tier);
+        };
+        match component_check::check_preamble(wasm) {
+            Ok(()) | Err(LoadError::CoreModule) => {}
+            Err(e) => return Err(e),
+        }
+        let sha256: [u8; 32] = Sha256::digest(wasm).into();
+        if let Some(skill) = self.in_memory(tier, &sha256, true) {
+            return Ok(skill);
+        }
+        let started = Instant::now();
+        let Some(payload) = cache.payload(self.engine(tier)?, &sha256) else {
+            return self.load(wasm, tier);
+        };
+        Ok(self.remember(LoadedSkill {
+            tier,
+            sha256,
+            serialized: OnceLock::from(Ok(Arc::new(payload))),
+            code: Code::InWorkers,
+            host_functions: Vec::new(),
+            source: CompileSource::DiskCache,
+            compile_time: started.elapsed(),
+        }))
+    }
+
+    /// The skill kept from an earlier load: one loaded only for workers
+    /// serves only a caller that sends it to them.
+    fn in_memory(
+        &self,
+        tier: TrustTier,
+        sha256: &[u8; 32],
+        for_workers: bool,
+    ) -> Option<Arc<LoadedSkill>> {
+        self.lock_loaded()
+            .get(&(tier, *sha256))
+            .filter(|skill| for_workers || !skill.for_workers_only())
+            .cloned()
     }
 
     /// A checked component linked for `tier` (compile source and time are

@@ -4,6 +4,7 @@
 
 use std::collections::HashSet;
 use std::fs::File;
+use std::os::fd::AsFd;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -13,6 +14,7 @@ use crate::engine::loaded_skill::LoadedSkill;
 use crate::engine::log::LogLimits;
 use crate::limits::tier::TrustTier;
 use crate::outcome::{ErrorKind, Failure, Remedy};
+use crate::platform;
 use crate::sandbox::config::{SKILLS_PER_WORKER, SandboxConfig, WorkerCommand};
 use crate::sandbox::confine::ConfineError;
 use crate::sandbox::probe::ProbeReport;
@@ -75,10 +77,13 @@ pub(crate) struct Worker {
 }
 
 impl Worker {
+    /// A confined worker; one for `tier` builds that tier's engine while
+    /// its first component is sent.
     pub(crate) fn spawn(
         command: &WorkerCommand,
         config: &SandboxConfig,
         log_limits: LogLimits,
+        tier: Option<TrustTier>,
     ) -> Result<Worker, SandboxError> {
         let mut child = Command::new(&command.program)
             .args(&command.args)
@@ -112,6 +117,7 @@ impl Worker {
         let start = ToWorker::Start {
             limits: config.process_limits,
             log_limits,
+            tier,
         };
         match worker.ask(&start, &[], Instant::now() + SETUP, "while starting")? {
             FromWorker::Ready(_) => Ok(worker),
@@ -197,12 +203,19 @@ impl Worker {
             sha256: hex::encode(skill.sha256()),
             tier: skill.tier(),
         };
-        match self.ask(
+        // The whole component queued at once (here ~1 ms less than 64 KiB
+        // per wake-up of the worker); the buffer shrinks once it is read.
+        let grown = platform::set_pipe_size(self.to.as_fd(), bytes.len() + 4096);
+        let answer = self.ask(
             &load,
             &bytes,
             Instant::now() + SETUP,
             "while loading the component",
-        )? {
+        );
+        if grown {
+            platform::set_pipe_size(self.to.as_fd(), platform::DEFAULT_PIPE_SIZE);
+        }
+        match answer? {
             FromWorker::Loaded(Ok(())) => {
                 self.loaded.insert(*skill.sha256());
                 Ok(())
@@ -328,8 +341,8 @@ impl Pool {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn spawn(&self) -> Result<Worker, SandboxError> {
-        Worker::spawn(&self.command, &self.config, self.log_limits)
+    fn spawn(&self, tier: Option<TrustTier>) -> Result<Worker, SandboxError> {
+        Worker::spawn(&self.command, &self.config, self.log_limits, tier)
     }
 
     /// Runs `call` of `skill` in a worker of its tier: one that holds it
@@ -370,12 +383,13 @@ impl Pool {
     /// of live workers is unchanged.
     fn replace(&self, tier: TrustTier, old: Worker) -> Result<Worker, SandboxError> {
         drop(old);
-        self.spawn().inspect_err(|_| self.forget(tier.index()))
+        self.spawn(Some(tier))
+            .inspect_err(|_| self.forget(tier.index()))
     }
 
     /// A new worker (not from the pool): for probes and measurements.
     pub(crate) fn fresh(&self) -> Result<Worker, SandboxError> {
-        self.spawn()
+        self.spawn(None)
     }
 
     /// An idle worker of `tier`, one holding `sha256` if any, else a new
@@ -394,7 +408,7 @@ impl Pool {
             if state.live[t] < self.config.pool_size.max(1) {
                 state.live[t] += 1;
                 drop(state);
-                return self.spawn().inspect_err(|_| self.forget(t));
+                return self.spawn(Some(tier)).inspect_err(|_| self.forget(t));
             }
             state = self.freed.wait(state).unwrap_or_else(|e| e.into_inner());
         }
@@ -431,7 +445,7 @@ impl Pool {
                 state.live[t] += 1;
             }
             let pool = Arc::clone(self);
-            std::thread::spawn(move || match pool.spawn() {
+            std::thread::spawn(move || match pool.spawn(Some(tier)) {
                 Ok(worker) => {
                     pool.lock().idle[t].push(worker);
                     pool.freed.notify_one();

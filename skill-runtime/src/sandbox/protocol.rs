@@ -27,10 +27,12 @@ const MAX_PAYLOAD: usize = 1 << 30;
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum ToWorker {
-    /// First message: confine yourself under these limits.
+    /// First message: confine yourself under these limits; then, while the
+    /// host sends the first component, build the engine of `tier` if given.
     Start {
         limits: ProcessLimits,
         log_limits: LogLimits,
+        tier: Option<TrustTier>,
     },
     /// The payload is `Component::serialize` output of the host's engine.
     Load {
@@ -88,12 +90,15 @@ pub(crate) fn write_frame(
     payload: &[u8],
 ) -> io::Result<()> {
     let header = serde_json::to_vec(header).map_err(io::Error::other)?;
-    let mut frame = Vec::with_capacity(8 + header.len() + payload.len());
-    frame.extend_from_slice(&(header.len() as u32).to_le_bytes());
-    frame.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    frame.extend_from_slice(&header);
-    frame.extend_from_slice(payload);
-    out.write_all(&frame)?;
+    let mut head = Vec::with_capacity(8 + header.len());
+    head.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    head.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+    head.extend_from_slice(&header);
+    out.write_all(&head)?;
+    // Written where it is: a component is not copied into a frame first.
+    if !payload.is_empty() {
+        out.write_all(payload)?;
+    }
     out.flush()
 }
 

@@ -84,7 +84,15 @@ pub fn main() -> i32 {
     }
     let channel = Arc::new(Mutex::new(channel));
     let lock = || channel.lock().unwrap_or_else(|e| e.into_inner());
-    let (ToWorker::Start { limits, log_limits }, _) = lock().receive() else {
+    let (
+        ToWorker::Start {
+            limits,
+            log_limits,
+            tier,
+        },
+        _,
+    ) = lock().receive()
+    else {
         return EXIT_PROTOCOL;
     };
     let confinement = match confine::confine(&limits) {
@@ -99,6 +107,10 @@ pub fn main() -> i32 {
     // The host sends no more skills than this, so none is ever forgotten
     // here while the host counts it loaded.
     let loader = Loader::new(1, None, SKILLS_PER_WORKER + 1);
+    if let Some(tier) = tier {
+        // A failure shows when the component loads.
+        let _ = loader.warm(tier);
+    }
     loop {
         let (message, payload) = lock().receive();
         let reply = match message {
