@@ -251,6 +251,91 @@ fn traps_retire_workers_and_healthy_ones_are_reused_up_to_their_limit() {
 }
 
 #[test]
+fn a_worker_at_its_limit_hands_over_to_a_successor_started_beside_it() {
+    let runtime = runtime_with(SandboxConfig {
+        pool_size: 1,
+        max_uses: 3,
+        ..common::sandbox()
+    });
+    let echo = || {
+        let report = invoke_on(
+            &runtime,
+            TrustTier::Untrusted,
+            json!({"mode": "echo"}),
+            Policy::default(),
+            |_| {},
+        );
+        assert!(report.is_ok(), "{report:#?}");
+    };
+    for _ in 0..3 {
+        echo();
+    }
+    let (idle, _) = runtime.worker_pids();
+    assert_eq!(idle.len(), 1);
+    let old = idle[0];
+    // The successor starts in the background and takes the old one's place.
+    let started = Instant::now();
+    let successor = loop {
+        let (idle, busy) = runtime.worker_pids();
+        if idle.len() == 1 && idle[0] != old && busy.is_empty() {
+            break idle[0];
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no successor: {idle:?} {busy:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    // The old one is stopped and reaped (a zombie would keep its entry).
+    #[cfg(target_os = "linux")]
+    while std::path::Path::new(&format!("/proc/{old}")).exists() {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "worker {old} was not reaped"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    echo();
+    assert_eq!(runtime.worker_pids().0, vec![successor]);
+}
+
+#[test]
+fn a_worker_whose_successor_cannot_start_serves_on_up_to_twice_its_limit() {
+    // Only the first worker starts: every later one exits at once.
+    let dir = tempfile::tempdir().unwrap();
+    let started = dir.path().join("started");
+    let script = format!(
+        "if [ -e '{marker}' ]; then exit 1; fi; : > '{marker}'; exec '{worker}'",
+        marker = started.display(),
+        worker = env!("CARGO_BIN_EXE_skill-worker"),
+    );
+    let runtime = runtime_with(SandboxConfig {
+        pool_size: 1,
+        max_uses: 3,
+        worker: Some(skill_runtime::sandbox::WorkerCommand {
+            program: "/bin/sh".into(),
+            args: vec!["-c".into(), script],
+        }),
+        ..common::sandbox()
+    });
+    let echo = || {
+        invoke_on(
+            &runtime,
+            TrustTier::Untrusted,
+            json!({"mode": "echo"}),
+            Policy::default(),
+            |_| {},
+        )
+    };
+    for call in 1..=6 {
+        let report = echo();
+        assert!(report.is_ok(), "call {call}: {report:#?}");
+    }
+    let after = echo();
+    assert_kind(&after, ErrorKind::SandboxFailure);
+}
+
+#[test]
 fn a_hundred_concurrent_calls_share_a_pool_of_four() {
     let runtime = Arc::new(runtime_with(SandboxConfig {
         pool_size: 4,

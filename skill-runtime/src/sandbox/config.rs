@@ -48,7 +48,8 @@ pub struct SandboxConfig {
     pub sandbox_verified: bool,
     /// Workers per tier: kept warm, and the most that run at once.
     pub pool_size: usize,
-    /// Calls a worker serves before it is replaced.
+    /// Calls a worker serves before a successor is started for it; it
+    /// serves on until the successor is ready (at most twice as many).
     pub max_uses: u32,
     pub process_limits: ProcessLimits,
 }

@@ -2,7 +2,7 @@
 //! fed components, asked to run them, killed), and the warm pool that
 //! reuses them.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fs::File;
 use std::os::fd::AsFd;
 use std::process::{Child, Command, Stdio};
@@ -10,6 +10,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use crate::capabilities::calls::Capabilities;
+use crate::engine::compile_cache::Serialized;
 use crate::engine::loaded_skill::LoadedSkill;
 use crate::engine::log::LogLimits;
 use crate::limits::tier::TrustTier;
@@ -72,8 +73,11 @@ pub(crate) struct Worker {
     child: Child,
     to: File,
     from: File,
-    loaded: HashSet<[u8; 32]>,
+    /// Skills loaded in it, with what it was sent: a successor loads them too.
+    loaded: HashMap<[u8; 32], Arc<Serialized>>,
     uses: u32,
+    /// Its successor is being started.
+    succeeded: bool,
 }
 
 impl Worker {
@@ -111,8 +115,9 @@ impl Worker {
             child,
             to,
             from,
-            loaded: HashSet::new(),
+            loaded: HashMap::new(),
             uses: 0,
+            succeeded: false,
         };
         let start = ToWorker::Start {
             limits: config.process_limits,
@@ -195,13 +200,22 @@ impl Worker {
     }
 
     fn load(&mut self, skill: &LoadedSkill) -> Result<(), SandboxError> {
-        if self.loaded.contains(skill.sha256()) {
+        if self.loaded.contains_key(skill.sha256()) {
             return Ok(());
         }
         let bytes = skill.serialized().map_err(SandboxError::Load)?;
+        self.send_load(*skill.sha256(), skill.tier(), bytes)
+    }
+
+    fn send_load(
+        &mut self,
+        sha256: [u8; 32],
+        tier: TrustTier,
+        bytes: Arc<Serialized>,
+    ) -> Result<(), SandboxError> {
         let load = ToWorker::Load {
-            sha256: hex::encode(skill.sha256()),
-            tier: skill.tier(),
+            sha256: hex::encode(sha256),
+            tier,
         };
         // The whole component queued at once (here ~1 ms less than 64 KiB
         // per wake-up of the worker); the buffer shrinks once it is read.
@@ -217,7 +231,7 @@ impl Worker {
         }
         match answer? {
             FromWorker::Loaded(Ok(())) => {
-                self.loaded.insert(*skill.sha256());
+                self.loaded.insert(sha256, bytes);
                 Ok(())
             }
             FromWorker::Loaded(Err(e)) => Err(SandboxError::Load(e)),
@@ -307,6 +321,8 @@ struct PoolState {
     live: [usize; 3],
     /// Process ids of the workers running a call now.
     busy: Vec<u32>,
+    /// Workers out on a call whose successor is ready: they stop when back.
+    retired: Vec<u32>,
 }
 
 /// Warm workers per tier; at most `pool_size` run at once, others wait.
@@ -356,8 +372,9 @@ impl Pool {
     ) -> Result<WorkerOutcome, SandboxError> {
         let tier = skill.tier();
         let mut worker = self.acquire(tier, skill.sha256())?;
-        let full =
-            |w: &Worker| !w.loaded.contains(skill.sha256()) && w.loaded.len() >= SKILLS_PER_WORKER;
+        let full = |w: &Worker| {
+            !w.loaded.contains_key(skill.sha256()) && w.loaded.len() >= SKILLS_PER_WORKER
+        };
         if full(&worker) {
             worker = self.replace(tier, worker)?;
         }
@@ -399,7 +416,7 @@ impl Pool {
         let mut state = self.lock();
         loop {
             let idle = &mut state.idle[t];
-            if let Some(at) = idle.iter().position(|w| w.loaded.contains(sha256)) {
+            if let Some(at) = idle.iter().position(|w| w.loaded.contains_key(sha256)) {
                 return Ok(idle.swap_remove(at));
             }
             if let Some(worker) = idle.pop() {
@@ -419,17 +436,77 @@ impl Pool {
         self.freed.notify_one();
     }
 
+    /// Takes back a worker after a call. One that served its `max_uses`
+    /// serves on while a successor starts and loads its skills, so no call
+    /// waits for a new worker; at twice that (no successor could start) it
+    /// stops like an unhealthy one.
     fn release(self: &Arc<Self>, tier: TrustTier, mut worker: Worker, healthy: bool) {
         worker.uses += 1;
         let t = tier.index();
-        if healthy && worker.uses < self.config.max_uses {
-            self.lock().idle[t].push(worker);
+        let max_uses = self.config.max_uses.max(1);
+        let mut state = self.lock();
+        if let Some(at) = state.retired.iter().position(|p| *p == worker.pid()) {
+            state.retired.swap_remove(at);
+            state.live[t] -= 1;
+            drop(state);
             self.freed.notify_one();
             return;
         }
+        if healthy && worker.uses < max_uses.saturating_mul(2) {
+            if worker.uses >= max_uses && !worker.succeeded {
+                worker.succeeded = true;
+                state.live[t] += 1;
+                self.start_successor(tier, worker.pid(), worker.loaded.clone());
+            }
+            state.idle[t].push(worker);
+            drop(state);
+            self.freed.notify_one();
+            return;
+        }
+        drop(state);
         drop(worker);
         self.forget(t);
         self.prewarm(tier, 1);
+    }
+
+    /// In the background: a new worker of `tier` with `skills` loaded takes
+    /// the place of worker `old` (counted live already), which stops now if
+    /// idle, else when its call ends.
+    fn start_successor(
+        self: &Arc<Self>,
+        tier: TrustTier,
+        old: u32,
+        skills: HashMap<[u8; 32], Arc<Serialized>>,
+    ) {
+        let pool = Arc::clone(self);
+        let t = tier.index();
+        std::thread::spawn(move || {
+            let Ok(mut successor) = pool.spawn(Some(tier)) else {
+                return pool.forget(t);
+            };
+            for (sha256, bytes) in skills {
+                // One that does not load is loaded again when called.
+                let _ = successor.send_load(sha256, tier, bytes);
+            }
+            let mut state = pool.lock();
+            state.idle[t].push(successor);
+            // Not idle, not on a call: it stopped already, or is being
+            // readied for a call and stops at twice its uses.
+            let stopped = match state.idle[t].iter().position(|w| w.pid() == old) {
+                Some(at) => {
+                    state.live[t] -= 1;
+                    Some(state.idle[t].swap_remove(at))
+                }
+                None if state.busy.contains(&old) => {
+                    state.retired.push(old);
+                    None
+                }
+                None => None,
+            };
+            drop(state);
+            pool.freed.notify_one();
+            drop(stopped);
+        });
     }
 
     /// Starts up to `count` more workers of `tier` in the background, within
