@@ -36,17 +36,7 @@ fn micros(d: Duration) -> f64 {
 
 fn install(home: &Path, work: &Path) {
     let dir = work.join("src/probe");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("SKILL.md"),
-        "---\nname: probe\ndescription: The probe.\nmetadata:\n  version: \"1.0.0\"\n  skill-type: tool\n---\n",
-    )
-    .unwrap();
-    std::fs::copy(
-        skill_test_support::guest_wasm_path("probe"),
-        dir.join("skill.wasm"),
-    )
-    .unwrap();
+    skill_test_support::write_probe_skill(&dir);
     let status = Command::new(env!("CARGO_BIN_EXE_cargo-skill"))
         .env("CARGO_SKILL_HOME", home)
         .args(["install", "-q", "--yes"])

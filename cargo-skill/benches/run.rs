@@ -24,17 +24,7 @@ fn cargo_skill(home: &Path) -> Command {
 
 fn install(home: &Path, work: &Path) {
     let dir = work.join("src/probe");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("SKILL.md"),
-        "---\nname: probe\ndescription: The probe.\nmetadata:\n  version: \"1.0.0\"\n  skill-type: tool\n---\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("skill.wasm"),
-        skill_test_support::guest_wasm("probe"),
-    )
-    .unwrap();
+    skill_test_support::write_probe_skill(&dir);
     let out = cargo_skill(home)
         .args(["install", "-q", "--yes"])
         .arg(&dir)

@@ -24,17 +24,7 @@ fn example() -> PathBuf {
 
 fn install_probe(home: &Path) {
     let dir = Home::new(home).skill_dir("probe").unwrap();
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("SKILL.md"),
-        "---\nname: probe\ndescription: The probe.\nmetadata:\n  version: \"1.0.0\"\n  skill-type: tool\n---\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("skill.wasm"),
-        skill_test_support::guest_wasm("probe"),
-    )
-    .unwrap();
+    skill_test_support::write_probe_skill(&dir);
     InstalledMeta {
         name: "probe".into(),
         version: Some("1.0.0".into()),

@@ -18,6 +18,16 @@ use skill_test_support::http_server::{Response, TestServer};
 
 use common::{assert_kind, invoke_on, probe_wasm};
 
+fn untrusted_echo(runtime: &Runtime) -> skill_runtime::Report {
+    invoke_on(
+        runtime,
+        TrustTier::Untrusted,
+        json!({"mode": "echo"}),
+        Policy::default(),
+        |_| {},
+    )
+}
+
 fn runtime_with(sandbox: SandboxConfig) -> Runtime {
     Runtime::new(RuntimeConfig {
         concurrency: 8,
@@ -220,15 +230,7 @@ fn traps_retire_workers_and_healthy_ones_are_reused_up_to_their_limit() {
         max_uses: 3,
         ..common::sandbox()
     });
-    let echo = || {
-        invoke_on(
-            &runtime,
-            TrustTier::Untrusted,
-            json!({"mode": "echo"}),
-            Policy::default(),
-            |_| {},
-        )
-    };
+    let echo = || untrusted_echo(&runtime);
     assert!(echo().is_ok());
     let first = runtime.worker_pids().0;
     assert_eq!(first.len(), 1);
@@ -258,13 +260,7 @@ fn a_worker_at_its_limit_hands_over_to_a_successor_started_beside_it() {
         ..common::sandbox()
     });
     let echo = || {
-        let report = invoke_on(
-            &runtime,
-            TrustTier::Untrusted,
-            json!({"mode": "echo"}),
-            Policy::default(),
-            |_| {},
-        );
+        let report = untrusted_echo(&runtime);
         assert!(report.is_ok(), "{report:#?}");
     };
     for _ in 0..3 {
@@ -318,15 +314,7 @@ fn a_worker_whose_successor_cannot_start_serves_on_up_to_twice_its_limit() {
         }),
         ..common::sandbox()
     });
-    let echo = || {
-        invoke_on(
-            &runtime,
-            TrustTier::Untrusted,
-            json!({"mode": "echo"}),
-            Policy::default(),
-            |_| {},
-        )
-    };
+    let echo = || untrusted_echo(&runtime);
     for call in 1..=6 {
         let report = echo();
         assert!(report.is_ok(), "call {call}: {report:#?}");

@@ -32,6 +32,18 @@ pub fn guest_wasm(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
 
+/// Writes the probe guest as a tool skill `probe` v1.0.0 into `dir`
+/// (created): its `SKILL.md` and `skill.wasm`.
+pub fn write_probe_skill(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join("SKILL.md"),
+        "---\nname: probe\ndescription: The probe.\nmetadata:\n  version: \"1.0.0\"\n  skill-type: tool\n---\n",
+    )
+    .unwrap();
+    std::fs::copy(guest_wasm_path("probe"), dir.join("skill.wasm")).unwrap();
+}
+
 /// Path of a guest component, built on first use.
 pub fn guest_wasm_path(name: &str) -> PathBuf {
     static BUILT: OnceLock<()> = OnceLock::new();
