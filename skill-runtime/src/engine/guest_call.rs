@@ -64,11 +64,15 @@ pub(crate) fn run_entry(
     let host = HostState::new(log.clone(), context, caps);
     let mut data = StoreData::new(host, Limiter::new(limits.memory_bytes));
     data.core.input = input.as_bytes().to_vec();
-    let Some(engine) = skill.engine() else {
+    let Some(code) = &skill.code else {
         return Ran::failed(Failure::new(
             ErrorKind::SandboxFailure,
             "this skill was loaded to run in sandbox workers only",
         ));
+    };
+    let engine = match code {
+        Code::Component(pre) => pre.engine(),
+        Code::Core(pre) => pre.module().engine(),
     };
     let mut store = Store::new(engine, data);
     store.limiter(|data| &mut data.limiter);
@@ -79,7 +83,7 @@ pub(crate) fn run_entry(
     store.epoch_deadline_trap();
 
     let started = Instant::now();
-    let called = match (&skill.code, entry) {
+    let called = match (code, entry) {
         (Code::Component(pre), entry) => {
             pre.instantiate(&mut store).and_then(|plugin| match entry {
                 Entry::Execute => plugin.call_execute(&mut store, input),
@@ -88,7 +92,6 @@ pub(crate) fn run_entry(
         }
         (Code::Core(pre), Entry::Execute) => run_core(pre, &mut store),
         (Code::Core(_), Entry::GetName) => Ok(Err("core modules have no get-name".into())),
-        (Code::InWorkers, _) => Err(wasmtime::Error::msg("no code in this process")),
     };
     let duration = started.elapsed();
     let result = match called {

@@ -4,8 +4,6 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use wasmtime::Engine;
-
 use crate::engine::bindings::SkillPluginPre;
 use crate::engine::compile_cache::{CompileSource, Serialized};
 use crate::engine::host::StoreData;
@@ -17,19 +15,21 @@ pub struct LoadedSkill {
     pub(crate) sha256: [u8; 32],
     /// The compiled form sent to sandbox workers, made on first need.
     pub(crate) serialized: OnceLock<Result<Arc<Serialized>, String>>,
-    pub(crate) code: Code,
+    /// None for a skill of a tier that runs in sandbox workers, loaded only
+    /// to be sent to them ([`Runtime::load_to_invoke`]).
+    ///
+    /// [`Runtime::load_to_invoke`]: crate::Runtime::load_to_invoke
+    pub(crate) code: Option<Code>,
     pub(crate) host_functions: Vec<String>,
     pub(crate) source: CompileSource,
     pub(crate) compile_time: Duration,
 }
 
 /// What runs: a component of the skill world, or a core module of the
-/// core ABI (`docs/core-abi.md`); or nothing here, for a skill of a tier
-/// that runs in sandbox workers, which are sent its compiled form.
+/// core ABI (`docs/core-abi.md`).
 pub(crate) enum Code {
     Component(SkillPluginPre<StoreData>),
     Core(wasmtime::InstancePre<StoreData>),
-    InWorkers,
 }
 
 impl LoadedSkill {
@@ -39,7 +39,7 @@ impl LoadedSkill {
 
     /// A core module (core ABI), not a component.
     pub fn is_core(&self) -> bool {
-        matches!(self.code, Code::Core(_))
+        matches!(self.code, Some(Code::Core(_)))
     }
 
     /// Host functions of the skill world the component imports (for a core
@@ -64,25 +64,16 @@ impl LoadedSkill {
     #[cfg(feature = "baseline")]
     pub(crate) fn component(&self) -> Option<&wasmtime::component::Component> {
         match &self.code {
-            Code::Component(pre) => Some(pre.instance_pre().component()),
-            Code::Core(_) | Code::InWorkers => None,
+            Some(Code::Component(pre)) => Some(pre.instance_pre().component()),
+            _ => None,
         }
     }
 
     #[cfg(feature = "baseline")]
     pub(crate) fn module(&self) -> Option<&wasmtime::Module> {
         match &self.code {
-            Code::Core(pre) => Some(pre.module()),
-            Code::Component(_) | Code::InWorkers => None,
-        }
-    }
-
-    /// The engine its code is compiled for; none when it is not loaded here.
-    pub(crate) fn engine(&self) -> Option<&Engine> {
-        match &self.code {
-            Code::Component(pre) => Some(pre.engine()),
-            Code::Core(pre) => Some(pre.module().engine()),
-            Code::InWorkers => None,
+            Some(Code::Core(pre)) => Some(pre.module()),
+            _ => None,
         }
     }
 
@@ -91,7 +82,7 @@ impl LoadedSkill {
     ///
     /// [`Runtime::load_to_invoke`]: crate::Runtime::load_to_invoke
     pub fn for_workers_only(&self) -> bool {
-        matches!(self.code, Code::InWorkers)
+        self.code.is_none()
     }
 
     pub(crate) fn sha256(&self) -> &[u8; 32] {
@@ -101,11 +92,11 @@ impl LoadedSkill {
     pub(crate) fn serialized(&self) -> Result<Arc<Serialized>, String> {
         self.serialized
             .get_or_init(|| {
+                // One loaded for workers only is made with its serialized form.
                 let bytes = match &self.code {
-                    Code::Component(pre) => pre.instance_pre().component().serialize(),
-                    Code::Core(pre) => pre.module().serialize(),
-                    // Made with its serialized form: never reached.
-                    Code::InWorkers => Err(wasmtime::Error::msg("no compiled form to send")),
+                    Some(Code::Component(pre)) => pre.instance_pre().component().serialize(),
+                    Some(Code::Core(pre)) => pre.module().serialize(),
+                    None => Err(wasmtime::Error::msg("no compiled form to send")),
                 };
                 bytes
                     .map(|bytes| Arc::new(Serialized::new(bytes)))

@@ -171,7 +171,7 @@ impl Loader {
             tier,
             sha256,
             serialized: OnceLock::from(Ok(Arc::new(payload))),
-            code: Code::InWorkers,
+            code: None,
             host_functions: Vec::new(),
             source: CompileSource::DiskCache,
             compile_time: started.elapsed(),
@@ -211,7 +211,9 @@ impl Loader {
             sha256,
             serialized: OnceLock::new(),
             host_functions,
-            code: Code::Component(SkillPluginPre::new(instance_pre).map_err(link_error)?),
+            code: Some(Code::Component(
+                SkillPluginPre::new(instance_pre).map_err(link_error)?,
+            )),
             source: CompileSource::Compiled,
             compile_time: Duration::ZERO,
         })
@@ -305,7 +307,7 @@ impl Loader {
             sha256,
             serialized: OnceLock::new(),
             host_functions: core_abi::imported_functions(module),
-            code: Code::Core(pre),
+            code: Some(Code::Core(pre)),
             source: CompileSource::Compiled,
             compile_time: Duration::ZERO,
         })
