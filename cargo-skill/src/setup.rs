@@ -40,12 +40,9 @@ pub fn lock_for_writing(home: &Home) -> Result<skill_runtime::WriteLock> {
 /// The hidden verb of this binary that serves as a sandbox worker.
 pub const WORKER_VERB: &str = "__worker";
 
-/// The home's audit log, opened (`None` without a home).
-pub fn audit_log() -> Result<Option<Arc<AuditLog>>> {
-    match home().ok() {
-        Some(home) => Ok(Some(Arc::new(AuditLog::open(&home.audit_db())?))),
-        None => Ok(None),
-    }
+/// The home's audit log, opened.
+pub fn audit_log(home: &Home) -> Result<Arc<AuditLog>> {
+    Ok(Arc::new(AuditLog::open(&home.audit_db())?))
 }
 
 /// The configuration a command's runtime starts from: compiled components
@@ -53,8 +50,11 @@ pub fn audit_log() -> Result<Option<Arc<AuditLog>>> {
 /// untrusted and verified skills in sandbox workers of this binary, and,
 /// when `audit` is set, every invocation recorded in `audit.db`.
 pub fn runtime_config(audit: bool) -> Result<RuntimeConfig> {
-    let audit = if audit { audit_log()? } else { None };
     let home = home().ok();
+    let audit = match (&home, audit) {
+        (Some(home), true) => Some(audit_log(home)?),
+        _ => None,
+    };
     let worker = WorkerCommand {
         program: std::env::current_exe().context("could not find the cargo-skill binary")?,
         args: vec![WORKER_VERB.to_string()],

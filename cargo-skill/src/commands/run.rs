@@ -116,7 +116,7 @@ pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
     // open the audit log and load the component while it starts.
     runtime.prewarm(ready.tier.tier, 1);
     if !args.no_audit {
-        runtime.set_audit(setup::audit_log()?);
+        runtime.set_audit(Some(setup::audit_log(&home)?));
         steps.done("audit log opened");
     }
     let input = match (&args.input, &args.input_file) {

@@ -67,7 +67,7 @@ pub(crate) fn run_entry(
     let Some(code) = &skill.code else {
         return Ran::failed(Failure::new(
             ErrorKind::SandboxFailure,
-            "this skill was loaded to run in sandbox workers only",
+            "this skill was loaded to run in sandbox workers only (Runtime::load_to_invoke); load it with Runtime::load to run it in this process",
         ));
     };
     let engine = match code {

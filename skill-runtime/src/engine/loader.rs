@@ -111,15 +111,21 @@ impl Loader {
     /// Checks and compiles a component for a tier; repeated loads of the same
     /// bytes are served from memory, then from the disk cache.
     pub(crate) fn load(&self, wasm: &[u8], tier: TrustTier) -> Result<Arc<LoadedSkill>, LoadError> {
-        let core = match component_check::check_preamble(wasm) {
-            Ok(()) => false,
-            Err(LoadError::CoreModule) => true,
-            Err(e) => return Err(e),
-        };
-        let sha256: [u8; 32] = Sha256::digest(wasm).into();
+        let (core, sha256) = identify(wasm)?;
         if let Some(skill) = self.in_memory(tier, &sha256, false) {
             return Ok(skill);
         }
+        self.load_new(wasm, tier, core, sha256)
+    }
+
+    /// `load` past the memory: from the disk cache, else compiled.
+    fn load_new(
+        &self,
+        wasm: &[u8],
+        tier: TrustTier,
+        core: bool,
+        sha256: [u8; 32],
+    ) -> Result<Arc<LoadedSkill>, LoadError> {
         if core {
             return self.load_core(wasm, tier, sha256);
         }
@@ -155,17 +161,13 @@ impl Loader {
         else {
             return self.load(wasm, tier);
         };
-        match component_check::check_preamble(wasm) {
-            Ok(()) | Err(LoadError::CoreModule) => {}
-            Err(e) => return Err(e),
-        }
-        let sha256: [u8; 32] = Sha256::digest(wasm).into();
+        let (core, sha256) = identify(wasm)?;
         if let Some(skill) = self.in_memory(tier, &sha256, true) {
             return Ok(skill);
         }
         let started = Instant::now();
         let Some(payload) = cache.payload(self.engine(tier)?, &sha256) else {
-            return self.load(wasm, tier);
+            return self.load_new(wasm, tier, core, sha256);
         };
         Ok(self.remember(LoadedSkill {
             tier,
@@ -371,6 +373,16 @@ fn built_once<T>(
         message: format!("{e:#}"),
     })?;
     Ok(cell.get_or_init(|| value))
+}
+
+/// Whether `wasm` is a core module (else a component), and its sha256.
+fn identify(wasm: &[u8]) -> Result<(bool, [u8; 32]), LoadError> {
+    let core = match component_check::check_preamble(wasm) {
+        Ok(()) => false,
+        Err(LoadError::CoreModule) => true,
+        Err(e) => return Err(e),
+    };
+    Ok((core, Sha256::digest(wasm).into()))
 }
 
 fn malformed(e: wasmtime::Error) -> LoadError {

@@ -77,7 +77,7 @@ pub(crate) struct Worker {
     loaded: HashMap<[u8; 32], Arc<Serialized>>,
     uses: u32,
     /// Its successor is being started.
-    succeeded: bool,
+    successor_started: bool,
 }
 
 impl Worker {
@@ -117,7 +117,7 @@ impl Worker {
             from,
             loaded: HashMap::new(),
             uses: 0,
-            succeeded: false,
+            successor_started: false,
         };
         let start = ToWorker::Start {
             limits: config.process_limits,
@@ -453,8 +453,8 @@ impl Pool {
             return;
         }
         if healthy && worker.uses < max_uses.saturating_mul(2) {
-            if worker.uses >= max_uses && !worker.succeeded {
-                worker.succeeded = true;
+            if worker.uses >= max_uses && !worker.successor_started {
+                worker.successor_started = true;
                 state.live[t] += 1;
                 self.start_successor(tier, worker.pid(), worker.loaded.clone());
             }
