@@ -5,8 +5,12 @@
 //! `SECONDS` each: plain wasmtime on the same engine (the floor), the runtime
 //! in process, in process with the audit log (durable records, group commit),
 //! and in sandbox workers. It prints calls/s, calls/s per core, p50 and p99
-//! latency and the ratio to the floor at the same concurrency; then what the audit
+//! latency, the ratio to the floor at the same concurrency and this process's
+//! CPU time per call (a worker's own is not in it); then what the audit
 //! log alone sustains (durable appends from as many threads, no calls).
+//! Arguments pick rows by part of their name (`-- audit` for the audited
+//! row and the log alone; `-- "in process"` for both in-process rows); the
+//! floor always runs.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -21,10 +25,33 @@ const TIER: TrustTier = TrustTier::Verified;
 const SECONDS: f64 = 1.5;
 const CONCURRENCY: [usize; 4] = [1, 2, 8, 64];
 
-/// Calls/s, p50 and p99 latency of `call` run from `threads` threads at once.
-fn measure(threads: usize, call: &(dyn Fn() + Sync)) -> (f64, Duration, Duration) {
+/// This process's CPU time so far, user and system.
+fn cpu_time() -> Duration {
+    // SAFETY: getrusage only writes the struct it is given.
+    let usage = unsafe {
+        let mut usage = std::mem::zeroed::<libc::rusage>();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    time(usage.ru_utime) + time(usage.ru_stime)
+}
+
+/// One point: calls/s, p50 and p99 latency, and this process's CPU time per
+/// call (the host's alone: a sandbox worker's is not counted).
+#[derive(Clone, Copy)]
+struct Point {
+    rate: f64,
+    p50: Duration,
+    p99: Duration,
+    cpu: Duration,
+}
+
+/// Runs `call` from `threads` threads at once for `SECONDS`.
+fn measure(threads: usize, call: &(dyn Fn() + Sync)) -> Point {
     let stop = AtomicBool::new(false);
     let started = Instant::now();
+    let cpu_before = cpu_time();
     let latencies: Vec<Vec<Duration>> = std::thread::scope(|s| {
         let lanes: Vec<_> = (0..threads)
             .map(|_| {
@@ -44,13 +71,15 @@ fn measure(threads: usize, call: &(dyn Fn() + Sync)) -> (f64, Duration, Duration
         lanes.into_iter().map(|l| l.join().unwrap()).collect()
     });
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu = cpu_time() - cpu_before;
     let mut all: Vec<Duration> = latencies.into_iter().flatten().collect();
     all.sort();
-    (
-        all.len() as f64 / elapsed,
-        all[all.len() / 2],
-        all[all.len() * 99 / 100],
-    )
+    Point {
+        rate: all.len() as f64 / elapsed,
+        p50: all[all.len() / 2],
+        p99: all[all.len() * 99 / 100],
+        cpu: cpu / all.len() as u32,
+    }
 }
 
 fn runtime(threads: usize, audit: Option<Arc<AuditLog>>, in_workers: bool) -> Runtime {
@@ -136,17 +165,30 @@ fn record(id: u64) -> AuditRecord {
 /// Durable appends alone, from `threads` threads at once.
 fn audit_alone(log: &AuditLog, threads: usize) {
     let next = AtomicU64::new(0);
-    let (rate, p50, p99) = measure(threads, &|| {
+    let point = measure(threads, &|| {
         log.append(&record(next.fetch_add(1, Ordering::Relaxed)))
             .unwrap()
     });
     println!(
-        "{threads:>9} {:<22} {rate:>10.0} {:>12} {:>10.1} {:>10.1}",
+        "{threads:>9} {:<22} {:>10.0} {:>12} {:>10.1} {:>10.1} {:>8} {:>8.1}",
         "audit log alone",
+        point.rate,
         "",
-        p50.as_secs_f64() * 1e6,
-        p99.as_secs_f64() * 1e6
+        point.p50.as_secs_f64() * 1e6,
+        point.p99.as_secs_f64() * 1e6,
+        "",
+        point.cpu.as_secs_f64() * 1e6
     );
+}
+
+/// Whether a row runs: each argument not starting with `-` names part of
+/// the rows to run (`cargo bench … -- audit`); none runs them all.
+fn selected(row: &str) -> bool {
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    filters.is_empty() || filters.iter().any(|f| row.contains(f.as_str()))
 }
 
 fn main() {
@@ -161,8 +203,8 @@ fn main() {
     let log = Arc::new(AuditLog::open(&dir.path().join("audit.db")).unwrap());
     println!("trivial execute, {TIER} tier, {SECONDS} s per point, {cores} cores");
     println!(
-        "{:>9} {:<22} {:>10} {:>12} {:>10} {:>10} {:>8}",
-        "in flight", "", "calls/s", "per core", "p50 µs", "p99 µs", "floor ×"
+        "{:>9} {:<22} {:>10} {:>12} {:>10} {:>10} {:>8} {:>8}",
+        "in flight", "", "calls/s", "per core", "p50 µs", "p99 µs", "floor ×", "CPU µs"
     );
     for threads in CONCURRENCY {
         let invoke_with = |runtime: &Runtime| {
@@ -179,39 +221,52 @@ fn main() {
         let floor_row = measure(threads, &|| {
             floor.invoke("{}").unwrap().unwrap();
         });
-        let floor_rate = floor_row.0;
-        let rows = [
-            ("floor (plain wasmtime)", floor_row),
-            ("in process", invoke_with(&plain)),
-            (
-                "in process, audited",
-                invoke_with(&runtime(threads, Some(log.clone()), false)),
-            ),
-            ("sandboxed", invoke_with(&runtime(threads, None, true))),
+        let floor_rate = floor_row.rate;
+        let mut rows = vec![("floor (plain wasmtime)", floor_row)];
+        let cases: [(&str, &dyn Fn() -> Runtime); 3] = [
+            ("in process", &|| runtime(threads, None, false)),
+            ("in process, audited", &|| {
+                runtime(threads, Some(log.clone()), false)
+            }),
+            ("sandboxed", &|| runtime(threads, None, true)),
         ];
-        for (name, (rate, p50, p99)) in rows {
+        for (name, make) in cases {
+            if selected(name) {
+                rows.push((name, invoke_with(&make())));
+            }
+        }
+        for (name, point) in &rows {
             println!(
-                "{threads:>9} {name:<22} {rate:>10.0} {:>12.0} {:>10.1} {:>10.1} {:>8.2}",
-                rate / cores,
-                p50.as_secs_f64() * 1e6,
-                p99.as_secs_f64() * 1e6,
-                rate / floor_rate
+                "{threads:>9} {name:<22} {:>10.0} {:>12.0} {:>10.1} {:>10.1} {:>8.2} {:>8.1}",
+                point.rate,
+                point.rate / cores,
+                point.p50.as_secs_f64() * 1e6,
+                point.p99.as_secs_f64() * 1e6,
+                point.rate / floor_rate,
+                point.cpu.as_secs_f64() * 1e6
             );
         }
-        let (audited, unaudited, sandboxed) = (rows[2].1, rows[1].1, rows[3].1);
-        println!(
-            "{threads:>9} sandboxed p99 / in-process p99: {:.2}x",
-            sandboxed.2.as_secs_f64() / unaudited.2.as_secs_f64()
-        );
-        println!(
-            "{threads:>9} audited p50 / unaudited p50: {:.2}x, audited / unaudited calls/s: {:.2}x",
-            audited.1.as_secs_f64() / unaudited.1.as_secs_f64(),
-            audited.0 / unaudited.0
-        );
+        let row = |name: &str| rows.iter().find(|(n, _)| *n == name).map(|(_, r)| *r);
+        if let (Some(unaudited), Some(sandboxed)) = (row("in process"), row("sandboxed")) {
+            println!(
+                "{threads:>9} sandboxed p99 / in-process p99: {:.2}x",
+                sandboxed.p99.as_secs_f64() / unaudited.p99.as_secs_f64()
+            );
+        }
+        if let (Some(unaudited), Some(audited)) = (row("in process"), row("in process, audited")) {
+            println!(
+                "{threads:>9} audited p50 / unaudited p50: {:.2}x, audited / unaudited calls/s: {:.2}x",
+                audited.p50.as_secs_f64() / unaudited.p50.as_secs_f64(),
+                audited.rate / unaudited.rate
+            );
+        }
+    }
+    if !selected("audit log alone") {
+        return;
     }
     println!(
-        "{:>9} {:<22} {:>10} {:>12} {:>10} {:>10}",
-        "", "", "records/s", "", "p50 µs", "p99 µs"
+        "{:>9} {:<22} {:>10} {:>12} {:>10} {:>10} {:>8} {:>8}",
+        "", "", "records/s", "", "p50 µs", "p99 µs", "", "CPU µs"
     );
     for threads in CONCURRENCY {
         audit_alone(
