@@ -1,13 +1,14 @@
 //! The audit log: one SQLite row per invocation in the home folder's
 //! `audit.db` (WAL, every commit synced, schema versioned by
 //! `user_version` and migrated on open). Concurrent appends share a
-//! commit (`batch.rs`); each returns once its own record is durable. Records hold hashes of input and
+//! commit, made by one writer thread (`writer.rs`); each returns once its
+//! own record is durable. Records hold hashes of input and
 //! output and names of capabilities, never values: nothing a skill read or
 //! wrote (secrets included) reaches the log.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OptionalExtension, params};
@@ -16,9 +17,9 @@ use sha2::{Digest, Sha256};
 
 use crate::outcome::Report;
 
-mod batch;
+mod writer;
 
-use batch::Batches;
+use writer::Writer;
 
 /// Each entry moves the schema one version up; never edit a shipped one.
 const MIGRATIONS: &[&str] = &["
@@ -167,9 +168,16 @@ pub struct AuditQuery {
 
 #[derive(Debug)]
 pub struct AuditLog {
+    db: Arc<Db>,
+    /// Started by the first append: a log only read never starts one.
+    writer: OnceLock<Result<Writer<AuditRecord>, String>>,
+}
+
+/// The database, shared with the writer thread.
+#[derive(Debug)]
+struct Db {
     path: PathBuf,
     conn: Mutex<Connection>,
-    batches: Batches<AuditRecord>,
     /// The write-ahead log, synced after each commit outside the write
     /// lock. It stays the same file while `conn` is open: SQLite deletes
     /// it only when its last connection closes.
@@ -190,10 +198,12 @@ pub struct AuditLog {
 /// another process reads or writes, the WAL is left for a later close.
 impl Drop for AuditLog {
     fn drop(&mut self) {
-        if self.wal_len().is_none_or(|len| len <= WAL_TRUNCATE_AT) {
+        // Its queue is empty (no append is running): this joins the thread.
+        drop(self.writer.take());
+        if self.db.wal_len().is_none_or(|len| len <= WAL_TRUNCATE_AT) {
             return;
         }
-        let conn = self.lock();
+        let conn = self.db.lock();
         if conn.busy_timeout(Duration::ZERO).is_ok() {
             let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
         }
@@ -241,8 +251,8 @@ impl AuditLog {
             .map_err(open_error)?;
         // WAL lets readers and one writer proceed together. NORMAL commits
         // without syncing (checkpoints still sync): `append` syncs the WAL
-        // itself after the commit, outside the write lock, so the next batch
-        // is written meanwhile. A returned record survives a crash of the
+        // itself after the commit, outside the write lock, so other processes
+        // write and readers read meanwhile. A returned record survives a crash of the
         // process or the machine, as with FULL.
         set_wal(&conn).map_err(open_error)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
@@ -263,21 +273,153 @@ impl AuditLog {
             .map_or_else(|| path.as_os_str().to_owned(), |p| p.into());
         wal_path.push("-wal");
         let log = AuditLog {
-            wal_path: wal_path.into(),
-            path: path.to_path_buf(),
-            conn: Mutex::new(conn),
-            batches: Batches::new(),
-            wal: OnceLock::new(),
-            sync_failed: OnceLock::new(),
+            db: Arc::new(Db {
+                wal_path: wal_path.into(),
+                path: path.to_path_buf(),
+                conn: Mutex::new(conn),
+                wal: OnceLock::new(),
+                sync_failed: OnceLock::new(),
+            }),
+            writer: OnceLock::new(),
         };
         log.migrate()?;
         Ok(log)
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.db.path
     }
 
+    fn migrate(&self) -> Result<(), AuditError> {
+        // Up to date is the common case: a read, no write transaction (whose
+        // commit would cost an fsync on every open).
+        if self.schema_version()? == MIGRATIONS.len() as u32 {
+            return Ok(());
+        }
+        let mut conn = self.db.lock();
+        // IMMEDIATE takes the write lock first, so two processes opening a
+        // new log do not both migrate it.
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| self.db.sql_error(e))?;
+        let found: u32 = tx
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(|e| self.db.sql_error(e))?;
+        let known = MIGRATIONS.len() as u32;
+        if found > known {
+            return Err(AuditError::NewerSchema {
+                path: self.db.path.clone(),
+                found,
+                known,
+            });
+        }
+        for migration in &MIGRATIONS[found as usize..] {
+            tx.execute_batch(migration)
+                .map_err(|e| self.db.sql_error(e))?;
+        }
+        tx.pragma_update(None, "user_version", known)
+            .map_err(|e| self.db.sql_error(e))?;
+        tx.commit().map_err(|e| self.db.sql_error(e))?;
+        drop(conn);
+        self.db.sync().map_err(|message| AuditError::Write {
+            path: self.db.path.clone(),
+            message,
+        })
+    }
+
+    /// Appends `record` durably: it returns once the record is committed,
+    /// in one transaction with the records of concurrent appends, and the
+    /// commit is synced to disk.
+    pub fn append(&self, record: &AuditRecord) -> Result<(), AuditError> {
+        let writer = self.writer.get_or_init(|| {
+            let db = self.db.clone();
+            Writer::start("skill-audit", move |records| {
+                db.write(&records).map_err(|e| e.to_string())?;
+                db.sync()
+            })
+            .map_err(|e| format!("starting the audit writer thread: {e}"))
+        });
+        writer
+            .as_ref()
+            .map_err(Clone::clone)
+            .and_then(|writer| writer.submit(record.clone()))
+            .map_err(|message| AuditError::Write {
+                path: self.db.path.clone(),
+                message,
+            })
+    }
+
+    pub fn query(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, AuditError> {
+        let conn = self.db.lock();
+        let mut statement = conn
+            .prepare(
+                "SELECT * FROM (
+                    SELECT * FROM invocations
+                    WHERE (?1 IS NULL OR skill = ?1) AND (?2 IS NULL OR bot = ?2)
+                      AND (?3 IS NULL OR time_ms >= ?3) AND (?4 IS NULL OR outcome = ?4)
+                    ORDER BY time_ms DESC, rowid DESC LIMIT ?5
+                 ) ORDER BY time_ms, invocation_id",
+            )
+            .map_err(|e| self.db.sql_error(e))?;
+        let list = |text: String| serde_json::from_str::<Vec<String>>(&text).unwrap_or_default();
+        let rows = statement
+            .query_map(
+                params![
+                    query.skill,
+                    query.bot,
+                    query.since.map(unix_ms),
+                    query.outcome,
+                    query.limit.map_or(-1, i64::from),
+                ],
+                |row| {
+                    Ok(AuditRecord {
+                        invocation_id: row.get(0)?,
+                        time_ms: row.get(1)?,
+                        bot: row.get(2)?,
+                        skill: row.get(3)?,
+                        version: row.get(4)?,
+                        tier: row.get(5)?,
+                        capabilities_used: list(row.get(6)?),
+                        capabilities_denied: list(row.get(7)?),
+                        input_sha256: row.get(8)?,
+                        output_sha256: row.get(9)?,
+                        fuel: row.get::<_, i64>(10)? as u64,
+                        peak_memory_bytes: row.get::<_, i64>(11)? as u64,
+                        duration_us: row.get::<_, i64>(12)? as u64,
+                        outcome: row.get(13)?,
+                    })
+                },
+            )
+            .map_err(|e| self.db.sql_error(e))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(|e| self.db.sql_error(e))
+    }
+
+    /// SQLite's own consistency check; `Err` names what is damaged.
+    pub fn check_integrity(&self) -> Result<(), String> {
+        let result: Result<String, _> =
+            self.db
+                .lock()
+                .pragma_query_value(None, "integrity_check", |row| row.get(0));
+        match result {
+            Ok(ok) if ok == "ok" => Ok(()),
+            Ok(problem) => Err(problem),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
+    /// The schema version on disk (for `doctor` and tests).
+    pub fn schema_version(&self) -> Result<u32, AuditError> {
+        self.db
+            .lock()
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .optional()
+            .map(|v| v.unwrap_or(0))
+            .map_err(|e| self.db.sql_error(e))
+    }
+}
+
+impl Db {
     fn sql_error(&self, source: rusqlite::Error) -> AuditError {
         AuditError::Sql {
             path: self.path.clone(),
@@ -287,58 +429,6 @@ impl AuditLog {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn migrate(&self) -> Result<(), AuditError> {
-        // Up to date is the common case: a read, no write transaction (whose
-        // commit would cost an fsync on every open).
-        if self.schema_version()? == MIGRATIONS.len() as u32 {
-            return Ok(());
-        }
-        let mut conn = self.lock();
-        // IMMEDIATE takes the write lock first, so two processes opening a
-        // new log do not both migrate it.
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(|e| self.sql_error(e))?;
-        let found: u32 = tx
-            .pragma_query_value(None, "user_version", |row| row.get(0))
-            .map_err(|e| self.sql_error(e))?;
-        let known = MIGRATIONS.len() as u32;
-        if found > known {
-            return Err(AuditError::NewerSchema {
-                path: self.path.clone(),
-                found,
-                known,
-            });
-        }
-        for migration in &MIGRATIONS[found as usize..] {
-            tx.execute_batch(migration).map_err(|e| self.sql_error(e))?;
-        }
-        tx.pragma_update(None, "user_version", known)
-            .map_err(|e| self.sql_error(e))?;
-        tx.commit().map_err(|e| self.sql_error(e))?;
-        drop(conn);
-        self.sync().map_err(|message| AuditError::Write {
-            path: self.path.clone(),
-            message,
-        })
-    }
-
-    /// Appends `record` durably: it returns once the record is committed,
-    /// in one transaction with the records of concurrent appends, and the
-    /// commit is synced to disk.
-    pub fn append(&self, record: &AuditRecord) -> Result<(), AuditError> {
-        self.batches
-            .submit(
-                record.clone(),
-                |records| self.write(&records).map_err(|e| e.to_string()),
-                || self.sync(),
-            )
-            .map_err(|message| AuditError::Write {
-                path: self.path.clone(),
-                message,
-            })
     }
 
     fn write(&self, records: &[AuditRecord]) -> rusqlite::Result<()> {
@@ -401,72 +491,5 @@ impl AuditLog {
     /// The WAL's length, if it was opened by a sync.
     fn wal_len(&self) -> Option<u64> {
         Some(self.wal.get()?.metadata().ok()?.len())
-    }
-
-    pub fn query(&self, query: &AuditQuery) -> Result<Vec<AuditRecord>, AuditError> {
-        let conn = self.lock();
-        let mut statement = conn
-            .prepare(
-                "SELECT * FROM (
-                    SELECT * FROM invocations
-                    WHERE (?1 IS NULL OR skill = ?1) AND (?2 IS NULL OR bot = ?2)
-                      AND (?3 IS NULL OR time_ms >= ?3) AND (?4 IS NULL OR outcome = ?4)
-                    ORDER BY time_ms DESC, rowid DESC LIMIT ?5
-                 ) ORDER BY time_ms, invocation_id",
-            )
-            .map_err(|e| self.sql_error(e))?;
-        let list = |text: String| serde_json::from_str::<Vec<String>>(&text).unwrap_or_default();
-        let rows = statement
-            .query_map(
-                params![
-                    query.skill,
-                    query.bot,
-                    query.since.map(unix_ms),
-                    query.outcome,
-                    query.limit.map_or(-1, i64::from),
-                ],
-                |row| {
-                    Ok(AuditRecord {
-                        invocation_id: row.get(0)?,
-                        time_ms: row.get(1)?,
-                        bot: row.get(2)?,
-                        skill: row.get(3)?,
-                        version: row.get(4)?,
-                        tier: row.get(5)?,
-                        capabilities_used: list(row.get(6)?),
-                        capabilities_denied: list(row.get(7)?),
-                        input_sha256: row.get(8)?,
-                        output_sha256: row.get(9)?,
-                        fuel: row.get::<_, i64>(10)? as u64,
-                        peak_memory_bytes: row.get::<_, i64>(11)? as u64,
-                        duration_us: row.get::<_, i64>(12)? as u64,
-                        outcome: row.get(13)?,
-                    })
-                },
-            )
-            .map_err(|e| self.sql_error(e))?;
-        rows.collect::<Result<_, _>>()
-            .map_err(|e| self.sql_error(e))
-    }
-
-    /// SQLite's own consistency check; `Err` names what is damaged.
-    pub fn check_integrity(&self) -> Result<(), String> {
-        let result: Result<String, _> =
-            self.lock()
-                .pragma_query_value(None, "integrity_check", |row| row.get(0));
-        match result {
-            Ok(ok) if ok == "ok" => Ok(()),
-            Ok(problem) => Err(problem),
-            Err(e) => Err(e.to_string()),
-        }
-    }
-
-    /// The schema version on disk (for `doctor` and tests).
-    pub fn schema_version(&self) -> Result<u32, AuditError> {
-        self.lock()
-            .pragma_query_value(None, "user_version", |row| row.get(0))
-            .optional()
-            .map(|v| v.unwrap_or(0))
-            .map_err(|e| self.sql_error(e))
     }
 }
