@@ -169,8 +169,7 @@ pub struct AuditQuery {
 #[derive(Debug)]
 pub struct AuditLog {
     db: Arc<Db>,
-    /// Started by the first append: a log only read never starts one.
-    writer: OnceLock<Result<Writer<AuditRecord>, String>>,
+    writer: Writer<AuditRecord>,
 }
 
 /// The database, shared with the writer thread.
@@ -198,8 +197,8 @@ struct Db {
 /// another process reads or writes, the WAL is left for a later close.
 impl Drop for AuditLog {
     fn drop(&mut self) {
-        // Its queue is empty (no append is running): this joins the thread.
-        drop(self.writer.take());
+        // No append is running: this ends the writer thread, if any.
+        self.writer.stop();
         if self.db.wal_len().is_none_or(|len| len <= WAL_TRUNCATE_AT) {
             return;
         }
@@ -272,16 +271,21 @@ impl AuditLog {
             .path()
             .map_or_else(|| path.as_os_str().to_owned(), |p| p.into());
         wal_path.push("-wal");
-        let log = AuditLog {
-            db: Arc::new(Db {
-                wal_path: wal_path.into(),
-                path: path.to_path_buf(),
-                conn: Mutex::new(conn),
-                wal: OnceLock::new(),
-                sync_failed: OnceLock::new(),
-            }),
-            writer: OnceLock::new(),
+        let db = Arc::new(Db {
+            wal_path: wal_path.into(),
+            path: path.to_path_buf(),
+            conn: Mutex::new(conn),
+            wal: OnceLock::new(),
+            sync_failed: OnceLock::new(),
+        });
+        let writer = {
+            let db = db.clone();
+            Writer::new("skill-audit", move |records| {
+                db.write(&records).map_err(|e| e.to_string())?;
+                db.sync()
+            })
         };
+        let log = AuditLog { db, writer };
         log.migrate()?;
         Ok(log)
     }
@@ -331,18 +335,8 @@ impl AuditLog {
     /// in one transaction with the records of concurrent appends, and the
     /// commit is synced to disk.
     pub fn append(&self, record: &AuditRecord) -> Result<(), AuditError> {
-        let writer = self.writer.get_or_init(|| {
-            let db = self.db.clone();
-            Writer::start("skill-audit", move |records| {
-                db.write(&records).map_err(|e| e.to_string())?;
-                db.sync()
-            })
-            .map_err(|e| format!("starting the audit writer thread: {e}"))
-        });
-        writer
-            .as_ref()
-            .map_err(Clone::clone)
-            .and_then(|writer| writer.submit(record.clone()))
+        self.writer
+            .submit(record.clone())
             .map_err(|message| AuditError::Write {
                 path: self.db.path.clone(),
                 message,

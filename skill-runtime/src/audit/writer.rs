@@ -1,13 +1,15 @@
 //! Group commit with one writer thread per log. An appender finding nothing
 //! being committed commits its own record at once (no hand-off: a lone
-//! caller waits for its commit only). Otherwise it queues the record and
-//! waits; the thread takes everything queued, commits it as one batch (one
-//! transaction, one sync) and wakes that batch's appenders.
+//! caller waits for its own commit only). Otherwise it queues the record and
+//! waits; the thread, started the first time a record has to wait, takes
+//! everything queued, commits it as one batch (one transaction, one sync)
+//! and wakes that batch's appenders.
 //!
 //! Why a thread: measured on 2 cores, a pipeline run by the appenders
 //! themselves (one writes the next batch while another syncs) waited on two
-//! hand-offs per batch, each a wake-up behind busy call threads: 0.18–0.22×
-//! of unaudited throughput at 8 calls in flight and 0.48–0.50× at 64
+//! hand-offs per batch, each a wake-up behind busy call threads: audited
+//! throughput was 0.18–0.22× of unaudited at 8 calls in flight and
+//! 0.48–0.50× at 64; this design gives 0.36–0.44× and 0.55–0.58×
 //! (`cargo bench -p skill-runtime --features baseline --bench throughput`).
 //!
 //! An append returns only after the commit holding its record, so what was
@@ -20,9 +22,10 @@ use std::thread::JoinHandle;
 type Commit<T> = Arc<dyn Fn(Vec<T>) -> Result<(), String> + Send + Sync>;
 
 pub(super) struct Writer<T> {
+    name: String,
     shared: Arc<Shared<T>>,
     commit: Commit<T>,
-    thread: Option<JoinHandle<()>>,
+    thread: OnceLock<Result<JoinHandle<()>, String>>,
 }
 
 struct Shared<T> {
@@ -62,48 +65,57 @@ fn lock<T>(shared: &Shared<T>) -> MutexGuard<'_, State<T>> {
 }
 
 impl<T: Send + 'static> Writer<T> {
-    /// Starts the thread; `commit` writes a batch and makes it durable. A
-    /// panic in `commit` fails that batch only.
-    pub(super) fn start(
+    /// `commit` writes a batch and makes it durable; a panic in it fails
+    /// that batch only. The thread starts when a record first has to wait
+    /// (a lone caller never starts it).
+    pub(super) fn new(
         name: &str,
         commit: impl Fn(Vec<T>) -> Result<(), String> + Send + Sync + 'static,
-    ) -> std::io::Result<Writer<T>> {
-        let commit: Commit<T> = Arc::new(commit);
-        let shared = Arc::new(Shared {
-            state: Mutex::new(State {
-                queued: Vec::new(),
-                filling: Arc::default(),
-                committing: false,
-                stopping: false,
+    ) -> Writer<T> {
+        Writer {
+            name: name.into(),
+            shared: Arc::new(Shared {
+                state: Mutex::new(State {
+                    queued: Vec::new(),
+                    filling: Arc::default(),
+                    committing: false,
+                    stopping: false,
+                }),
+                work: Condvar::new(),
             }),
-            work: Condvar::new(),
-        });
-        let thread = {
-            let (shared, commit) = (shared.clone(), commit.clone());
-            std::thread::Builder::new()
-                .name(name.into())
-                .spawn(move || {
-                    while let Some((items, batch)) = next_batch(&shared) {
-                        let outcome = guarded(&commit, items);
-                        let mut state = lock(&shared);
-                        state.committing = false;
-                        let _ = batch.outcome.set(outcome);
-                        batch.wake.notify_all();
-                    }
-                })?
-        };
-        Ok(Writer {
-            shared,
-            commit,
-            thread: Some(thread),
-        })
+            commit: Arc::new(commit),
+            thread: OnceLock::new(),
+        }
     }
 
-    /// Queues `item` and returns once the batch holding it was committed,
-    /// with that batch's outcome.
+    fn spawn(&self) -> Result<JoinHandle<()>, String> {
+        let (shared, commit) = (self.shared.clone(), self.commit.clone());
+        std::thread::Builder::new()
+            .name(self.name.clone())
+            .spawn(move || {
+                while let Some((items, batch)) = next_batch(&shared) {
+                    let outcome = guarded(&commit, items);
+                    let mut state = lock(&shared);
+                    state.committing = false;
+                    let _ = batch.outcome.set(outcome);
+                    batch.wake.notify_all();
+                }
+            })
+            .map_err(|e| format!("starting the audit writer thread: {e}"))
+    }
+
+    /// Commits `item` at once if nothing else is being committed, else
+    /// queues it for the thread; returns once the batch holding it was
+    /// committed, with that batch's outcome.
     pub(super) fn submit(&self, item: T) -> Result<(), String> {
         let mut state = lock(&self.shared);
-        if !state.committing && state.queued.is_empty() {
+        let busy = |state: &State<T>| state.committing || !state.queued.is_empty();
+        if busy(&state) && self.thread.get().is_none() {
+            drop(state);
+            self.thread.get_or_init(|| self.spawn());
+            state = lock(&self.shared);
+        }
+        if !busy(&state) {
             state.committing = true;
             drop(state);
             let outcome = guarded(&self.commit, vec![item]);
@@ -113,6 +125,9 @@ impl<T: Send + 'static> Writer<T> {
                 self.shared.work.notify_one();
             }
             return outcome;
+        }
+        if let Some(Err(e)) = self.thread.get() {
+            return Err(e.clone());
         }
         state.queued.push(item);
         let batch = state.filling.clone();
@@ -148,14 +163,20 @@ fn next_batch<T>(shared: &Shared<T>) -> Option<(Vec<T>, Arc<Batch>)> {
     Some((items, std::mem::take(&mut state.filling)))
 }
 
-/// Commits what is queued, then ends the thread.
-impl<T> Drop for Writer<T> {
-    fn drop(&mut self) {
+impl<T> Writer<T> {
+    /// Commits what is queued, then ends the thread, if it ever started.
+    pub(super) fn stop(&mut self) {
         lock(&self.shared).stopping = true;
         self.shared.work.notify_one();
-        if let Some(thread) = self.thread.take() {
+        if let Some(Ok(thread)) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+impl<T> Drop for Writer<T> {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 
@@ -172,7 +193,7 @@ mod tests {
         let failed_batch = Arc::new(Mutex::new(Vec::new()));
         let writer = Arc::new({
             let (committed, failed_batch) = (committed.clone(), failed_batch.clone());
-            Writer::start("test-writer", move |items: Vec<i32>| {
+            Writer::new("test-writer", move |items: Vec<i32>| {
                 if items.contains(&3042) {
                     failed_batch.lock().unwrap().extend(items);
                     return Err("batch failed".into());
@@ -180,7 +201,6 @@ mod tests {
                 committed.lock().unwrap().extend(items);
                 Ok(())
             })
-            .unwrap()
         });
         let threads: Vec<_> = (0..8)
             .map(|t| {
@@ -216,35 +236,37 @@ mod tests {
         assert_eq!(all, expected);
     }
 
-    /// Records arriving while a batch commits wait, then go in one batch.
+    /// Records arriving while a batch commits wait, then go in one batch,
+    /// which the thread commits; stopping ends the thread and its commit.
     #[test]
-    fn records_arriving_during_a_commit_are_committed_together() {
+    fn records_arriving_during_a_commit_are_committed_together_by_the_thread() {
         let (committed, batches) = mpsc::channel::<Vec<u32>>();
         let (started, first_started) = mpsc::channel::<()>();
         let (release, released) = mpsc::channel::<()>();
         let released = Mutex::new(released);
-        let writer = Arc::new(
-            Writer::start("test-writer", move |items: Vec<u32>| {
-                // The first commit lasts until released.
-                if items == [1] {
-                    started.send(()).unwrap();
-                    released
-                        .lock()
-                        .unwrap()
-                        .recv_timeout(Duration::from_secs(10))
-                        .map_err(|_| "not released".to_string())?;
-                }
-                committed.send(items).unwrap();
-                Ok(())
-            })
-            .unwrap(),
-        );
+        let writer = Arc::new(Writer::new("test-writer", move |items: Vec<u32>| {
+            // The first commit lasts until released.
+            if items == [1] {
+                started.send(()).unwrap();
+                released
+                    .lock()
+                    .unwrap()
+                    .recv_timeout(Duration::from_secs(10))
+                    .map_err(|_| "not released".to_string())?;
+            }
+            committed.send(items).unwrap();
+            Ok(())
+        }));
         let submit = |item: u32| {
             let writer = writer.clone();
             std::thread::spawn(move || writer.submit(item))
         };
         let mut threads = vec![submit(1)];
         first_started.recv().unwrap();
+        assert!(
+            writer.thread.get().is_none(),
+            "a lone appender started the thread"
+        );
         threads.extend([submit(2), submit(3)]);
         while lock(&writer.shared).queued.len() < 2 {
             std::thread::yield_now();
@@ -257,36 +279,68 @@ mod tests {
         for thread in threads {
             assert_eq!(thread.join().unwrap(), Ok(()));
         }
+        let writer = Arc::into_inner(writer).unwrap();
+        assert!(matches!(writer.thread.get(), Some(Ok(_))));
+        drop(writer);
+        // The thread is gone, and the commit it held with it.
+        assert_eq!(
+            batches.recv_timeout(Duration::from_secs(10)),
+            Err(mpsc::RecvTimeoutError::Disconnected)
+        );
     }
 
     #[test]
     fn a_failed_or_panicking_commit_fails_its_batch_only() {
-        let writer = Writer::start("test-writer", |items: Vec<&str>| match items[0] {
-            "fail" => Err("EIO".into()),
-            "panic" => panic!("disk on fire"),
-            _ => Ok(()),
-        })
-        .unwrap();
-        assert_eq!(writer.submit("fail"), Err("EIO".into()));
-        assert_eq!(writer.submit("ok"), Ok(()));
-        assert_eq!(writer.submit("panic"), Err(PANICKED.into()));
-        assert_eq!(writer.submit("ok"), Ok(()));
-    }
-
-    #[test]
-    fn dropping_the_writer_ends_its_thread() {
-        let held = Arc::new(());
-        let writer = {
-            let held = held.clone();
-            Writer::start("test-writer", move |_: Vec<u8>| {
-                let _ = &held;
-                Ok(())
-            })
-            .unwrap()
-        };
-        assert_eq!(writer.submit(1), Ok(()));
-        drop(writer);
-        // The thread, and the commit it owned, are gone.
-        assert_eq!(Arc::strong_count(&held), 1);
+        let (started, hold_started) = mpsc::channel::<()>();
+        let (release, released) = mpsc::channel::<()>();
+        let released = Mutex::new(released);
+        let writer = Arc::new(Writer::new(
+            "test-writer",
+            move |items: Vec<&str>| match items[0] {
+                "hold" => {
+                    started.send(()).unwrap();
+                    released
+                        .lock()
+                        .unwrap()
+                        .recv_timeout(Duration::from_secs(10))
+                        .map_err(|_| "not released".to_string())
+                }
+                "fail" => Err("EIO".into()),
+                "panic" => panic!("disk on fire"),
+                _ => Ok(()),
+            },
+        ));
+        // Alone, an appender commits its own record; behind a running
+        // commit, the thread commits it.
+        for behind_another in [false, true] {
+            for (item, expected) in [
+                ("fail", Err("EIO".to_string())),
+                ("ok", Ok(())),
+                ("panic", Err(PANICKED.to_string())),
+                ("ok", Ok(())),
+            ] {
+                let outcome = if behind_another {
+                    let run = |item| {
+                        let writer = writer.clone();
+                        std::thread::spawn(move || writer.submit(item))
+                    };
+                    let holder = run("hold");
+                    hold_started.recv().unwrap();
+                    let queued = run(item);
+                    while lock(&writer.shared).queued.is_empty() {
+                        std::thread::yield_now();
+                    }
+                    release.send(()).unwrap();
+                    assert_eq!(holder.join().unwrap(), Ok(()));
+                    queued.join().unwrap()
+                } else {
+                    writer.submit(item)
+                };
+                assert_eq!(
+                    outcome, expected,
+                    "{item}, behind another commit: {behind_another}"
+                );
+            }
+        }
     }
 }
