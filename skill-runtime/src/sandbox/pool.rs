@@ -323,6 +323,10 @@ struct PoolState {
     busy: Vec<u32>,
     /// Workers out on a call whose successor is ready: they stop when back.
     retired: Vec<u32>,
+    /// Workers being started in the background. Calls do not spin meanwhile:
+    /// a start takes milliseconds of CPU, and spinning pairs holding both
+    /// cores made it preempt calls (the sandboxed p99).
+    starting: usize,
 }
 
 /// Warm workers per tier; at most `pool_size` run at once, others wait.
@@ -384,12 +388,11 @@ impl Pool {
             loaded = worker.load(skill);
         }
         let pid = worker.pid();
-        let in_flight = {
+        let spin = {
             let mut state = self.lock();
             state.busy.push(pid);
-            state.busy.len()
+            state.busy.len() <= self.spinning_calls && state.starting == 0
         };
-        let spin = in_flight <= self.spinning_calls;
         let outcome = loaded.and_then(|()| worker.call(call, caps, spin));
         self.lock().busy.retain(|p| *p != pid);
         self.release(tier, worker, !retires(&outcome));
@@ -456,6 +459,7 @@ impl Pool {
             if worker.uses >= max_uses && !worker.successor_started {
                 worker.successor_started = true;
                 state.live[t] += 1;
+                state.starting += 1;
                 self.start_successor(tier, worker.pid(), worker.loaded.clone());
             }
             state.idle[t].push(worker);
@@ -482,6 +486,7 @@ impl Pool {
         let t = tier.index();
         std::thread::spawn(move || {
             let Ok(mut successor) = pool.spawn(Some(tier)) else {
+                pool.lock().starting -= 1;
                 return pool.forget(t);
             };
             for (sha256, bytes) in skills {
@@ -489,6 +494,7 @@ impl Pool {
                 let _ = successor.send_load(sha256, tier, bytes);
             }
             let mut state = pool.lock();
+            state.starting -= 1;
             state.idle[t].push(successor);
             // Not idle, not on a call: it stopped already, or is being
             // readied for a call and stops at twice its uses.
@@ -520,14 +526,24 @@ impl Pool {
                     return;
                 }
                 state.live[t] += 1;
+                state.starting += 1;
             }
             let pool = Arc::clone(self);
-            std::thread::spawn(move || match pool.spawn(Some(tier)) {
-                Ok(worker) => {
-                    pool.lock().idle[t].push(worker);
-                    pool.freed.notify_one();
+            std::thread::spawn(move || {
+                let spawned = pool.spawn(Some(tier));
+                let mut state = pool.lock();
+                state.starting -= 1;
+                match spawned {
+                    Ok(worker) => {
+                        state.idle[t].push(worker);
+                        drop(state);
+                        pool.freed.notify_one();
+                    }
+                    Err(_) => {
+                        drop(state);
+                        pool.forget(t);
+                    }
                 }
-                Err(_) => pool.forget(t),
             });
         }
     }

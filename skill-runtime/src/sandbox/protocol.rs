@@ -145,7 +145,8 @@ pub(crate) fn read_frame<T: DeserializeOwned>(
 /// costs a wake-up (on a VM, an inter-processor interrupt to a halted CPU).
 /// Only while cores are free: a spinning reader takes a core from the
 /// workers it waits for (at 8 calls in flight on 2 cores, spinning halved
-/// throughput), so the pool spins only with a core free for each side.
+/// throughput), so the pool spins only with a core free for each side, and
+/// not while a worker is being started.
 pub(crate) const HOST_SPIN: Duration = Duration::from_micros(50);
 /// How long an idle worker spins for the next request before it sleeps:
 /// calls in a burst then skip the wake-up; an idle worker costs this much
