@@ -1,10 +1,9 @@
 //! The audit log: one SQLite row per invocation in the home folder's
 //! `audit.db` (WAL, every commit synced, schema versioned by
-//! `user_version` and migrated on open). Concurrent appends share a
-//! commit, made by one writer thread (`writer.rs`); each returns once its
-//! own record is durable. Records hold hashes of input and
-//! output and names of capabilities, never values: nothing a skill read or
-//! wrote (secrets included) reaches the log.
+//! `user_version` and migrated on open). Concurrent appends share a commit
+//! (`writer.rs`); each returns once its own record is durable. Records hold
+//! hashes of input and output and names of capabilities, never values:
+//! nothing a skill read or wrote (secrets included) reaches the log.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -197,7 +196,8 @@ struct Db {
 /// another process reads or writes, the WAL is left for a later close.
 impl Drop for AuditLog {
     fn drop(&mut self) {
-        // No append is running: this ends the writer thread, if any.
+        // No append is running. The writer thread (if any) ends before the
+        // checkpoint; the writer's own drop, after this, finds it ended.
         self.writer.stop();
         if self.db.wal_len().is_none_or(|len| len <= WAL_TRUNCATE_AT) {
             return;

@@ -25,7 +25,8 @@ pub(super) struct Writer<T> {
     name: String,
     shared: Arc<Shared<T>>,
     commit: Commit<T>,
-    thread: OnceLock<Result<JoinHandle<()>, String>>,
+    /// `None` if it could not start: appenders then commit one at a time.
+    thread: OnceLock<Option<JoinHandle<()>>>,
 }
 
 struct Shared<T> {
@@ -88,7 +89,9 @@ impl<T: Send + 'static> Writer<T> {
         }
     }
 
-    fn spawn(&self) -> Result<JoinHandle<()>, String> {
+    /// The writer thread, or `None` if the system refuses one (out of
+    /// threads or memory): appends go on, committed one at a time.
+    fn spawn(&self) -> Option<JoinHandle<()>> {
         let (shared, commit) = (self.shared.clone(), self.commit.clone());
         std::thread::Builder::new()
             .name(self.name.clone())
@@ -101,12 +104,13 @@ impl<T: Send + 'static> Writer<T> {
                     batch.wake.notify_all();
                 }
             })
-            .map_err(|e| format!("starting the audit writer thread: {e}"))
+            .ok()
     }
 
     /// Commits `item` at once if nothing else is being committed, else
-    /// queues it for the thread; returns once the batch holding it was
-    /// committed, with that batch's outcome.
+    /// queues it for the thread (with no thread, commits it once that commit
+    /// ends); returns once the batch holding it was committed, with that
+    /// batch's outcome.
     pub(super) fn submit(&self, item: T) -> Result<(), String> {
         let mut state = lock(&self.shared);
         let busy = |state: &State<T>| state.committing || !state.queued.is_empty();
@@ -115,19 +119,26 @@ impl<T: Send + 'static> Writer<T> {
             self.thread.get_or_init(|| self.spawn());
             state = lock(&self.shared);
         }
+        let no_thread = matches!(self.thread.get(), Some(None));
+        while no_thread && state.committing {
+            state = self
+                .shared
+                .work
+                .wait(state)
+                .unwrap_or_else(|e| e.into_inner());
+        }
         if !busy(&state) {
             state.committing = true;
             drop(state);
             let outcome = guarded(&self.commit, vec![item]);
             let mut state = lock(&self.shared);
             state.committing = false;
-            if !state.queued.is_empty() {
+            // Wakes the thread for what queued, or with no thread the next
+            // appender waiting for this commit to end.
+            if !state.queued.is_empty() || matches!(self.thread.get(), Some(None)) {
                 self.shared.work.notify_one();
             }
             return outcome;
-        }
-        if let Some(Err(e)) = self.thread.get() {
-            return Err(e.clone());
         }
         state.queued.push(item);
         let batch = state.filling.clone();
@@ -168,7 +179,7 @@ impl<T> Writer<T> {
     pub(super) fn stop(&mut self) {
         lock(&self.shared).stopping = true;
         self.shared.work.notify_one();
-        if let Some(Ok(thread)) = self.thread.take() {
+        if let Some(Some(thread)) = self.thread.take() {
             let _ = thread.join();
         }
     }
@@ -280,13 +291,53 @@ mod tests {
             assert_eq!(thread.join().unwrap(), Ok(()));
         }
         let writer = Arc::into_inner(writer).unwrap();
-        assert!(matches!(writer.thread.get(), Some(Ok(_))));
+        assert!(matches!(writer.thread.get(), Some(Some(_))));
         drop(writer);
         // The thread is gone, and the commit it held with it.
         assert_eq!(
             batches.recv_timeout(Duration::from_secs(10)),
             Err(mpsc::RecvTimeoutError::Disconnected)
         );
+    }
+
+    #[test]
+    fn with_no_thread_appenders_commit_one_at_a_time_and_none_is_lost() {
+        let committed = Arc::new(Mutex::new(Vec::new()));
+        let in_commit = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = Arc::new({
+            let (committed, in_commit) = (committed.clone(), in_commit.clone());
+            Writer::new("test-writer", move |items: Vec<i32>| {
+                use std::sync::atomic::Ordering::SeqCst;
+                assert!(!in_commit.swap(true, SeqCst), "two commits at once");
+                std::thread::sleep(Duration::from_micros(200));
+                committed.lock().unwrap().push(items);
+                in_commit.store(false, SeqCst);
+                Ok(())
+            })
+        });
+        // As when the system refuses the thread.
+        writer.thread.set(None).unwrap();
+        let appenders: Vec<_> = (0..8)
+            .map(|a| {
+                let writer = writer.clone();
+                std::thread::spawn(move || {
+                    (0..25)
+                        .map(|i| writer.submit(a * 100 + i))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for appender in appenders {
+            assert!(appender.join().unwrap().iter().all(Result::is_ok));
+        }
+        let committed = committed.lock().unwrap();
+        assert!(committed.iter().all(|batch| batch.len() == 1));
+        let mut items: Vec<i32> = committed.iter().flatten().copied().collect();
+        items.sort();
+        let expected: Vec<i32> = (0..8)
+            .flat_map(|a| (0..25).map(move |i| a * 100 + i))
+            .collect();
+        assert_eq!(items, expected);
     }
 
     #[test]

@@ -329,6 +329,29 @@ struct PoolState {
     starting: usize,
 }
 
+/// A worker of a tier being started in the background, counted live and
+/// starting by its caller. Dropped before it is placed (its start failed or
+/// panicked), it is forgotten: calls spin again and the tier may start
+/// another.
+struct Start<'a>(&'a Pool, usize, bool);
+
+impl Start<'_> {
+    fn placed(mut self, state: &mut PoolState) {
+        state.starting -= 1;
+        self.2 = true;
+    }
+}
+
+impl Drop for Start<'_> {
+    fn drop(&mut self) {
+        if !self.2 {
+            let Start(pool, t, _) = *self;
+            pool.lock().starting -= 1;
+            pool.forget(t);
+        }
+    }
+}
+
 /// Warm workers per tier; at most `pool_size` run at once, others wait.
 pub(crate) struct Pool {
     command: WorkerCommand,
@@ -485,16 +508,16 @@ impl Pool {
         let pool = Arc::clone(self);
         let t = tier.index();
         std::thread::spawn(move || {
+            let start = Start(&pool, t, false);
             let Ok(mut successor) = pool.spawn(Some(tier)) else {
-                pool.lock().starting -= 1;
-                return pool.forget(t);
+                return;
             };
             for (sha256, bytes) in skills {
                 // One that does not load is loaded again when called.
                 let _ = successor.send_load(sha256, tier, bytes);
             }
             let mut state = pool.lock();
-            state.starting -= 1;
+            start.placed(&mut state);
             state.idle[t].push(successor);
             // Not idle, not on a call: it stopped already, or is being
             // readied for a call and stops at twice its uses.
@@ -530,19 +553,13 @@ impl Pool {
             }
             let pool = Arc::clone(self);
             std::thread::spawn(move || {
-                let spawned = pool.spawn(Some(tier));
-                let mut state = pool.lock();
-                state.starting -= 1;
-                match spawned {
-                    Ok(worker) => {
-                        state.idle[t].push(worker);
-                        drop(state);
-                        pool.freed.notify_one();
-                    }
-                    Err(_) => {
-                        drop(state);
-                        pool.forget(t);
-                    }
+                let start = Start(&pool, t, false);
+                if let Ok(worker) = pool.spawn(Some(tier)) {
+                    let mut state = pool.lock();
+                    start.placed(&mut state);
+                    state.idle[t].push(worker);
+                    drop(state);
+                    pool.freed.notify_one();
                 }
             });
         }
