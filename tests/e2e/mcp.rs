@@ -395,6 +395,49 @@ async fn an_mcp_client_lists_calls_reads_and_hears_about_changes() {
     Arc::into_inner(session).unwrap().cancel().await.unwrap();
 }
 
+/// A call that runs for seconds holds up no other request, call or ping:
+/// the server's one async thread hands its tasks on while a call runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_call_holds_up_no_other_request() {
+    let root = tempfile::tempdir().unwrap();
+    let home = root.path().join("home");
+    let src = source(root.path());
+    cli(&home, &["install", src.to_str().unwrap(), "--yes"]);
+    // A loop that only the 4 s deadline ends.
+    std::fs::write(
+        home.join("config.toml"),
+        "[tiers.untrusted]\nmax-fuel = 1000000000000000\n",
+    )
+    .unwrap();
+    cli(&home, &["grant", "probe", "fuel=1000000G", "timeout=4s"]);
+    let (session, _changes) = connect(&home, ProtocolVersion::V_2025_06_18, &[]).await;
+    let session = Arc::new(session);
+    let long = tokio::spawn({
+        let session = session.clone();
+        async move { call(&session, "probe", json!({"mode": "loop"})).await }
+    });
+    // Sent once the long call has surely started.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    session
+        .send_request(ClientRequest::PingRequest(Default::default()))
+        .await
+        .unwrap();
+    for i in 0..20 {
+        let echo = call(&session, "probe", json!({"mode": "echo", "i": i})).await;
+        assert_eq!(
+            echo.structured_content,
+            Some(json!({"mode": "echo", "i": i}))
+        );
+    }
+    assert!(
+        !long.is_finished(),
+        "the ping and the calls were answered only once the long call ended: {:?}",
+        long.await
+    );
+    assert_error(&long.await.unwrap(), "timeout");
+    Arc::into_inner(session).unwrap().cancel().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_newest_protocol_and_a_skill_subset_are_served() {
     let root = tempfile::tempdir().unwrap();
