@@ -6,7 +6,10 @@
 //!   this process (the same sandbox worker pool and audit log `mcp` uses);
 //! - `tools/call` round trips over stdio to `cargo skill mcp`, driven by the
 //!   official SDK's client;
-//! - calls per second with 8 in flight, both ways.
+//! - calls per second with 8 in flight, both ways;
+//! - ping and `tools/call` round trips from a bare client (JSON lines over
+//!   pipes, one blocking thread): the server's share without the SDK
+//!   client's own cost.
 
 use std::path::Path;
 use std::process::Command;
@@ -164,6 +167,60 @@ async fn over_mcp(home: &Path, audit: bool) -> (Vec<Duration>, f64) {
     (times, rate)
 }
 
+/// Sequential round trips of `request` (its `"id"` filled in) from a
+/// bare client, sorted.
+fn bare_round_trips(home: &Path, audit: bool, request: &str) -> Vec<Duration> {
+    use std::io::{BufRead, BufReader, Write};
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-skill"));
+    cmd.env("CARGO_SKILL_HOME", home)
+        .args(["mcp", "--bot", "bench", "-j"])
+        .arg(IN_FLIGHT.to_string())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    if !audit {
+        cmd.arg("--no-audit");
+    }
+    let mut server = cmd.spawn().unwrap();
+    let mut to = server.stdin.take().unwrap();
+    let mut from = BufReader::new(server.stdout.take().unwrap());
+    let mut line = String::new();
+    // Writes `message`, then reads the answer unless it is a notification.
+    let mut round_trip = |message: &str| {
+        to.write_all(message.as_bytes()).unwrap();
+        to.write_all(b"\n").unwrap();
+        to.flush().unwrap();
+        if !message.contains("\"id\"") {
+            return;
+        }
+        line.clear();
+        from.read_line(&mut line).unwrap();
+        assert!(
+            line.contains("\"result\"") && !line.contains("\"isError\":true"),
+            "{line}"
+        );
+    };
+    round_trip(
+        r#"{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"bench","version":"1"}}}"#,
+    );
+    round_trip(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+    let with_id = |id: usize| request.replacen("\"id\":0", &format!("\"id\":{id}"), 1);
+    for id in 1..=200 {
+        round_trip(&with_id(id));
+    }
+    let mut times: Vec<Duration> = (0..SEQUENTIAL)
+        .map(|i| {
+            let message = with_id(1000 + i);
+            let start = Instant::now();
+            round_trip(&message);
+            start.elapsed()
+        })
+        .collect();
+    drop(to);
+    server.wait().unwrap();
+    times.sort();
+    times
+}
+
 fn main() {
     let work = tempfile::tempdir().unwrap();
     let home_dir = work.path().join("home");
@@ -201,6 +258,30 @@ fn main() {
             micros(m99),
             micros(m50) - micros(f50),
             mcp_rate / floor_rate
+        );
+        let ping = bare_round_trips(
+            &home_dir,
+            audit,
+            r#"{"jsonrpc":"2.0","id":0,"method":"ping"}"#,
+        );
+        let call = bare_round_trips(
+            &home_dir,
+            audit,
+            &format!(
+                r#"{{"jsonrpc":"2.0","id":0,"method":"tools/call","params":{{"name":"probe","arguments":{INPUT}}}}}"#
+            ),
+        );
+        let c50 = percentile(&call, 0.5);
+        println!(
+            "  bare client: ping    p50 {:>8.1} µs   p99 {:>8.1} µs",
+            micros(percentile(&ping, 0.5)),
+            micros(percentile(&ping, 0.99))
+        );
+        println!(
+            "  bare client: call    p50 {:>8.1} µs   p99 {:>8.1} µs   (p50 +{:.1} µs over the floor: the server's share)",
+            micros(c50),
+            micros(percentile(&call, 0.99)),
+            micros(c50) - micros(f50)
         );
     }
 }
