@@ -333,21 +333,32 @@ struct PoolState {
 /// starting by its caller. Dropped before it is placed (its start failed or
 /// panicked), it is forgotten: calls spin again and the tier may start
 /// another.
-struct Start<'a>(&'a Pool, usize, bool);
+struct Start<'a> {
+    pool: &'a Pool,
+    tier: usize,
+    placed: bool,
+}
 
-impl Start<'_> {
+impl<'a> Start<'a> {
+    fn new(pool: &'a Pool, tier: usize) -> Start<'a> {
+        Start {
+            pool,
+            tier,
+            placed: false,
+        }
+    }
+
     fn placed(mut self, state: &mut PoolState) {
         state.starting -= 1;
-        self.2 = true;
+        self.placed = true;
     }
 }
 
 impl Drop for Start<'_> {
     fn drop(&mut self) {
-        if !self.2 {
-            let Start(pool, t, _) = *self;
-            pool.lock().starting -= 1;
-            pool.forget(t);
+        if !self.placed {
+            self.pool.lock().starting -= 1;
+            self.pool.forget(self.tier);
         }
     }
 }
@@ -508,7 +519,7 @@ impl Pool {
         let pool = Arc::clone(self);
         let t = tier.index();
         std::thread::spawn(move || {
-            let start = Start(&pool, t, false);
+            let start = Start::new(&pool, t);
             let Ok(mut successor) = pool.spawn(Some(tier)) else {
                 return;
             };
@@ -553,7 +564,7 @@ impl Pool {
             }
             let pool = Arc::clone(self);
             std::thread::spawn(move || {
-                let start = Start(&pool, t, false);
+                let start = Start::new(&pool, t);
                 if let Ok(worker) = pool.spawn(Some(tier)) {
                     let mut state = pool.lock();
                     start.placed(&mut state);
