@@ -47,6 +47,7 @@ pub mod atomic_file;
 pub mod audit;
 #[cfg(feature = "baseline")]
 pub mod baseline;
+pub mod blocking;
 pub mod capabilities;
 pub mod discover;
 pub mod engine;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use wasmtime::Engine;
 
 use crate::audit::{AuditLog, AuditRecord, Subject};
+use crate::blocking::{self, Blocking};
 use crate::capabilities::calls::{Capabilities, PolicyHost, merge_calls};
 use crate::capabilities::grants::Policy;
 use crate::engine::bindings::SkillContext;
@@ -46,6 +47,8 @@ pub struct RuntimeConfig {
     pub audit: Option<Arc<AuditLog>>,
     /// Where untrusted and verified skills run: see [`SandboxConfig`].
     pub sandbox: SandboxConfig,
+    /// What each wait inside a call runs through: see [`Blocking`].
+    pub blocking: Blocking,
 }
 
 impl Default for RuntimeConfig {
@@ -59,6 +62,7 @@ impl Default for RuntimeConfig {
             max_loaded: DEFAULT_MAX_LOADED,
             audit: None,
             sandbox: SandboxConfig::default(),
+            blocking: blocking::here,
         }
     }
 }
@@ -103,11 +107,14 @@ pub struct Runtime {
 
 impl Runtime {
     pub fn new(config: RuntimeConfig) -> Runtime {
-        let pool = config
-            .sandbox
-            .worker
-            .clone()
-            .map(|command| Pool::new(command, config.sandbox.clone(), config.log_limits));
+        let pool = config.sandbox.worker.clone().map(|command| {
+            Pool::new(
+                command,
+                config.sandbox.clone(),
+                config.log_limits,
+                config.blocking,
+            )
+        });
         let workers: Vec<TrustTier> = TrustTier::ALL
             .into_iter()
             .filter(|tier| pool.is_some() && config.sandbox.isolation(*tier) == Isolation::Worker)
@@ -244,7 +251,7 @@ impl Runtime {
                 }
             }
             Isolation::Refused(why) => Ran::failed(Failure::new(ErrorKind::SandboxFailure, why)),
-            Isolation::InProcess => {
+            Isolation::InProcess => blocking::run(self.config.blocking, || {
                 let _permit = self.permits[skill.tier.index()].acquire();
                 let _ticking = self.loader.ticking();
                 run_entry(
@@ -256,7 +263,7 @@ impl Runtime {
                     context,
                     Box::new(caps),
                 )
-            }
+            }),
         }
     }
 
@@ -272,7 +279,9 @@ impl Runtime {
             version: invocation.skill_version,
             input: invocation.input,
         };
-        if let Err(e) = audit.append(&AuditRecord::new(report, subject)) {
+        let record = AuditRecord::new(report, subject);
+        let appended = blocking::run(self.config.blocking, || audit.append(&record));
+        if let Err(e) = appended {
             report.audit_error = Some(e.to_string());
         }
     }

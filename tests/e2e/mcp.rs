@@ -396,13 +396,26 @@ async fn an_mcp_client_lists_calls_reads_and_hears_about_changes() {
 }
 
 /// A call that runs for seconds holds up no other request, call or ping:
-/// the server's one async thread hands its tasks on while a call runs.
+/// calls run on the server's one async thread, and each wait in them (for
+/// a sandboxed guest, a guest run in process, the one busy worker) hands
+/// the thread's other tasks on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_call_holds_up_no_other_request() {
+    long_call_beside(&[], &[]).await;
+    long_call_beside(&["--trust-tier", "local"], &[]).await;
+    long_call_beside(&[], &["-j", "1"]).await;
+}
+
+/// A long call with `install` and `mcp` given `install_args` and
+/// `mcp_args`; while it runs, a ping and calls are answered (with `-j 1`,
+/// a ping while a second call waits for the one worker).
+async fn long_call_beside(install_args: &[&str], mcp_args: &[&str]) {
     let root = tempfile::tempdir().unwrap();
     let home = root.path().join("home");
     let src = source(root.path());
-    cli(&home, &["install", src.to_str().unwrap(), "--yes"]);
+    let mut install = vec!["install", src.to_str().unwrap(), "--yes"];
+    install.extend(install_args);
+    cli(&home, &install);
     // A loop that only the 4 s deadline ends.
     std::fs::write(
         home.join("config.toml"),
@@ -410,31 +423,55 @@ async fn a_long_call_holds_up_no_other_request() {
     )
     .unwrap();
     cli(&home, &["grant", "probe", "fuel=1000000G", "timeout=4s"]);
-    let (session, _changes) = connect(&home, ProtocolVersion::V_2025_06_18, &[]).await;
+    let (session, _changes) = connect(&home, ProtocolVersion::V_2025_06_18, mcp_args).await;
     let session = Arc::new(session);
+    let context = format!("install {install_args:?}, mcp {mcp_args:?}");
+    // Prepared and loaded first: a first call leaves the async thread at
+    // once, for that, and would hide a wait that does not.
+    let first = call(&session, "probe", json!({"mode": "echo"})).await;
+    assert_eq!(first.is_error, Some(false), "{context}: {first:?}");
     let long = tokio::spawn({
         let session = session.clone();
         async move { call(&session, "probe", json!({"mode": "loop"})).await }
     });
     // Sent once the long call has surely started.
     tokio::time::sleep(Duration::from_millis(500)).await;
+    let one_worker = mcp_args.contains(&"-j");
+    let waiting = one_worker.then(|| {
+        let session = session.clone();
+        tokio::spawn(async move { call(&session, "probe", json!({"mode": "echo"})).await })
+    });
+    if one_worker {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     session
         .send_request(ClientRequest::PingRequest(Default::default()))
         .await
         .unwrap();
-    for i in 0..20 {
-        let echo = call(&session, "probe", json!({"mode": "echo", "i": i})).await;
-        assert_eq!(
-            echo.structured_content,
-            Some(json!({"mode": "echo", "i": i}))
-        );
+    if !one_worker {
+        for i in 0..20 {
+            let echo = call(&session, "probe", json!({"mode": "echo", "i": i})).await;
+            assert_eq!(
+                echo.structured_content,
+                Some(json!({"mode": "echo", "i": i})),
+                "{context}"
+            );
+        }
     }
     assert!(
         !long.is_finished(),
-        "the ping and the calls were answered only once the long call ended: {:?}",
+        "{context}: the ping and the calls were answered only once the long call ended: {:?}",
         long.await
     );
     assert_error(&long.await.unwrap(), "timeout");
+    if let Some(waiting) = waiting {
+        let echo = waiting.await.unwrap();
+        assert_eq!(
+            echo.structured_content,
+            Some(json!({"mode": "echo"})),
+            "{context}"
+        );
+    }
     Arc::into_inner(session).unwrap().cancel().await.unwrap();
 }
 

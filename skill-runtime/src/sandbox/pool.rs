@@ -9,6 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::blocking::{self, Blocking};
 use crate::capabilities::calls::Capabilities;
 use crate::engine::compile_cache::Serialized;
 use crate::engine::loaded_skill::LoadedSkill;
@@ -28,6 +29,9 @@ use crate::sandbox::protocol::{
 const GRACE: Duration = Duration::from_secs(1);
 /// How long starting (exec, confining) or loading a component may take.
 const SETUP: Duration = Duration::from_secs(30);
+/// Inputs up to this size go down an empty pipe without waiting for the
+/// worker to read them.
+const SENT_AT_ONCE: usize = 32 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SandboxError {
@@ -146,15 +150,16 @@ impl Worker {
         write_frame(&mut self.to, message, payload).map_err(|_| self.died(when))
     }
 
-    /// The next message; reads spin for `spin` before they sleep (see
-    /// [`HOST_SPIN`]).
+    /// The next message; reads spin for `spin` before they sleep through
+    /// `sleep` (see [`HOST_SPIN`]).
     fn receive(
         &mut self,
         deadline: Instant,
         when: &'static str,
         spin: Duration,
+        sleep: Blocking,
     ) -> Result<FromWorker, SandboxError> {
-        match read_frame::<FromWorker>(&mut self.from, Some(deadline), spin) {
+        match read_frame::<FromWorker>(&mut self.from, Some(deadline), spin, sleep) {
             Ok((message, _)) => Ok(message),
             Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
                 self.kill();
@@ -176,7 +181,7 @@ impl Worker {
         when: &'static str,
     ) -> Result<FromWorker, SandboxError> {
         self.send(message, payload, when)?;
-        self.receive(deadline, when, HOST_SPIN)
+        self.receive(deadline, when, HOST_SPIN, blocking::here)
     }
 
     /// Gone: reaps it and says how it ended.
@@ -242,27 +247,34 @@ impl Worker {
     }
 
     /// Runs one call, answering the worker's capability calls with `caps`.
-    /// Both sides' reads spin only when `spin` (see [`HOST_SPIN`]).
+    /// Both sides' reads spin only when `spin` (see [`HOST_SPIN`]); every
+    /// wait (a sleep, a capability, a large input) runs through `blocking`.
     fn call(
         &mut self,
         call: WorkerCall,
         caps: &mut dyn Capabilities,
         spin: bool,
+        blocking: Blocking,
     ) -> Result<WorkerOutcome, SandboxError> {
         let deadline = Instant::now() + call.limits.timeout + GRACE;
         let when = "during the invocation";
+        let large = call.input.len() > SENT_AT_ONCE;
         let invoke = ToWorker::Invoke {
             call: Box::new(call),
             spin,
         };
-        self.send(&invoke, &[], when)?;
+        if large {
+            blocking::run(blocking, || self.send(&invoke, &[], when))?;
+        } else {
+            self.send(&invoke, &[], when)?;
+        }
         let spin = if spin { HOST_SPIN } else { Duration::ZERO };
         loop {
-            match self.receive(deadline, when, spin)? {
-                FromWorker::Call(request) => {
+            match self.receive(deadline, when, spin, blocking)? {
+                FromWorker::Call(request) => blocking::run(blocking, || {
                     let reply = caps.call(request);
-                    self.send(&ToWorker::Reply(reply), &[], when)?;
-                }
+                    self.send(&ToWorker::Reply(reply), &[], when)
+                })?,
                 FromWorker::Done(outcome) => return Ok(*outcome),
                 other => {
                     self.kill();
@@ -370,6 +382,7 @@ pub(crate) struct Pool {
     log_limits: LogLimits,
     state: Mutex<PoolState>,
     freed: Condvar,
+    blocking: Blocking,
     /// Calls in flight up to which readers spin: one core for the host's
     /// reader and one for the worker, each.
     spinning_calls: usize,
@@ -380,11 +393,13 @@ impl Pool {
         command: WorkerCommand,
         config: SandboxConfig,
         log_limits: LogLimits,
+        blocking: Blocking,
     ) -> Arc<Pool> {
         Arc::new(Pool {
             command,
             config,
             log_limits,
+            blocking,
             state: Mutex::default(),
             freed: Condvar::new(),
             spinning_calls: std::thread::available_parallelism().map_or(1, |n| n.get()) / 2,
@@ -401,13 +416,50 @@ impl Pool {
 
     /// Runs `call` of `skill` in a worker of its tier: one that holds it
     /// already if one is idle; a fresh one when the worker has no room for
-    /// another skill, or could not load it beside the others.
+    /// another skill, or could not load it beside the others. Only taking
+    /// an idle worker that holds the skill, and a call it answers while
+    /// the host spins, happen outside the pool's [`Blocking`].
     pub(crate) fn invoke(
         self: &Arc<Self>,
         skill: &LoadedSkill,
         call: WorkerCall,
         caps: &mut dyn Capabilities,
     ) -> Result<WorkerOutcome, SandboxError> {
+        let tier = skill.tier();
+        let (mut worker, loaded) = match self.idle_holding(tier, skill.sha256()) {
+            Some(worker) => (worker, Ok(())),
+            None => blocking::run(self.blocking, || self.readied(skill))?,
+        };
+        let pid = worker.pid();
+        let spin = {
+            let mut state = self.lock();
+            state.busy.push(pid);
+            state.busy.len() <= self.spinning_calls && state.starting == 0
+        };
+        let outcome = loaded.and_then(|()| worker.call(call, caps, spin, self.blocking));
+        self.lock().busy.retain(|p| *p != pid);
+        if retires(&outcome) {
+            // Stopping a worker waits for the process to end.
+            blocking::run(self.blocking, || self.release(tier, worker, false));
+        } else {
+            self.release(tier, worker, true);
+        }
+        outcome
+    }
+
+    fn idle_holding(&self, tier: TrustTier, sha256: &[u8; 32]) -> Option<Worker> {
+        let mut state = self.lock();
+        let idle = &mut state.idle[tier.index()];
+        let at = idle.iter().position(|w| w.loaded.contains_key(sha256))?;
+        Some(idle.swap_remove(at))
+    }
+
+    /// A worker with `skill` loaded (or the load's error), waiting for one
+    /// to come free or start as needed.
+    fn readied(
+        &self,
+        skill: &LoadedSkill,
+    ) -> Result<(Worker, Result<(), SandboxError>), SandboxError> {
         let tier = skill.tier();
         let mut worker = self.acquire(tier, skill.sha256())?;
         let full = |w: &Worker| {
@@ -421,16 +473,7 @@ impl Pool {
             worker = self.replace(tier, worker)?;
             loaded = worker.load(skill);
         }
-        let pid = worker.pid();
-        let spin = {
-            let mut state = self.lock();
-            state.busy.push(pid);
-            state.busy.len() <= self.spinning_calls && state.starting == 0
-        };
-        let outcome = loaded.and_then(|()| worker.call(call, caps, spin));
-        self.lock().busy.retain(|p| *p != pid);
-        self.release(tier, worker, !retires(&outcome));
-        outcome
+        Ok((worker, loaded))
     }
 
     /// A fresh worker in place of `old` (which stops): the pool's count
@@ -487,6 +530,8 @@ impl Pool {
             state.live[t] -= 1;
             drop(state);
             self.freed.notify_one();
+            // Its successor is ready; it stops, waiting for the process.
+            blocking::run(self.blocking, || drop(worker));
             return;
         }
         if healthy && worker.uses < max_uses.saturating_mul(2) {

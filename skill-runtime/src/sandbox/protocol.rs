@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::blocking::{self, Blocking};
 use crate::capabilities::calls::{CapabilityCall, CapabilityReply, HostTrap};
 use crate::engine::guest_call::Entry;
 use crate::engine::log::LogLimits;
@@ -103,17 +104,19 @@ pub(crate) fn write_frame(
 }
 
 /// Reads one frame, failing with `TimedOut` past `deadline` (if any). On a
-/// non-blocking `input`, it first spins for `spin` (see [`HOST_SPIN`]).
+/// non-blocking `input`, it first spins for `spin` (see [`HOST_SPIN`]),
+/// then sleeps through `sleep`.
 pub(crate) fn read_frame<T: DeserializeOwned>(
     input: &mut (impl Read + AsRawFd),
     deadline: Option<Instant>,
     spin: Duration,
+    sleep: Blocking,
 ) -> io::Result<(T, Vec<u8>)> {
     // Most frames arrive whole: one read gets the lengths and the header.
     let mut head = vec![0u8; 4096];
     let mut got = 0;
     while got < 8 {
-        got += read_some(input, &mut head[got..], deadline, spin)?;
+        got += read_some(input, &mut head[got..], deadline, spin, sleep)?;
     }
     let header_len = u32::from_le_bytes(head[..4].try_into().expect("4 bytes")) as usize;
     let payload_len = u32::from_le_bytes(head[4..8].try_into().expect("4 bytes")) as usize;
@@ -133,7 +136,7 @@ pub(crate) fn read_frame<T: DeserializeOwned>(
     }
     head.resize(total, 0);
     while got < total {
-        got += read_some(input, &mut head[got..], deadline, spin)?;
+        got += read_some(input, &mut head[got..], deadline, spin, sleep)?;
     }
     let header = serde_json::from_slice(&head[8..8 + header_len])
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
@@ -159,6 +162,7 @@ fn read_some(
     buf: &mut [u8],
     deadline: Option<Instant>,
     spin: Duration,
+    sleep: Blocking,
 ) -> io::Result<usize> {
     let spin_until = Instant::now() + spin;
     loop {
@@ -170,7 +174,8 @@ fn read_some(
                 if Instant::now() < spin_until {
                     std::hint::spin_loop();
                 } else {
-                    wait_readable(input.as_raw_fd(), deadline.unwrap_or_else(far_future))?;
+                    let (fd, until) = (input.as_raw_fd(), deadline.unwrap_or_else(far_future));
+                    blocking::run(sleep, || wait_readable(fd, until))?;
                 }
             }
             Err(e) => return Err(e),

@@ -7,6 +7,7 @@ use std::os::fd::FromRawFd;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::blocking;
 use crate::capabilities::calls::{Capabilities, CapabilityCall, CapabilityReply, HostTrap};
 use crate::engine::bindings::SkillContext;
 use crate::engine::guest_call::run_entry;
@@ -39,7 +40,7 @@ impl Channel {
     }
 
     fn receive(&mut self) -> (ToWorker, Vec<u8>) {
-        match read_frame(&mut self.from_host, None, self.spin) {
+        match read_frame(&mut self.from_host, None, self.spin, blocking::here) {
             Ok(frame) => frame,
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => std::process::exit(0),
             Err(_) => std::process::exit(EXIT_PROTOCOL),

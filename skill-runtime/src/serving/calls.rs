@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use crate::blocking;
 use crate::manifest::io_schema::IoSchemas;
 use crate::prepare::{Overrides, Prepared, SkillRef, prepare};
 use crate::runtime::LoadedSkill;
@@ -123,6 +124,13 @@ impl Calls {
         if let Some(ready) = self.lock().get(name).filter(|r| r.stamp == stamp) {
             return Ok(ready.clone());
         }
+        // Reading, checking and compiling may take seconds.
+        blocking::run(self.runtime.config().blocking, || {
+            self.prepared(name, stamp)
+        })
+    }
+
+    fn prepared(&self, name: &str, stamp: u64) -> Result<Arc<Ready>, CallError> {
         let prepared = prepare(
             &self.home,
             self.runtime.config(),

@@ -89,6 +89,9 @@ pub fn serve_stdio(
     let jobs = options.jobs.max(1);
     config.concurrency = u32::try_from(jobs).unwrap_or(u32::MAX);
     config.sandbox.pool_size = jobs;
+    // Calls run on the async thread that read them, which it leaves to the
+    // runtime's other tasks at each wait.
+    config.blocking = |work| tokio::task::block_in_place(work);
     let runtime = Arc::new(Runtime::new(config));
     let calls = Calls::new(home.clone(), bot.clone(), runtime.clone(), options.wording);
     let state = Arc::new(State::new(home, bot, options.only, calls));

@@ -226,9 +226,10 @@ impl ServerHandler for Server {
             ));
         }
         let arguments = request.arguments.unwrap_or_default();
-        // On this worker thread, not the blocking pool: one thread hop less
-        // per call; the runtime moves other tasks off it meanwhile.
-        let outcome = tokio::task::block_in_place(|| self.state.calls.call(&name, arguments));
+        // On this async thread: a call the sandbox answers at once needs no
+        // hop to another thread. Every wait in it runs in `block_in_place`
+        // (`RuntimeConfig::blocking`), which moves other tasks off.
+        let outcome = self.state.calls.call(&name, arguments);
         let result = match outcome {
             Ok(output) => {
                 let mut result = CallToolResult::success(vec![ContentBlock::text(output.clone())]);
