@@ -8,6 +8,7 @@
 
 mod config;
 pub mod confine;
+mod error;
 mod pool;
 pub mod probe;
 pub(crate) mod protocol;
@@ -17,6 +18,6 @@ pub use config::{Isolation, SandboxConfig, WorkerCommand};
 pub use confine::{ConfineError, Confinement, MIN_LANDLOCK_ABI, ProcessLimits};
 #[cfg(target_os = "linux")]
 pub use confine::{landlock_abi, seccomp_available};
+pub use error::SandboxError;
 pub(crate) use pool::Pool;
-pub use pool::SandboxError;
 pub use probe::{ProbeCheck, ProbeReport};
