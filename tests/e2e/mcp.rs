@@ -47,12 +47,21 @@ async fn connect(
 }
 
 async fn connect_to(
-    mut server: std::process::Command,
+    server: std::process::Command,
     version: ProtocolVersion,
 ) -> (Session, mpsc::UnboundedReceiver<&'static str>) {
+    session_over(server_process(server), version).await
+}
+
+fn server_process(mut server: std::process::Command) -> TokioChildProcess {
     server.env("TZ", "Europe/Oslo");
-    let transport =
-        TokioChildProcess::new(tokio::process::Command::from(server)).expect("the server starts");
+    TokioChildProcess::new(tokio::process::Command::from(server)).expect("the server starts")
+}
+
+async fn session_over(
+    transport: TokioChildProcess,
+    version: ProtocolVersion,
+) -> (Session, mpsc::UnboundedReceiver<&'static str>) {
     let (changes, received) = mpsc::unbounded_channel();
     let client = Client { version, changes };
     let session = client
@@ -406,6 +415,52 @@ async fn a_long_call_holds_up_no_other_request() {
     long_call_beside(&[], &["-j", "1"]).await;
 }
 
+/// Waits until process `pid` and the processes under it have used `cpu`
+/// more CPU time than now: a guest's loop has started. (Where there is no
+/// `/proc`, waits half a second instead.)
+async fn running_for(pid: u32, cpu: Duration, context: &str) {
+    if !Path::new("/proc/self/stat").exists() {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        return;
+    }
+    // USER_HZ, the unit of /proc's CPU times, is 100 on Linux.
+    let ticks = (cpu.as_millis() / 10) as u64;
+    let before = cpu_ticks(pid);
+    let start = std::time::Instant::now();
+    while cpu_ticks(pid) < before + ticks {
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "{context}: the long call did not start running within 3 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// CPU time in clock ticks used by process `pid` and its live descendants.
+fn cpu_ticks(pid: u32) -> u64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0;
+    };
+    // After the command name's `)`: the state (field 3), then on to utime
+    // and stime (fields 14 and 15).
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 1..]
+        .split_whitespace()
+        .collect();
+    let own: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+    let children: Vec<u32> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
+        .flat_map(|list| {
+            list.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect();
+    own + children.into_iter().map(cpu_ticks).sum::<u64>()
+}
+
 /// A long call with `install` and `mcp` given `install_args` and
 /// `mcp_args`; while it runs, a ping and calls are answered (with `-j 1`,
 /// a ping while a second call waits for the one worker).
@@ -423,7 +478,11 @@ async fn long_call_beside(install_args: &[&str], mcp_args: &[&str]) {
     )
     .unwrap();
     cli(&home, &["grant", "probe", "fuel=1000000G", "timeout=4s"]);
-    let (session, _changes) = connect(&home, ProtocolVersion::V_2025_06_18, mcp_args).await;
+    let mut server = cargo_skill(&home);
+    server.arg("mcp").args(mcp_args);
+    let server = server_process(server);
+    let pid = server.id().expect("the server runs");
+    let (session, _changes) = session_over(server, ProtocolVersion::V_2025_06_18).await;
     let session = Arc::new(session);
     let context = format!("install {install_args:?}, mcp {mcp_args:?}");
     // Prepared and loaded first: a first call leaves the async thread at
@@ -434,8 +493,8 @@ async fn long_call_beside(install_args: &[&str], mcp_args: &[&str]) {
         let session = session.clone();
         async move { call(&session, "probe", json!({"mode": "loop"})).await }
     });
-    // Sent once the long call has surely started.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Sent once the long call runs, lest they be answered before it starts.
+    running_for(pid, Duration::from_millis(200), &context).await;
     let one_worker = mcp_args.contains(&"-j");
     let waiting = one_worker.then(|| {
         let session = session.clone();
@@ -444,10 +503,14 @@ async fn long_call_beside(install_args: &[&str], mcp_args: &[&str]) {
     if one_worker {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    session
-        .send_request(ClientRequest::PingRequest(Default::default()))
-        .await
-        .unwrap();
+    // Twice: the first may be answered before the waiting call's task runs.
+    for _ in 0..2 {
+        session
+            .send_request(ClientRequest::PingRequest(Default::default()))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     if !one_worker {
         for i in 0..20 {
             let echo = call(&session, "probe", json!({"mode": "echo", "i": i})).await;
