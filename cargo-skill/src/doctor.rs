@@ -184,6 +184,7 @@ fn sandboxed_run(runtime: &Runtime) -> Check {
             bot: &BotIdentity::default(),
             limits: runtime.limits_for(tier),
             policy: Default::default(),
+            trace_id: None,
         },
     );
     match &report.result {

@@ -34,6 +34,22 @@ pub fn word_report(report: &mut Report) {
     }
 }
 
+/// [`word_report`] for a chain's step: a limit is raised for the skill
+/// (a one-run flag does not reach a chain's steps).
+pub fn word_chain_step(report: &mut Report) {
+    if let Err(failure) = &mut report.result
+        && let Some(Remedy::RaiseLimit {
+            grant,
+            skill: Some(name),
+            ..
+        }) = &failure.remedy
+    {
+        failure.message.push_str(&format!(
+            ". To raise it: `cargo skill grant {name} {grant}`"
+        ));
+    }
+}
+
 /// Where no OS sandbox holds: the operator's way out, for trusted skills only.
 pub const UNSANDBOXED: &str = "a verified skill you trust can run without the sandbox, at your own risk: `cargo skill run --sandbox none`";
 

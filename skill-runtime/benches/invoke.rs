@@ -65,6 +65,7 @@ impl Fixture {
             bot: &self.bot,
             limits: self.runtime.limits_for(TIER),
             policy: Default::default(),
+            trace_id: None,
         }
     }
 }

@@ -108,6 +108,7 @@ fn invocation<'a>(runtime: &Runtime, bot: &'a BotIdentity) -> Invocation<'a> {
         bot,
         limits: runtime.limits_for(TIER),
         policy: Default::default(),
+        trace_id: None,
     }
 }
 
@@ -159,6 +160,7 @@ fn record(id: u64) -> AuditRecord {
         peak_memory_bytes: 65536,
         duration_us: 20,
         outcome: "ok".into(),
+        trace_id: None,
     }
 }
 

@@ -8,7 +8,7 @@
 //! granted, and the host side of each), [`limits`], [`manifest`] and
 //! [`validate`] (reading and checking skills), [`discover`] (finding them
 //! in a source, and the links inside it), [`store`] (the home's installed state),
-//! [`audit`], [`serving`] (prompt block, catalog, calls, MCP), and with the
+//! [`audit`], [`chain`] (skills run one after another as one call), [`serving`] (prompt block, catalog, calls, MCP), and with the
 //! default `scan` feature, [`scan`].
 //!
 //! An untrusted skill runs only in a sandbox worker: configure one.
@@ -35,6 +35,7 @@
 //!     bot: &BotIdentity::default(),
 //!     limits: runtime.limits_for(TrustTier::Untrusted),
 //!     policy: Default::default(),
+//!     trace_id: None,
 //! });
 //! println!("{}", report.to_json());
 //! # assert!(report.sandboxed, "{}", report.to_json());
@@ -49,6 +50,7 @@ pub mod audit;
 pub mod baseline;
 pub mod blocking;
 pub mod capabilities;
+pub mod chain;
 pub mod discover;
 pub mod engine;
 pub mod limits;

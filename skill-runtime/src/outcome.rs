@@ -25,10 +25,13 @@ pub enum ErrorKind {
     SkillError,
     /// The OS sandbox could not be set up, or its worker died mid-call.
     SandboxFailure,
+    /// The input could not be built (a chain step's mapping found nothing
+    /// at its pointer) or does not match the skill's input schema.
+    InvalidInput,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 10] = [
+    pub const ALL: [ErrorKind; 11] = [
         ErrorKind::FuelExhausted,
         ErrorKind::Timeout,
         ErrorKind::MemoryLimit,
@@ -39,6 +42,7 @@ impl ErrorKind {
         ErrorKind::InvalidComponent,
         ErrorKind::SkillError,
         ErrorKind::SandboxFailure,
+        ErrorKind::InvalidInput,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -53,6 +57,7 @@ impl ErrorKind {
             ErrorKind::InvalidComponent => "invalid-component",
             ErrorKind::SkillError => "skill-error",
             ErrorKind::SandboxFailure => "sandbox-failure",
+            ErrorKind::InvalidInput => "invalid-input",
         }
     }
 

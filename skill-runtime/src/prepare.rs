@@ -150,6 +150,7 @@ impl Prepared {
             bot: &self.bot,
             limits: self.limits,
             policy: self.policy.clone(),
+            trace_id: None,
         }
     }
 

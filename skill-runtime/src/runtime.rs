@@ -94,6 +94,8 @@ pub struct Invocation<'a> {
     pub limits: Limits,
     /// What the invocation may do; [`Policy::deny_all`] grants nothing.
     pub policy: Arc<Policy>,
+    /// Recorded with it in the audit log: the chain run it is a step of.
+    pub trace_id: Option<&'a str>,
 }
 
 /// Skills loaded in this process, run here or in a sandbox worker, and
@@ -278,6 +280,7 @@ impl Runtime {
             skill: invocation.skill_name,
             version: invocation.skill_version,
             input: invocation.input,
+            trace_id: invocation.trace_id,
         };
         let record = AuditRecord::new(report, subject);
         let appended = blocking::run(self.config.blocking, || audit.append(&record));

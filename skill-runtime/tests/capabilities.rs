@@ -572,8 +572,64 @@ fn every_outcome_is_audited_and_queryable() {
 
     // Reopening migrates nothing and loses nothing.
     let reopened = AuditLog::open(&db).unwrap();
-    assert_eq!(reopened.schema_version().unwrap(), 1);
+    assert_eq!(reopened.schema_version().unwrap(), 2);
     assert_eq!(reopened.query(&q()).unwrap().len(), 4);
+}
+
+#[test]
+fn a_version_1_audit_log_gains_the_trace_column_and_keeps_its_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("audit.db");
+    {
+        // The schema as version 1 shipped it, with one record.
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE invocations (
+                invocation_id TEXT PRIMARY KEY, time_ms INTEGER NOT NULL, bot TEXT NOT NULL,
+                skill TEXT NOT NULL, version TEXT NOT NULL, tier TEXT NOT NULL,
+                capabilities_used TEXT NOT NULL, capabilities_denied TEXT NOT NULL,
+                input_sha256 TEXT NOT NULL, output_sha256 TEXT, fuel INTEGER NOT NULL,
+                peak_memory_bytes INTEGER NOT NULL, duration_us INTEGER NOT NULL,
+                outcome TEXT NOT NULL);
+             INSERT INTO invocations VALUES ('old', 1, 'b', 's', '1.0.0', 'untrusted', '[]', '[]',
+                'x', NULL, 1, 1, 1, 'ok');
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    let log = AuditLog::open(&db).unwrap();
+    assert_eq!(log.schema_version().unwrap(), 2);
+    let all = log.query(&AuditQuery::default()).unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(
+        (all[0].invocation_id.as_str(), all[0].trace_id.as_ref()),
+        ("old", None)
+    );
+
+    // A trace's records come back in the order they were appended, even
+    // within one millisecond and with ids that sort the other way.
+    for (id, trace) in [
+        ("c", Some("t1")),
+        ("b", Some("t1")),
+        ("z", None),
+        ("a", Some("t1")),
+    ] {
+        log.append(&AuditRecord {
+            invocation_id: id.into(),
+            time_ms: 5,
+            trace_id: trace.map(str::to_string),
+            ..plain_record(0)
+        })
+        .unwrap();
+    }
+    let traced = log
+        .query(&AuditQuery {
+            trace: Some("t1".into()),
+            ..AuditQuery::default()
+        })
+        .unwrap();
+    let ids: Vec<&str> = traced.iter().map(|r| r.invocation_id.as_str()).collect();
+    assert_eq!(ids, ["c", "b", "a"]);
 }
 
 /// Not a test of its own: the child process of the concurrency and crash
@@ -609,6 +665,7 @@ fn audit_child_writer() {
                                 skill: "writer",
                                 version: "1.0.0",
                                 input: "{}",
+                                trace_id: None,
                             },
                         )
                     };
@@ -670,6 +727,7 @@ fn plain_record(id: usize) -> AuditRecord {
         peak_memory_bytes: 1,
         duration_us: 1,
         outcome: "ok".into(),
+        trace_id: None,
     }
 }
 

@@ -443,6 +443,7 @@ fn compiled_components_come_back_from_the_disk_cache() {
             bot: &bot,
             limits,
             policy: Default::default(),
+            trace_id: None,
         },
     );
     assert!(report.is_ok());
@@ -505,6 +506,7 @@ fn a_cached_skill_of_a_sandboxed_tier_goes_to_its_worker_without_being_deseriali
                 bot: &bot,
                 limits: runtime.limits_for(TrustTier::Verified),
                 policy: Default::default(),
+                trace_id: None,
             },
         );
         assert!(report.sandboxed);

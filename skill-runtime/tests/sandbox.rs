@@ -345,6 +345,7 @@ fn a_hundred_concurrent_calls_share_a_pool_of_four() {
                         bot: &bot,
                         limits: runtime.limits_for(TrustTier::Untrusted),
                         policy: Arc::new(Policy::default()),
+                        trace_id: None,
                     },
                 );
                 let (idle, busy) = runtime.worker_pids();
@@ -432,6 +433,7 @@ fn a_pool_of_one_runs_more_distinct_skills_than_a_worker_holds_open() {
                 bot: &BotIdentity::default(),
                 limits: runtime.limits_for(TrustTier::Untrusted),
                 policy: Arc::new(Policy::default()),
+                trace_id: None,
             },
         );
         assert!(report.sandboxed);

@@ -3,6 +3,7 @@
 mod browse;
 mod build;
 mod capabilities;
+mod chains;
 mod core;
 mod crash;
 mod ecosystem;

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use crate::{cargo_skill, probe_skill_folder};
 
 /// Records the list changes the server announces.
-struct Client {
+pub(crate) struct Client {
     version: ProtocolVersion,
     changes: mpsc::UnboundedSender<&'static str>,
 }
@@ -34,9 +34,9 @@ impl ClientHandler for Client {
     }
 }
 
-type Session = RunningService<RoleClient, Client>;
+pub(crate) type Session = RunningService<RoleClient, Client>;
 
-async fn connect(
+pub(crate) async fn connect(
     home: &Path,
     version: ProtocolVersion,
     args: &[&str],
@@ -78,14 +78,14 @@ fn object(value: Value) -> JsonObject {
     }
 }
 
-async fn call(session: &Session, tool: &str, arguments: Value) -> CallToolResult {
+pub(crate) async fn call(session: &Session, tool: &str, arguments: Value) -> CallToolResult {
     session
         .call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(object(arguments)))
         .await
         .expect("a tool call gets a result, error or not")
 }
 
-fn text(result: &CallToolResult) -> String {
+pub(crate) fn text(result: &CallToolResult) -> String {
     result
         .content
         .iter()
@@ -94,7 +94,7 @@ fn text(result: &CallToolResult) -> String {
 }
 
 /// The result is an `isError` whose text starts with `kind: `.
-fn assert_error(result: &CallToolResult, kind: &str) {
+pub(crate) fn assert_error(result: &CallToolResult, kind: &str) {
     assert_eq!(result.is_error, Some(true), "{result:?}");
     assert!(
         text(result).starts_with(&format!("{kind}: ")),

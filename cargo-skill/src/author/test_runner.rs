@@ -249,6 +249,7 @@ impl CaseRun<'_> {
                 bot: &bot,
                 limits: limits.limits,
                 policy: Arc::new(policy),
+                trace_id: None,
             },
         );
         if let Err(failure) = &mut report.result {

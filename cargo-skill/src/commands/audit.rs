@@ -29,6 +29,10 @@ pub struct AuditArgs {
     #[arg(long)]
     pub outcome: Option<String>,
 
+    /// Only the steps of one chain run, in the order they ran (its trace id, which `run --chain` prints)
+    #[arg(long, value_name = "ID")]
+    pub trace: Option<String>,
+
     /// Show at most the newest N records
     #[arg(long, value_name = "N")]
     pub limit: Option<u32>,
@@ -62,6 +66,7 @@ pub fn exec(args: AuditArgs) -> Result<u8> {
         bot: args.bot,
         since,
         outcome,
+        trace: args.trace,
         limit: args.limit,
     })?;
     if errors_only {
@@ -106,8 +111,12 @@ fn print_table(records: &[AuditRecord]) {
         } else {
             format!("  denied: {}", r.capabilities_denied.join(","))
         };
+        let trace = r
+            .trace_id
+            .as_ref()
+            .map_or(String::new(), |t| format!(" trace {t}"));
         println!(
-            "{}  {:<18} {}@{} ({}) by {}  {}  {:.2} ms, fuel {}{}  [{}]",
+            "{}  {:<18} {}@{} ({}) by {}  {}  {:.2} ms, fuel {}{}  [{}{}]",
             r.time(),
             r.outcome,
             r.skill,
@@ -123,6 +132,7 @@ fn print_table(records: &[AuditRecord]) {
             r.fuel,
             denied,
             r.invocation_id,
+            trace,
         );
     }
 }

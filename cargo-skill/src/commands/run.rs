@@ -17,7 +17,12 @@ use crate::{exit, help};
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// An installed skill's name, a skill folder (with SKILL.md and skill.wasm), or a .wasm component
-    pub skill: PathBuf,
+    #[arg(required_unless_present = "chain")]
+    pub skill: Option<PathBuf>,
+
+    /// Run the bot's chain NAME (from bots/<bot>/chains.toml) instead of one skill
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["skill", "tier", "grant", "deny"])]
+    pub chain: Option<String>,
 
     /// The JSON input for `execute`
     #[arg(long, conflicts_with = "input_file")]
@@ -70,6 +75,12 @@ pub enum SandboxChoice {
 }
 
 pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
+    if let Some(chain) = &args.chain {
+        return exec_chain(&args, chain, global);
+    }
+    let Some(skill_arg) = &args.skill else {
+        bail!("name a skill to run, or pass --chain NAME");
+    };
     let mut steps = Steps::new(global.verbose > 0);
     let home = setup::home()?;
     // The audit log opens once the worker is starting, beside it.
@@ -94,9 +105,9 @@ pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
             .map(|d| d.parse().map_err(|e| anyhow::anyhow!("--deny: {e}")))
             .collect::<Result<_>>()?,
     };
-    let skill = SkillRef::from_arg(&home, &args.skill);
+    let skill = SkillRef::from_arg(&home, skill_arg);
     if matches!(skill, SkillRef::Installed(_)) {
-        setup::note_shadowed(&args.skill);
+        setup::note_shadowed(skill_arg);
     }
     let ready = prepare(&home, &config, skill, args.bot.as_deref(), &overrides)?;
     steps.done("prepared (tier, grants, limits)");
@@ -119,11 +130,7 @@ pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
         runtime.set_audit(Some(setup::audit_log(&home)?));
         steps.done("audit log opened");
     }
-    let input = match (&args.input, &args.input_file) {
-        (Some(text), _) => read_input(InputSource::Argument(text))?,
-        (None, Some(path)) => read_input(InputSource::File(path))?,
-        (None, None) => read_input(InputSource::Stdin)?,
-    };
+    let input = input_of(&args)?;
     steps.done("input read");
     let loaded = ready.load(&runtime);
     steps.done("component loaded (compile cache)");
@@ -157,6 +164,105 @@ pub fn exec(args: RunArgs, global: &GlobalArgs) -> Result<u8> {
     } else {
         exit::FAILURE
     })
+}
+
+fn input_of(args: &RunArgs) -> Result<String> {
+    Ok(match (&args.input, &args.input_file) {
+        (Some(text), _) => read_input(InputSource::Argument(text))?,
+        (None, Some(path)) => read_input(InputSource::File(path))?,
+        (None, None) => read_input(InputSource::Stdin)?,
+    })
+}
+
+/// `run --chain NAME`: the steps as the bot's chains file lists them, each
+/// with its own tier, grants and limits, under the chain's budget.
+fn exec_chain(args: &RunArgs, name: &str, global: &GlobalArgs) -> Result<u8> {
+    if args.limits.request() != Default::default() || args.sandbox != SandboxChoice::Auto {
+        bail!(
+            "--chain runs each step with its own limits and sandbox: set the chain's budget (`fuel`, `timeout-ms`, `output-bytes`) in its chains.toml instead of flags"
+        );
+    }
+    let home = setup::home()?;
+    let mut runtime = skill_runtime::Runtime::new(setup::runtime_config(false)?);
+    if !args.no_audit {
+        runtime.set_audit(Some(setup::audit_log(&home)?));
+    }
+    let input = input_of(args)?;
+    let mut report =
+        skill_runtime::chain::run_chain(&home, &runtime, args.bot.as_deref(), name, &input)?;
+    for step in &mut report.steps {
+        help::word_chain_step(&mut step.report);
+        if let Some(error) = &step.report.audit_error {
+            eprintln!(
+                "warning: step `{}` was not recorded in the audit log: {error}",
+                step.skill
+            );
+        }
+    }
+    if let (Some(at), Err(failure)) = (report.failed_step, &mut report.result) {
+        *failure = report.steps[at - 1]
+            .report
+            .result
+            .clone()
+            .expect_err("the failed step failed");
+    }
+    match args.message_format {
+        MessageFormat::Json => println!("{}", report.to_json()),
+        MessageFormat::Human => print_chain(&report, global.quiet),
+    }
+    runtime.set_audit(None);
+    std::mem::forget(runtime);
+    Ok(if report.is_ok() {
+        exit::SUCCESS
+    } else {
+        exit::FAILURE
+    })
+}
+
+fn print_chain(report: &skill_runtime::chain::ChainReport, quiet: bool) {
+    if !quiet {
+        for step in &report.steps {
+            for line in &step.report.logs {
+                eprintln!("[{}] {}: {}", line.level, step.skill, line.message);
+            }
+        }
+    }
+    match (&report.result, report.failed_step) {
+        (Ok(output), _) => print_output(output),
+        (Err(failure), Some(at)) => eprintln!(
+            "error[{}] at step {at} `{}`: {}",
+            failure.kind,
+            report.steps[at - 1].skill,
+            failure.message
+        ),
+        (Err(failure), None) => eprintln!("error[{}]: {}", failure.kind, failure.message),
+    }
+    if !quiet {
+        let fuel: u64 = report
+            .steps
+            .iter()
+            .map(|s| s.report.metrics.fuel_consumed)
+            .sum();
+        eprintln!(
+            "chain {}: {} after {} step(s) in {:.2} ms, fuel {fuel}",
+            report.chain,
+            if report.is_ok() { "ok" } else { "failed" },
+            report.steps.len(),
+            report.duration().as_secs_f64() * 1000.0,
+        );
+    }
+    // The trace id is how its steps are found again: printed even with -q.
+    eprintln!(
+        "trace {} (`cargo skill audit --trace {}` lists its steps)",
+        report.trace_id, report.trace_id
+    );
+}
+
+fn print_output(output: &str) {
+    let pretty = serde_json::from_str::<serde_json::Value>(output)
+        .ok()
+        .and_then(|v| serde_json::to_string_pretty(&v).ok());
+    println!("{}", pretty.as_deref().unwrap_or(output));
 }
 
 /// Where the time of one `run` goes, printed with `-v`.
@@ -213,12 +319,7 @@ fn print_human(report: &Report, quiet: bool) {
         }
     }
     match &report.result {
-        Ok(output) => {
-            let pretty = serde_json::from_str::<serde_json::Value>(output)
-                .ok()
-                .and_then(|v| serde_json::to_string_pretty(&v).ok());
-            println!("{}", pretty.as_deref().unwrap_or(output));
-        }
+        Ok(output) => print_output(output),
         Err(failure) => eprintln!("error[{}]: {}", failure.kind, failure.message),
     }
     if !quiet {

@@ -21,7 +21,8 @@ mod writer;
 use writer::Writer;
 
 /// Each entry moves the schema one version up; never edit a shipped one.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE invocations (
         invocation_id TEXT PRIMARY KEY,
         time_ms INTEGER NOT NULL,
@@ -41,7 +42,12 @@ const MIGRATIONS: &[&str] = &["
     CREATE INDEX invocations_time ON invocations (time_ms);
     CREATE INDEX invocations_skill ON invocations (skill, time_ms);
     CREATE INDEX invocations_bot ON invocations (bot, time_ms);
-"];
+",
+    "
+    ALTER TABLE invocations ADD COLUMN trace_id TEXT;
+    CREATE INDEX invocations_trace ON invocations (trace_id) WHERE trace_id IS NOT NULL;
+",
+];
 
 /// A WAL longer than this is checkpointed and truncated when the log is
 /// closed (see `Drop`).
@@ -94,6 +100,8 @@ pub struct AuditRecord {
     pub duration_us: u64,
     /// `ok` or the error kind.
     pub outcome: String,
+    /// Ties the steps of one chain run together; none for a lone call.
+    pub trace_id: Option<String>,
 }
 
 /// Who ran what, for a record.
@@ -103,6 +111,7 @@ pub struct Subject<'a> {
     pub skill: &'a str,
     pub version: &'a str,
     pub input: &'a str,
+    pub trace_id: Option<&'a str>,
 }
 
 impl AuditRecord {
@@ -134,6 +143,7 @@ impl AuditRecord {
                 Ok(_) => "ok".to_string(),
                 Err(failure) => failure.kind.as_str().to_string(),
             },
+            trace_id: subject.trace_id.map(str::to_string),
         }
     }
 
@@ -161,6 +171,8 @@ pub struct AuditQuery {
     pub bot: Option<String>,
     pub since: Option<SystemTime>,
     pub outcome: Option<String>,
+    /// One chain run's records, in the order its steps ran.
+    pub trace: Option<String>,
     /// The newest this many, in time order.
     pub limit: Option<u32>,
 }
@@ -347,12 +359,19 @@ impl AuditLog {
         let conn = self.db.lock();
         let mut statement = conn
             .prepare(
-                "SELECT * FROM (
-                    SELECT * FROM invocations
+                // Rows are appended in the order calls end (a chain's
+                // steps one after another), which time_ms alone cannot
+                // tell apart within a millisecond.
+                "SELECT invocation_id, time_ms, bot, skill, version, tier,
+                        capabilities_used, capabilities_denied, input_sha256,
+                        output_sha256, fuel, peak_memory_bytes, duration_us,
+                        outcome, trace_id FROM (
+                    SELECT rowid AS seq, * FROM invocations
                     WHERE (?1 IS NULL OR skill = ?1) AND (?2 IS NULL OR bot = ?2)
                       AND (?3 IS NULL OR time_ms >= ?3) AND (?4 IS NULL OR outcome = ?4)
+                      AND (?6 IS NULL OR trace_id = ?6)
                     ORDER BY time_ms DESC, rowid DESC LIMIT ?5
-                 ) ORDER BY time_ms, invocation_id",
+                 ) ORDER BY time_ms, seq",
             )
             .map_err(|e| self.db.sql_error(e))?;
         let list = |text: String| serde_json::from_str::<Vec<String>>(&text).unwrap_or_default();
@@ -364,6 +383,7 @@ impl AuditLog {
                     query.since.map(unix_ms),
                     query.outcome,
                     query.limit.map_or(-1, i64::from),
+                    query.trace,
                 ],
                 |row| {
                     Ok(AuditRecord {
@@ -381,6 +401,7 @@ impl AuditLog {
                         peak_memory_bytes: row.get::<_, i64>(11)? as u64,
                         duration_us: row.get::<_, i64>(12)? as u64,
                         outcome: row.get(13)?,
+                        trace_id: row.get(14)?,
                     })
                 },
             )
@@ -431,7 +452,10 @@ impl Db {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         {
             let mut insert = tx.prepare_cached(
-                "INSERT INTO invocations VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                "INSERT INTO invocations (invocation_id, time_ms, bot, skill, version, tier,
+                    capabilities_used, capabilities_denied, input_sha256, output_sha256,
+                    fuel, peak_memory_bytes, duration_us, outcome, trace_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             )?;
             for record in records {
                 insert.execute(params![
@@ -449,6 +473,7 @@ impl Db {
                     record.peak_memory_bytes as i64,
                     record.duration_us as i64,
                     record.outcome,
+                    record.trace_id,
                 ])?;
             }
         }

@@ -8,7 +8,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::blocking;
-use crate::manifest::io_schema::IoSchemas;
+use crate::chain;
+use crate::manifest::io_schema::{IoSchemas, Schema};
 use crate::prepare::{Overrides, Prepared, SkillRef, prepare};
 use crate::runtime::LoadedSkill;
 use crate::runtime::Runtime;
@@ -28,6 +29,20 @@ impl std::fmt::Display for CallError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.kind, self.message)
     }
+}
+
+/// An output against the output schema its skill declares.
+fn check_output(schema: &Schema, output: &str) -> Result<(), CallError> {
+    let value: Value = serde_json::from_str(output)
+        .map_err(|e| call_error("invalid-output", format!("the output is not JSON: {e}")))?;
+    schema.check(&value).map_err(|e| {
+        call_error(
+            "invalid-output",
+            format!(
+                "the output does not match the skill's output schema: {e}; the skill's author must fix the skill or its `metadata.output-schema`"
+            ),
+        )
+    })
 }
 
 fn call_error(kind: &str, message: impl Into<String>) -> CallError {
@@ -98,17 +113,54 @@ impl Calls {
             }
         };
         if let Some(schema) = &schemas.output {
-            let value: Value = serde_json::from_str(&output).map_err(|e| {
-                call_error("invalid-output", format!("the output is not JSON: {e}"))
-            })?;
-            schema.check(&value).map_err(|e| {
-                call_error(
-                    "invalid-output",
-                    format!(
-                        "the output does not match the skill's output schema: {e}; the skill's author must fix the skill or its `metadata.output-schema`"
-                    ),
-                )
-            })?;
+            check_output(schema, &output)?;
+        }
+        Ok(output)
+    }
+
+    /// Runs the bot's chain `name` once with `arguments` as the chain's
+    /// input, prepared afresh (a chain is read and checked whole each time).
+    /// A failure names the step and the trace id its audit records share;
+    /// the output is checked against the last step's output schema.
+    pub fn call_chain(
+        &self,
+        name: &str,
+        arguments: Map<String, Value>,
+    ) -> Result<String, CallError> {
+        let input = Value::Object(arguments).to_string();
+        let config = self.runtime.config();
+        let (report, last) = blocking::run(config.blocking, || {
+            let (chain, mut steps) = chain::ready_chain(&self.home, config, Some(&self.bot), name)
+                .map_err(|e| call_error("not-runnable", e.to_string()))?;
+            let report = chain::run::run(&self.runtime, &chain, &steps, &input);
+            Ok::<_, CallError>((report, steps.pop().map(|s| s.schemas)))
+        })?;
+        for step in &report.steps {
+            if let Some(error) = &step.report.audit_error {
+                eprintln!(
+                    "warning: {name}: step `{}` was not recorded in the audit log: {error}",
+                    step.skill
+                );
+            }
+        }
+        let output = match (report.result, report.failed_step) {
+            (Ok(output), _) => output,
+            (Err(failure), step) => {
+                let at = step.map_or(String::new(), |i| {
+                    format!("step {i} `{}`: ", report.steps[i - 1].skill)
+                });
+                let message = match (self.wording)(&failure) {
+                    Some(help) => format!("{}. {help}", failure.message),
+                    None => failure.message,
+                };
+                return Err(call_error(
+                    failure.kind.as_str(),
+                    format!("{at}{message} (trace {})", report.trace_id),
+                ));
+            }
+        };
+        if let Some(schema) = last.as_ref().and_then(|s| s.output.as_ref()) {
+            check_output(schema, &output)?;
         }
         Ok(output)
     }

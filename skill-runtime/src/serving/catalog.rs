@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use crate::chain::{Chains, check};
 use crate::limits::tier::TrustTier;
 use crate::manifest::io_schema::IoSchemas;
 use crate::manifest::{SkillManifest, SkillType};
@@ -29,10 +30,24 @@ pub struct PromptSkill {
     pub body: String,
 }
 
+/// A chain of the bot's, served as one tool: it takes what its first step
+/// takes and gives what its last step gives.
+#[derive(Debug)]
+pub struct ChainTool {
+    pub description: String,
+    /// The first step's input schema, when it declares one and takes the
+    /// chain's input as it is.
+    pub input: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The last step's output schema.
+    pub output: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
 #[derive(Debug, Default)]
 pub struct Catalog {
     pub tools: BTreeMap<String, ToolSkill>,
     pub prompts: BTreeMap<String, PromptSkill>,
+    /// The bot's chains whose steps are all served tools.
+    pub chains: BTreeMap<String, ChainTool>,
     /// Installed skills that cannot be served, and why (logged).
     pub skipped: Vec<String>,
 }
@@ -65,7 +80,74 @@ impl Catalog {
                 Err(e) => catalog.skipped.push(format!("{name}: {e:#}")),
             }
         }
+        catalog.add_chains(home, bot, only);
         catalog
+    }
+
+    /// The bot's chains (those named in `only`, when it is not empty).
+    fn add_chains(&mut self, home: &Home, bot: &str, only: &[String]) {
+        let chains = match Chains::read(home, bot) {
+            Ok(chains) => chains,
+            Err(e) => {
+                self.skipped.push(format!("every chain: {e}"));
+                return;
+            }
+        };
+        for problem in check::named_like_a_skill(home, &chains) {
+            self.skipped.push(problem.to_string());
+        }
+        for chain in &chains.chains {
+            if !only.is_empty() && !only.contains(&chain.name)
+                || installed::installed_dir(home, &chain.name).is_some()
+            {
+                continue;
+            }
+            let unserved: Vec<&str> = chain
+                .steps
+                .iter()
+                .map(|s| s.skill.as_str())
+                .filter(|s| !self.tools.contains_key(*s))
+                .collect();
+            if !unserved.is_empty() {
+                self.skipped.push(format!(
+                    "{}: chain `{}`: its steps {} are not tools this bot is served",
+                    chain.at,
+                    chain.name,
+                    unserved.join(", ")
+                ));
+                continue;
+            }
+            let (Some(first), Some(last)) = (chain.steps.first(), chain.steps.last()) else {
+                continue;
+            };
+            let schema = |step: &str, output: bool| {
+                let schemas = &self.tools[step].schemas;
+                let schema = if output {
+                    &schemas.output
+                } else {
+                    &schemas.input
+                };
+                schema.as_ref().map(|s| s.document.clone())
+            };
+            let names: Vec<&str> = chain.steps.iter().map(|s| s.skill.as_str()).collect();
+            let description = if chain.description.is_empty() {
+                format!("Runs {} one after another", names.join(", then "))
+            } else {
+                chain.description.clone()
+            };
+            self.chains.insert(
+                chain.name.clone(),
+                ChainTool {
+                    description,
+                    input: first
+                        .input
+                        .is_none()
+                        .then(|| schema(&first.skill, false))
+                        .flatten(),
+                    output: schema(&last.skill, true),
+                },
+            );
+        }
     }
 
     fn add(&mut self, meta: InstalledMeta, manifest: SkillManifest) {

@@ -19,6 +19,7 @@ use crate::store::installed::META_FILE;
 pub fn home_stamp(home: &Home, bot: &str, only: &[String]) -> u64 {
     let mut h = DefaultHasher::new();
     shared_files(home, bot, &mut h);
+    file_identity(&crate::chain::file::path(home, bot), &mut h);
     let root = home.skills_root();
     let mut dirs: Vec<(OsString, Option<PathBuf>)> = if only.is_empty() {
         std::fs::read_dir(&root)

@@ -9,4 +9,4 @@ pub mod error;
 pub mod home;
 pub(crate) mod home_lock;
 pub mod installed;
-mod toml_file;
+pub(crate) mod toml_file;

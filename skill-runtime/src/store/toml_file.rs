@@ -17,12 +17,17 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(
 
 /// `file:line:column` of a TOML parse error.
 pub(crate) fn located(path: &Path, text: &str, e: &toml::de::Error) -> String {
-    let (line, column) = e.span().map_or((0, 0), |span| {
-        let before = &text[..span.start.min(text.len())];
-        let line = before.matches('\n').count() + 1;
-        let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-        (line, column)
-    });
+    match e.span() {
+        Some(span) => position(path, text, span.start),
+        None => format!("{}:0:0", path.display()),
+    }
+}
+
+/// `file:line:column` of a byte offset in `text` (columns count bytes).
+pub(crate) fn position(path: &Path, text: &str, offset: usize) -> String {
+    let before = &text[..text.floor_char_boundary(offset.min(text.len()))];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
     format!("{}:{line}:{column}", path.display())
 }
 

@@ -88,6 +88,7 @@ pub fn invoke_wasm(
             bot: &bot,
             limits,
             policy: Arc::new(policy),
+            trace_id: None,
         },
     )
 }

@@ -79,6 +79,23 @@ impl View {
     }
 }
 
+/// A tool as `tools/list` advertises it; any object without an input schema.
+fn tool(
+    name: &str,
+    description: &str,
+    input: Option<&serde_json::Map<String, serde_json::Value>>,
+    output: Option<&serde_json::Map<String, serde_json::Value>>,
+) -> Tool {
+    let input = input
+        .cloned()
+        .unwrap_or_else(|| serde_json::Map::from_iter([("type".into(), "object".into())]));
+    let tool = Tool::new(name.to_string(), description.to_string(), input);
+    match output {
+        Some(output) => tool.with_raw_output_schema(Arc::new(output.clone())),
+        None => tool,
+    }
+}
+
 /// The skill name of a `skill://NAME/...` URI.
 fn skill_of(uri: &str) -> Option<&str> {
     Some(uri.strip_prefix("skill://")?.split_once('/')?.0)
@@ -181,23 +198,22 @@ impl ServerHandler for Server {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let view = self.state.fresh_view().await;
-        let tools = view
-            .catalog
-            .tools
-            .iter()
-            .map(|(name, skill)| {
-                let input = skill.schemas.input.as_ref().map_or_else(
-                    || serde_json::Map::from_iter([("type".into(), "object".into())]),
-                    |s| s.document.clone(),
-                );
-                let tool = Tool::new(name.clone(), skill.description.clone(), input);
-                match &skill.schemas.output {
-                    Some(output) => tool.with_raw_output_schema(Arc::new(output.document.clone())),
-                    None => tool,
-                }
-            })
-            .collect();
-        Ok(ListToolsResult::with_all_items(tools))
+        let skills = view.catalog.tools.iter().map(|(name, skill)| {
+            let input = skill.schemas.input.as_ref().map(|s| &s.document);
+            let output = skill.schemas.output.as_ref().map(|s| &s.document);
+            tool(name, &skill.description, input, output)
+        });
+        let chains = view.catalog.chains.iter().map(|(name, chain)| {
+            tool(
+                name,
+                &chain.description,
+                chain.input.as_ref(),
+                chain.output.as_ref(),
+            )
+        });
+        Ok(ListToolsResult::with_all_items(
+            skills.chain(chains).collect(),
+        ))
     }
 
     async fn call_tool(
@@ -206,18 +222,15 @@ impl ServerHandler for Server {
         _context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let name = request.name.to_string();
-        let mut served = self.state.view().catalog.tools.contains_key(&name);
-        if !served {
+        let serves = |view: &View| {
+            view.catalog.tools.contains_key(&name) || view.catalog.chains.contains_key(&name)
+        };
+        let mut view = self.state.view();
+        if !serves(&view) {
             // Installed a moment ago, before the watcher looked?
-            served = self
-                .state
-                .fresh_view()
-                .await
-                .catalog
-                .tools
-                .contains_key(&name);
+            view = self.state.fresh_view().await;
         }
-        if !served {
+        if !serves(&view) {
             return Err(ErrorData::invalid_params(
                 format!(
                     "unknown tool `{name}`: tools/list shows the installed tool skills this server serves"
@@ -229,7 +242,11 @@ impl ServerHandler for Server {
         // On this async thread: a call the sandbox answers at once needs no
         // hop to another thread. Every wait in it runs in `block_in_place`
         // (`RuntimeConfig::blocking`), which moves other tasks off.
-        let outcome = self.state.calls.call(&name, arguments);
+        let outcome = if view.catalog.chains.contains_key(&name) {
+            self.state.calls.call_chain(&name, arguments)
+        } else {
+            self.state.calls.call(&name, arguments)
+        };
         let result = match outcome {
             Ok(output) => {
                 let mut result = CallToolResult::success(vec![ContentBlock::text(output.clone())]);
