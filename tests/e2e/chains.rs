@@ -347,6 +347,21 @@ async fn a_chain_is_served_over_mcp_as_one_tool() {
     let output: Value = serde_json::from_str(&crate::mcp::text(&result)).unwrap();
     assert_eq!(output["acc"], 33);
 
+    // An edit to the chains file is seen by the next call: the same chain
+    // with a budget too small for its first step.
+    write_chains(&home, &format!("{THREE}fuel = 1\n"));
+    let result = crate::mcp::call(
+        &session,
+        "count-then-work",
+        json!({"text": "one two three"}),
+    )
+    .await;
+    crate::mcp::assert_error(&result, "fuel-exhausted");
+    assert!(
+        crate::mcp::text(&result).contains("step 1 `probe`"),
+        "{result:?}"
+    );
+
     // A failing step is named, with the trace its records share.
     write_chains(
         &home,

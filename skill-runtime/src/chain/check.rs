@@ -9,7 +9,9 @@ use crate::chain::file::{Chain, Chains, Step};
 use crate::chain::{ChainError, Problem};
 use crate::manifest::io_schema::IoSchemas;
 use crate::prepare::{Overrides, Prepared, SkillRef, prepare};
-use crate::runtime::RuntimeConfig;
+use std::sync::Arc;
+
+use crate::runtime::{LoadedSkill, Runtime};
 use crate::store::home::Home;
 use crate::store::installed;
 
@@ -18,12 +20,15 @@ pub struct ReadyStep {
     pub step: Step,
     pub prepared: Prepared,
     pub schemas: IoSchemas,
+    /// Its component, loaded for its tier (a component that does not load
+    /// fails the step when it runs, as a lone run does).
+    pub loaded: Result<Arc<LoadedSkill>, String>,
 }
 
 /// Prepares every step of `chain` for `bot`; all problems at once.
 pub fn ready(
     home: &Home,
-    config: &RuntimeConfig,
+    runtime: &Runtime,
     chains: &Chains,
     chain: &Chain,
     bot: Option<&str>,
@@ -55,7 +60,7 @@ pub fn ready(
         }
         let prepared = match prepare(
             home,
-            config,
+            runtime.config(),
             SkillRef::Installed(&step.skill),
             bot,
             &Overrides::default(),
@@ -90,6 +95,7 @@ pub fn ready(
         }
         steps.push(ReadyStep {
             step: step.clone(),
+            loaded: prepared.load(runtime),
             prepared,
             schemas,
         });

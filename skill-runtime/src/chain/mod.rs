@@ -24,7 +24,7 @@ pub mod run;
 
 use std::fmt;
 
-use crate::runtime::{Runtime, RuntimeConfig};
+use crate::runtime::Runtime;
 use crate::store::error::StoreError;
 use crate::store::home::Home;
 
@@ -97,14 +97,15 @@ pub fn run_chain(
     name: &str,
     input: &str,
 ) -> Result<ChainReport, ChainError> {
-    let (chain, steps) = ready_chain(home, runtime.config(), bot, name)?;
+    let (chain, steps) = ready_chain(home, runtime, bot, name)?;
     Ok(run::run(runtime, &chain, &steps, input))
 }
 
-/// `bot`'s chain `name`, read from its file, with every step ready to run.
+/// `bot`'s chain `name`, read from its file, with every step ready to run
+/// (prepared, schemas read, component loaded).
 pub fn ready_chain(
     home: &Home,
-    config: &RuntimeConfig,
+    runtime: &Runtime,
     bot: Option<&str>,
     name: &str,
 ) -> Result<(Chain, Vec<ReadyStep>), ChainError> {
@@ -118,6 +119,6 @@ pub fn ready_chain(
             known: chains.chains.iter().map(|c| c.name.clone()).collect(),
         });
     };
-    let steps = check::ready(home, config, &chains, chain, Some(&slug))?;
+    let steps = check::ready(home, runtime, &chains, chain, Some(&slug))?;
     Ok((chain.clone(), steps))
 }

@@ -159,9 +159,9 @@ fn run_step(
             .push_str(&chain_words(chain, ErrorKind::Timeout));
         return refused(failure);
     }
-    let mut report = match prepared.load(runtime) {
-        Ok(skill) => runtime.invoke(&skill, &invocation),
-        Err(message) => refused(Failure::new(ErrorKind::InvalidComponent, message)),
+    let mut report = match &ready.loaded {
+        Ok(skill) => runtime.invoke(skill, &invocation),
+        Err(message) => refused(Failure::new(ErrorKind::InvalidComponent, message.clone())),
     };
     left.spend(&report);
     if let Err(failure) = &mut report.result {

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::blocking;
-use crate::chain;
+use crate::chain::{self, Chain, Chains, ReadyStep};
 use crate::manifest::io_schema::{IoSchemas, Schema};
 use crate::prepare::{Overrides, Prepared, SkillRef, prepare};
 use crate::runtime::LoadedSkill;
@@ -16,7 +16,7 @@ use crate::runtime::Runtime;
 use crate::store::home::Home;
 use serde_json::{Map, Value};
 
-use crate::serving::stamp::skill_stamp;
+use crate::serving::stamp::{chain_stamp, skill_stamp};
 
 /// Why a call produced no output, as the client sees it: `"<kind>: <message>"`.
 #[derive(Debug)]
@@ -60,6 +60,19 @@ struct Ready {
     loaded: Result<Arc<LoadedSkill>, String>,
 }
 
+/// A chain checked and its steps prepared for this bot.
+struct ReadyChain {
+    stamp: u64,
+    chain: Chain,
+    steps: Vec<ReadyStep>,
+}
+
+impl ReadyChain {
+    fn skills(&self) -> Vec<&str> {
+        self.chain.steps.iter().map(|s| s.skill.as_str()).collect()
+    }
+}
+
 /// How a front end words what to do about an error (the CLI names its own
 /// commands); `None` adds nothing to the message.
 pub type Wording = fn(&(dyn std::error::Error + 'static)) -> Option<String>;
@@ -70,6 +83,7 @@ pub struct Calls {
     runtime: Arc<Runtime>,
     wording: Wording,
     ready: Mutex<HashMap<String, Arc<Ready>>>,
+    chains: Mutex<HashMap<String, Arc<ReadyChain>>>,
 }
 
 impl Calls {
@@ -80,6 +94,7 @@ impl Calls {
             runtime,
             wording,
             ready: Mutex::default(),
+            chains: Mutex::default(),
         }
     }
 
@@ -119,22 +134,19 @@ impl Calls {
     }
 
     /// Runs the bot's chain `name` once with `arguments` as the chain's
-    /// input, prepared afresh (a chain is read and checked whole each time).
-    /// A failure names the step and the trace id its audit records share;
-    /// the output is checked against the last step's output schema.
+    /// input, checked and prepared as its file and steps are now (reused
+    /// while they are unchanged). A failure names the step and the trace id
+    /// its audit records share; the output is checked against the last
+    /// step's output schema.
     pub fn call_chain(
         &self,
         name: &str,
         arguments: Map<String, Value>,
     ) -> Result<String, CallError> {
         let input = Value::Object(arguments).to_string();
-        let config = self.runtime.config();
-        let (report, last) = blocking::run(config.blocking, || {
-            let (chain, mut steps) = chain::ready_chain(&self.home, config, Some(&self.bot), name)
-                .map_err(|e| call_error("not-runnable", e.to_string()))?;
-            let report = chain::run::run(&self.runtime, &chain, &steps, &input);
-            Ok::<_, CallError>((report, steps.pop().map(|s| s.schemas)))
-        })?;
+        let ready = self.ready_chain(name)?;
+        let report = chain::run::run(&self.runtime, &ready.chain, &ready.steps, &input);
+        let last = ready.steps.last().map(|s| &s.schemas);
         for step in &report.steps {
             if let Some(error) = &step.report.audit_error {
                 eprintln!(
@@ -159,10 +171,50 @@ impl Calls {
                 ));
             }
         };
-        if let Some(schema) = last.as_ref().and_then(|s| s.output.as_ref()) {
+        if let Some(schema) = last.and_then(|s| s.output.as_ref()) {
             check_output(schema, &output)?;
         }
         Ok(output)
+    }
+
+    fn ready_chain(&self, name: &str) -> Result<Arc<ReadyChain>, CallError> {
+        let cached = self.chains_lock().get(name).cloned();
+        if let Some(ready) =
+            cached.filter(|r| r.stamp == chain_stamp(&self.home, &self.bot, &r.skills()))
+        {
+            return Ok(ready);
+        }
+        // Reading, checking and compiling may take seconds.
+        blocking::run(self.runtime.config().blocking, || {
+            // Taken first: a file changed while it is read is read again.
+            let file = chain_stamp(&self.home, &self.bot, &[]);
+            let not_runnable = |e: chain::ChainError| call_error("not-runnable", e.to_string());
+            let chains = Chains::read(&self.home, &self.bot).map_err(not_runnable)?;
+            let chain = chains.get(name).cloned().ok_or_else(|| {
+                call_error(
+                    "not-runnable",
+                    format!("bot `{}` has no chain `{name}` any more", self.bot),
+                )
+            })?;
+            let skills: Vec<&str> = chain.steps.iter().map(|s| s.skill.as_str()).collect();
+            let stamp = chain_stamp(&self.home, &self.bot, &skills);
+            let steps =
+                chain::check::ready(&self.home, &self.runtime, &chains, &chain, Some(&self.bot))
+                    .map_err(not_runnable)?;
+            let ready = Arc::new(ReadyChain {
+                stamp,
+                chain,
+                steps,
+            });
+            if chain_stamp(&self.home, &self.bot, &[]) == file {
+                self.chains_lock().insert(name.to_string(), ready.clone());
+            }
+            Ok(ready)
+        })
+    }
+
+    fn chains_lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<ReadyChain>>> {
+        self.chains.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The skill prepared as its files are now: reused while they are

@@ -11,4 +11,4 @@ pub mod mcp;
 pub mod prompt;
 mod stamp;
 
-pub use stamp::{home_stamp, skill_stamp};
+pub use stamp::{chain_stamp, home_stamp, skill_stamp};

@@ -56,6 +56,21 @@ pub fn skill_stamp(home: &Home, bot: &str, skill: &Path) -> u64 {
     h.finish()
 }
 
+/// Everything that decides how one of `bot`'s chains runs: its chains
+/// file, and each of the chain's `skills` as [`skill_stamp`] sees it.
+pub fn chain_stamp(home: &Home, bot: &str, skills: &[&str]) -> u64 {
+    let mut h = DefaultHasher::new();
+    file_identity(&crate::chain::file::path(home, bot), &mut h);
+    shared_files(home, bot, &mut h);
+    for skill in skills {
+        match home.skill_dir(skill) {
+            Ok(dir) => skill_files(&dir, &mut h),
+            Err(_) => 0u8.hash(&mut h),
+        }
+    }
+    h.finish()
+}
+
 fn shared_files(home: &Home, bot: &str, h: &mut DefaultHasher) {
     file_identity(&home.config_file(), h);
     file_identity(&home.bot_dir(bot).join(crate::store::bots::FILE), h);
