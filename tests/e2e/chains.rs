@@ -11,7 +11,8 @@ use crate::{cargo_skill, probe_skill_folder, stderr, stdout_json};
 
 /// A source folder with two components: the probe (it promises
 /// `{"words": integer}`, which only its `words` mode gives) and `quiet`,
-/// which echoes its input and requires `mode`. Nothing is granted.
+/// which echoes its input and requires `mode`; and a prompt skill, `guide`.
+/// Nothing is granted.
 fn source(root: &Path) -> PathBuf {
     let src = root.join("src");
     let manifest = |name: &str, extra: &str| {
@@ -46,10 +47,17 @@ fn source(root: &Path) -> PathBuf {
         "{\n  \"type\": \"object\",\n  \"properties\": {\n    \"mode\": {\"type\": \"string\"},\n    \"acc\": {\"type\": \"integer\"}\n  },\n  \"required\": [\"mode\"]\n}\n",
     )
     .unwrap();
+    let guide = src.join("guide");
+    std::fs::create_dir_all(&guide).unwrap();
+    std::fs::write(
+        guide.join("SKILL.md"),
+        "---\nname: guide\ndescription: How to write commit messages. Use when committing.\n---\n# Guide\n",
+    )
+    .unwrap();
     src
 }
 
-/// A home with both skills installed, and `chains` as bot `coder`'s chains file.
+/// A home with the skills installed, and `chains` as bot `coder`'s chains file.
 fn home_with(root: &Path, chains: &str) -> PathBuf {
     let home = root.join("home");
     let src = source(root);
@@ -276,6 +284,11 @@ fn chains_files_that_do_not_hold_are_refused_with_their_place() {
             "[[chain]]\nname = \"x\"\nsteps = []\n",
             "3:",
             "has no steps",
+        ),
+        (
+            "[[chain]]\nname = \"x\"\nsteps = [\"probe\", \"guide\"]\n",
+            "3:",
+            "step 2 `guide`: is a prompt skill",
         ),
         (
             "[[chain]]\nname = \"x\"\nsteps = [{ skill = \"probe\", input = \"$nope\" }]\n",

@@ -17,7 +17,8 @@ pub struct McpArgs {
     #[arg(long, value_name = "SLUG")]
     pub bot: Option<String>,
 
-    /// Serve only this installed skill (repeatable) [default: every skill enabled for the bot]
+    /// Serve only this installed skill or chain (repeatable; a chain also needs its steps named)
+    /// [default: every skill enabled for the bot, and its chains]
     #[arg(long = "skill", value_name = "NAME")]
     pub skills: Vec<String>,
 

@@ -7,6 +7,7 @@
 use crate::chain::compat::mismatches;
 use crate::chain::file::{Chain, Chains, Step};
 use crate::chain::{ChainError, Problem};
+use crate::manifest::SkillType;
 use crate::manifest::io_schema::IoSchemas;
 use crate::prepare::{Overrides, Prepared, SkillRef, prepare};
 use std::sync::Arc;
@@ -54,8 +55,17 @@ pub fn ready(
             ));
             continue;
         }
-        if installed::installed_dir(home, &step.skill).is_none() {
+        let Some(dir) = installed::installed_dir(home, &step.skill) else {
             problems.push(about("no skill of that name is installed".into()));
+            continue;
+        };
+        if let Ok((_, manifest)) = installed::read_with_manifest(&dir)
+            && manifest.skill_type() == SkillType::Prompt
+        {
+            problems.push(about(
+                "is a prompt skill, which has nothing to run: a chain's steps are tool skills"
+                    .into(),
+            ));
             continue;
         }
         let prepared = match prepare(
