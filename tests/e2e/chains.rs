@@ -402,4 +402,24 @@ async fn a_chain_is_served_over_mcp_as_one_tool() {
         .unwrap_or_else(|| panic!("no trace id in: {text}"));
     assert_eq!(trace(&home, id).len(), 1);
     session.cancel().await.unwrap();
+
+    // `--skill` selects chains too; a chain whose steps are left out is not served.
+    write_chains(&home, THREE);
+    for (only, served) in [
+        (
+            &["probe", "quiet", "count-then-work"][..],
+            &["probe", "quiet", "count-then-work"][..],
+        ),
+        (&["count-then-work"], &[]),
+    ] {
+        let mut args = vec!["--bot", "coder"];
+        for name in only {
+            args.extend(["--skill", name]);
+        }
+        let (session, _changes) = crate::mcp::connect(&home, ProtocolVersion::LATEST, &args).await;
+        let tools = session.list_all_tools().await.unwrap();
+        let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+        assert_eq!(names, served, "--skill {only:?}");
+        session.cancel().await.unwrap();
+    }
 }

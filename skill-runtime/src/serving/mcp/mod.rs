@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use rmcp::ServiceExt;
 
+use crate::chain::Chains;
 use crate::manifest::skill_name;
 use crate::runtime::Runtime;
 use crate::runtime::RuntimeConfig;
@@ -46,7 +47,8 @@ pub enum ServeError {
 pub struct ServeOptions {
     /// The bot whose settings and data folders apply (else the home's).
     pub bot: Option<String>,
-    /// Serve only these installed skills (all when empty).
+    /// Serve only these installed skills and the bot's chains of these
+    /// names (all when empty); a chain is served when its steps are too.
     pub only: Vec<String>,
     /// Calls that run at once; also the sandbox workers kept warm per tier.
     pub jobs: usize,
@@ -80,9 +82,11 @@ pub fn serve_stdio(
     options: ServeOptions,
 ) -> Result<(), ServeError> {
     let bot = bots::identity(&home, options.bot.as_deref())?.slug;
+    let chains = Chains::read(&home, &bot).ok();
     for name in &options.only {
         skill_name::check(name).map_err(StoreError::from)?;
-        if installed::installed_dir(&home, name).is_none() {
+        let a_chain = chains.as_ref().is_some_and(|c| c.get(name).is_some());
+        if installed::installed_dir(&home, name).is_none() && !a_chain {
             return Err(StoreError::NotInstalled { name: name.clone() }.into());
         }
     }
