@@ -36,7 +36,8 @@ pub fn ready(
 ) -> Result<Vec<ReadyStep>, ChainError> {
     let mut problems = named_like_a_skill(home, chains);
     problems.retain(|p| p.at == chain.at);
-    let mut steps: Vec<ReadyStep> = Vec::new();
+    // Loaded only once every step checks out: a broken chain compiles nothing.
+    let mut checked: Vec<(&Step, Prepared, IoSchemas)> = Vec::new();
     for (i, step) in chain.steps.iter().enumerate() {
         let index = i + 1;
         let about = |message: String| {
@@ -56,18 +57,11 @@ pub fn ready(
             continue;
         }
         let Some(dir) = installed::installed_dir(home, &step.skill) else {
-            problems.push(about("no skill of that name is installed".into()));
-            continue;
-        };
-        if let Ok((_, manifest)) = installed::read_with_manifest(&dir)
-            && manifest.skill_type() == SkillType::Prompt
-        {
             problems.push(about(
-                "is a prompt skill, which has nothing to run: a chain's steps are tool skills"
-                    .into(),
+                "no skill of that name is installed: install it, or correct the name".into(),
             ));
             continue;
-        }
+        };
         let prepared = match prepare(
             home,
             runtime.config(),
@@ -77,7 +71,14 @@ pub fn ready(
         ) {
             Ok(prepared) => prepared,
             Err(e) => {
-                problems.push(about(e.to_string()));
+                let prompt = installed::read_with_manifest(&dir)
+                    .is_ok_and(|(_, m)| m.skill_type() == SkillType::Prompt);
+                problems.push(about(if prompt {
+                    "is a prompt skill, which has nothing to run: a chain's steps are tool skills"
+                        .into()
+                } else {
+                    e.to_string()
+                }));
                 continue;
             }
         };
@@ -90,31 +91,33 @@ pub fn ready(
             }
         };
         // Compared only when every step before it was prepared.
-        if steps.len() == i
-            && let Some(previous) = steps.last()
-            && let (Some(output), Some(input)) = (&previous.schemas.output, &schemas.input)
+        if checked.len() == i
+            && let Some((previous, _, previous_schemas)) = checked.last()
+            && let (Some(output), Some(input)) = (&previous_schemas.output, &schemas.input)
         {
             for mismatch in mismatches(output, input, step.input.as_ref()) {
                 problems.push(about(format!(
                     "does not fit what step {} `{}` gives: {}",
                     index - 1,
-                    previous.step.skill,
+                    previous.skill,
                     mismatch.what
                 )));
             }
         }
-        steps.push(ReadyStep {
+        checked.push((step, prepared, schemas));
+    }
+    if !problems.is_empty() {
+        return Err(ChainError::Invalid(problems));
+    }
+    Ok(checked
+        .into_iter()
+        .map(|(step, prepared, schemas)| ReadyStep {
             step: step.clone(),
             loaded: prepared.load(runtime),
             prepared,
             schemas,
-        });
-    }
-    if problems.is_empty() {
-        Ok(steps)
-    } else {
-        Err(ChainError::Invalid(problems))
-    }
+        })
+        .collect())
 }
 
 /// Chains named like an installed skill: a tool or `run` argument of that
